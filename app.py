@@ -1,0 +1,19 @@
+#!/usr/bin/env python3
+"""The meshworks reference app: reads the configuration from cdk.json context and builds the stacks."""
+
+import sys
+
+from aws_cdk import App
+
+from meshworks.stacks.config import ConfigError, config_from_context, load_cdk_json
+from meshworks.stacks.platform import build_platform
+
+app = App()
+try:
+    # Under `cdk synth` the CLI passes cdk.json's context; `python app.py` alone reads cdk.json itself.
+    config = config_from_context(app.node.get_all_context()) if app.node.try_get_context("meshworks") else load_cdk_json()
+except ConfigError as error:
+    print(error, file=sys.stderr)
+    sys.exit(1)
+build_platform(app, config)
+app.synth()

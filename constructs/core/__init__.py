@@ -1,0 +1,20 @@
+"""Building blocks every meshworks construct uses: keys, log groups, functions, removal and nag rules."""
+
+from .lambda_code import LAMBDAS_ROOT, lambda_code
+from .nag import acknowledge
+from .platform_function import PlatformFunction
+from .platform_key import PlatformKey
+from .removal import REMOVE_DATA_ON_DESTROY, destroy_allowed, resolve_removal_policy
+from .secure_log_group import SecureLogGroup
+
+__all__ = [
+    "LAMBDAS_ROOT",
+    "REMOVE_DATA_ON_DESTROY",
+    "PlatformFunction",
+    "PlatformKey",
+    "SecureLogGroup",
+    "acknowledge",
+    "destroy_allowed",
+    "lambda_code",
+    "resolve_removal_policy",
+]

@@ -1,0 +1,174 @@
+"""``PlatformFunction``: a Python Lambda with the platform's operational and security defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+
+from constructs import Construct
+
+from .lambda_code import lambda_code
+from .nag import acknowledge
+from .platform_key import PlatformKey
+from .secure_log_group import SecureLogGroup
+
+
+class PlatformFunction(Construct):
+    """A Lambda function built from ``lambdas/<package>`` with everything an operator expects.
+
+    Python 3.12 on arm64, its own role (write access to its own log group only, no managed
+    policies), a KMS-encrypted log group with retention (retained), a reserved concurrency, an
+    encrypted SQS dead-letter queue for asynchronous invocations, and two retries. Placed in the
+    VPC when one is given.
+
+    Example::
+
+        fn = PlatformFunction(self, "Notifier", package="mesh_notifier", handler="mesh_notifier.handler.main",
+                              encryption_key=key, environment={"TOPIC_ARN": topic.topic_arn})
+        topic.grant_publish(fn.function)
+
+    Args:
+        package: the folder under ``lambdas/``.
+        handler: ``<package>.<module>.<function>``.
+        encryption_key: encrypts the log group, the DLQ and the environment variables.
+        environment: Default: none.
+        timeout: Default: 60 seconds.
+        memory_size: Default: 256 MB.
+        reserved_concurrency: Default: 5 (a runaway trigger cannot starve the account).
+        vpc: run inside this VPC's private subnets. Default: outside a VPC.
+        security_group: Default: a new group with no inbound rules when ``vpc`` is given.
+        dead_letter_queue: Default: True (a new encrypted queue, ``self.dead_letter_queue``).
+        retry_attempts: asynchronous retries. Default: 2.
+        log_retention: Default: one year.
+        description: Default: none.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        package: str,
+        handler: str,
+        encryption_key: PlatformKey,
+        environment: Mapping[str, str] | None = None,
+        timeout: Duration = Duration.seconds(60),
+        memory_size: int = 256,
+        reserved_concurrency: int | None = 5,
+        vpc: ec2.IVpc | None = None,
+        security_group: ec2.ISecurityGroup | None = None,
+        dead_letter_queue: bool = True,
+        retry_attempts: int = 2,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        description: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = SecureLogGroup(self, "Logs", encryption_key=encryption_key, retention=log_retention)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Runtime role of {self.node.path}",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn, f"{self.log_group.log_group_arn}:log-stream:*"],
+            )
+        )
+        self.dead_letter_queue: sqs.Queue | None = None
+        if dead_letter_queue:
+            self.dead_letter_queue = sqs.Queue(
+                self,
+                "DeadLetterQueue",
+                encryption=sqs.QueueEncryption.KMS,
+                encryption_master_key=encryption_key,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
+            )
+            acknowledge(
+                self.dead_letter_queue,
+                {"AwsSolutions-SQS3": "This queue is itself the dead-letter queue of the function."},
+            )
+        self.security_group: ec2.ISecurityGroup | None = None
+        if vpc is not None:
+            self.security_group = security_group or ec2.SecurityGroup(
+                self, "SecurityGroup", vpc=vpc, description=f"{self.node.path} (no inbound)", allow_all_outbound=True
+            )
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ManageOwnEnis",
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=["*"],
+                )
+            )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.ARM_64,
+            code=lambda_code(package),
+            handler=handler,
+            role=self.role,
+            environment=dict(environment or {}),
+            environment_encryption=encryption_key,
+            timeout=timeout,
+            memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrency,
+            log_group=self.log_group,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=retry_attempts,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=vpc.private_subnets or vpc.isolated_subnets) if vpc else None,
+            security_groups=[self.security_group] if self.security_group else None,
+            description=description,
+        )
+        encryption_key.grant_encrypt_decrypt(self.role)
+        policy = self.role.node.find_child("DefaultPolicy")
+        reasons = {
+            "NIST.800.53.R5-IAMNoInlinePolicy": "The role belongs to this one function; its inline policy "
+            "is generated by grant_* calls scoped to the exact resources the function uses.",
+        }
+        if vpc is not None:
+            reasons["AwsSolutions-IAM5[Resource::*]"] = (
+                "EC2 network-interface actions for Lambda VPC access do not support resource-level permissions."
+            )
+        acknowledge(policy, reasons)
+        if vpc is None:
+            acknowledge(
+                self.function,
+                {
+                    "NIST.800.53.R5-LambdaInsideVPC": "The function only calls AWS APIs (no private network "
+                    "resources); placing it in a VPC would add ENIs and endpoint costs without a boundary gain.",
+                },
+            )
+        if reserved_concurrency is None:
+            acknowledge(
+                self.function,
+                {"NIST.800.53.R5-LambdaConcurrency": "Concurrency is left unreserved at the user's request."},
+            )
+
+    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
+        """Add a statement to the function's role (prefer the resources' own ``grant_*`` methods)."""
+        self.role.add_to_policy(statement)
+
+    def add_environment(self, key: str, value: str) -> None:
+        """Add an environment variable."""
+        self.function.add_environment(key, value)
+
+    @property
+    def function_arn(self) -> str:
+        """The function's ARN."""
+        return self.function.function_arn

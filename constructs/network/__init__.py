@@ -1,0 +1,5 @@
+"""Network constructs."""
+
+from .platform_vpc import DEFAULT_INTERFACE_ENDPOINTS, SUPPORTED_INTERFACE_ENDPOINTS, PlatformVpc
+
+__all__ = ["DEFAULT_INTERFACE_ENDPOINTS", "SUPPORTED_INTERFACE_ENDPOINTS", "PlatformVpc"]

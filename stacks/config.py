@@ -1,0 +1,253 @@
+"""``PlatformConfig``: the typed configuration of the reference app.
+
+The configuration lives in ``cdk.json`` under the context key ``meshworks``. Any value can be
+overridden on the command line with a dotted key, parsed as JSON when it can be::
+
+    cdk synth -c meshworks.prefix=acme -c meshworks.network.nat_gateways=0
+
+A wrong value fails with one message that names the key, the bad value and what is allowed
+(``ConfigError``); ``app.py`` prints it and exits, without a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from meshworks.constructs.network.platform_vpc import (
+    DEFAULT_INTERFACE_ENDPOINTS,
+    SUPPORTED_INTERFACE_ENDPOINTS,
+)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+CONTEXT_KEY = "meshworks"
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
+
+
+class ConfigError(ValueError):
+    """A configuration problem, already phrased for the person who wrote the configuration."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Environment(_Model):
+    """One AWS account and region."""
+
+    account: AccountId = Field(description="12-digit AWS account id.")
+    region: Region = Field(description="AWS region, e.g. eu-west-1.")
+
+
+class ConsumerEnvironment(Environment):
+    """A consumer ("spoke") account that receives shared data products."""
+
+    name: Name = Field(description="Short name used in stack names, e.g. 'analytics'.")
+    principals: list[str] = Field(
+        default_factory=list,
+        description="IAM role ARNs in the consumer account that get access to the shared tables.",
+    )
+
+
+class Environments(_Model):
+    """Where each part of the platform is deployed."""
+
+    hub: Environment = Field(description="Governance account: data-mesh hub, Lake Formation, SLO monitors.")
+    compute: Environment = Field(description="Spark/Flink account.")
+    consumers: list[ConsumerEnvironment] = Field(default_factory=list, description="Spoke accounts.")
+
+    @model_validator(mode="after")
+    def _unique_consumers(self) -> Environments:
+        names = [c.name for c in self.consumers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"consumer names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+
+class NetworkConfig(_Model):
+    """The platform VPC (``PlatformVpc``)."""
+
+    cidr: str = Field("10.40.0.0/16", description="VPC CIDR block (a /16 to /20).")
+    max_azs: int = Field(3, ge=2, le=6, description="Availability zones used (at least 2).")
+    nat_gateways: int = Field(1, ge=0, le=6, description="NAT gateways; 0 = isolated subnets, endpoints only.")
+    private_subnet_cidr_mask: int = Field(19, ge=16, le=24, description="Size of each private subnet.")
+    interface_endpoints: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_INTERFACE_ENDPOINTS), description="Interface VPC endpoints to create."
+    )
+    availability_zones: list[str] | None = Field(
+        None, description="Explicit AZ names; default: '<region>a', '<region>b', ... (offline, no lookup)."
+    )
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            net = ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"not a CIDR block ({exc}); example: 10.40.0.0/16") from None
+        if not (16 <= net.prefixlen <= 20) or not net.is_private:
+            raise ValueError("must be a private range between /16 and /20, e.g. 10.40.0.0/16")
+        return value
+
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _endpoints(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in SUPPORTED_INTERFACE_ENDPOINTS]
+        if unknown:
+            raise ValueError(f"unknown endpoint(s) {unknown}; allowed: {', '.join(SUPPORTED_INTERFACE_ENDPOINTS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _fits(self) -> NetworkConfig:
+        size = 2 ** (32 - int(self.cidr.split("/")[1]))
+        used = self.max_azs * 2 ** (32 - self.private_subnet_cidr_mask) + (self.max_azs * 256 if self.nat_gateways else 0)
+        if used > size:
+            raise ValueError(
+                f"{self.max_azs} private /{self.private_subnet_cidr_mask} subnets"
+                f"{' plus public /24 subnets' if self.nat_gateways else ''} do not fit in {self.cidr}; "
+                "use a larger VPC, fewer AZs or a larger private_subnet_cidr_mask"
+            )
+        return self
+
+
+class StorageConfig(_Model):
+    """The data-lake buckets (``DataLakeStorage``)."""
+
+    stage_expiration_days: int = Field(30, ge=1, le=3650, description="Days before stage-zone objects expire.")
+
+
+class MeshConfig(_Model):
+    """Data-mesh hub (filled in by the data-mesh capability)."""
+
+    enabled: bool = Field(True, description="Deploy the hub and spoke stacks.")
+
+
+class SparkConfig(_Model):
+    """Spark and Flink environments (filled in by the Spark capability)."""
+
+    enabled: bool = Field(True, description="Deploy the Spark stack.")
+
+
+class MonitoringConfig(_Model):
+    """SLO monitors and job alerts (filled in by the monitoring capability)."""
+
+    enabled: bool = Field(True, description="Deploy the monitoring stack.")
+
+
+class OrchestrationConfig(_Model):
+    """MWAA environments and their pipelines (not built yet)."""
+
+    enabled: Literal[False] = Field(False, description="Reserved; orchestration is not part of this release.")
+
+
+class FeatureStoreConfig(_Model):
+    """Feature tables (not built yet)."""
+
+    enabled: Literal[False] = Field(False, description="Reserved; feature tables are not part of this release.")
+
+
+class PlatformConfig(_Model):
+    """Everything the reference app needs; see the README's configuration reference."""
+
+    prefix: Name = Field(description="Naming prefix for stacks and named resources, e.g. 'acme-data'.")
+    environments: Environments
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    mesh: MeshConfig = Field(default_factory=MeshConfig)
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
+    feature_store: FeatureStoreConfig = Field(default_factory=FeatureStoreConfig)
+    tags: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], str] = Field(
+        default_factory=dict, description="Tags applied to every resource."
+    )
+
+    def stack_name(self, role: str) -> str:
+        """Deterministic stack name: ``<prefix>-<role>``."""
+        return f"{self.prefix}-{role}"
+
+
+def _describe_allowed(err: Mapping[str, Any]) -> str:
+    ctx = err.get("ctx") or {}
+    if err["type"] == "extra_forbidden":
+        return "this key is not allowed here (check its spelling and its section)"
+    if err["type"] == "missing":
+        return "this key is required"
+    if "pattern" in ctx:
+        return f"{err['msg'].lower()} (expected pattern {ctx['pattern']})"
+    if "expected" in ctx:
+        return f"allowed: {ctx['expected']}"
+    msg = str(err["msg"])
+    return msg[len("Value error, ") :] if msg.startswith("Value error, ") else msg
+
+
+def format_errors(exc: ValidationError, source: str) -> str:
+    """One readable message for every problem in ``exc``: key, bad value, what is allowed."""
+    lines = [f"Invalid meshworks configuration ({source}):"]
+    for err in exc.errors():
+        key = ".".join([CONTEXT_KEY, *[str(p) for p in err["loc"]]])
+        value = "" if err["type"] == "missing" else f" = {json.dumps(err.get('input'), default=str)[:80]}"
+        lines.append(f"  {key}{value}: {_describe_allowed(err)}")
+    return "\n".join(lines)
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, raw: Any) -> None:
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+    node = target
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def config_from_context(context: Mapping[str, Any], source: str = "cdk.json context") -> PlatformConfig:
+    """Build the config from CDK context: the ``meshworks`` object plus ``meshworks.a.b=value`` overrides."""
+    base = context.get(CONTEXT_KEY)
+    if isinstance(base, str):
+        try:
+            base = json.loads(base)
+        except json.JSONDecodeError:
+            raise ConfigError(f"Invalid meshworks configuration ({source}): '{CONTEXT_KEY}' is not a JSON object") from None
+    if not isinstance(base, dict):
+        raise ConfigError(
+            f"Invalid meshworks configuration ({source}): the context key '{CONTEXT_KEY}' must be an object "
+            "(see cdk.json in the repository for the default)"
+        )
+    data = json.loads(json.dumps(base))
+    for key in sorted(k for k in context if k.startswith(CONTEXT_KEY + ".")):
+        _set_dotted(data, key[len(CONTEXT_KEY) + 1 :], context[key])
+    try:
+        return PlatformConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, source)) from None
+
+
+def load_cdk_json(path: str | Path = "cdk.json") -> PlatformConfig:
+    """Read the config straight from a ``cdk.json`` file (tests, benchmarks, scripts)."""
+    text = Path(path).read_text(encoding="utf-8")
+    return config_from_context(json.loads(text).get("context", {}), source=str(path))
+

@@ -1,0 +1,50 @@
+"""Builds the reference platform's stacks from a ``PlatformConfig`` (used by ``app.py`` and the tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import App, Environment, Stack, Tags, Validations
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+
+from .config import PlatformConfig
+from .foundation_stack import FoundationStack
+
+
+@dataclass
+class Platform:
+    """The stacks of the reference app, by role."""
+
+    foundation: FoundationStack
+    extra: dict[str, Stack] = field(default_factory=dict)
+
+    @property
+    def stacks(self) -> list[Stack]:
+        """Every stack, foundation first."""
+        return [self.foundation, *self.extra.values()]
+
+
+def add_policy_checks(app: App) -> None:
+    """Run cdk-nag's AWS Solutions and NIST 800-53 rev 5 packs on every stack at synth."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+
+
+def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = True) -> Platform:
+    """Instantiate every enabled stack of the reference app under ``app``."""
+    compute = Environment(account=config.environments.compute.account, region=config.environments.compute.region)
+    platform = Platform(
+        foundation=FoundationStack(
+            app,
+            "Foundation",
+            stack_name=config.stack_name("foundation"),
+            env=compute,
+            config=config,
+            description="meshworks foundation: platform key, data-lake zones, VPC",
+        )
+    )
+    # Later capabilities add their stacks here: mesh hub + spokes, Spark, monitoring.
+    for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
+        Tags.of(app).add(key, value)
+    if policy_checks:
+        add_policy_checks(app)
+    return platform

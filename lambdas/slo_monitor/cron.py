@@ -215,16 +215,21 @@ class CronSchedule:
         raise ValueError(f"cron {self.expression!r} has no occurrence before {before.isoformat()}")
 
     def iter_between(self, start: datetime, end: datetime) -> Iterator[datetime]:
-        """Naive occurrences ``t`` with ``start < t <= end``, in order."""
-        current = start
-        while True:
-            try:
-                current = self.next(current)
-            except ValueError:
-                return
-            if current > end:
-                return
-            yield current
+        """Naive occurrences ``t`` with ``start < t <= end``, in order (scans only the days in range)."""
+        _require_naive(start)
+        _require_naive(end)
+        times = self._times
+        day, last = start.date(), end.date()
+        while day <= last:
+            if self.matches_day(day):
+                for minute_of_day in times:
+                    moment = datetime(day.year, day.month, day.day, minute_of_day // 60, minute_of_day % 60)
+                    if moment <= start:
+                        continue
+                    if moment > end:
+                        return
+                    yield moment
+            day += timedelta(days=1)
 
     def occurrences_between(self, start_utc: datetime, end_utc: datetime, tz: str) -> list[datetime]:
         """See the module-level :func:`occurrences_between`."""

@@ -1,0 +1,255 @@
+"""Pure logic of the mesh notifier: configuration, event parsing, paths, keys and messages.
+
+Nothing in this module talks to AWS, so every rule here is unit-testable without moto.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+LOGGER = logging.getLogger("meshworks.mesh_notifier")
+LOGGER.setLevel(logging.INFO)
+
+EVENT_SOURCE = "meshworks.producer"
+EVENT_DETAIL_TYPE = "DataProductRefreshed"
+MARKER_NAME = "_SUCCESS"
+
+_NAME_RE = re.compile(r"^[a-z0-9_-]{1,128}$")
+_PREFIX_RE = re.compile(r"^[a-z0-9_-]{0,64}$")
+_VALUE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,256}$")
+_CATALOG_RE = re.compile(r"^\d{12}$")
+
+
+class MeshNotifierError(Exception):
+    """Base class of every error this function raises on purpose."""
+
+
+class NonRetryableEventError(MeshNotifierError):
+    """The event (or the configuration) can never succeed as is: retrying will not help.
+
+    Lambda's bounded asynchronous retries then send the event to the function's on-failure
+    destination / DLQ, where ``errorType`` names this class so operators can triage it.
+    """
+
+
+class RetryableDeliveryError(MeshNotifierError):
+    """A transient or fixable AWS failure (access denied, throttling, publish failure): retry later."""
+
+
+def log(level: int, message: str, **fields: Any) -> None:
+    """Emit one structured JSON log line."""
+    LOGGER.log(level, json.dumps({"message": message, **fields}, default=str, sort_keys=True))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings read from the environment.
+
+    Example:
+        >>> Config.from_env({"DELIVERY_TABLE": "t", "TOPIC_ARN": "arn:aws:sns:eu-west-1:1:x"}).is_fifo
+        False
+    """
+
+    delivery_table: str
+    topic_arn: str
+    catalog_id: str | None = None
+    database_prefix: str = ""
+
+    @property
+    def is_fifo(self) -> bool:
+        """True when the topic is a FIFO topic (its name ends with ``.fifo``)."""
+        return self.topic_arn.endswith(".fifo")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        """Build the configuration, raising one clear error per missing or bad variable."""
+        missing = [name for name in ("DELIVERY_TABLE", "TOPIC_ARN") if not env.get(name)]
+        if missing:
+            raise NonRetryableEventError(f"missing required environment variable(s): {', '.join(missing)}")
+        catalog_id = env.get("CATALOG_ID") or None
+        if catalog_id is not None and not _CATALOG_RE.match(catalog_id):
+            raise NonRetryableEventError(f"CATALOG_ID must be a 12-digit account id, got {catalog_id!r}")
+        prefix = env.get("DATABASE_PREFIX", "")
+        if not _PREFIX_RE.match(prefix):
+            raise NonRetryableEventError(
+                f"DATABASE_PREFIX may hold only lowercase letters, digits, '_' and '-', got {prefix!r}"
+            )
+        return cls(env["DELIVERY_TABLE"], env["TOPIC_ARN"], catalog_id, prefix)
+
+
+@dataclass(frozen=True)
+class RefreshEvent:
+    """A validated ``DataProductRefreshed`` event."""
+
+    event_id: str
+    domain: str
+    product: str
+    partition: dict[str, str] = field(default_factory=dict)
+    snapshot_id: str | None = None
+    location: str | None = None
+
+    @property
+    def product_key(self) -> str:
+        """DynamoDB partition key: ``domain.product``."""
+        return f"{self.domain}.{self.product}"
+
+
+def parse_event(event: Mapping[str, Any]) -> RefreshEvent:
+    """Validate an EventBridge event and return its typed detail.
+
+    Raises:
+        NonRetryableEventError: wrong source/detail-type or a malformed detail.
+    """
+    if event.get("source") != EVENT_SOURCE or event.get("detail-type") != EVENT_DETAIL_TYPE:
+        raise NonRetryableEventError(
+            f"expected source={EVENT_SOURCE!r} detail-type={EVENT_DETAIL_TYPE!r}, got "
+            f"source={event.get('source')!r} detail-type={event.get('detail-type')!r}"
+        )
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise NonRetryableEventError("event.detail must be an object")
+    domain, product = detail.get("domain"), detail.get("product")
+    for name, value in (("domain", domain), ("product", product)):
+        if not isinstance(value, str) or not _NAME_RE.match(value):
+            raise NonRetryableEventError(
+                f"detail.{name} must be 1-128 lowercase letters, digits, '_' or '-', got {value!r}"
+            )
+    partition = detail.get("partition") or {}
+    if not isinstance(partition, Mapping):
+        raise NonRetryableEventError('detail.partition must be an object such as {"dt": "2026-11-25"}')
+    for key, value in partition.items():
+        if not _NAME_RE.match(str(key)) or not isinstance(value, str) or not _VALUE_RE.match(value):
+            raise NonRetryableEventError(
+                f"detail.partition[{key!r}]={value!r}: keys are lowercase names and values 1-256 of "
+                "[A-Za-z0-9_.-] (no '/', '=' or spaces)"
+            )
+    snapshot_id = detail.get("snapshot_id")
+    if snapshot_id is not None and (not isinstance(snapshot_id, str) or not _VALUE_RE.match(snapshot_id)):
+        raise NonRetryableEventError(f"detail.snapshot_id must be 1-256 of [A-Za-z0-9_.-], got {snapshot_id!r}")
+    location = detail.get("location")
+    if location is not None and (not isinstance(location, str) or not location.startswith("s3://")):
+        raise NonRetryableEventError(f"detail.location must be an s3:// URI, got {location!r}")
+    event_id = (
+        event.get("id")
+        or "sha256-" + hashlib.sha256(json.dumps(detail, sort_keys=True, default=str).encode()).hexdigest()
+    )
+    return RefreshEvent(str(event_id), domain, product, dict(partition), snapshot_id, location)
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """What the notifier needs from a Glue table."""
+
+    database: str
+    name: str
+    location: str
+    partition_keys: tuple[str, ...]
+    storage_descriptor: dict[str, Any]
+    registers_partitions: bool
+
+
+def table_info(table: Mapping[str, Any]) -> TableInfo:
+    """Extract location, partition keys and StorageDescriptor from a Glue ``GetTable`` result.
+
+    Iceberg tables and tables using partition projection keep no partitions in Glue, so the
+    notifier only writes their marker.
+    """
+    descriptor = dict(table.get("StorageDescriptor") or {})
+    location = str(descriptor.get("Location") or "").rstrip("/")
+    if not location.startswith("s3://") or len(location) <= len("s3://"):
+        raise NonRetryableEventError(
+            f"table {table.get('DatabaseName')}.{table.get('Name')} has no s3:// location ({location!r})"
+        )
+    params = {str(k).lower(): str(v).lower() for k, v in (table.get("Parameters") or {}).items()}
+    registers = params.get("table_type") != "iceberg" and params.get("projection.enabled") != "true"
+    keys = tuple(key["Name"] for key in table.get("PartitionKeys") or [])
+    return TableInfo(str(table["DatabaseName"]), str(table["Name"]), location, keys, descriptor, registers)
+
+
+def ordered_partition_values(info: TableInfo, partition: Mapping[str, str]) -> list[str]:
+    """Return the partition values in the table's key order, or fail if the keys differ."""
+    if set(partition) != set(info.partition_keys):
+        raise NonRetryableEventError(
+            f"partition keys {sorted(partition)} do not match the partition keys "
+            f"{list(info.partition_keys)} of table {info.database}.{info.name}"
+        )
+    return [partition[key] for key in info.partition_keys]
+
+
+def partition_path(info: TableInfo, partition: Mapping[str, str]) -> str:
+    """Hive-style path ``k1=v1/k2=v2`` in the table's key order ('' when unpartitioned)."""
+    ordered_partition_values(info, partition)
+    return "/".join(f"{key}={partition[key]}" for key in info.partition_keys)
+
+
+def data_location(info: TableInfo, event: RefreshEvent) -> str:
+    """Where this delivery's data lives: the event's location or ``<table>/<k=v/...>``.
+
+    An explicit location must stay under the table location, so an event can never make the
+    hub register partitions or write markers elsewhere.
+    """
+    if event.location:
+        location = event.location.rstrip("/")
+        if location != info.location and not location.startswith(info.location + "/"):
+            raise NonRetryableEventError(
+                f"detail.location {event.location!r} is outside the table location {info.location!r}"
+            )
+        return location
+    path = partition_path(info, event.partition)
+    return f"{info.location}/{path}" if path else info.location
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/a/b`` -> ``("bucket", "a/b")``."""
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def marker_key(location: str) -> tuple[str, str]:
+    """Bucket and key of the ``_SUCCESS`` marker for a data location."""
+    bucket, prefix = split_s3_uri(location)
+    return bucket, f"{prefix}/{MARKER_NAME}" if prefix else MARKER_NAME
+
+
+def period_key(info: TableInfo, event: RefreshEvent) -> str:
+    """DynamoDB sort key identifying one delivery of a product.
+
+    ``dt=2026-11-25`` for a partition, ``snapshot=<id>`` for a snapshot (both joined with ``#``
+    when a partition is re-delivered as a new snapshot), else ``event=<id>``.
+    """
+    parts = [partition_path(info, event.partition)] if event.partition else []
+    if event.snapshot_id:
+        parts.append(f"snapshot={event.snapshot_id}")
+    return "#".join(parts) if parts else f"event={event.event_id}"
+
+
+def utc_now_iso(now: datetime) -> str:
+    """ISO-8601 UTC timestamp with a ``Z`` suffix and second precision."""
+    return now.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def build_message(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The SNS message body, built only from the stored delivery record (so re-publishes are identical)."""
+    return {
+        "event_type": "refresh",
+        "domain": record["domain"],
+        "product": record["product"],
+        "product_key": record["product_key"],
+        "partition": dict(record.get("partition") or {}),
+        "snapshot_id": record.get("snapshot_id"),
+        "location": record["location"],
+        "delivered_at": record["delivered_at"],
+        "event_id": record["event_id"],
+    }
+
+
+def deduplication_id(product_key: str, period: str) -> str:
+    """Deterministic FIFO ``MessageDeduplicationId`` (64 hex characters)."""
+    return hashlib.sha256(f"{product_key}|{period}".encode()).hexdigest()

@@ -1,0 +1,349 @@
+"""Tests of the hub's mesh notifier Lambda (``mesh_notifier.handler.main``).
+
+S3, Glue, DynamoDB, SNS and SQS run on moto (``mock_aws``); moto 5 implements ``IfNoneMatch``
+on ``PutObject``, ``GetTable``, ``CreatePartition``, conditional DynamoDB writes and SNS->SQS
+fan-out with message attributes. Failures moto cannot produce are injected with
+``botocore.stub.Stubber`` (S3 AccessDenied, FIFO publish parameters) or by monkeypatching one
+client method (an SNS publish that fails once).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import ANY, Stubber
+from meshworks.lambdas.mesh_notifier import handler
+from meshworks.lambdas.mesh_notifier.core import (
+    Config,
+    NonRetryableEventError,
+    RetryableDeliveryError,
+    deduplication_id,
+)
+from moto import mock_aws
+
+REGION = "eu-west-1"
+BUCKET = "hub-curated"
+TABLE = "mesh-deliveries"
+CONTEXT = SimpleNamespace(aws_request_id="req-1")
+PARQUET_SD = {
+    "Columns": [{"Name": "order_id", "Type": "string"}, {"Name": "amount", "Type": "double"}],
+    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+}
+
+
+def refresh_event(event_id: str = "evt-1", **detail: Any) -> dict[str, Any]:
+    body = {"domain": "sales", "product": "orders", "partition": {"dt": "2026-11-25"}, **detail}
+    return {
+        "id": event_id,
+        "source": "meshworks.producer",
+        "detail-type": "DataProductRefreshed",
+        "detail": body,
+    }
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch):
+    """A hub account on moto: bucket, Glue tables, delivery table, topic and a subscribed queue."""
+    handler.reset_clients()
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        glue = boto3.client("glue", region_name=REGION)
+        glue.create_database(DatabaseInput={"Name": "sales"})
+        glue.create_table(
+            DatabaseName="sales",
+            TableInput={
+                "Name": "orders",
+                "StorageDescriptor": {**PARQUET_SD, "Location": f"s3://{BUCKET}/sales/orders/"},
+                "PartitionKeys": [{"Name": "dt", "Type": "string"}],
+            },
+        )
+        glue.create_table(
+            DatabaseName="sales",
+            TableInput={
+                "Name": "customers",
+                "StorageDescriptor": {**PARQUET_SD, "Location": f"s3://{BUCKET}/sales/customers"},
+            },
+        )
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "product_key", "KeyType": "HASH"},
+                {"AttributeName": "period_key", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "product_key", "AttributeType": "S"},
+                {"AttributeName": "period_key", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        sns = boto3.client("sns", region_name=REGION)
+        topic_arn = sns.create_topic(Name="mesh-refresh")["TopicArn"]
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="consumer")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "false"},
+        )
+        monkeypatch.setenv("DELIVERY_TABLE", TABLE)
+        monkeypatch.setenv("TOPIC_ARN", topic_arn)
+        monkeypatch.delenv("CATALOG_ID", raising=False)
+        monkeypatch.delenv("DATABASE_PREFIX", raising=False)
+        yield SimpleNamespace(s3=s3, glue=glue, ddb=ddb, sqs=sqs, queue_url=queue_url, topic_arn=topic_arn)
+    handler.reset_clients()
+
+
+def received(aws: SimpleNamespace) -> list[dict[str, Any]]:
+    """All SNS envelopes that reached the subscribed queue."""
+    messages: list[dict[str, Any]] = []
+    while batch := aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10).get("Messages"):
+        messages += [json.loads(m["Body"]) for m in batch]
+        for m in batch:
+            aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=m["ReceiptHandle"])
+    return messages
+
+
+def delivery_item(aws: SimpleNamespace, period: str, product_key: str = "sales.orders") -> dict[str, Any]:
+    key = {"product_key": {"S": product_key}, "period_key": {"S": period}}
+    return aws.ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True).get("Item", {})
+
+
+def test_happy_path_writes_marker_partition_record_and_one_message(aws: SimpleNamespace) -> None:
+    result = handler.main(refresh_event(snapshot_id="snap-7"), CONTEXT)
+
+    assert result["published"] is True
+    assert result["claim"] == "new"
+    marker = aws.s3.head_object(Bucket=BUCKET, Key="sales/orders/dt=2026-11-25/_SUCCESS")
+    assert marker["ContentLength"] == 0
+
+    partition = aws.glue.get_partition(DatabaseName="sales", TableName="orders", PartitionValues=["2026-11-25"])
+    descriptor = partition["Partition"]["StorageDescriptor"]
+    assert descriptor["Location"] == f"s3://{BUCKET}/sales/orders/dt=2026-11-25"
+    assert descriptor["SerdeInfo"] == PARQUET_SD["SerdeInfo"]
+    assert descriptor["InputFormat"] == PARQUET_SD["InputFormat"]
+
+    item = delivery_item(aws, "dt=2026-11-25#snapshot=snap-7")
+    assert item["published"] == {"BOOL": True}
+    assert item["event_id"] == {"S": "evt-1"}
+    assert item["snapshot_id"] == {"S": "snap-7"}
+    assert item["partition"] == {"M": {"dt": {"S": "2026-11-25"}}}
+    assert item["delivered_at"]["S"].endswith("Z")
+    assert "lease_owner" not in item
+
+    [envelope] = received(aws)
+    assert envelope["MessageAttributes"] == {
+        "domain": {"Type": "String", "Value": "sales"},
+        "product": {"Type": "String", "Value": "orders"},
+        "event_type": {"Type": "String", "Value": "refresh"},
+    }
+    body = json.loads(envelope["Message"])
+    assert body["product_key"] == "sales.orders"
+    assert body["partition"] == {"dt": "2026-11-25"}
+    assert body["location"] == f"s3://{BUCKET}/sales/orders/dt=2026-11-25"
+    assert body["delivered_at"] == item["delivered_at"]["S"]
+    assert body["snapshot_id"] == "snap-7"
+
+
+def test_same_event_twice_gives_one_marker_one_partition_one_message(aws: SimpleNamespace) -> None:
+    first = handler.main(refresh_event(), CONTEXT)
+    second = handler.main(refresh_event(), CONTEXT)
+
+    assert first["marker_created"]
+    assert first["partition_created"]
+    assert first["published"]
+    assert second == {**second, "marker_created": False, "partition_created": False, "claim": "duplicate"}
+    assert second["published"] is False
+    objects = aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="sales/orders/")["Contents"]
+    assert [o["Key"] for o in objects] == ["sales/orders/dt=2026-11-25/_SUCCESS"]
+    assert len(aws.glue.get_partitions(DatabaseName="sales", TableName="orders")["Partitions"]) == 1
+    assert len(received(aws)) == 1
+
+
+def test_publish_failure_then_retry_publishes_exactly_once(
+    aws: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients = handler.get_clients(Config.from_env({"DELIVERY_TABLE": TABLE, "TOPIC_ARN": aws.topic_arn}))
+    error = ClientError({"Error": {"Code": "InternalError", "Message": "boom"}}, "Publish")
+
+    def failing_publish(**_: Any) -> None:
+        raise error
+
+    monkeypatch.setattr(clients.sns, "publish", failing_publish)
+    with pytest.raises(RetryableDeliveryError, match="publish"):
+        handler.main(refresh_event(), CONTEXT)
+    item = delivery_item(aws, "dt=2026-11-25")
+    assert item["published"] == {"BOOL": False}
+    assert "lease_owner" not in item  # released, so the retry need not wait
+    assert received(aws) == []
+
+    monkeypatch.undo()
+    monkeypatch.setenv("DELIVERY_TABLE", TABLE)
+    monkeypatch.setenv("TOPIC_ARN", aws.topic_arn)
+    retry = handler.main(refresh_event(), SimpleNamespace(aws_request_id="req-2"))
+    again = handler.main(refresh_event(), SimpleNamespace(aws_request_id="req-3"))
+
+    assert retry["claim"] == "retry"
+    assert retry["published"] is True
+    assert again["claim"] == "duplicate"
+    [envelope] = received(aws)
+    assert json.loads(envelope["Message"])["delivered_at"] == item["delivered_at"]["S"]
+    assert delivery_item(aws, "dt=2026-11-25")["published"] == {"BOOL": True}
+
+
+def test_crashed_publisher_lease_expires_and_retry_publishes(aws: SimpleNamespace) -> None:
+    """A record left unpublished by a crash is re-published once its lease has expired."""
+    config = Config.from_env({"DELIVERY_TABLE": TABLE, "TOPIC_ARN": aws.topic_arn})
+    clients = handler.get_clients(config)
+    t0 = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+    clients.table.put_item(
+        Item={
+            "product_key": "sales.orders",
+            "period_key": "dt=2026-11-25",
+            "domain": "sales",
+            "product": "orders",
+            "partition": {"dt": "2026-11-25"},
+            "location": f"s3://{BUCKET}/sales/orders/dt=2026-11-25",
+            "delivered_at": "2026-11-25T10:00:00Z",
+            "event_id": "evt-1",
+            "published": False,
+            "lease_owner": "crashed",
+            "lease_expires_at": int(t0.timestamp()) + 60,
+        }
+    )
+    with pytest.raises(RetryableDeliveryError, match="another invocation"):
+        handler.process(refresh_event(), config, clients, t0.replace(second=30), "req-2")
+    assert received(aws) == []
+
+    result = handler.process(refresh_event(), config, clients, t0.replace(minute=2), "req-3")
+    assert result["claim"] == "retry"
+    [envelope] = received(aws)
+    assert json.loads(envelope["Message"])["delivered_at"] == "2026-11-25T10:00:00Z"
+
+
+def test_unpartitioned_table_gets_marker_and_no_partition(aws: SimpleNamespace) -> None:
+    event = refresh_event("evt-9", product="customers", partition={}, snapshot_id="snap-001")
+    result = handler.main(event, CONTEXT)
+
+    assert result["period_key"] == "snapshot=snap-001"
+    assert result["partition_created"] is False
+    assert aws.s3.head_object(Bucket=BUCKET, Key="sales/customers/_SUCCESS")["ContentLength"] == 0
+    assert aws.glue.get_partitions(DatabaseName="sales", TableName="customers")["Partitions"] == []
+    [envelope] = received(aws)
+    assert json.loads(envelope["Message"])["location"] == f"s3://{BUCKET}/sales/customers"
+
+
+def test_unpartitioned_without_snapshot_is_keyed_by_event_id(aws: SimpleNamespace) -> None:
+    event = refresh_event("evt-10", product="customers", partition={})
+    assert handler.main(event, CONTEXT)["period_key"] == "event=evt-10"
+    assert handler.main(event, CONTEXT)["claim"] == "duplicate"
+    assert len(received(aws)) == 1
+
+
+@pytest.mark.parametrize(
+    ("product", "partition"),
+    [
+        ("orders", {"date": "2026-11-25"}),
+        ("orders", {}),
+        ("orders", {"dt": "2026-11-25", "hour": "01"}),
+        ("customers", {"dt": "2026-11-25"}),
+    ],
+)
+def test_partition_key_mismatch_is_non_retryable_and_writes_nothing(
+    aws: SimpleNamespace, product: str, partition: dict[str, str]
+) -> None:
+    with pytest.raises(NonRetryableEventError, match="do not match the partition keys"):
+        handler.main(refresh_event(product=product, partition=partition), CONTEXT)
+    assert aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    assert aws.ddb.scan(TableName=TABLE)["Count"] == 0
+    assert received(aws) == []
+
+
+def test_missing_table_is_non_retryable(aws: SimpleNamespace) -> None:
+    with pytest.raises(NonRetryableEventError, match=r"sales\.returns does not exist"):
+        handler.main(refresh_event(product="returns"), CONTEXT)
+
+
+def test_database_prefix_is_applied(aws: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_PREFIX", "dp_")
+    with pytest.raises(NonRetryableEventError, match=r"dp_sales\.orders does not exist"):
+        handler.main(refresh_event(), CONTEXT)
+
+
+def test_s3_access_denied_is_retryable_and_nothing_is_recorded(aws: SimpleNamespace) -> None:
+    """S3 AccessDenied is injected with botocore's Stubber on the notifier's S3 client."""
+    config = Config.from_env({"DELIVERY_TABLE": TABLE, "TOPIC_ARN": aws.topic_arn})
+    clients = handler.get_clients(config)
+    with Stubber(clients.s3) as stub:
+        stub.add_client_error("put_object", service_error_code="AccessDenied", http_status_code=403)
+        with pytest.raises(RetryableDeliveryError, match="AccessDenied") as raised:
+            handler.main(refresh_event(), CONTEXT)
+        stub.assert_no_pending_responses()
+    assert isinstance(raised.value.__cause__, ClientError)
+    assert aws.glue.get_partitions(DatabaseName="sales", TableName="orders")["Partitions"] == []
+    assert aws.ddb.scan(TableName=TABLE)["Count"] == 0
+    assert received(aws) == []
+
+
+def test_fifo_topic_gets_group_and_deterministic_deduplication_id(aws: SimpleNamespace) -> None:
+    """The FIFO parameters are checked with a Stubber on the SNS client (request shape only)."""
+    fifo_arn = f"{aws.topic_arn}.fifo"
+    config = Config.from_env({"DELIVERY_TABLE": TABLE, "TOPIC_ARN": fifo_arn})
+    clients = handler.get_clients(config)
+    expected = {
+        "TopicArn": fifo_arn,
+        "Message": ANY,
+        "MessageAttributes": ANY,
+        "MessageGroupId": "sales.orders",
+        "MessageDeduplicationId": deduplication_id("sales.orders", "dt=2026-11-25"),
+    }
+    with Stubber(clients.sns) as stub:
+        stub.add_response("publish", {"MessageId": "m-1"}, expected)
+        result = handler.process(refresh_event(), config, clients, datetime.now(timezone.utc), "req-1")
+        stub.assert_no_pending_responses()
+    assert result["message_id"] == "m-1"
+
+
+def test_location_outside_the_table_is_rejected(aws: SimpleNamespace) -> None:
+    with pytest.raises(NonRetryableEventError, match="outside the table location"):
+        handler.main(refresh_event(location="s3://other-bucket/x/dt=2026-11-25"), CONTEXT)
+
+
+def test_explicit_location_under_the_table_is_used(aws: SimpleNamespace) -> None:
+    location = f"s3://{BUCKET}/sales/orders/dt=2026-11-25/run=2"
+    handler.main(refresh_event(location=location), CONTEXT)
+    assert aws.s3.head_object(Bucket=BUCKET, Key="sales/orders/dt=2026-11-25/run=2/_SUCCESS")
+    partition = aws.glue.get_partition(DatabaseName="sales", TableName="orders", PartitionValues=["2026-11-25"])
+    assert partition["Partition"]["StorageDescriptor"]["Location"] == location
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({**refresh_event(), "source": "someone.else"}, "expected source"),
+        (refresh_event(partition={"dt": "../../x"}), "detail.partition"),
+        (refresh_event(domain="Sales Team"), "detail.domain"),
+        (refresh_event(location="https://x"), "detail.location"),
+    ],
+)
+def test_malformed_events_are_non_retryable(aws: SimpleNamespace, event: dict, message: str) -> None:
+    with pytest.raises(NonRetryableEventError, match=message):
+        handler.main(event, CONTEXT)
+
+
+def test_missing_configuration_is_reported_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DELIVERY_TABLE", raising=False)
+    monkeypatch.delenv("TOPIC_ARN", raising=False)
+    with pytest.raises(NonRetryableEventError, match="DELIVERY_TABLE, TOPIC_ARN"):
+        handler.main(refresh_event(), CONTEXT)

@@ -1,0 +1,90 @@
+"""Data mesh: data-product contracts, their governance review and (in other modules) the hub constructs.
+
+Exports are resolved lazily (PEP 562) so that ``meshworks validate`` and other light users of the
+contract model never import ``aws_cdk`` (which starts a Node.js process). To export a construct from
+here, add ``"Name": "module"`` to ``_EXPORTS``, the name to ``__all__`` and the import under
+``TYPE_CHECKING``.
+
+Example::
+
+    from meshworks.constructs.mesh import ContractError, load_contracts
+
+    contracts = load_contracts(["contracts/"])
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from meshworks.constructs.mesh.contract import (
+        Classification,
+        Column,
+        Contact,
+        DataFormat,
+        DataProductContract,
+        PiiCategory,
+        Slo,
+        parse_glue_type,
+    )
+    from meshworks.constructs.mesh.loader import (
+        ContractError,
+        Problem,
+        load_allowed_buckets,
+        load_contracts,
+        validate_paths,
+    )
+    from meshworks.constructs.mesh.review import Finding, review_contracts
+
+_EXPORTS: dict[str, str] = {
+    # contract.py
+    "Classification": "contract",
+    "Column": "contract",
+    "Contact": "contract",
+    "DataFormat": "contract",
+    "DataProductContract": "contract",
+    "PiiCategory": "contract",
+    "Slo": "contract",
+    "parse_glue_type": "contract",
+    # loader.py
+    "ContractError": "loader",
+    "Problem": "loader",
+    "load_allowed_buckets": "loader",
+    "load_contracts": "loader",
+    "validate_paths": "loader",
+    # review.py
+    "Finding": "review",
+    "review_contracts": "review",
+}
+
+__all__ = [
+    "Classification",
+    "Column",
+    "Contact",
+    "ContractError",
+    "DataFormat",
+    "DataProductContract",
+    "Finding",
+    "PiiCategory",
+    "Problem",
+    "Slo",
+    "load_allowed_buckets",
+    "load_contracts",
+    "parse_glue_type",
+    "review_contracts",
+    "validate_paths",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

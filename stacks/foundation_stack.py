@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Duration, Stack
 from constructs import Construct
 
+from meshworks.constructs.core.offline import pin_availability_zones
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.network.platform_vpc import PlatformVpc
 from meshworks.constructs.storage.data_lake_storage import DataLakeStorage
@@ -22,6 +23,8 @@ class FoundationStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         env = config.environments.compute
+        props = network_props(config.network, env.region)
+        pin_availability_zones(self, props["availability_zones"])
         self.key = PlatformKey(self, "PlatformKey", alias=f"alias/{config.prefix}/platform")
         self.lake = DataLakeStorage(
             self,
@@ -30,7 +33,7 @@ class FoundationStack(Stack):
             encryption_key=self.key,
             stage_expiration=Duration.days(config.storage.stage_expiration_days),
         )
-        self.network = PlatformVpc(self, "Network", encryption_key=self.key, **network_props(config.network, env.region))
+        self.network = PlatformVpc(self, "Network", encryption_key=self.key, **props)
 
 
 def network_props(network: NetworkConfig, region: str) -> dict:

@@ -1,12 +1,17 @@
 """Session-wide test set-up shared by every test module.
 
-AWS calls in tests only ever reach moto or loopback servers: fake credentials and a fixed
-region are set before any boto3 client exists.
+- AWS calls only ever reach moto or loopback servers: fake credentials, fixed region.
+- The CDK runs on the pinned Node.js from ``node_modules/.bin`` (installed by ``make``).
+- The reference app is synthesized **once per session** (``platform`` fixture) with the policy
+  packs on; every template, snapshot, nag and cfn-lint test reads that one assembly.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 os.environ.update(
     {
@@ -16,6 +21,17 @@ os.environ.update(
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_REGION": "eu-west-1",
+        "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+
+import pytest  # noqa: E402
+
+from tests.harness import SynthesizedPlatform, synthesize_platform  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedPlatform:
+    """The reference app from the shipped ``cdk.json``, synthesized once, policy checks on."""
+    return synthesize_platform(tmp_path_factory.mktemp("cdk.out"))

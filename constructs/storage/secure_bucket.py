@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
@@ -82,6 +82,10 @@ class SecureBucket(s3.Bucket):
             lifecycle_rules=[default_rule, *lifecycle_rules],
             event_bridge_enabled=event_bridge_enabled,
             removal_policy=resolve_removal_policy(scope, removal_policy),
+        )
+        Annotations.of(self).acknowledge_warning(
+            "@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+            "allow_log_delivery() grants log delivery on the target bucket's own policy.",
         )
         #: The KMS key that encrypts the objects.
         self.bucket_key: kms.IKey = key

@@ -1,0 +1,53 @@
+# meshworks: the two commands a fresh machine needs are `make synth` and `make test`.
+# Each installs what is missing (Python venv, the package in editable mode, the pinned CDK CLI
+# and a supported Node.js from npm) and is a no-op install on the second run.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(CURDIR)/node_modules/.bin
+# Run the CDK (CLI and jsii) on the pinned Node 22 from package.json, offline and quietly.
+export PATH := $(BIN):$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install synth test lint bench wheel clean
+
+help:
+	@echo "make synth   install what is missing, synthesize the reference app into cdk.out/ (policy checks on)"
+	@echo "make test    install what is missing, run the whole test suite"
+	@echo "make lint    ruff"
+	@echo "make bench   benchmarks (prints figures; see benchmarks/RESULTS.md)"
+
+$(VENV)/.installed: pyproject.toml setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+synth: install
+	rm -rf cdk.out
+	$(BIN)/cdk synth --quiet --no-notices --ci
+	@echo "synthesized: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/"
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) benchmarks/synth_bench.py
+
+wheel: install
+	$(PY) -m build --wheel --outdir dist .
+
+clean:
+	rm -rf cdk.out dist build *.egg-info

@@ -1,0 +1,86 @@
+"""Synthesize the reference app once and give tests its templates and its cdk-nag report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+from meshworks.stacks.config import PlatformConfig, load_cdk_json
+from meshworks.stacks.platform import build_platform
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class NagFinding:
+    """One unacknowledged cdk-nag finding."""
+
+    rule: str
+    path: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.path}: {self.description[:160]}"
+
+
+@dataclass
+class SynthesizedPlatform:
+    """What the session synthesis produced."""
+
+    config: PlatformConfig
+    outdir: Path
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # artifact id -> template
+    findings: list[NagFinding] = field(default_factory=list)
+    synth_error: str | None = None
+
+    def template(self, artifact_id: str) -> Template:
+        """An assertions ``Template`` of one stack (artifact id, e.g. ``"Foundation"``)."""
+        return Template.from_json(self.templates[artifact_id])
+
+    def resources(self, resource_type: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+        """(stack, logical id, resource) for every resource, optionally of one type."""
+        return [
+            (stack, logical_id, resource)
+            for stack, template in self.templates.items()
+            for logical_id, resource in template.get("Resources", {}).items()
+            if resource_type is None or resource["Type"] == resource_type
+        ]
+
+
+def _read_report(outdir: Path) -> list[NagFinding]:
+    report = outdir / "validation-report.json"
+    if not report.exists():
+        return []
+    data = json.loads(report.read_text())
+    return [
+        NagFinding(violation["ruleName"], construct["constructPath"], violation["description"])
+        for plugin in data.get("pluginReports", [])
+        for violation in plugin.get("violations", [])
+        for construct in violation.get("violatingConstructs", [])
+    ]
+
+
+def synthesize_platform(outdir: Path, context: dict[str, Any] | None = None) -> SynthesizedPlatform:
+    """Build the app from ``cdk.json`` (plus ``context`` overrides) into ``outdir``, once."""
+    cdk_json = json.loads((ROOT / "cdk.json").read_text())
+    app_context = {**cdk_json["context"], **(context or {})}
+    config = load_cdk_json(ROOT / "cdk.json")
+    app = App(outdir=str(outdir), context=app_context, builtin_cloud_formation_validation=False)
+    build_platform(app, config, policy_checks=True)
+    result = SynthesizedPlatform(config=config, outdir=outdir)
+    try:
+        app.synth()
+    except RuntimeError as error:  # cdk-nag findings interrupt synth; the templates are written anyway
+        result.synth_error = str(error).splitlines()[0]
+    result.findings = _read_report(outdir)
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    for artifact_id, artifact in manifest["artifacts"].items():
+        if artifact["type"] == "aws:cloudformation:stack":
+            template_file = artifact["properties"]["templateFile"]
+            result.templates[artifact_id] = json.loads((outdir / template_file).read_text())
+    return result

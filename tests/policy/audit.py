@@ -1,0 +1,68 @@
+"""Audits over synthesized templates: retention of stateful resources, IAM wildcard actions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+#: Resource types that hold data or keys: they must be retained.
+STATEFUL_TYPES = frozenset(
+    {
+        "AWS::S3::Bucket",
+        "AWS::DynamoDB::Table",
+        "AWS::DynamoDB::GlobalTable",
+        "AWS::Cassandra::Keyspace",
+        "AWS::Cassandra::Table",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+        "AWS::SecretsManager::Secret",
+        "AWS::ECR::Repository",
+        "AWS::Glue::Database",
+        "AWS::Glue::Table",
+    }
+)
+
+#: Wildcard actions that were reviewed (exact strings), with the reason they are acceptable.
+#: A bare "*" or "<service>:*" is never acceptable.
+REVIEWED_WILDCARD_ACTIONS: dict[str, str] = {
+    "s3:GetObject*": "CDK grant_read: GetObject, GetObjectVersion, GetObjectAttributes, GetObjectTagging... on the bucket's objects only.",
+    "s3:GetBucket*": "CDK grant_read: bucket metadata (location, versioning) of that one bucket.",
+    "s3:List*": "CDK grant_read: ListBucket / ListBucketVersions / multipart listings of that one bucket.",
+    "s3:DeleteObject*": "CDK grant_delete/read_write: object and version deletes of that one bucket.",
+    "s3:Abort*": "CDK grant_put: AbortMultipartUpload on that bucket's objects.",
+    "s3:PutObject*": "CDK grant_put: PutObject/PutObjectTagging/... on that bucket's objects (legal hold and retention are excluded by CDK).",
+    "kms:ReEncrypt*": "CDK key grants: ReEncryptFrom/ReEncryptTo on that one key.",
+    "kms:GenerateDataKey*": "CDK key grants: GenerateDataKey and WithoutPlaintext on that one key.",
+    "kms:Describe*": "Read-only key metadata on that one key.",
+    "logs:Describe*": "Read-only log group metadata.",
+}
+
+
+def iam_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(logical id, statement) for every identity and resource policy statement in a template."""
+    for logical_id, resource in template.get("Resources", {}).items():
+        props = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents.append(props.get("PolicyDocument", {}))
+        if resource["Type"] == "AWS::IAM::Role":
+            documents += [p.get("PolicyDocument", {}) for p in props.get("Policies", [])]
+        for document in documents:
+            for statement in document.get("Statement", []):
+                yield logical_id, statement
+
+
+def wildcard_actions(statement: dict[str, Any]) -> list[str]:
+    """Actions of an Allow statement that contain a ``*``."""
+    if statement.get("Effect") != "Allow":
+        return []
+    actions = statement.get("Action", [])
+    actions = [actions] if isinstance(actions, str) else actions
+    return [a for a in actions if isinstance(a, str) and "*" in a]
+
+
+def unreviewed(action: str) -> bool:
+    """True when a wildcard action is not covered by the reviewed allow-list."""
+    if action == "*" or action.endswith(":*"):
+        return True
+    return action not in REVIEWED_WILDCARD_ACTIONS

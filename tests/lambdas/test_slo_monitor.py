@@ -1,0 +1,605 @@
+"""Tests of the SLO sweeper (moto for AWS, a real loopback HTTP server for Slack)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import boto3
+import pytest
+from meshworks.lambdas.slo_monitor import handler as handler_module
+from meshworks.lambdas.slo_monitor.aws import AwsClients, reset_clients
+from meshworks.lambdas.slo_monitor.checker import (
+    ManifestCache,
+    Settings,
+    Sweeper,
+    due_checks,
+    human_duration,
+    parse_contract,
+    parse_manifest,
+)
+from meshworks.lambdas.slo_monitor.notify import Alert, Notifier, sns_subject
+from meshworks.lambdas.slo_monitor.slack import SlackSender, WebhookDirectory
+from moto import mock_aws
+from slo_fixtures import REGION, SlackStub, drain, make_queue, make_topic_with_queue, make_webhook_secret, slack_server
+
+UTC = timezone.utc
+MANIFEST_BUCKET = "meshworks-manifests"
+LAKE_BUCKET = "meshworks-lake"
+DELIVERY = "deliveries"
+BREACHES = "breaches"
+SESSION = boto3.session.Session()  # one botocore loader for all tests: client creation stays cheap
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def contract(product: str = "orders", domain: str = "sales", **overrides: Any) -> dict[str, Any]:
+    entry = {
+        "product_key": f"{domain}.{product}",
+        "domain": domain,
+        "product": product,
+        "owner": "team-orders@example.com",
+        "slack_channel": "#sales-data",
+        "cron": "0 6 * * *",
+        "timezone": "Europe/Berlin",
+        "grace_minutes": 60,
+        "location": f"s3://{LAKE_BUCKET}/{domain}/{product}",
+        "partition_template": "dt={date}",
+    }
+    entry.update(overrides)
+    return entry
+
+
+def create_tables() -> None:
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    keys = [{"AttributeName": "product_key", "KeyType": "HASH"}, {"AttributeName": "period_key", "KeyType": "RANGE"}]
+    attrs = [
+        {"AttributeName": "product_key", "AttributeType": "S"},
+        {"AttributeName": "period_key", "AttributeType": "S"},
+    ]
+    ddb.create_table(TableName=DELIVERY, KeySchema=keys, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName=BREACHES,
+        KeySchema=keys,
+        AttributeDefinitions=[
+            *attrs,
+            {"AttributeName": "open", "AttributeType": "N"},
+            {"AttributeName": "deadline", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "open_breaches",
+                "KeySchema": [
+                    {"AttributeName": "open", "KeyType": "HASH"},
+                    {"AttributeName": "deadline", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@dataclass
+class Env:
+    """A moto world plus a sweeper wired to it."""
+
+    slack: SlackStub
+    inbox: str
+    dlq: str
+    settings: Settings
+    sleeps: list[float] = field(default_factory=list)
+    manifest: ManifestCache = field(default_factory=ManifestCache)
+    clients: AwsClients = field(default_factory=lambda: AwsClients(session=SESSION))
+    clock_now: datetime | None = None
+
+    def write_manifest(self, entries: list[dict[str, Any]]) -> None:
+        boto3.client("s3", region_name=REGION).put_object(
+            Bucket=MANIFEST_BUCKET, Key="slo/manifest.json", Body=json.dumps({"version": 1, "slos": entries})
+        )
+
+    def deliver(self, product_key: str, period: str, at: datetime | None) -> None:
+        item: dict[str, Any] = {"product_key": {"S": product_key}, "period_key": {"S": period}}
+        if at is not None:
+            item["delivered_at"] = {"S": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        boto3.client("dynamodb", region_name=REGION).put_item(TableName=DELIVERY, Item=item)
+
+    def sweeper(self, **sender_kwargs: Any) -> Sweeper:
+        sender = SlackSender(sleep=self.sleeps.append, rand=lambda: 0.5, **sender_kwargs)
+        notifier = Notifier(
+            self.clients,
+            slack_secret_arn=self.settings.slack_secret_arn,
+            dlq_url=self.settings.dlq_url,
+            sender=sender,
+            webhooks=WebhookDirectory(lambda: self.clients.secretsmanager),
+        )
+        return Sweeper(
+            self.settings,
+            self.clients,
+            notifier,
+            manifest=self.manifest,
+            clock=lambda: self.clock_now or datetime.now(UTC),
+            sleep=self.sleeps.append,
+            rand=lambda: 0.5,
+        )
+
+    def run(self, now: datetime, checked_at: datetime | None = None, **sender_kwargs: Any) -> Any:
+        self.clock_now = checked_at or now
+        return self.sweeper(**sender_kwargs).run(now)
+
+    def breach(self, product_key: str, period: str) -> dict[str, Any] | None:
+        item = boto3.client("dynamodb", region_name=REGION).get_item(
+            TableName=BREACHES, Key={"product_key": {"S": product_key}, "period_key": {"S": period}}
+        )
+        return item.get("Item")
+
+    def published(self) -> list[dict[str, Any]]:
+        return drain(self.inbox)
+
+
+@pytest.fixture
+def env() -> Iterator[Env]:
+    with mock_aws(), slack_server() as slack:
+        reset_clients()
+        handler_module.reset_caches()
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in (MANIFEST_BUCKET, LAKE_BUCKET):
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        create_tables()
+        topic, inbox = make_topic_with_queue("sales-alerts")
+        default_topic, _ = make_topic_with_queue("default-alerts")
+        dlq, _ = make_queue("alert-dlq")
+        secret = make_webhook_secret("slack-webhooks", {"#sales-data": f"{slack.url}/services/T0/B0/sales"})
+        settings = Settings(
+            manifest_bucket=MANIFEST_BUCKET,
+            manifest_key="slo/manifest.json",
+            delivery_table=DELIVERY,
+            breach_table=BREACHES,
+            domain_topics={"sales": topic},
+            default_topic_arn=default_topic,
+            slack_secret_arn=secret,
+            dlq_url=dlq,
+            region=REGION,
+        )
+        world = Env(slack=slack, inbox=inbox, dlq=dlq, settings=settings)
+        world.write_manifest([contract()])
+        yield world
+        reset_clients()
+
+
+# Deadline of the 2026-11-25 period: 06:00 Berlin (CET, +01:00) + 60 min = 07:00 CET = 06:00 UTC.
+DEADLINE = utc(2026, 11, 25, 6, 0)
+PERIOD = "dt=2026-11-25"
+
+
+# ----------------------------------------------------------------------------------------------- manifest
+
+
+def test_manifest_validation_messages() -> None:
+    contracts, errors = parse_manifest(
+        {
+            "slos": [
+                contract(),
+                contract(product="bad_cron", cron="61 * * * *"),
+                contract(product="bad_tz", timezone="Europe/Atlantis"),
+                contract(product="bad_loc", location="bucket/prefix"),
+                contract(product="bad_tpl", partition_template="dt={day}"),
+                contract(product="bad_grace", grace_minutes="60"),
+                contract(),
+            ]
+        }
+    )
+    assert [c.product_key for c in contracts] == ["sales.orders"]
+    assert errors == [
+        "slos[1] (sales.bad_cron): cron: cron minute field '61': 61 is out of range; allowed values are 0-59",
+        "slos[2] (sales.bad_tz): timezone: unknown IANA time zone 'Europe/Atlantis'",
+        "slos[3] (sales.bad_loc): location: location must look like s3://bucket/prefix, got 'bucket/prefix'",
+        "slos[4] (sales.bad_tpl): partition_template: 'dt={day}' is invalid ('day'); "
+        "use {date}, {prev_date}, {local} or {utc} with optional strftime formats",
+        "slos[5] (sales.bad_grace): grace_minutes: an integer between 0 and 10080 is required",
+        "slos[6] (sales.orders): product_key: duplicate 'sales.orders'",
+    ]
+
+
+def test_default_partition_template_and_due_window() -> None:
+    entry = contract()
+    del entry["partition_template"]
+    slo = parse_contract(entry)
+    checks = due_checks([slo], DEADLINE - timedelta(minutes=15), DEADLINE)
+    assert [(c.period_key, c.deadline, c.scheduled_utc) for c in checks] == [
+        ("dt=2026-11-25", DEADLINE, utc(2026, 11, 25, 5, 0))
+    ]
+    assert due_checks([slo], DEADLINE, DEADLINE + timedelta(minutes=15)) == []  # half-open window
+    hourly = parse_contract(contract(cron="15 * * * *", grace_minutes=0, partition_template="hr={local:%Y%m%d%H}"))
+    checks = due_checks([hourly], utc(2026, 7, 1, 9, 0), utc(2026, 7, 1, 11, 15))
+    assert [c.period_key for c in checks] == ["hr=2026070111", "hr=2026070112", "hr=2026070113"]
+
+
+def test_due_checks_over_dst_days() -> None:
+    slo = parse_contract(contract(cron="30 2 * * *", grace_minutes=0))
+    spring = due_checks([slo], utc(2026, 3, 28, 12), utc(2026, 3, 29, 12))
+    assert [(c.period_key, c.deadline) for c in spring] == [("dt=2026-03-29", utc(2026, 3, 29, 1, 0))]
+    autumn = due_checks([slo], utc(2026, 10, 24, 12), utc(2026, 10, 25, 12))
+    assert [(c.period_key, c.deadline) for c in autumn] == [("dt=2026-10-25", utc(2026, 10, 25, 0, 30))]
+
+
+def test_human_duration_and_subject() -> None:
+    assert human_duration(timedelta(minutes=0)) == "0 min"
+    assert human_duration(timedelta(minutes=135)) == "2 h 15 min"
+    assert human_duration(timedelta(days=2, minutes=1)) == "2 d 1 min"
+    assert human_duration(timedelta(minutes=-5)) == "0 min"
+    subject = sns_subject("Ünïcode\nsubject " + "x" * 200)
+    assert len(subject) == 100
+    assert subject.startswith("?n?code subject xx")
+    assert subject.endswith("...")
+
+
+# ----------------------------------------------------------------------------------------------- sweeps
+
+
+def test_on_time_delivery_no_alert(env: Env) -> None:
+    env.deliver("sales.orders", PERIOD, utc(2026, 11, 25, 5, 30))
+    summary = env.run(DEADLINE + timedelta(minutes=2))
+    assert (summary.due, summary.checks, summary.on_time, summary.breaches) == (1, 1, 1, 0)
+    assert summary.alerts == []
+    assert env.published() == []
+    assert env.slack.requests == []
+    assert env.breach("sales.orders", PERIOD) is None
+
+
+def test_success_marker_fallback_counts_as_delivered(env: Env) -> None:
+    # Year 2035 so that moto's LastModified (the real clock) is before the deadline.
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=LAKE_BUCKET, Key="sales/orders/dt=2035-01-10/_SUCCESS", Body=b""
+    )
+    summary = env.run(utc(2035, 1, 10, 6, 3))
+    assert (summary.due, summary.on_time, summary.breaches) == (1, 1, 0)
+    assert summary.aws_calls["s3:HeadObject"] == 1
+
+
+def test_late_delivery_breach_alert_content(env: Env) -> None:
+    summary = env.run(DEADLINE + timedelta(minutes=3), checked_at=DEADLINE + timedelta(minutes=4))
+    assert (summary.breaches, summary.on_time) == (1, 0)
+    [message] = env.published()
+    assert message["Subject"] == "[SLO BREACH] sales.orders dt=2026-11-25 late by 4 min"
+    assert message["MessageAttributes"]["domain"]["Value"] == "sales"
+    assert message["MessageAttributes"]["product"]["Value"] == "orders"
+    assert message["MessageAttributes"]["severity"]["Value"] == "ERROR"
+    text = message["Message"]
+    assert "Owner: team-orders@example.com" in text
+    assert (
+        "Expected by: 2026-11-25 07:00 CET (UTC+01:00) / 2026-11-25 06:00 UTC "
+        "(schedule '0 6 * * *' Europe/Berlin + 60 min grace)"
+    ) in text
+    assert "it is 4 min late (checked 2026-11-25 06:04 UTC)" in text
+    assert "Location: s3://meshworks-lake/sales/orders/dt=2026-11-25/" in text
+    assert (
+        "Console: https://s3.console.aws.amazon.com/s3/buckets/meshworks-lake?region=eu-west-1"
+        "&prefix=sales%2Forders%2Fdt%3D2026-11-25%2F&showversions=false"
+    ) in text
+    [request] = env.slack.requests
+    assert request["path"] == "/services/T0/B0/sales"
+    assert request["body"]["text"].startswith("*[SLO BREACH] sales.orders dt=2026-11-25 late by 4 min*\n")
+    item = env.breach("sales.orders", PERIOD)
+    assert item is not None
+    assert item["status"]["S"] == "OPEN"
+    assert item["open"]["N"] == "1"
+    assert item["deadline"]["S"] == "2026-11-25T06:00:00Z"
+
+
+def test_duplicate_and_overlapping_runs_alert_once(env: Env) -> None:
+    first = env.run(DEADLINE + timedelta(minutes=1))
+    duplicate = env.run(DEADLINE + timedelta(minutes=1))  # EventBridge at-least-once
+    overlap = env.run(DEADLINE + timedelta(minutes=6))  # next run: deadline is in the overlap
+    late_retry = env.run(DEADLINE + timedelta(minutes=14))  # still inside the 15 min window
+    assert [s.breaches for s in (first, duplicate, overlap, late_retry)] == [1, 0, 0, 0]
+    assert duplicate.duplicates == 1
+    assert overlap.checks == 0  # outside this run's own 5 min slice: not counted twice
+    assert len(env.published()) == 1
+    assert len(env.slack.requests) == 1
+
+
+def test_missed_invocation_is_caught_by_overlap(env: Env) -> None:
+    # The run at 06:05 never happened; the 06:10 run still sees the 06:00 deadline.
+    summary = env.run(DEADLINE + timedelta(minutes=10))
+    assert summary.breaches == 1
+    assert len(env.published()) == 1
+
+
+def test_late_but_delivered_before_check(env: Env) -> None:
+    env.deliver("sales.orders", PERIOD, DEADLINE + timedelta(minutes=2))
+    summary = env.run(DEADLINE + timedelta(minutes=4))
+    assert (summary.breaches, summary.late_deliveries) == (1, 1)
+    [message] = env.published()
+    assert message["Subject"] == "[SLO LATE] sales.orders dt=2026-11-25 delivered 2 min late"
+    item = env.breach("sales.orders", PERIOD)
+    assert item is not None
+    assert item["status"]["S"] == "CLOSED"
+    assert "open" not in item
+    assert env.run(DEADLINE + timedelta(minutes=9)).alerts == []
+
+
+def test_recovery_reports_lateness_once(env: Env) -> None:
+    env.run(DEADLINE + timedelta(minutes=1))
+    env.published()
+    env.deliver("sales.orders", PERIOD, DEADLINE + timedelta(hours=2, minutes=15))
+    summary = env.run(DEADLINE + timedelta(hours=2, minutes=20))
+    assert summary.recoveries == 1
+    [message] = env.published()
+    assert message["Subject"] == "[SLO RECOVERED] sales.orders dt=2026-11-25 delivered 2 h 15 min late"
+    assert message["MessageAttributes"]["severity"]["Value"] == "INFO"
+    assert "was delivered at 2026-11-25 08:15 UTC, 2 h 15 min after its deadline" in message["Message"]
+    item = env.breach("sales.orders", PERIOD)
+    assert item is not None
+    assert item["status"]["S"] == "CLOSED"
+    assert item["lateness_minutes"]["N"] == "135"
+    assert "open" not in item
+    assert "expires_at" in item
+    again = env.run(DEADLINE + timedelta(hours=2, minutes=25))
+    assert again.recoveries == 0
+    assert env.published() == []
+    assert len(env.slack.requests) == 2  # breach + recovery
+
+
+def test_very_late_escalates_once_per_further_period(env: Env) -> None:
+    day = timedelta(days=1)
+    env.run(DEADLINE + timedelta(minutes=1))
+    assert [m["Subject"] for m in env.published()] == ["[SLO BREACH] sales.orders dt=2026-11-25 late by 1 min"]
+    # Next day: the 26th is missed too -> one escalation of the 25th, no separate breach alert.
+    for minutes in (1, 1, 6, 12):
+        env.run(DEADLINE + day + timedelta(minutes=minutes))
+    assert [m["Subject"] for m in env.published()] == [
+        "[SLO ESCALATION #1] sales.orders still missing dt=2026-11-25; 2 periods missed"
+    ]
+    # Third day: escalation #2, and only once.
+    for minutes in (2, 7):
+        env.run(DEADLINE + 2 * day + timedelta(minutes=minutes))
+    [third] = env.published()
+    assert third["Subject"] == "[SLO ESCALATION #2] sales.orders still missing dt=2026-11-25; 3 periods missed"
+    assert third["MessageAttributes"]["severity"]["Value"] == "CRITICAL"
+    assert "Missed periods: dt=2026-11-25, dt=2026-11-26, dt=2026-11-27 (escalation 2)." in third["Message"]
+    root = env.breach("sales.orders", PERIOD)
+    assert root is not None
+    assert root["escalations"]["N"] == "2"
+    assert root["last_escalated_period"]["S"] == "dt=2026-11-27"
+    # Everything arrives: one recovery per missed period.
+    for offset in range(3):
+        period = f"dt=2026-11-{25 + offset}"
+        env.deliver("sales.orders", period, DEADLINE + 2 * day + timedelta(minutes=30))
+    summary = env.run(DEADLINE + 2 * day + timedelta(minutes=35))
+    assert summary.recoveries == 3
+    subjects = sorted(m["Subject"] for m in env.published())
+    assert subjects == [
+        "[SLO RECOVERED] sales.orders dt=2026-11-25 delivered 2 d 30 min late",
+        "[SLO RECOVERED] sales.orders dt=2026-11-26 delivered 1 d 30 min late",
+        "[SLO RECOVERED] sales.orders dt=2026-11-27 delivered 30 min late",
+    ]
+
+
+def test_two_periods_in_one_window_escalate_within_the_run(env: Env) -> None:
+    env.write_manifest([contract(cron="*/5 * * * *", grace_minutes=0, partition_template="ts={local:%H%M}")])
+    summary = env.run(utc(2026, 11, 25, 6, 0))  # deadlines 05:50, 05:55, 06:00 all missing
+    assert (summary.breaches, summary.escalations) == (3, 2)
+    subjects = [m["Subject"] for m in env.published()]
+    assert subjects[0].startswith("[SLO BREACH] sales.orders ts=0650")
+    assert subjects[1:] == [
+        "[SLO ESCALATION #1] sales.orders still missing ts=0650; 2 periods missed",
+        "[SLO ESCALATION #2] sales.orders still missing ts=0650; 3 periods missed",
+    ]
+
+
+def test_domain_without_topic_uses_default(env: Env) -> None:
+    env.write_manifest([contract(domain="finance", product="ledger", slack_channel=None)])
+    summary = env.run(DEADLINE + timedelta(minutes=1))
+    assert summary.alerts == [
+        {"kind": "BREACH", "id": "BREACH:finance.ledger:dt=2026-11-25", "sns": "sent", "slack": "skipped"}
+    ]
+    assert env.published() == []  # the sales topic got nothing
+
+
+def test_manifest_cached_by_etag(env: Env) -> None:
+    env.run(DEADLINE - timedelta(hours=1))
+    etag = env.manifest.etag
+    summary = env.run(DEADLINE - timedelta(minutes=30))
+    assert env.manifest.etag == etag
+    assert summary.aws_calls["s3:GetObject"] == 1  # answered 304 Not Modified
+    env.write_manifest([contract(), contract(product="refunds")])
+    env.run(DEADLINE - timedelta(minutes=25))
+    assert env.manifest.etag != etag
+    assert [c.product_key for c in env.manifest.contracts] == ["sales.orders", "sales.refunds"]
+
+
+def test_metrics_put_once_per_run(env: Env) -> None:
+    env.write_manifest([contract(), contract(product="refunds")])
+    env.deliver("sales.orders", PERIOD, DEADLINE - timedelta(minutes=30))
+    summary = env.run(DEADLINE + timedelta(minutes=1))
+    assert summary.aws_calls["cloudwatch:PutMetricData"] == 1
+    metrics = boto3.client("cloudwatch", region_name=REGION).list_metrics(Namespace="meshworks/slo")["Metrics"]
+    names = {(m["MetricName"], m["Dimensions"][0]["Value"]) for m in metrics}
+    assert {("Checks", "sales"), ("OnTime", "sales"), ("Breaches", "sales"), ("LatenessMinutes", "sales")} <= names
+    assert ("Checks", "ALL") in names
+
+
+# ----------------------------------------------------------------------------------------------- AWS call counts
+
+
+def test_calls_are_batched_for_1000_checks(env: Env) -> None:
+    entries = [contract(product=f"p{i:04d}", slack_channel=None) for i in range(1000)]
+    env.write_manifest(entries)
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    late = {f"sales.p{i:04d}" for i in range(0, 1000, 100)}  # 10 products late
+    requests = [
+        {"PutRequest": {"Item": {"product_key": {"S": e["product_key"]}, "period_key": {"S": PERIOD}}}}
+        for e in entries
+        if e["product_key"] not in late
+    ]
+    for start in range(0, len(requests), 25):
+        ddb.batch_write_item(RequestItems={DELIVERY: requests[start : start + 25]})
+    summary = env.run(DEADLINE + timedelta(minutes=2))
+    assert (summary.checks, summary.on_time, summary.breaches) == (1000, 990, 10)
+    calls = summary.aws_calls
+    assert calls["dynamodb:BatchGetItem"] == 10
+    assert calls["dynamodb:Query"] == 1
+    assert calls["s3:GetObject"] == 1
+    assert calls["s3:HeadObject"] == 10  # fallback for the 10 misses only
+    assert calls["dynamodb:PutItem"] == 10
+    assert calls["sns:Publish"] == 10
+    assert calls["cloudwatch:PutMetricData"] == 1
+    assert "dynamodb:GetItem" not in calls
+    assert calls["total"] == 1 + 1 + 10 + 10 + 10 + 10 + 1
+
+
+class FlakyBatchGet:
+    """Delegates to a real client; the first BatchGetItem returns half its keys as UnprocessedKeys."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.flaked = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 - boto3 name
+        if self.flaked:
+            return self.real.batch_get_item(RequestItems=RequestItems)
+        self.flaked = True
+        table, spec = next(iter(RequestItems.items()))
+        keys = spec["Keys"]
+        half = len(keys) // 2
+        response = self.real.batch_get_item(RequestItems={table: {**spec, "Keys": keys[:half]}})
+        response["UnprocessedKeys"] = {table: {**spec, "Keys": keys[half:]}}
+        return response
+
+
+def test_unprocessed_keys_are_retried(env: Env) -> None:
+    env.write_manifest([contract(product=f"p{i}") for i in range(4)])
+    for i in range(4):
+        env.deliver(f"sales.p{i}", PERIOD, DEADLINE - timedelta(minutes=5))
+    env.clients._clients["dynamodb"] = FlakyBatchGet(env.clients.dynamodb)
+    summary = env.run(DEADLINE + timedelta(minutes=1))
+    assert (summary.on_time, summary.breaches) == (4, 0)
+    assert env.sleeps == [0.5 * 0.1]  # one jittered backoff, no real sleep
+
+
+# ----------------------------------------------------------------------------------------------- Slack delivery
+
+
+def test_slack_down_three_500s_goes_to_dlq(env: Env) -> None:
+    env.slack.script = [500, 500, 500]
+    summary = env.run(DEADLINE + timedelta(minutes=1))
+    assert summary.alerts[0]["slack"] == "failed"
+    assert summary.alerts[0]["sns"] == "sent"
+    assert len(env.slack.requests) == 3
+    assert env.sleeps == [0.25, 0.5]  # full jitter (rand=0.5) of 0.5 s, 1 s
+    [dead] = drain(env.dlq)
+    assert dead["target"] == "slack"
+    assert dead["channel"] == "#sales-data"
+    assert dead["reason"] == "HTTP 500 after 3 attempt(s)"
+    assert dead["alert"]["subject"].startswith("[SLO BREACH] sales.orders")
+    assert "hooks" not in json.dumps(dead)
+    assert "127.0.0.1" not in json.dumps(dead)  # webhook URL never leaves the secret
+
+
+def test_slack_429_retry_after_then_ok(env: Env) -> None:
+    env.slack.script = [(429, {"Retry-After": "2"}), 200]
+    summary = env.run(DEADLINE + timedelta(minutes=1))
+    assert summary.alerts[0]["slack"] == "sent"
+    assert env.sleeps == [2.0]
+    assert len(env.slack.requests) == 2
+    assert drain(env.dlq) == []
+
+
+def test_slack_timeout_then_ok(env: Env) -> None:
+    env.slack.script = ["hang", 200]
+    summary = env.run(DEADLINE + timedelta(minutes=1), timeout=0.2)
+    assert summary.alerts[0]["slack"] == "sent"
+    assert len(env.slack.requests) == 2
+    assert env.sleeps == [0.25]
+    assert drain(env.dlq) == []
+
+
+def test_slack_timeouts_exhausted_go_to_dlq(env: Env) -> None:
+    env.slack.script = ["hang", "hang"]
+    summary = env.run(DEADLINE + timedelta(minutes=1), timeout=0.1, max_attempts=2)
+    assert summary.alerts[0]["slack"] == "failed"
+    [dead] = drain(env.dlq)
+    assert dead["reason"].startswith("timeout")
+
+
+def test_slack_404_goes_to_dlq_without_retry(env: Env) -> None:
+    env.slack.script = [404]
+    env.run(DEADLINE + timedelta(minutes=1))
+    assert len(env.slack.requests) == 1
+    assert env.sleeps == []
+    [dead] = drain(env.dlq)
+    assert dead["reason"] == "HTTP 404 after 1 attempt(s)"
+
+
+def test_unknown_channel_goes_to_dlq(env: Env) -> None:
+    env.write_manifest([contract(slack_channel="#nobody")])
+    env.run(DEADLINE + timedelta(minutes=1))
+    assert env.slack.requests == []
+    [dead] = drain(env.dlq)
+    assert dead["reason"] == "no webhook configured for channel #nobody"
+
+
+def test_sns_failure_goes_to_dlq(env: Env) -> None:
+    notifier = Notifier(env.clients, slack_secret_arn=None, dlq_url=env.dlq)
+    alert = Alert(
+        kind="BREACH",
+        subject="s",
+        text="t",
+        attributes={"domain": "sales"},
+        topic_arn="arn:aws:sns:eu-west-1:123456789012:does-not-exist",
+    )
+    report = notifier.deliver(alert)
+    assert report.sns == "failed"
+    [dead] = drain(env.dlq)
+    assert dead["target"] == "sns"
+    assert "NotFound" in dead["reason"]
+
+
+def test_sender_rejects_plain_http_to_remote_hosts() -> None:
+    with pytest.raises(ValueError, match="https"):
+        SlackSender().send("http://hooks.slack.example/x", {"text": "t"})
+
+
+# ----------------------------------------------------------------------------------------------- handler
+
+
+def test_handler_main_uses_event_time(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = env.settings
+    for name, value in {
+        "MANIFEST_BUCKET": settings.manifest_bucket,
+        "MANIFEST_KEY": settings.manifest_key,
+        "DELIVERY_TABLE": DELIVERY,
+        "BREACH_TABLE": BREACHES,
+        "DOMAIN_TOPIC_ARNS": json.dumps(dict(settings.domain_topics)),
+        "DEFAULT_TOPIC_ARN": settings.default_topic_arn or "",
+        "SLACK_SECRET_ARN": settings.slack_secret_arn or "",
+        "ALERT_DLQ_URL": env.dlq,
+    }.items():
+        monkeypatch.setenv(name, value)
+    event = {"source": "aws.events", "detail-type": "Scheduled Event", "time": "2026-11-25T06:05:00Z"}
+    result = handler_module.main(event, None)
+    assert result["now"] == "2026-11-25T06:05:00Z"
+    assert result["breaches"] == 1
+    assert result["aws_calls"]["dynamodb:BatchGetItem"] == 1
+    assert len(env.slack.requests) == 1
+    # A second delivery of the same event: no new alert.
+    assert handler_module.main(event, None)["breaches"] == 0
+
+
+def test_settings_from_env_errors() -> None:
+    with pytest.raises(ValueError, match="missing required environment variable\\(s\\): MANIFEST_BUCKET"):
+        Settings.from_env({"MANIFEST_KEY": "k", "DELIVERY_TABLE": "d", "BREACH_TABLE": "b"})
+    base = {"MANIFEST_BUCKET": "b", "MANIFEST_KEY": "k", "DELIVERY_TABLE": "d", "BREACH_TABLE": "b"}
+    with pytest.raises(ValueError, match="SWEEP_MINUTES must be >= 1, got 0"):
+        Settings.from_env({**base, "SWEEP_MINUTES": "0"})
+    settings = Settings.from_env({**base, "DOMAIN_TOPIC_ARNS": "not json", "DEFAULT_TOPIC_ARN": "arn:x"})
+    assert settings.topic_for("sales") == "arn:x"

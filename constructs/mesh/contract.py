@@ -744,7 +744,7 @@ class DataProductContract(BaseModel):
         AfterValidator(_check_owner),
         Field(description="Producer team that owns the data product.", examples=["sales-data"]),
     ]
-    contact: Contact
+    contact: Contact = Field(description="How to reach the producer team (email, Slack channel for SLO alerts).")
     location: Annotated[
         str,
         AfterValidator(_check_location),
@@ -759,7 +759,7 @@ class DataProductContract(BaseModel):
     partition_keys: tuple[Column, ...] = Field(
         default=(), description="Partition columns (Hive-style); none may repeat a column name."
     )
-    slo: Slo
+    slo: Slo = Field(description="Delivery promise: cron schedule, time zone and grace period.")
     consumers: tuple[AccountId, ...] = Field(
         default=(), description="AWS accounts the product is shared with (12-digit ids, unique)."
     )

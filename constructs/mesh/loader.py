@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,10 @@ FILE = "(file)"
 Loc = tuple[str | int, ...]
 
 
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One problem, at ``path:line``; ``str()`` gives ``path:line: field: message``."""
@@ -69,7 +74,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+        return f"{self.path}:{self.line}: {_one_line(self.field)}: {_one_line(self.message)}"
 
     def github_annotation(self) -> str:
         """The problem as a GitHub Actions ``::error`` workflow command (an annotation on the PR)."""
@@ -186,14 +191,19 @@ def line_of(data: Any, loc: Loc) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
+_PLAIN_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
+
+
 def format_loc(loc: Loc) -> str:
     """``("columns", 2, "type")`` -> ``columns[2].type``."""
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not _PLAIN_KEY_RE.match(part):
+            text += f"[{part!r}]"  # a key the user typed with spaces or odd characters
         else:
-            text += f".{part}" if text else str(part)
+            text += f".{part}" if text else part
     return text or "(contract)"
 
 
@@ -215,9 +225,16 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlevel = 2
+
+
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A short repr, safe for huge or deeply nested values (YAML aliases can build those)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 _TYPE_NAMES = {
@@ -225,13 +242,26 @@ _TYPE_NAMES = {
     "int": "a number",
     "float": "a number",
     "bool": "true/false",
-    "NoneType": "nothing (null)",
+    "NoneType": "null",
     "LineDict": "a mapping",
     "LineList": "a list",
     "dict": "a mapping",
     "list": "a list",
     "date": "a date",
     "datetime": "a timestamp",
+}
+
+
+_EXPECTED = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "model_type": "a mapping of fields",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "tuple_type": "a list",
 }
 
 
@@ -256,12 +286,8 @@ def _message(error: Mapping[str, Any]) -> str:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"{_short(value)} is not one of: {', '.join(expected)}{hint}"
     if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
-        expected = message.removeprefix("Input should be ").removeprefix("a valid ")
-        if kind in {"model_type", "dict_type"}:
-            expected = "a mapping of fields"
-        elif kind in {"tuple_type", "list_type"}:
-            expected = "a list"
-        suffix = f" {_short(value)}" if not isinstance(value, (dict, list)) else ""
+        expected = _EXPECTED.get(kind, message.removeprefix("Input should be ").removeprefix("a valid "))
+        suffix = f" {_short(value)}" if value is not None and not isinstance(value, (dict, list)) else ""
         return f"expected {expected}, got {got}{suffix}"
     if kind == "value_error":
         return message.removeprefix("Value error, ")

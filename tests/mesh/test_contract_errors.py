@@ -352,7 +352,7 @@ def test_load_contracts_raises_one_error_with_every_problem(tmp_path: Path) -> N
 
 def test_problem_formats() -> None:
     problem = Problem("contracts/a.yaml", 3, "columns[0].type", "bad: 100%\nnext")
-    assert str(problem) == "contracts/a.yaml:3: columns[0].type: bad: 100%\nnext"
+    assert str(problem) == "contracts/a.yaml:3: columns[0].type: bad: 100%\\nnext"
     assert problem.github_annotation() == (
         "::error file=contracts/a.yaml,line=3,title=columns[0].type::bad: 100%25%0Anext"
     )

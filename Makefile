@@ -12,11 +12,12 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install synth test lint bench wheel clean
+.PHONY: help install synth diff deploy test lint bench wheel clean
 
 help:
 	@echo "make synth   install what is missing, synthesize the reference app into cdk.out/ (policy checks on)"
 	@echo "make test    install what is missing, run the whole test suite"
+	@echo "make diff / make deploy [STACKS=name]   cdk diff / deploy with the pinned CLI (needs AWS credentials)"
 	@echo "make lint    ruff"
 	@echo "make bench   benchmarks (prints figures; see benchmarks/RESULTS.md)"
 
@@ -36,6 +37,15 @@ synth: install
 	rm -rf cdk.out
 	$(BIN)/cdk synth --quiet --no-notices --ci
 	@echo "synthesized: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/"
+
+# Deploying needs AWS credentials; STACKS defaults to every stack.
+STACKS ?= --all
+APPROVAL ?= broadening
+diff: install
+	$(BIN)/cdk diff $(STACKS)
+
+deploy: install
+	$(BIN)/cdk deploy $(STACKS) --require-approval $(APPROVAL)
 
 test: install
 	$(PY) -m pytest

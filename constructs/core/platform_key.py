@@ -55,7 +55,7 @@ class PlatformKey(kms.Key):
             description=description,
             enable_key_rotation=True,
             pending_window=pending_window,
-            removal_policy=resolve_removal_policy(scope, removal_policy),
+            removal_policy=resolve_removal_policy(scope, removal_policy, construct_id),
         )
         self._logs_allowed = False
 

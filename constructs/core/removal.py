@@ -21,8 +21,10 @@ def destroy_allowed(scope: Construct) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-def resolve_removal_policy(scope: Construct, requested: RemovalPolicy | None = None) -> RemovalPolicy:
-    """Return the removal policy a stateful resource under ``scope`` gets.
+def resolve_removal_policy(
+    scope: Construct, requested: RemovalPolicy | None = None, resource_id: str | None = None
+) -> RemovalPolicy:
+    """Return the removal policy a stateful resource under ``scope`` (with id ``resource_id``) gets.
 
     ``None`` or ``RETAIN`` → ``RETAIN``; ``SNAPSHOT`` is honoured; ``DESTROY`` only with the
     ``@meshworks/removeDataOnDestroy`` flag, otherwise ``RETAIN`` plus a warning naming the flag.
@@ -32,7 +34,7 @@ def resolve_removal_policy(scope: Construct, requested: RemovalPolicy | None = N
     if requested == RemovalPolicy.DESTROY and not destroy_allowed(scope):
         Annotations.of(scope).add_warning_v2(
             "meshworks:RetainedStatefulResource",
-            f"{scope.node.path}: removal_policy=DESTROY ignored, the resource is RETAINED. Set the "
+            f"{'/'.join(filter(None, [scope.node.path, resource_id]))}: removal_policy=DESTROY ignored, the resource is RETAINED. Set the "
             f"context flag {REMOVE_DATA_ON_DESTROY}=true to allow deleting data on stack deletion.",
         )
         return RemovalPolicy.RETAIN

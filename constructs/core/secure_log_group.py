@@ -38,5 +38,5 @@ class SecureLogGroup(logs.LogGroup):
             encryption_key=encryption_key,
             retention=retention,
             log_group_name=log_group_name,
-            removal_policy=resolve_removal_policy(scope, removal_policy),
+            removal_policy=resolve_removal_policy(scope, removal_policy, construct_id),
         )

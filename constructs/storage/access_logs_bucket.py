@@ -40,7 +40,7 @@ class AccessLogsBucket(s3.Bucket):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
-            removal_policy=resolve_removal_policy(scope, removal_policy),
+            removal_policy=resolve_removal_policy(scope, removal_policy, construct_id),
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",

@@ -81,7 +81,7 @@ class SecureBucket(s3.Bucket):
             server_access_logs_prefix=server_access_logs_prefix or f"{construct_id}/",
             lifecycle_rules=[default_rule, *lifecycle_rules],
             event_bridge_enabled=event_bridge_enabled,
-            removal_policy=resolve_removal_policy(scope, removal_policy),
+            removal_policy=resolve_removal_policy(scope, removal_policy, construct_id),
         )
         Annotations.of(self).acknowledge_warning(
             "@aws-cdk/aws-s3:accessLogsPolicyNotAdded",

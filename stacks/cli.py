@@ -65,7 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from meshworks.constructs.mesh.loader import ContractError, load_allowed_buckets, validate_paths
+    from meshworks.constructs.mesh.loader import ContractError, load_allowed_buckets, load_contracts
 
     missing = [path for path in args.paths if not Path(path).exists()]
     if missing:
@@ -76,12 +76,16 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             allowed = load_allowed_buckets(args.allowed_buckets)
         except ContractError as exc:
             raise _UsageError(f"bad --allowed-buckets file:\n{exc}") from None
-    problems = validate_paths(args.paths, allowed)
-    if not problems:
-        from meshworks.constructs.mesh.loader import discover_files
-
-        files = discover_files(args.paths)[0]
-        print(f"meshworks validate: {len(files)} contract file(s) OK", file=out)
+    try:
+        contracts = load_contracts(args.paths, allowed)
+    except ContractError as exc:
+        problems = exc.problems
+    else:
+        domains = len({contract.domain for contract in contracts})
+        print(
+            f"meshworks validate: {len(contracts)} data product(s) in {domains} domain(s) passed validation",
+            file=out,
+        )
         return EXIT_OK
     for problem in problems:
         print(problem, file=err)

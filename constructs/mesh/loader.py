@@ -462,6 +462,8 @@ def _check_all(
     allowed_buckets: Mapping[str, Sequence[str]] | None,
     bucket_pattern: str,
 ) -> tuple[list[LoadedContract], list[Problem]]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
     files, problems = discover_files(paths)
     loaded: list[LoadedContract] = []
     for path, display in files:

@@ -57,7 +57,10 @@ _PII_PATTERNS: tuple[tuple[PiiCategory, re.Pattern[str]], ...] = tuple(
     for category, pattern in (
         (PiiCategory.EMAIL, r"(?:^|_)e_?mail(?:_?addr(?:ess)?)?$"),
         (PiiCategory.IP_ADDRESS, r"(?:^|_)ip(?:v4|v6)?(?:_?addr(?:ess)?)?$"),
-        (PiiCategory.PHONE, r"(?:^|_)(?:phone|telephone|mobile|cell_?phone|fax)(?:_?(?:number|num|no))?$"),
+        (
+            PiiCategory.PHONE,
+            r"(?:^|_)(?:(?:tele|cell_?|mobile_?)?phone|fax)(?:_?(?:number|num|no))?$|(?:^|_)mobile_?(?:number|num|no)$",
+        ),
         (
             PiiCategory.GOVERNMENT_ID,
             r"(?:^|_)(?:ssn|social_security(?:_number|_no)?|passport(?:_number|_no)?|national_id"

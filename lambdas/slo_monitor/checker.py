@@ -731,6 +731,7 @@ class Sweeper:
 
         # 1. Recoveries: open breaches whose data has arrived.
         still_open: dict[str, list[Breach]] = defaultdict(list)
+        breach_keys = {breach.key for breach in open_breaches}
         for breach in sorted(open_breaches, key=lambda b: b.deadline):
             if breach.key in unknown:
                 still_open[breach.product_key].append(breach)
@@ -769,6 +770,10 @@ class Sweeper:
             if primary:
                 summary.checks += 1
                 domain.checks += 1
+            if check.key in breach_keys:
+                # Already a breach (an overlapping or repeated run): handled by the open-breach path.
+                summary.duplicates += 1
+                continue
             if check.key in deliveries:
                 delivered_at = deliveries[check.key]
                 if delivered_at is None or delivered_at <= check.deadline:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from meshworks.stacks.config import ConfigError, PlatformConfig, config_from_context, load_cdk_json
 
+from meshworks.stacks.config import ConfigError, PlatformConfig, config_from_context, load_cdk_json
 from tests.harness import ROOT
 
 DEFAULT_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]

@@ -9,7 +9,6 @@ resource concerned. Rule ids are written as cdk-nag reports them, e.g. ``AwsSolu
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, CfnResource, Validations
-
 from constructs import IConstruct
 
 _PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "Serverless", "PCI.DSS.321")

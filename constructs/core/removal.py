@@ -9,7 +9,6 @@ into destruction explicitly with the context flag ``@meshworks/removeDataOnDestr
 from __future__ import annotations
 
 from aws_cdk import Annotations, RemovalPolicy
-
 from constructs import Construct
 
 REMOVE_DATA_ON_DESTROY = "@meshworks/removeDataOnDestroy"

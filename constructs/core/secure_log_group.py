@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
-
 from constructs import Construct
 
 from .platform_key import PlatformKey

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-
 from constructs import Construct
 
 from ..core.nag import acknowledge

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-
 from constructs import Construct
 
 from ..core.nag import acknowledge

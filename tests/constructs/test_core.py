@@ -9,6 +9,7 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
+
 from meshworks.constructs.core import LAMBDAS_ROOT, PlatformFunction, PlatformKey, acknowledge, lambda_code
 
 PACKAGE = "mesh_notifier"

@@ -6,6 +6,7 @@ import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
+
 from meshworks.constructs.core.offline import pin_availability_zones
 from meshworks.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, PlatformVpc
 

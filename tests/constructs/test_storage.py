@@ -6,6 +6,7 @@ import pytest
 from aws_cdk import App, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Annotations, Match, Template
+
 from meshworks.constructs.storage import DataLakeStorage, SecureBucket, Zone
 
 

@@ -77,6 +77,7 @@ class Notifier:
         sender: SlackSender | None = None,
         webhooks: WebhookDirectory | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        slack_circuit_threshold: int = 3,
     ) -> None:
         self.clients = clients
         self.slack_secret_arn = slack_secret_arn
@@ -84,6 +85,10 @@ class Notifier:
         self.sender = sender or SlackSender()
         self.webhooks = webhooks or WebhookDirectory(lambda: clients.secretsmanager)
         self.clock = clock
+        # After this many consecutive retryable Slack failures (one run = one Notifier), further alerts
+        # skip Slack and go straight to the DLQ, so a Slack outage cannot eat the Lambda's time budget.
+        self.slack_circuit_threshold = slack_circuit_threshold
+        self._slack_failures = 0
 
     def deliver(self, alert: Alert) -> DeliveryReport:
         """Send ``alert`` to SNS and Slack; failures go to the DLQ. Never raises for delivery errors."""
@@ -129,13 +134,20 @@ class Notifier:
             LOG.error("no slack webhook for channel", extra={"channel": channel})
             self._dead_letter(alert, "slack", f"no webhook configured for channel {channel}", report)
             return "failed"
+        if self._slack_failures >= self.slack_circuit_threshold:
+            reason = f"Slack unavailable: skipped after {self._slack_failures} consecutive failed deliveries"
+            self._dead_letter(alert, "slack", reason, report)
+            return "failed"
         try:
             result = self.sender.send(url, {"text": f"*{alert.subject}*\n{alert.text}"}, channel=channel)
         except ValueError as exc:  # bad URL scheme in the secret
             self._dead_letter(alert, "slack", str(exc), report)
             return "failed"
         if result.ok:
+            self._slack_failures = 0
             return "sent"
+        if result.retryable:
+            self._slack_failures += 1
         self._dead_letter(alert, "slack", f"{result.error} after {result.attempts} attempt(s)", report)
         return "failed"
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from meshworks.lambdas.slo_monitor.cron import local_to_utc, occurrences_between, parse_cron
 
 UTC = timezone.utc

@@ -10,6 +10,9 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+from slo_fixtures import REGION, SlackStub, drain, make_queue, make_topic_with_queue, make_webhook_secret, slack_server
+
 from meshworks.lambdas.slo_monitor import handler as handler_module
 from meshworks.lambdas.slo_monitor.aws import AwsClients, reset_clients
 from meshworks.lambdas.slo_monitor.checker import (
@@ -23,8 +26,6 @@ from meshworks.lambdas.slo_monitor.checker import (
 )
 from meshworks.lambdas.slo_monitor.notify import Alert, Notifier, sns_subject
 from meshworks.lambdas.slo_monitor.slack import SlackSender, WebhookDirectory
-from moto import mock_aws
-from slo_fixtures import REGION, SlackStub, drain, make_queue, make_topic_with_queue, make_webhook_secret, slack_server
 
 UTC = timezone.utc
 MANIFEST_BUCKET = "meshworks-manifests"
@@ -503,6 +504,18 @@ def test_slack_down_three_500s_goes_to_dlq(env: Env) -> None:
     assert dead["alert"]["subject"].startswith("[SLO BREACH] sales.orders")
     assert "hooks" not in json.dumps(dead)
     assert "127.0.0.1" not in json.dumps(dead)  # webhook URL never leaves the secret
+
+
+def test_slack_outage_opens_circuit_for_the_rest_of_the_run(env: Env) -> None:
+    env.write_manifest([contract(product=f"p{i}") for i in range(5)])
+    env.slack.script = [500] * 9
+    summary = env.run(DEADLINE + timedelta(minutes=1))
+    assert [a["slack"] for a in summary.alerts] == ["failed"] * 5
+    assert len(env.slack.requests) == 9  # 3 alerts x 3 attempts, then Slack is skipped
+    reasons = [dead["reason"] for dead in drain(env.dlq)]
+    assert reasons.count("HTTP 500 after 3 attempt(s)") == 3
+    assert reasons.count("Slack unavailable: skipped after 3 consecutive failed deliveries") == 2
+    assert [a["sns"] for a in summary.alerts] == ["sent"] * 5
 
 
 def test_slack_429_retry_after_then_ok(env: Env) -> None:

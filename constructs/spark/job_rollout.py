@@ -1,0 +1,132 @@
+"""``JobRollout``: publishes the job catalog's routing (which engine runs which job) for the orchestration layer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ssm as ssm
+
+from constructs import Construct
+
+from ._checks import annotate_warnings, fail
+from .models import ROUTING_DOCUMENT_VERSION, SSM_STANDARD_VALUE_LIMIT_BYTES, JobCatalog, routing_parameter_name
+
+
+def rollout_parameter_name(prefix: str) -> str:
+    """Name of the rollout index parameter: ``/<prefix>/spark/rollout``."""
+    job_parameter = routing_parameter_name(prefix, "x")
+    return job_parameter[: -len("/jobs/x/routing")] + "/rollout"
+
+
+class JobRollout(Construct):
+    """The ring-based rollout of Spark jobs from EMR on EC2 to EMR Serverless, as SSM parameters.
+
+    **Contract** (read at run time by the orchestration layer, e.g. an Airflow operator; version
+    ``ROUTING_DOCUMENT_VERSION``):
+
+    * ``/<prefix>/spark/jobs/<job>/routing`` - one Standard parameter per job, compact JSON::
+
+          {"version": 1, "rollout_ring": 2, "job": "daily_orders", "engine": "emr-serverless",
+           "ring": 1, "ring_name": "early-adopters", "job_class": "quick", "owner": "team-orders",
+           "spark_defaults": {"spark.dynamicAllocation.maxExecutors": "20", ...},
+           "spark_submit_parameters": "--conf spark.dynamicAllocation.maxExecutors=20 ..."}
+
+      ``engine`` is ``emr-serverless`` when ``ring <= rollout_ring``, else ``emr-ec2``. On EMR Serverless the
+      operator submits ``spark_submit_parameters`` as ``jobDriver.sparkSubmit.sparkSubmitParameters`` (or starts
+      the ``SparkJobRunner`` state machine with it); on EMR on EC2 it adds the ``--conf`` list to the step's
+      ``spark-submit`` arguments (or the ``spark_defaults`` as the ``spark-defaults`` classification).
+    * ``/<prefix>/spark/rollout`` - the index: ``{"version", "rollout_ring", "jobs": <count>, "targets": {...}}``
+      where ``targets`` says where each engine runs: ``emr-serverless`` ``{application_id, execution_role_arn,
+      state_machine_arn?}`` and ``emr-ec2`` ``{job_flow_overrides_parameter?, cluster_id?}`` (whichever were given).
+
+    The operator reads the job's parameter for every task run (one ``ssm:GetParameter``), so a deploy that
+    lowers ``rollout_ring`` halts or rolls back the migration at the next run, with no DAG change. Values are
+    written at deploy time only; nothing writes them at run time. Unknown fields must be ignored by readers;
+    an incompatible change bumps ``version``.
+
+    Example::
+
+        rollout = JobRollout(self, "Rollout", catalog=config.spark.catalog, prefix="acme",
+                             serverless_target={"application_id": app.application_id,
+                                                "execution_role_arn": job_role.role_arn})
+        rollout.grant_read(airflow_role)
+
+    Args:
+        catalog: the job catalog (validated model: rings, limits, unique names).
+        prefix: first segment(s) of the parameter names, e.g. ``"acme"`` or ``"acme/prod"``.
+        serverless_target: where EMR Serverless jobs go (published in the index). Default: none.
+        ec2_target: where EMR on EC2 jobs go (published in the index). Default: none.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        catalog: JobCatalog,
+        prefix: str,
+        serverless_target: Mapping[str, str] | None = None,
+        ec2_target: Mapping[str, str] | None = None,
+    ) -> None:
+        owner = type(self).__name__
+        if not isinstance(catalog, JobCatalog):
+            raise fail(owner, f"catalog must be a JobCatalog, got {type(catalog).__name__}")
+        try:
+            values = catalog.routing_parameters(prefix)
+            index_name = rollout_parameter_name(prefix)
+        except ValueError as error:
+            raise fail(owner, str(error)) from None
+        super().__init__(scope, construct_id)
+        self.catalog = catalog
+        self.prefix = prefix
+        #: One parameter per job, by job name.
+        self.job_parameters: dict[str, ssm.StringParameter] = {}
+        for name, value in values.items():
+            job = json.loads(value)["job"]
+            self.job_parameters[job] = ssm.StringParameter(
+                self,
+                f"Route-{job}",
+                parameter_name=name,
+                string_value=value,
+                tier=ssm.ParameterTier.STANDARD,
+                description=f"meshworks Spark routing of job {job} (engine, ring, Spark settings)",
+            )
+        targets: dict[str, Any] = {}
+        if serverless_target:
+            targets["emr-serverless"] = dict(sorted(serverless_target.items()))
+        if ec2_target:
+            targets["emr-ec2"] = dict(sorted(ec2_target.items()))
+        index = {
+            "version": ROUTING_DOCUMENT_VERSION,
+            "rollout_ring": catalog.rollout_ring,
+            "jobs": len(catalog.jobs),
+            "targets": targets,
+        }
+        index_value = json.dumps(index, sort_keys=True, separators=(",", ":"))
+        if len(index_value.encode()) > SSM_STANDARD_VALUE_LIMIT_BYTES:
+            raise fail(owner, f"the rollout index is over {SSM_STANDARD_VALUE_LIMIT_BYTES} bytes: shorten the targets")
+        #: The index parameter ``/<prefix>/spark/rollout``.
+        self.index_parameter = ssm.StringParameter(
+            self,
+            "Index",
+            parameter_name=index_name,
+            string_value=index_value,
+            tier=ssm.ParameterTier.STANDARD,
+            description="meshworks Spark rollout: ring reached and engine targets",
+        )
+        annotate_warnings(self, catalog.warnings(), "SparkCatalog")
+
+    def parameter_name(self, job: str) -> str:
+        """The SSM parameter name of one job's routing."""
+        if job not in self.job_parameters:
+            raise KeyError(f"no Spark job named {job!r} in the catalog")
+        return routing_parameter_name(self.prefix, job)
+
+    def grant_read(self, grantee: iam.IGrantable) -> None:
+        """``ssm:GetParameter(s)`` on the index and every job's parameter (explicit ARNs, no wildcard)."""
+        self.index_parameter.grant_read(grantee)
+        for parameter in self.job_parameters.values():
+            parameter.grant_read(grantee)

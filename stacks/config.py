@@ -131,10 +131,84 @@ class StorageConfig(_Model):
     stage_expiration_days: int = Field(30, ge=1, le=3650, description="Days before stage-zone objects expire.")
 
 
+MeshDomain = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
+BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+IamRoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$", max_length=2048)]
+KmsKeyArn = Annotated[
+    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/[A-Za-z0-9-]{1,128}$")
+]
+
+
 class MeshConfig(_Model):
-    """Data-mesh hub (filled in by the data-mesh capability)."""
+    """Data-mesh hub (``<prefix>-mesh-hub``), data-product shards and spokes.
+
+    Products are spread over ``shards_per_domain`` stacks per domain; a product's stack is a hash
+    of its ``domain/name`` only, so adding or removing a product never moves another one. Changing
+    a domain's shard count *does* move products: size it before the first deployment.
+    """
 
     enabled: bool = Field(True, description="Deploy the hub and spoke stacks.")
+    contracts_path: str = Field(
+        "contracts", min_length=1, description="Folder (or file) of data-product contracts, relative to the app folder."
+    )
+    sharing_mode: Literal["lf_tags", "named_resources"] = Field(
+        "lf_tags",
+        description="How products reach consumer accounts: 'lf_tags' (LF-tag expression grants, 3 resources per "
+        "product whatever the consumers) or 'named_resources' (one grant per consumer per product, RAM invitations).",
+    )
+    shards_per_domain: int = Field(
+        4, ge=1, le=64, description="Data-product stacks per domain (fixed: changing it moves products)."
+    )
+    domain_shards: dict[MeshDomain, Annotated[int, Field(ge=1, le=64)]] = Field(
+        default_factory=dict, description="Per-domain override of shards_per_domain, e.g. {'sales': 8}."
+    )
+    max_resources_per_stack: int = Field(
+        450, ge=10, le=500, description="Resource budget of a data-product stack (CloudFormation allows 500)."
+    )
+    max_template_bytes: int = Field(
+        900_000, ge=50_000, le=1_000_000, description="Template size budget of a data-product stack (limit: 1 MB)."
+    )
+    producer_buckets: dict[MeshDomain, list[BucketName]] = Field(
+        default_factory=dict,
+        description="domain -> S3 buckets its products may live in (governance review, data-access role). "
+        "Default: a bucket must contain the domain in its name.",
+    )
+    producer_accounts: dict[MeshDomain, list[AccountId]] = Field(
+        default_factory=dict,
+        description="domain -> accounts allowed to announce its refreshes on the hub bus; default: the hub account.",
+    )
+    producer_kms_key_arns: list[KmsKeyArn] = Field(
+        default_factory=list, description="KMS keys of the producer buckets (data-access role and notifier use them)."
+    )
+    lf_admin_role_arns: list[IamRoleArn] = Field(
+        default_factory=list,
+        description="Roles added (APPEND, never replacing) as Lake Formation admins of the hub, next to the "
+        "CloudFormation execution role.",
+    )
+    register_locations: bool = Field(
+        True, description="Register each product's S3 location with Lake Formation (data-access role)."
+    )
+    share_acceptor_schedule_minutes: int = Field(
+        30, ge=5, le=1440, description="Minutes between two runs of the spokes' share acceptor."
+    )
+    service_catalog: bool = Field(
+        True, description="Publish the spoke as a Service Catalog product in a hub portfolio shared with consumers."
+    )
+
+    @field_validator("producer_buckets", "producer_accounts")
+    @classmethod
+    def _unique_values(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for domain, items in value.items():
+            if not items:
+                raise ValueError(f"{domain!r} has an empty list; list at least one entry or remove the domain")
+            dupes = sorted({v for v in items if items.count(v) > 1})
+            if dupes:
+                raise ValueError(f"{domain!r} repeats {', '.join(dupes)}; list each entry once")
+        return value
+
+    def shards_for(self, domain: str) -> int:
+        """Number of data-product stacks of ``domain``."""
+        return self.domain_shards.get(domain, self.shards_per_domain)
 
 
 class SparkConfig(_Model):

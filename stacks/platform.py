@@ -9,6 +9,7 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from .config import PlatformConfig
 from .foundation_stack import FoundationStack
+from .mesh_hub_stack import build_mesh
 
 
 @dataclass
@@ -43,6 +44,8 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
         )
     )
     # Later capabilities add their stacks here: mesh hub + spokes, Spark, monitoring.
+    if config.mesh.enabled:  # data mesh: hub, data-product shards (hub account), spokes (consumer accounts)
+        platform.extra.update(build_mesh(app, config))
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)
     if policy_checks:

@@ -28,6 +28,13 @@ if TYPE_CHECKING:
         Slo,
         parse_glue_type,
     )
+    from meshworks.constructs.mesh.data_product import DataProduct, SharingMode
+    from meshworks.constructs.mesh.data_product_catalog import (
+        DataProductCatalog,
+        ShardBudgetError,
+        ShardPlan,
+        plan_shards,
+    )
     from meshworks.constructs.mesh.loader import (
         ContractError,
         Problem,
@@ -35,7 +42,10 @@ if TYPE_CHECKING:
         load_contracts,
         validate_paths,
     )
+    from meshworks.constructs.mesh.mesh_hub import MeshHub
     from meshworks.constructs.mesh.review import Finding, review_contracts
+    from meshworks.constructs.mesh.share_acceptor import ShareAcceptor
+    from meshworks.constructs.mesh.spoke_product import SpokeProduct
 
 _EXPORTS: dict[str, str] = {
     # contract.py
@@ -56,6 +66,16 @@ _EXPORTS: dict[str, str] = {
     # review.py
     "Finding": "review",
     "review_contracts": "review",
+    # CDK constructs (importing them starts the CDK's Node.js process)
+    "DataProduct": "data_product",
+    "SharingMode": "data_product",
+    "DataProductCatalog": "data_product_catalog",
+    "ShardBudgetError": "data_product_catalog",
+    "ShardPlan": "data_product_catalog",
+    "plan_shards": "data_product_catalog",
+    "MeshHub": "mesh_hub",
+    "ShareAcceptor": "share_acceptor",
+    "SpokeProduct": "spoke_product",
 }
 
 __all__ = [
@@ -64,14 +84,23 @@ __all__ = [
     "Contact",
     "ContractError",
     "DataFormat",
+    "DataProduct",
+    "DataProductCatalog",
     "DataProductContract",
     "Finding",
+    "MeshHub",
     "PiiCategory",
     "Problem",
+    "ShardBudgetError",
+    "ShardPlan",
+    "ShareAcceptor",
+    "SharingMode",
     "Slo",
+    "SpokeProduct",
     "load_allowed_buckets",
     "load_contracts",
     "parse_glue_type",
+    "plan_shards",
     "review_contracts",
     "validate_paths",
 ]

@@ -1,0 +1,250 @@
+"""``DataProduct``: one contract becomes a registered location, a Glue table and its consumer shares.
+
+Two sharing modes, measured (``benchmarks/mesh_scale.py``, ``benchmarks/RESULTS.md``) per product
+with ``c`` consumer accounts:
+
+=====================  ==================================================  ==================
+mode                   resources of one product                            per product
+=====================  ==================================================  ==================
+``NAMED_RESOURCES``    location + table + one ``PrincipalPermissions``     ``2 + c``
+                       grant per consumer account (each creates a RAM
+                       share the consumer must accept)
+``LF_TAGS`` (default)  location + table + one ``TagAssociation`` (the      ``3``
+                       contract's LF-tags plus one
+                       ``meshworks:consumer:<account>=true`` tag per
+                       consumer)
+=====================  ==================================================  ==================
+
+In ``LF_TAGS`` mode the grants themselves do not belong to a product: each consumer account gets
+two LF-tag expression grants per domain (tables ``domain=<d> AND meshworks:consumer:<acct>=true``,
+and DESCRIBE on the domain's database), made once by
+:class:`~meshworks.constructs.mesh.data_product_catalog.DataProductCatalog`. Adding a consumer to a
+product then changes one tag association instead of adding a resource, the cost of a product does
+not grow with its audience, and (with cross-account version 3+) no RAM invitation has to be accepted.
+With the example mesh of the benchmark (0-3 consumers per product, 1.5 on average) that is 3.0
+resources per product instead of 3.5, and 25 % fewer once products average 2 consumers. This is why
+``LF_TAGS`` is the default. ``NAMED_RESOURCES`` remains for hubs that cannot use LF-tags (for example
+an existing tag ontology they must not extend) and costs less only for products nobody consumes.
+
+Example::
+
+    product = DataProduct(self, "Orders", contract=contract, catalog_id=hub_account,
+                          data_access_role_arn=hub.data_access_role.role_arn)
+    product.table              # the AWS::Glue::Table
+    product.grants             # {} in LF_TAGS mode; account -> AWS::LakeFormation::PrincipalPermissions
+
+The Glue database (one per domain, ``contract.database_name``) and the LF-tag keys must exist
+before the product is deployed: :class:`~meshworks.constructs.mesh.mesh_hub.MeshHub` creates them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from aws_cdk import CfnDeletionPolicy, RemovalPolicy
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_lakeformation as lakeformation
+from constructs import Construct
+
+from meshworks.constructs.core.removal import resolve_removal_policy
+from meshworks.constructs.mesh.contract import DataProductContract
+from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
+
+__all__ = ["CONSUMER_TAG_PREFIX", "CONSUMER_TAG_VALUE", "DataProduct", "SharingMode", "consumer_tag_key"]
+
+#: LF-tag key marking a table as shared with one consumer account: ``meshworks:consumer:<account>``.
+#: The colon cannot appear in contract tag keys, so the platform's keys never collide with producers'.
+CONSUMER_TAG_PREFIX = "meshworks:consumer:"
+CONSUMER_TAG_VALUE = "true"
+#: What a consumer account may do with a shared table (with grant option: its admins re-grant locally).
+CONSUMER_TABLE_PERMISSIONS = ("SELECT", "DESCRIBE")
+
+
+def consumer_tag_key(account: str) -> str:
+    """The LF-tag key that shares a table with ``account``."""
+    return f"{CONSUMER_TAG_PREFIX}{account}"
+
+
+class SharingMode(str, Enum):
+    """How a data product reaches its consumer accounts."""
+
+    LF_TAGS = "lf_tags"
+    NAMED_RESOURCES = "named_resources"
+
+
+def _column_props(columns: list[dict[str, str]]) -> list[glue.CfnTable.ColumnProperty]:
+    return [glue.CfnTable.ColumnProperty(name=c["Name"], type=c["Type"], comment=c["Comment"]) for c in columns]
+
+
+def _table_input_props(spec: dict[str, Any]) -> glue.CfnTable.TableInputProperty:
+    """The L1 struct of a ``TableInput`` dictionary from :func:`table_format.table_input`."""
+    sd = spec["StorageDescriptor"]
+    serde = sd.get("SerdeInfo")
+    descriptor = glue.CfnTable.StorageDescriptorProperty(
+        location=sd["Location"],
+        columns=_column_props(sd.get("Columns", [])),
+        input_format=sd.get("InputFormat"),
+        output_format=sd.get("OutputFormat"),
+        compressed=sd.get("Compressed"),
+        serde_info=glue.CfnTable.SerdeInfoProperty(
+            serialization_library=serde["SerializationLibrary"], parameters=serde["Parameters"]
+        )
+        if serde
+        else None,
+    )
+    return glue.CfnTable.TableInputProperty(
+        name=spec["Name"],
+        description=spec["Description"],
+        owner=spec["Owner"],
+        table_type=spec["TableType"],
+        parameters=spec["Parameters"],
+        storage_descriptor=descriptor,
+        partition_keys=_column_props(spec["PartitionKeys"]) if "PartitionKeys" in spec else None,
+    )
+
+
+def location_arn(location: str) -> str:
+    """The S3 ARN Lake Formation registers for an ``s3://bucket/prefix/`` location (no trailing slash)."""
+    return "arn:aws:s3:::" + location[len("s3://") :].rstrip("/")
+
+
+class DataProduct(Construct):
+    """The hub-side resources of one data product, built from its contract.
+
+    - ``AWS::LakeFormation::Resource`` registering the product's S3 location with the given
+      data-access role (not the service-linked role: KMS keys and cross-account buckets need it);
+    - ``AWS::Glue::Table`` in the domain's database: columns with their descriptions, partition
+      keys, the SerDe of the format (:mod:`~meshworks.constructs.mesh.table_format`) and the
+      contract's owner, contact, SLO and classification as table parameters; retained;
+    - the consumer shares of ``sharing_mode`` (see the module documentation for the costs).
+
+    Example::
+
+        DataProduct(self, "Orders", contract=contract, catalog_id="111122223333",
+                    data_access_role_arn="arn:aws:iam::111122223333:role/acme-lf-data-access",
+                    sharing_mode=SharingMode.NAMED_RESOURCES)
+
+    Args:
+        contract: the reviewed contract.
+        catalog_id: the hub account (the Data Catalog that holds the table).
+        data_access_role_arn: role Lake Formation uses to read the location. ``None`` skips the
+            registration (register the bucket yourself). Default: required.
+        sharing_mode: Default: ``SharingMode.LF_TAGS``.
+        database_name: Default: ``contract.database_name`` (the domain).
+        csv_header: CSV files start with a header line. Default: True.
+        removal_policy: of the table. Default: RETAIN (DESTROY needs ``@meshworks/removeDataOnDestroy``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        contract: DataProductContract,
+        catalog_id: str,
+        data_access_role_arn: str | None,
+        sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
+        database_name: str | None = None,
+        csv_header: bool = True,
+        removal_policy: RemovalPolicy | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.contract = contract
+        self.sharing_mode = SharingMode(sharing_mode)
+        self.catalog_id = catalog_id
+        self.database_name = database_name or contract.database_name
+
+        self.location_registration: lakeformation.CfnResource | None = None
+        if data_access_role_arn is not None:
+            self.location_registration = lakeformation.CfnResource(
+                self,
+                "Location",
+                resource_arn=location_arn(contract.location),
+                role_arn=data_access_role_arn,
+                use_service_linked_role=False,
+                hybrid_access_enabled=False,
+            )
+
+        self.table = glue.CfnTable(
+            self,
+            "Table",
+            catalog_id=catalog_id,
+            database_name=self.database_name,
+            table_input=_table_input_props(table_input(contract, csv_header=csv_header)),
+            open_table_format_input=open_table_format_input(contract),
+        )
+        policy = resolve_removal_policy(self, removal_policy)
+        self.table.apply_removal_policy(policy)
+        if policy == RemovalPolicy.RETAIN:
+            self.table.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
+        if self.location_registration is not None:
+            self.table.add_resource_dependency(self.location_registration)
+
+        self.grants: dict[str, lakeformation.CfnPrincipalPermissions] = {}
+        self.tag_association: lakeformation.CfnTagAssociation | None = None
+        if self.sharing_mode is SharingMode.NAMED_RESOURCES:
+            for account in contract.consumers:
+                grant = lakeformation.CfnPrincipalPermissions(
+                    self,
+                    f"Share{account}",
+                    principal=lakeformation.CfnPrincipalPermissions.DataLakePrincipalProperty(
+                        data_lake_principal_identifier=account
+                    ),
+                    resource=lakeformation.CfnPrincipalPermissions.ResourceProperty(
+                        table=lakeformation.CfnPrincipalPermissions.TableResourceProperty(
+                            catalog_id=catalog_id, database_name=self.database_name, name=contract.table_name
+                        )
+                    ),
+                    permissions=list(CONSUMER_TABLE_PERMISSIONS),
+                    permissions_with_grant_option=list(CONSUMER_TABLE_PERMISSIONS),
+                )
+                grant.add_resource_dependency(self.table)
+                self.grants[account] = grant
+        else:
+            self.tag_association = lakeformation.CfnTagAssociation(
+                self,
+                "LfTags",
+                lf_tags=[
+                    lakeformation.CfnTagAssociation.LFTagPairProperty(
+                        catalog_id=catalog_id, tag_key=key, tag_values=[value]
+                    )
+                    for key, value in sorted(self.lf_tags().items())
+                ],
+                resource=lakeformation.CfnTagAssociation.ResourceProperty(
+                    table=lakeformation.CfnTagAssociation.TableResourceProperty(
+                        catalog_id=catalog_id, database_name=self.database_name, name=contract.table_name
+                    )
+                ),
+            )
+            self.tag_association.add_resource_dependency(self.table)
+
+    def lf_tags(self) -> dict[str, str]:
+        """LF-tags of the table: the contract's (domain, classification, pii, tags) and one per consumer."""
+        return {
+            **self.contract.lf_tags(),
+            **{consumer_tag_key(account): CONSUMER_TAG_VALUE for account in self.contract.consumers},
+        }
+
+    @property
+    def table_arn(self) -> str:
+        """ARN of the Glue table (in the stack's partition and region)."""
+        from aws_cdk import Stack
+
+        return Stack.of(self).format_arn(
+            service="glue",
+            resource="table",
+            account=self.catalog_id,
+            resource_name=f"{self.database_name}/{self.contract.table_name}",
+        )
+
+    @staticmethod
+    def resource_count(
+        contract: DataProductContract,
+        sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
+        *,
+        register_location: bool = True,
+    ) -> int:
+        """How many CloudFormation resources a product adds to its stack (used for stack budgets)."""
+        shares = len(contract.consumers) if SharingMode(sharing_mode) is SharingMode.NAMED_RESOURCES else 1
+        return int(register_location) + 1 + shares

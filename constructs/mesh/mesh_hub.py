@@ -1,0 +1,530 @@
+"""``MeshHub``: the governance account's side of the data mesh (Lake Formation, catalog, refresh events).
+
+Unlike the deprecated AWS analytics reference architecture (``lakeformation:*`` on ``*``, admins
+replaced, no consumer shares), every permission here is scoped and nothing existing is clobbered:
+
+- Lake Formation settings with ``MutationType: APPEND`` (admins are added, never replaced: a removed
+  admin role cannot break later deployments), ``CROSS_ACCOUNT_VERSION`` 4, and empty default
+  permissions for new databases and tables (no ``IAM_ALLOWED_PRINCIPALS`` grants, which defeat
+  LF-tag cross-account sharing);
+- a data-access role Lake Formation assumes for the registered product locations (read-only on the
+  producer buckets, decrypt with their KMS keys), instead of the service-linked role;
+- one Glue database per domain (``add_domain``), created with no default table permissions and
+  tagged ``domain=<d>``;
+- the refresh path: producer accounts put ``DataProductRefreshed`` events on the hub bus (its policy
+  admits exactly those accounts, one rule per domain only accepts events of that domain from that
+  domain's producers), the ``mesh_notifier`` Lambda writes the ``_SUCCESS`` marker, registers the
+  partition, records the delivery in a DynamoDB table (CMK, PITR, retained) and publishes to an SNS
+  topic (CMK, TLS only) whose policy admits exactly the consumer accounts (``add_consumer_account``).
+
+Example::
+
+    hub = MeshHub(self, "Hub", name_prefix="acme", producer_buckets=["acme-sales-curated"])
+    hub.add_domain("sales", producer_accounts=["444455556666"])
+    hub.add_consumer_account("777788889999")
+    hub.add_lf_tag("classification", ["public", "internal", "confidential", "restricted"])
+    hub.grant_read_deliveries(slo_checker_role)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import (
+    ArnFormat,
+    CfnDeletionPolicy,
+    DefaultStackSynthesizer,
+    Duration,
+    Fn,
+    RemovalPolicy,
+    Stack,
+)
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lakeformation as lakeformation
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from meshworks.constructs.core.nag import acknowledge
+from meshworks.constructs.core.platform_function import PlatformFunction
+from meshworks.constructs.core.platform_key import PlatformKey
+from meshworks.constructs.core.removal import resolve_removal_policy
+from meshworks.constructs.mesh._nag import (
+    FUNCTION_WILDCARDS,
+    acknowledge_wildcards,
+    acknowledge_wildcards_at_synth,
+    at_synth,
+)
+
+__all__ = ["REFRESH_DETAIL_TYPE", "REFRESH_SOURCE", "MeshHub"]
+
+#: What producers put on the hub bus (see ``lambdas/mesh_notifier``).
+REFRESH_SOURCE = "meshworks.producer"
+REFRESH_DETAIL_TYPE = "DataProductRefreshed"
+#: LF permissions of the notifier on the tables of each domain: read the table, add partitions.
+NOTIFIER_TABLE_PERMISSIONS = ("DESCRIBE", "ALTER", "INSERT")
+#: Most LF-tag values CloudFormation accepts for one key.
+MAX_TAG_VALUES = 50
+
+
+class MeshHub(Construct):
+    """Lake Formation governance, domain databases and the refresh-event path of the hub account.
+
+    Args:
+        name_prefix: prefix of the deterministic names other accounts refer to:
+            ``<prefix>-lf-data-access`` (role), ``<prefix>-mesh-refresh`` (bus),
+            ``<prefix>-deliveries`` (table), ``<prefix>-mesh-refreshed`` (topic). Default: "meshworks".
+        lf_admin_role_arns: extra Lake Formation admins (appended). Default: none.
+        include_deployment_role: also make the stack's CloudFormation execution role an admin, so
+            the stacks can create tables and grants. Default: True.
+        cross_account_version: ``CROSS_ACCOUNT_VERSION``. Default: 4.
+        producer_buckets: S3 buckets holding product data (read by the data-access role; the
+            notifier writes ``_SUCCESS`` markers there). Default: none.
+        producer_key_arns: KMS keys of those buckets. Default: none.
+        encryption_key: encrypts the table, topic, logs and queues. Default: a new ``PlatformKey``.
+        delivery_table_name: Default: ``<prefix>-deliveries``.
+        removal_policy: of the delivery table. Default: RETAIN.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str = "meshworks",
+        lf_admin_role_arns: Sequence[str] = (),
+        include_deployment_role: bool = True,
+        cross_account_version: int = 4,
+        producer_buckets: Sequence[str] = (),
+        producer_key_arns: Sequence[str] = (),
+        encryption_key: kms.IKey | None = None,
+        delivery_table_name: str | None = None,
+        removal_policy: RemovalPolicy | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self._stack = stack
+        self.name_prefix = name_prefix
+        self.catalog_id = stack.account
+        self.key: kms.IKey = encryption_key or PlatformKey(
+            self, "Key", alias=f"alias/{name_prefix}/mesh-hub", description="meshworks mesh hub key"
+        )
+
+        # ---- Lake Formation settings -----------------------------------------------------------
+        admins = [*lf_admin_role_arns]
+        if include_deployment_role and isinstance(stack.synthesizer, DefaultStackSynthesizer):
+            admins.append(Fn.sub(stack.synthesizer.cloud_formation_execution_role_arn))
+        self.settings = lakeformation.CfnDataLakeSettings(
+            self,
+            "LakeFormationSettings",
+            mutation_type="APPEND",
+            admins=[
+                lakeformation.CfnDataLakeSettings.DataLakePrincipalProperty(data_lake_principal_identifier=arn)
+                for arn in admins
+            ],
+            create_database_default_permissions=[],
+            create_table_default_permissions=[],
+            parameters={"CROSS_ACCOUNT_VERSION": str(cross_account_version)},
+        )
+
+        # ---- data-access role for registered locations ----------------------------------------
+        self.data_access_role = iam.Role(
+            self,
+            "DataAccessRole",
+            role_name=f"{name_prefix}-lf-data-access",
+            assumed_by=iam.ServicePrincipal("lakeformation.amazonaws.com"),
+            description="Lake Formation reads registered data-product locations with this role",
+        )
+        trust = self.data_access_role.assume_role_policy
+        if trust is not None:
+            trust.add_statements(
+                iam.PolicyStatement(
+                    actions=["sts:SetContext"], principals=[iam.ServicePrincipal("lakeformation.amazonaws.com")]
+                )
+            )
+        self._producer_buckets: list[str] = []
+        self._bucket_read = iam.PolicyStatement(sid="ReadProducerBuckets", actions=["s3:GetObject", "s3:ListBucket"])
+        self._marker_write = iam.PolicyStatement(sid="WriteSuccessMarkers", actions=["s3:PutObject"])
+        self._producer_keys: list[str] = []
+        self._key_decrypt = iam.PolicyStatement(
+            sid="DecryptProducerData",
+            actions=["kms:Decrypt"],
+            conditions={"StringLike": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+        )
+        self._key_encrypt = iam.PolicyStatement(
+            sid="EncryptSuccessMarkers",
+            actions=["kms:GenerateDataKey"],
+            conditions={"StringLike": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+        )
+
+        # ---- deliveries, topic, notifier ---------------------------------------------------------
+        self.delivery_table = dynamodb.Table(
+            self,
+            "Deliveries",
+            table_name=delivery_table_name or f"{name_prefix}-deliveries",
+            partition_key=dynamodb.Attribute(name="product_key", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="period_key", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=True,
+            removal_policy=resolve_removal_policy(self, removal_policy),
+        )
+        acknowledge(
+            self.delivery_table,
+            {
+                "NIST.800.53.R5-DynamoDBInBackupPlan": "Point-in-time recovery (35 days) protects the delivery "
+                "log; it is an audit trail that can be rebuilt from the _SUCCESS markers, so no AWS Backup plan.",
+            },
+        )
+        self.topic = sns.Topic(
+            self,
+            "Refreshed",
+            topic_name=f"{name_prefix}-mesh-refreshed",
+            display_name="meshworks data product refreshed",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        self._subscribers: iam.PolicyStatement | None = None
+        self._consumers: list[str] = []
+
+        self.notifier = PlatformFunction(
+            self,
+            "Notifier",
+            package="mesh_notifier",
+            handler="mesh_notifier.handler.main",
+            encryption_key=self._platform_key(),
+            environment={
+                "DELIVERY_TABLE": self.delivery_table.table_name,
+                "TOPIC_ARN": self.topic.topic_arn,
+                "CATALOG_ID": self.catalog_id,
+                "DATABASE_PREFIX": "",
+            },
+            timeout=Duration.seconds(60),
+            reserved_concurrency=10,
+            description="meshworks: _SUCCESS marker, Glue partition, delivery record, SNS fan-out",
+        )
+        self.delivery_table.grant(self.notifier.role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        self.topic.grant_publish(self.notifier.role)
+        acknowledge(
+            self.notifier.function,
+            {
+                "AwsSolutions-L1": "PlatformFunction pins Python 3.12 for every meshworks handler (stdlib + boto3, "
+                "tested on that runtime); the platform upgrades all handlers together.",
+            },
+        )
+        acknowledge_wildcards_at_synth(
+            self,
+            lambda: self.notifier.role.node.find_child("DefaultPolicy"),
+            {
+                **FUNCTION_WILDCARDS,
+                r"^Resource::arn:aws:s3:::[^/]+/\*_SUCCESS$": "Only objects named _SUCCESS (the refresh markers) in "
+                "the producer buckets; partition paths are only known at run time.",
+                r":glue:[^:]+:[^:]+:table/[a-z0-9_]+/\*$": "GetTable/CreatePartition on the tables of the mesh's "
+                "domain databases (one ARN per domain); products come and go without a policy change.",
+            },
+        )
+
+        def acknowledge_data_access() -> None:
+            policy = self.data_access_role.node.try_find_child("DefaultPolicy")
+            if policy is None:
+                return
+            acknowledge_wildcards(
+                policy,
+                {
+                    r"^Resource::arn:aws:s3:::[^/]+/\*$": "Lake Formation reads any object of a registered producer "
+                    "bucket (GetObject only); which tables and columns a principal reads is decided by LF grants.",
+                },
+            )
+            acknowledge(
+                policy,
+                {
+                    "NIST.800.53.R5-IAMNoInlinePolicy": "The data-access role belongs to Lake Formation alone; its "
+                    "one inline policy is read-only on the configured producer buckets and keys.",
+                },
+            )
+
+        at_synth(self, acknowledge_data_access)
+        self._glue_access = iam.PolicyStatement(
+            sid="ReadTablesAddPartitions",
+            actions=["glue:GetTable", "glue:CreatePartition"],
+            resources=[stack.format_arn(service="glue", resource="catalog")],
+        )
+        self.notifier.add_to_role_policy(self._glue_access)
+
+        # ---- the refresh bus ------------------------------------------------------------------------
+        self.event_bus = events.EventBus(
+            self, "RefreshBus", event_bus_name=f"{name_prefix}-mesh-refresh", description="meshworks producer refreshes"
+        )
+        self._bus_policy: events.CfnEventBusPolicy | None = None
+        self._producer_accounts: list[str] = []
+        if self.notifier.dead_letter_queue is not None:
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowEventBridgeDeadLetters",
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],  # in a key policy "*" means this key
+                    conditions={
+                        "ArnLike": {
+                            "aws:SourceArn": stack.format_arn(
+                                service="events", resource="rule", resource_name=f"{name_prefix}-mesh-refresh/*"
+                            )
+                        }
+                    },
+                )
+            )
+
+        self.databases: dict[str, glue.CfnDatabase] = {}
+        self.lf_tags: dict[str, lakeformation.CfnTag] = {}
+        self.rules: dict[str, events.Rule] = {}
+        self.notifier_grants: dict[str, lakeformation.CfnPrincipalPermissions] = {}
+
+        for bucket in producer_buckets:
+            self.add_producer_bucket(bucket)
+        for key_arn in producer_key_arns:
+            self.add_producer_key(key_arn)
+
+    def _platform_key(self) -> PlatformKey:
+        if not isinstance(self.key, PlatformKey):
+            raise TypeError("MeshHub needs a PlatformKey (log groups use it); pass encryption_key=PlatformKey(...)")
+        return self.key
+
+    # ---- producers -------------------------------------------------------------------------------
+
+    def add_producer_bucket(self, bucket_name: str) -> None:
+        """Let Lake Formation read ``bucket_name`` and the notifier write its ``_SUCCESS`` markers.
+
+        The bucket owner must also allow the data-access role (``data_access_role_arn``) and the
+        notifier role in the bucket policy when the bucket lives in another account.
+        """
+        if bucket_name in self._producer_buckets:
+            return
+        first = not self._producer_buckets
+        self._producer_buckets.append(bucket_name)
+        self._bucket_read.add_resources(f"arn:aws:s3:::{bucket_name}", f"arn:aws:s3:::{bucket_name}/*")
+        self._marker_write.add_resources(f"arn:aws:s3:::{bucket_name}/*_SUCCESS")
+        if first:
+            self.data_access_role.add_to_policy(self._bucket_read)
+            self.notifier.add_to_role_policy(self._marker_write)
+
+    def add_producer_key(self, key_arn: str) -> None:
+        """Let Lake Formation decrypt, and the notifier encrypt markers, with a producer bucket's KMS key."""
+        if key_arn in self._producer_keys:
+            return
+        first = not self._producer_keys
+        self._producer_keys.append(key_arn)
+        self._key_decrypt.add_resources(key_arn)
+        self._key_encrypt.add_resources(key_arn)
+        if first:
+            self.data_access_role.add_to_policy(self._key_decrypt)
+            self.notifier.add_to_role_policy(self._key_encrypt)
+
+    def _admit_producer(self, account: str) -> None:
+        if account in self._producer_accounts or account == self.catalog_id:
+            return
+        self._producer_accounts.append(account)
+        if self._bus_policy is None:
+            self._bus_policy = events.CfnEventBusPolicy(
+                self,
+                "RefreshBusPolicy",
+                event_bus_name=self.event_bus.event_bus_name,
+                statement_id="AdmitProducerAccounts",
+            )
+        self._bus_policy.statement = {
+            "Sid": "AdmitProducerAccounts",
+            "Effect": "Allow",
+            "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(self._producer_accounts)]},
+            "Action": "events:PutEvents",
+            "Resource": self.event_bus.event_bus_arn,
+            "Condition": {"StringEquals": {"events:source": REFRESH_SOURCE, "events:detail-type": REFRESH_DETAIL_TYPE}},
+        }
+
+    # ---- domains ---------------------------------------------------------------------------------
+
+    def add_domain(
+        self, domain: str, *, description: str | None = None, producer_accounts: Sequence[str] = ()
+    ) -> glue.CfnDatabase:
+        """The Glue database of a domain, its ``domain`` LF-tag, notifier access and refresh rule.
+
+        Args:
+            domain: the domain name (also the database name).
+            description: Default: "Data products of the <domain> domain".
+            producer_accounts: accounts whose refresh events for this domain are accepted.
+                Default: the hub account only.
+        """
+        if domain in self.databases:
+            return self.databases[domain]
+        stack = self._stack
+        database = glue.CfnDatabase(
+            self,
+            f"Database-{domain}",
+            catalog_id=self.catalog_id,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=domain,
+                description=description or f"Data products of the {domain} domain",
+                parameters={"meshworks.domain": domain},
+                create_table_default_permissions=[],
+            ),
+        )
+        database.apply_removal_policy(RemovalPolicy.RETAIN)
+        database.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
+        database.add_resource_dependency(self.settings)
+        self.databases[domain] = database
+
+        domain_tag = self.add_lf_tag("domain", [domain])
+        association = lakeformation.CfnTagAssociation(
+            self,
+            f"DatabaseTags-{domain}",
+            lf_tags=[
+                lakeformation.CfnTagAssociation.LFTagPairProperty(
+                    catalog_id=self.catalog_id, tag_key="domain", tag_values=[domain]
+                )
+            ],
+            resource=lakeformation.CfnTagAssociation.ResourceProperty(
+                database=lakeformation.CfnTagAssociation.DatabaseResourceProperty(
+                    catalog_id=self.catalog_id, name=domain
+                )
+            ),
+        )
+        association.add_resource_dependency(database)
+        association.add_resource_dependency(domain_tag)
+
+        self._glue_access.add_resources(
+            stack.format_arn(service="glue", resource="database", resource_name=domain),
+            stack.format_arn(service="glue", resource="table", resource_name=f"{domain}/*"),
+        )
+        grant = lakeformation.CfnPrincipalPermissions(
+            self,
+            f"NotifierAccess-{domain}",
+            principal=lakeformation.CfnPrincipalPermissions.DataLakePrincipalProperty(
+                data_lake_principal_identifier=self.notifier.role.role_arn
+            ),
+            resource=lakeformation.CfnPrincipalPermissions.ResourceProperty(
+                table=lakeformation.CfnPrincipalPermissions.TableResourceProperty(
+                    catalog_id=self.catalog_id, database_name=domain, table_wildcard={}
+                )
+            ),
+            permissions=list(NOTIFIER_TABLE_PERMISSIONS),
+            permissions_with_grant_option=[],
+        )
+        grant.add_resource_dependency(database)
+        self.notifier_grants[domain] = grant
+
+        accounts = sorted(set(producer_accounts) or {self.catalog_id})
+        for account in accounts:
+            self._admit_producer(account)
+        self.rules[domain] = events.Rule(
+            self,
+            f"Refresh-{domain}",
+            event_bus=self.event_bus,
+            description=f"Refreshes of {domain} products, from that domain's producer accounts only",
+            event_pattern=events.EventPattern(
+                source=[REFRESH_SOURCE],
+                detail_type=[REFRESH_DETAIL_TYPE],
+                account=accounts,
+                detail={"domain": [domain]},
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    self.notifier.function,
+                    dead_letter_queue=self.notifier.dead_letter_queue,
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
+        return database
+
+    def add_lf_tag(self, key: str, values: Sequence[str]) -> lakeformation.CfnTag:
+        """Define an LF-tag key (or add values to it). Keys and values are case-insensitive in LF."""
+        tag = self.lf_tags.get(key)
+        if tag is None:
+            safe = "".join(ch if ch.isalnum() else "-" for ch in key)
+            tag = lakeformation.CfnTag(self, f"LfTag-{safe}", catalog_id=self.catalog_id, tag_key=key, tag_values=[])
+            tag.add_resource_dependency(self.settings)
+            self.lf_tags[key] = tag
+        current = list(tag.tag_values)
+        merged = sorted(set(current) | set(values))
+        if len(merged) > MAX_TAG_VALUES:
+            raise ValueError(
+                f"LF-tag {key!r} would have {len(merged)} values; CloudFormation accepts at most {MAX_TAG_VALUES} "
+                "per key: use fewer distinct values (or several keys) in the contracts' tags"
+            )
+        tag.tag_values = merged
+        return tag
+
+    # ---- consumers -------------------------------------------------------------------------------
+
+    def add_consumer_account(self, account: str) -> None:
+        """Admit ``account`` to subscribe to the refresh topic (SQS or Lambda endpoints, filter by attributes)."""
+        principal = iam.AccountPrincipal(account)
+        if self._subscribers is None:
+            self._subscribers = iam.PolicyStatement(
+                sid="AdmitConsumerAccounts",
+                actions=["sns:Subscribe"],
+                principals=[principal],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"sns:Protocol": ["sqs", "lambda"]}},
+            )
+            self.topic.add_to_resource_policy(self._subscribers)
+        elif account not in self.consumer_accounts:
+            self._subscribers.add_principals(principal)
+        self._consumers = sorted({*self.consumer_accounts, account})
+
+    @property
+    def consumer_accounts(self) -> list[str]:
+        """Accounts admitted to the refresh topic."""
+        return list(self._consumers)
+
+    @property
+    def producer_accounts(self) -> list[str]:
+        """External accounts admitted to the refresh bus."""
+        return sorted(self._producer_accounts)
+
+    # ---- grants and names ------------------------------------------------------------------------
+
+    @property
+    def data_access_role_arn(self) -> str:
+        """ARN of the data-access role, built from its deterministic name (no cross-stack export).
+
+        Producers allow it in their bucket policies; data-product stacks register locations with it.
+        """
+        return self._stack.format_arn(
+            service="iam", region="", resource="role", resource_name=f"{self.name_prefix}-lf-data-access"
+        )
+
+    def database_arn(self, domain: str) -> str:
+        """ARN of a domain's Glue database."""
+        return self._stack.format_arn(service="glue", resource="database", resource_name=domain)
+
+    def grant_put_events(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let a principal of the hub account announce refreshes on the bus."""
+        return self.event_bus.grant_put_events_to(grantee)
+
+    def grant_read_deliveries(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read the delivery records (SLO checkers): GetItem/Query/Scan and decrypt."""
+        return self.delivery_table.grant_read_data(grantee)
+
+    def grant_subscribe(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let a principal of the hub account subscribe to refresh notifications."""
+        return iam.Grant.add_to_principal_or_resource(
+            grantee=grantee, actions=["sns:Subscribe"], resource_arns=[self.topic.topic_arn], resource=self.topic
+        )
+
+    @property
+    def event_bus_arn(self) -> str:
+        """ARN of the refresh bus (``<prefix>-mesh-refresh``) for the producers' ``PutEvents`` targets."""
+        return self._stack.format_arn(
+            service="events",
+            resource="event-bus",
+            resource_name=f"{self.name_prefix}-mesh-refresh",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )

@@ -1,0 +1,357 @@
+"""``ShareAcceptor``: the consumer ("spoke") account's side: accept the hub's shares, link and grant them.
+
+No CloudFormation resource accepts RAM invitations, so the ``share_acceptor`` Lambda does it: it
+accepts pending invitations **only** when they come from the configured hub account (an IAM
+statement scoped to invitation ARNs of the hub account enforces it too), creates Glue resource
+links, and grants the configured local principals. It runs on an EventBridge Scheduler schedule and
+once at every deployment that changes its settings (a custom resource through the CDK Provider
+framework). Expired invitations and failed runs raise CloudWatch alarms (``ExpiredInvitations``: the
+hub must share again).
+
+Example::
+
+    acceptor = ShareAcceptor(self, "Acceptor", hub_account_id="111122223333",
+                             local_principal_arns=["arn:aws:iam::444455556666:role/analysts"])
+    acceptor.expired_alarm.add_alarm_action(cw_actions.SnsAction(ops_topic))
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from aws_cdk import CustomResource, Duration, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lakeformation as lakeformation
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sns as sns
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from meshworks.constructs.core.nag import acknowledge
+from meshworks.constructs.core.platform_function import PlatformFunction
+from meshworks.constructs.core.platform_key import PlatformKey
+from meshworks.constructs.core.secure_log_group import SecureLogGroup
+from meshworks.constructs.mesh._nag import (
+    FUNCTION_WILDCARDS,
+    acknowledge_wildcards,
+    acknowledge_wildcards_at_synth,
+    at_synth,
+)
+
+__all__ = ["ShareAcceptor"]
+
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_PRINCIPAL_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
+_PREFIX_RE = re.compile(r"^[a-z0-9_]{0,64}$")
+DEFAULT_NAMESPACE = "meshworks/share-acceptor"
+
+
+class ShareAcceptor(Construct):
+    """A scheduled, deploy-time-triggered Lambda that accepts the hub's shares in a consumer account.
+
+    Least privilege: RAM accept is allowed on the hub account's invitation ARNs only; Glue writes
+    only on databases named ``<prefix>*`` of this account; Glue reads of the hub's catalog; metrics
+    only in its namespace. ``ram:GetResourceShareInvitations``, ``ram:ListResources``,
+    ``lakeformation:GrantPermissions`` and ``cloudwatch:PutMetricData`` have no resource-level
+    permissions (acknowledged on the policy with that reason).
+
+    Args:
+        hub_account_id: the only account whose invitations are accepted (a token is allowed).
+        local_principal_arns: IAM roles/users of this account granted SELECT+DESCRIBE on the shared
+            tables. Default: none (links only).
+        resource_link_prefix: prefix of the resource-link databases. Default: "shared_".
+        schedule: time between two runs. Default: 30 minutes.
+        run_on_deploy: run once when the stack is deployed or its settings change. Default: True.
+        register_as_lake_formation_admin: append the function's role to this account's Lake
+            Formation admins (needed to create links and re-grant shared tables). Default: True.
+        encryption_key: Default: a new ``PlatformKey`` (``self.key``).
+        metric_namespace: Default: "meshworks/share-acceptor".
+        alarm_topic: where the expired-invitation and failed-run alarms go. Default: a new encrypted
+            topic (``self.alarm_topic``) to subscribe the consumer's on-call to.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        hub_account_id: str,
+        local_principal_arns: Sequence[str] | str = (),
+        resource_link_prefix: str = "shared_",
+        schedule: Duration = Duration.minutes(30),
+        run_on_deploy: bool = True,
+        register_as_lake_formation_admin: bool = True,
+        encryption_key: PlatformKey | None = None,
+        metric_namespace: str = DEFAULT_NAMESPACE,
+        alarm_topic: sns.ITopic | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not Token.is_unresolved(hub_account_id) and not _ACCOUNT_RE.match(hub_account_id):
+            raise ValueError(f"hub_account_id must be a 12-digit account id, got {hub_account_id!r}")
+        if not Token.is_unresolved(resource_link_prefix) and not _PREFIX_RE.match(resource_link_prefix):
+            raise ValueError(
+                f"resource_link_prefix may hold only lowercase letters, digits and '_', got {resource_link_prefix!r}"
+            )
+        if isinstance(local_principal_arns, str):
+            principals_env = local_principal_arns  # a token (e.g. a CfnParameter joined with ',')
+        else:
+            bad = [p for p in local_principal_arns if not Token.is_unresolved(p) and not _PRINCIPAL_RE.match(p)]
+            if bad:
+                raise ValueError(f"local_principal_arns must be IAM role or user ARNs, got {bad}")
+            principals_env = ",".join(local_principal_arns)
+        stack = Stack.of(self)
+        self.key = encryption_key or PlatformKey(self, "Key", description="meshworks share acceptor key")
+        self.function = PlatformFunction(
+            self,
+            "Function",
+            package="share_acceptor",
+            handler="share_acceptor.handler.main",
+            encryption_key=self.key,
+            environment={
+                "HUB_ACCOUNT_ID": hub_account_id,
+                "RESOURCE_LINK_DATABASE_PREFIX": resource_link_prefix,
+                "LOCAL_PRINCIPAL_ARNS": principals_env,
+                "ALARM_METRIC_NAMESPACE": metric_namespace,
+            },
+            timeout=Duration.minutes(5),
+            reserved_concurrency=1,  # runs never overlap
+            retry_attempts=0,  # the schedule is the retry
+            description="meshworks: accept hub RAM invitations, create resource links, grant local principals",
+        )
+        role = self.function.role
+        glue_local = f"arn:aws:glue:{stack.region}:{stack.account}"
+        glue_hub = f"arn:aws:glue:{stack.region}:{hub_account_id}"
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AcceptHubInvitationsOnly",
+                actions=["ram:AcceptResourceShareInvitation"],
+                resources=[f"arn:aws:ram:{stack.region}:{hub_account_id}:resource-share-invitation/*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DiscoverShares", actions=["ram:GetResourceShareInvitations", "ram:ListResources"], resources=["*"]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ManageResourceLinks",
+                actions=["glue:CreateDatabase", "glue:GetDatabase", "glue:CreateTable", "glue:GetTable"],
+                resources=[
+                    f"{glue_local}:catalog",
+                    f"{glue_local}:database/{resource_link_prefix}*",
+                    f"{glue_local}:table/{resource_link_prefix}*/*",
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListSharedDatabases",
+                actions=["glue:GetDatabases"],
+                resources=[f"{glue_local}:catalog", f"{glue_local}:database/*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadHubCatalog",
+                actions=["glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables"],
+                resources=[f"{glue_hub}:catalog", f"{glue_hub}:database/*", f"{glue_hub}:table/*/*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(sid="GrantLocalPrincipals", actions=["lakeformation:GrantPermissions"], resources=["*"])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PublishRunMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": metric_namespace}},
+            )
+        )
+        acknowledge_wildcards_at_synth(
+            self,
+            lambda: role.node.find_child("DefaultPolicy"),
+            {
+                **FUNCTION_WILDCARDS,
+                r"^Resource::\*$": "ram:GetResourceShareInvitations, ram:ListResources, "
+                "lakeformation:GrantPermissions and cloudwatch:PutMetricData support no resource-level "
+                "permissions (metrics are limited to the acceptor's namespace by a condition).",
+                r":resource-share-invitation/\*$": "Invitation ids are unknown in advance; the ARN pattern limits "
+                "acceptance to invitations sent by the hub account.",
+                r"^Resource::arn:aws:glue:.*:(database|table)/.*\*$": "Glue writes only create resource links "
+                "inside the acceptor's prefixed databases; the other Glue actions are reads of the hub catalog and "
+                "of the databases shared with this account, whose visibility Lake Formation grants decide.",
+            },
+        )
+        acknowledge(
+            self.function.function,
+            {
+                "AwsSolutions-L1": "PlatformFunction pins Python 3.12 for every meshworks handler (stdlib + boto3, "
+                "tested on that runtime); the platform upgrades all handlers together.",
+            },
+        )
+
+        self.settings: lakeformation.CfnDataLakeSettings | None = None
+        if register_as_lake_formation_admin:
+            self.settings = lakeformation.CfnDataLakeSettings(
+                self,
+                "LakeFormationAdmin",
+                mutation_type="APPEND",
+                admins=[
+                    lakeformation.CfnDataLakeSettings.DataLakePrincipalProperty(
+                        data_lake_principal_identifier=role.role_arn
+                    )
+                ],
+            )
+
+        self.scheduler_role = iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description="EventBridge Scheduler invokes the share acceptor",
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Schedule",
+            schedule=scheduler.ScheduleExpression.rate(schedule),
+            target=scheduler_targets.LambdaInvoke(
+                self.function.function,
+                input=scheduler.ScheduleTargetInput.from_object({"source": "meshworks.schedule"}),
+                retry_attempts=0,
+                role=self.scheduler_role,
+            ),
+            key=self.key,
+            description="meshworks share acceptor run",
+        )
+
+        def acknowledge_scheduler_policy() -> None:
+            policy = self.scheduler_role.node.find_child("DefaultPolicy")
+            acknowledge_wildcards(policy, {r":\*$": "Invoke the share-acceptor function (and its versions) only."})
+            acknowledge(
+                policy,
+                {"NIST.800.53.R5-IAMNoInlinePolicy": "The scheduler role's only policy: invoke this one function."},
+            )
+
+        at_synth(self, acknowledge_scheduler_policy)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowSchedulerInput",
+                principals=[iam.ServicePrincipal("scheduler.amazonaws.com")],
+                actions=["kms:Decrypt"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+
+        self.trigger: CustomResource | None = None
+        self.provider: cr.Provider | None = None
+        if run_on_deploy:
+            provider_logs = SecureLogGroup(self, "ProviderLogs", encryption_key=self.key)
+            self.provider = cr.Provider(
+                self,
+                "Provider",
+                on_event_handler=self.function.function,
+                log_group=provider_logs,
+                provider_function_env_encryption=self.key,
+            )
+            self.trigger = CustomResource(
+                self,
+                "RunOnDeploy",
+                service_token=self.provider.service_token,
+                resource_type="Custom::MeshworksShareAcceptor",
+                properties={
+                    "HubAccountId": hub_account_id,
+                    "ResourceLinkPrefix": resource_link_prefix,
+                    "LocalPrincipalArns": principals_env,
+                },
+            )
+            if self.settings is not None:
+                self.trigger.node.add_dependency(self.settings)
+            self._acknowledge_provider(self.provider)
+
+        self.alarm_topic: sns.ITopic = alarm_topic or sns.Topic(
+            self, "Alarms", display_name="meshworks share acceptor alarms", master_key=self.key, enforce_ssl=True
+        )
+        if alarm_topic is None:
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowCloudWatchAlarms",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],  # in a key policy "*" means this key
+                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                )
+            )
+        self.expired_alarm = cloudwatch.Alarm(
+            self,
+            "ExpiredInvitations",
+            metric=cloudwatch.Metric(
+                namespace=metric_namespace,
+                metric_name="ExpiredInvitations",
+                statistic="Maximum",
+                period=Duration.hours(1),
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="A hub share invitation expired before it was accepted: ask the hub to share again "
+            "(redeploy the product's stack or re-grant the table).",
+        )
+        self.errors_alarm = cloudwatch.Alarm(
+            self,
+            "RunErrors",
+            metric=cloudwatch.Metric(
+                namespace=metric_namespace, metric_name="Errors", statistic="Maximum", period=Duration.hours(1)
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=2,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="Share-acceptor runs keep failing steps (throttling, conflicts, access): see its logs.",
+        )
+        for alarm in (self.expired_alarm, self.errors_alarm):
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+
+    @staticmethod
+    def _acknowledge_provider(provider: cr.Provider) -> None:
+        """The CDK Provider framework's own function (CDK-managed code and role)."""
+        framework = provider.node.find_child("framework-onEvent")
+        acknowledge(
+            framework,
+            {
+                "AwsSolutions-L1": "The Provider framework's runtime is chosen and updated by the CDK release.",
+                "NIST.800.53.R5-LambdaConcurrency": "Invoked only by CloudFormation during deployments of this stack.",
+                "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls: failures are reported to CloudFormation.",
+                "NIST.800.53.R5-LambdaInsideVPC": "Calls only the Lambda API; a VPC adds no network boundary.",
+            },
+        )
+        role = framework.node.find_child("ServiceRole")
+        acknowledge(
+            role,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "CDK Provider framework role: the managed policy only writes its logs.",
+            },
+        )
+        policy = role.node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            {
+                "NIST.800.53.R5-IAMNoInlinePolicy": "CDK Provider framework policy scoped to the one function it invokes."
+            },
+        )
+        acknowledge_wildcards(
+            policy,
+            {
+                **FUNCTION_WILDCARDS,
+                r":\*$": "The Provider framework invokes the acceptor function and its versions (<arn>:*) only.",
+            },
+        )

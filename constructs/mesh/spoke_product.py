@@ -1,0 +1,216 @@
+"""``SpokeProduct``: the share acceptor as an AWS Service Catalog product, in a hub portfolio shared with consumers.
+
+GoDaddy's consumers onboarded by launching a Service Catalog product. This construct builds, in the
+hub account, a portfolio shared with every consumer account and a product whose template (a CDK
+``ProductStack``) deploys a :class:`~meshworks.constructs.mesh.share_acceptor.ShareAcceptor` that
+trusts this hub. The consumer launches it and types only the principals to grant (parameter
+``LocalPrincipalArns``, comma-separated) and, optionally, the resource-link prefix.
+
+The product's Lambda code is an asset: CDK copies it into ``self.asset_bucket`` (a ``SecureBucket``
+with a deterministic name, read access granted to the portfolio's accounts) so that launches in
+other accounts can read it.
+
+Example::
+
+    spoke = SpokeProduct(self, "Spoke", hub_account_id=self.account,
+                         consumer_accounts=["444455556666"], asset_bucket_name="acme-sc-assets-111122223333")
+    spoke.portfolio.give_access_to_role(catalog_admins)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import CfnParameter, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_servicecatalog as servicecatalog
+from constructs import Construct
+
+from meshworks.constructs.core.nag import acknowledge
+from meshworks.constructs.core.platform_key import PlatformKey
+from meshworks.constructs.mesh._nag import acknowledge_wildcards, at_synth
+from meshworks.constructs.mesh.share_acceptor import ShareAcceptor
+from meshworks.constructs.storage.secure_bucket import SecureBucket
+
+__all__ = ["ShareAcceptorProductStack", "SpokeProduct"]
+
+
+class ShareAcceptorProductStack(servicecatalog.ProductStack):
+    """The template consumers launch: a ``ShareAcceptor`` trusting ``hub_account_id``.
+
+    Parameters: ``LocalPrincipalArns`` (comma-separated IAM role/user ARNs, may be empty) and
+    ``ResourceLinkPrefix`` (default ``shared_``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        hub_account_id: str,
+        asset_bucket: SecureBucket,
+        schedule: Duration = Duration.minutes(30),
+    ) -> None:
+        super().__init__(scope, construct_id, asset_bucket=asset_bucket, description="meshworks spoke: share acceptor")
+        principals = CfnParameter(
+            self,
+            "LocalPrincipalArns",
+            type="String",
+            default="",
+            allowed_pattern=r"^(arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+(,arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+)*)?$",
+            description="IAM roles/users of this account that may query the shared tables (comma-separated).",
+        )
+        prefix = CfnParameter(
+            self,
+            "ResourceLinkPrefix",
+            type="String",
+            default="shared_",
+            allowed_pattern=r"^[a-z0-9_]{0,64}$",
+            description="Prefix of the local resource-link databases.",
+        )
+        self.acceptor = ShareAcceptor(
+            self,
+            "ShareAcceptor",
+            hub_account_id=hub_account_id,
+            local_principal_arns=principals.value_as_string,
+            resource_link_prefix=prefix.value_as_string,
+            schedule=schedule,
+        )
+
+
+class SpokeProduct(Construct):
+    """A Service Catalog portfolio (hub) with the share-acceptor product, shared with consumer accounts.
+
+    Args:
+        hub_account_id: the account consumers must trust (usually this stack's account).
+        consumer_accounts: accounts the portfolio is shared with. Default: none.
+        asset_bucket_name: name of the bucket holding the product's Lambda code (must be concrete).
+        portfolio_name: Default: "meshworks data mesh".
+        provider_name: Default: "meshworks platform team".
+        product_version: Default: "v1" (bump it when the acceptor changes).
+        schedule: acceptor schedule in launched products. Default: 30 minutes.
+        encryption_key: encrypts the asset bucket. Default: a new ``PlatformKey``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        hub_account_id: str,
+        asset_bucket_name: str,
+        consumer_accounts: Sequence[str] = (),
+        portfolio_name: str = "meshworks data mesh",
+        provider_name: str = "meshworks platform team",
+        product_version: str = "v1",
+        schedule: Duration = Duration.minutes(30),
+        encryption_key: PlatformKey | None = None,
+        removal_policy: RemovalPolicy | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.key = encryption_key or PlatformKey(self, "Key", description="meshworks spoke product assets key")
+        self.asset_bucket = SecureBucket(
+            self,
+            "Assets",
+            bucket_name=asset_bucket_name,
+            encryption_key=self.key,
+            removal_policy=removal_policy,
+        )
+        self.product_stack = ShareAcceptorProductStack(
+            self,
+            "ShareAcceptorProduct",
+            hub_account_id=hub_account_id,
+            asset_bucket=self.asset_bucket,
+            schedule=schedule,
+        )
+        self.product = servicecatalog.CloudFormationProduct(
+            self,
+            "Product",
+            product_name="meshworks share acceptor",
+            owner=provider_name,
+            description="Accepts this data mesh's shares in your account, creates resource links and grants "
+            "your principals; runs every "
+            f"{int(schedule.to_minutes())} minutes.",
+            product_versions=[
+                servicecatalog.CloudFormationProductVersion(
+                    product_version_name=product_version,
+                    cloud_formation_template=servicecatalog.CloudFormationTemplate.from_product_stack(
+                        self.product_stack
+                    ),
+                )
+            ],
+        )
+        self.portfolio = servicecatalog.Portfolio(
+            self,
+            "Portfolio",
+            display_name=portfolio_name,
+            provider_name=provider_name,
+            description="Data mesh onboarding products for consumer accounts",
+        )
+        self.portfolio.add_product(self.product)
+        self.consumer_accounts: list[str] = []
+        for account in consumer_accounts:
+            self.share_with(account)
+        self._acknowledge_deployment()
+
+    def share_with(self, account: str) -> None:
+        """Share the portfolio (and read access to the product's code) with one consumer account."""
+        if account in self.consumer_accounts:
+            return
+        self.consumer_accounts.append(account)
+        self.portfolio.share_with_account(account)
+
+    def _acknowledge_deployment(self) -> None:
+        """The CDK ``BucketDeployment`` that copies the product's assets (a CDK-managed singleton function)."""
+        stack = Stack.of(self)
+
+        def run() -> None:
+            for child in stack.node.children:
+                if not child.node.id.startswith("Custom::CDKBucketDeployment"):
+                    continue
+                acknowledge(
+                    child,
+                    {
+                        "AwsSolutions-L1": "CDK's BucketDeployment handler: its runtime follows the CDK release.",
+                        "NIST.800.53.R5-LambdaConcurrency": "Runs only during deployments to copy product assets.",
+                        "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls report failures to CloudFormation.",
+                        "NIST.800.53.R5-LambdaInsideVPC": "Copies between two S3 buckets through the S3 API only.",
+                    },
+                )
+                log_group = child.node.try_find_child("LogGroup")
+                if log_group is not None:
+                    acknowledge(
+                        log_group,
+                        {
+                            "NIST.800.53.R5-CloudWatchLogGroupEncrypted": "Log group of CDK's BucketDeployment "
+                            "singleton, which accepts no key; it logs object copies only, never data.",
+                        },
+                    )
+                role = child.node.find_child("ServiceRole")
+                acknowledge(
+                    role,
+                    {
+                        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                        "AWSLambdaBasicExecutionRole]": "CDK BucketDeployment role: the managed policy only writes logs.",
+                    },
+                )
+                policy = role.node.find_child("DefaultPolicy")
+                acknowledge(
+                    policy,
+                    {
+                        "NIST.800.53.R5-IAMNoInlinePolicy": "CDK BucketDeployment policy, scoped to "
+                        "the CDK asset bucket (read) and the product asset bucket (write)."
+                    },
+                )
+                acknowledge_wildcards(
+                    policy,
+                    {
+                        r"^Action::(s3:(GetObject|GetBucket|List|DeleteObject|Abort|PutObject)\*|kms:(ReEncrypt|"
+                        r"GenerateDataKey|Describe)\*)$": "CDK grants of BucketDeployment on the two buckets and "
+                        "the asset bucket's key only.",
+                        r"^Resource::.*cdk-[a-z0-9]+-assets-.*/\*$": "Reads the product's asset objects from the CDK "
+                        "bootstrap asset bucket (object keys are content hashes).",
+                        r"^Resource::<[A-Za-z0-9]+\.Arn>/\*$": "Writes the product asset bucket's objects only.",
+                    },
+                )
+
+        at_synth(self, run)

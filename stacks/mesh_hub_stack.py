@@ -1,0 +1,158 @@
+"""``MeshHubStack``: the governance account's mesh hub, and ``build_mesh`` which builds every mesh stack.
+
+Stacks of the mesh (all names deterministic, ``<prefix>-...``):
+
+- ``mesh-hub`` (hub account): ``MeshHub`` (Lake Formation settings, data-access role, one database
+  per domain, LF-tags, refresh bus, notifier, delivery table, topic) and the spoke's Service Catalog
+  portfolio (``SpokeProduct``);
+- ``mesh-products-<domain>-<nn>`` (hub account): the data products, sharded by
+  ``plan_shards`` (``DataProductStack``); each depends on the hub stack;
+- ``spoke-<consumer>`` (each configured consumer account): ``SpokeStack``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from aws_cdk import App, Duration, Environment, Stack
+from constructs import Construct
+
+from meshworks.constructs.mesh.contract import Classification, DataProductContract
+from meshworks.constructs.mesh.data_product import SharingMode, consumer_tag_key
+from meshworks.constructs.mesh.data_product_catalog import ShardBudgetError, plan_shards
+from meshworks.constructs.mesh.loader import ContractError, load_contracts
+from meshworks.constructs.mesh.mesh_hub import MeshHub
+from meshworks.constructs.mesh.spoke_product import SpokeProduct
+
+from .config import ConfigError, MeshConfig, PlatformConfig
+
+
+class MeshHubStack(Stack):
+    """Composes ``MeshHub`` from the contracts and the ``mesh`` configuration, plus the spoke product."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        contracts: Sequence[DataProductContract],
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        mesh = config.mesh
+        buckets = sorted({b for bs in mesh.producer_buckets.values() for b in bs} | {c.bucket_name for c in contracts})
+        self.hub = MeshHub(
+            self,
+            "Hub",
+            name_prefix=config.prefix,
+            lf_admin_role_arns=mesh.lf_admin_role_arns,
+            producer_buckets=buckets,
+            producer_key_arns=mesh.producer_kms_key_arns,
+        )
+        domains = sorted({c.domain for c in contracts} | set(mesh.producer_accounts) | set(mesh.producer_buckets))
+        for domain in domains:
+            self.hub.add_domain(domain, producer_accounts=mesh.producer_accounts.get(domain, ()))
+        self.hub.add_lf_tag("classification", [c.value for c in Classification])
+        self.hub.add_lf_tag("pii", ["true", "false"])
+        tag_values: dict[str, set[str]] = {}
+        for contract in contracts:
+            for key, value in contract.tags.items():
+                tag_values.setdefault(key, set()).add(value)
+        for key, values in sorted(tag_values.items()):
+            self.hub.add_lf_tag(key, sorted(values))
+        consumers = sorted({a for c in contracts for a in c.consumers})
+        if SharingMode(mesh.sharing_mode) is SharingMode.LF_TAGS:
+            for account in consumers:
+                self.hub.add_lf_tag(consumer_tag_key(account), ["true"])
+        spoke_accounts = sorted(set(consumers) | {c.account for c in config.environments.consumers})
+        for account in spoke_accounts:
+            self.hub.add_consumer_account(account)
+        self.spoke_product: SpokeProduct | None = None
+        if mesh.service_catalog:
+            self.spoke_product = SpokeProduct(
+                self,
+                "SpokeProduct",
+                hub_account_id=self.account,
+                consumer_accounts=spoke_accounts,
+                asset_bucket_name=f"{config.prefix}-{self.account}-{self.region}-sc-assets"[:63],
+                encryption_key=self.hub.key,
+                schedule=Duration.minutes(mesh.share_acceptor_schedule_minutes),
+            )
+
+
+def read_contracts(mesh: MeshConfig) -> list[DataProductContract]:
+    """Load and review the contracts of ``mesh.contracts_path`` (``ConfigError`` lists every problem)."""
+    path = Path(mesh.contracts_path)
+    if not path.exists():
+        raise ConfigError(
+            f"Invalid meshworks configuration: meshworks.mesh.contracts_path = {mesh.contracts_path!r}: no such "
+            f"file or folder (relative to {os.getcwd()}); point it at the data-product contracts"
+        )
+    allowed = {d: tuple(b) for d, b in mesh.producer_buckets.items()} or None
+    try:
+        return load_contracts([path], allowed_buckets=allowed)
+    except ContractError as error:
+        raise ConfigError(f"Invalid data-product contracts under {mesh.contracts_path}:\n{error}") from None
+
+
+def build_mesh(app: App, config: PlatformConfig) -> dict[str, Stack]:
+    """Every mesh stack (hub, product shards, spokes) by construct id, built from the config and contracts."""
+    from .data_product_stack import DataProductStack
+    from .spoke_stack import SpokeStack
+
+    mesh = config.mesh
+    contracts = read_contracts(mesh)
+    hub_env = Environment(account=config.environments.hub.account, region=config.environments.hub.region)
+    hub = MeshHubStack(
+        app,
+        "MeshHub",
+        stack_name=config.stack_name("mesh-hub"),
+        env=hub_env,
+        config=config,
+        contracts=contracts,
+        description="meshworks data mesh hub: Lake Formation, domain databases, refresh events, spoke product",
+    )
+    stacks: dict[str, Stack] = {"MeshHub": hub}
+    try:
+        plans = plan_shards(
+            contracts,
+            shards_per_domain=mesh.shards_per_domain,
+            domain_shards=mesh.domain_shards,
+            max_resources=mesh.max_resources_per_stack,
+            sharing_mode=mesh.sharing_mode,
+            register_locations=mesh.register_locations,
+        )
+    except ShardBudgetError as error:
+        raise ConfigError(f"Invalid meshworks configuration (mesh sharding): {error}") from None
+    for plan in plans:
+        shard = DataProductStack(
+            app,
+            plan.stack_id,
+            stack_name=config.stack_name(plan.stack_suffix),
+            env=hub_env,
+            plan=plan,
+            catalog_id=config.environments.hub.account,
+            data_access_role_arn=hub.hub.data_access_role_arn if mesh.register_locations else None,
+            sharing_mode=mesh.sharing_mode,
+            max_resources=mesh.max_resources_per_stack,
+            max_template_bytes=mesh.max_template_bytes,
+            description=f"meshworks data products of {plan.domain}, shard {plan.index + 1}/{plan.shards}",
+        )
+        shard.add_stack_dependency(hub)
+        stacks[plan.stack_id] = shard
+    for consumer in config.environments.consumers:
+        spoke_id = f"Spoke-{consumer.name}"
+        stacks[spoke_id] = SpokeStack(
+            app,
+            spoke_id,
+            stack_name=config.stack_name(f"spoke-{consumer.name}"),
+            env=Environment(account=consumer.account, region=consumer.region),
+            hub_account_id=config.environments.hub.account,
+            local_principal_arns=consumer.principals,
+            schedule=Duration.minutes(mesh.share_acceptor_schedule_minutes),
+            description=f"meshworks spoke {consumer.name}: accepts the hub's shares",
+        )
+    return stacks

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 
 from aws_cdk import Annotations, Token
 from aws_cdk import aws_ec2 as ec2
-
 from constructs import Construct
 
 from .models import (

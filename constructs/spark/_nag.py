@@ -19,7 +19,6 @@ from typing import Any
 import jsii
 from aws_cdk import Aspects, IAspect, Stack
 from aws_cdk import aws_iam as iam
-
 from constructs import IConstruct
 
 from ..core.nag import acknowledge
@@ -38,6 +37,17 @@ CDK_GRANT_ACTIONS: Rule = (
 BUCKET_OBJECTS: Rule = (
     r"Resource::<[A-Za-z0-9]+\.Arn>/[A-Za-z0-9_./=-]*\*|Resource::arn:<AWS::Partition>:s3:::[a-z0-9.<>:-]+/[A-Za-z0-9_./=-]*\*",
     "Object keys inside one named bucket (or one prefix of it); object names are created at run time.",
+)
+
+#: Log streams of a function's or service's own log group (``<Logs.Arn>:log-stream:*``).
+OWN_LOG_STREAMS: Rule = (
+    r"Resource::<[A-Za-z0-9]+\.Arn>:log-stream:\*",
+    "Only log streams of the function's own log group; stream names are generated at run time.",
+)
+#: Reason used for every PlatformFunction's runtime finding.
+PLATFORM_FUNCTION_RUNTIME = (
+    "PlatformFunction pins Python 3.12 for every meshworks handler (stdlib + boto3, tested on that runtime); "
+    "the platform upgrades all handlers together."
 )
 
 

@@ -9,7 +9,6 @@ from aws_cdk import CfnTag, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
 from aws_cdk import aws_s3 as s3
-
 from constructs import Construct
 
 from ..core.nag import acknowledge
@@ -96,7 +95,7 @@ class EmrCluster(Construct):
             Default: ``default_master_fleet()``, ``default_core_fleet()``, ``default_task_fleet()``.
         managed_scaling: limits in ``InstanceFleetUnits`` (``None`` turns managed scaling off).
             Default: ``BELCORP_FLEET_SCALING``.
-        spark_limits: cluster-wide ``spark-defaults``. Default: ``SparkLimits(max_executors=100, executor_cores=4)``.
+        spark_limits: cluster-wide ``spark-defaults`` (``None``: none). Default: ``SparkLimits(max_executors=100, executor_cores=4)``.
         extra_spark_defaults: more ``spark-defaults``. Default: none.
         custom_ami_id: a custom Amazon Linux AMI. Default: EMR's.
         ebs_root_volume_size: GiB. Default: EMR's default.
@@ -106,6 +105,8 @@ class EmrCluster(Construct):
         bootstrap_cloudwatch_agent: Default: True.
         extra_bootstrap_actions: CloudFormation-shaped bootstrap actions. Default: none.
         extra_configurations: CloudFormation-shaped classifications. Default: none.
+        steps: CloudFormation-shaped steps run at creation (``StepConfig``); changing them replaces the
+            cluster. Default: none.
     """
 
     def __init__(
@@ -124,7 +125,7 @@ class EmrCluster(Construct):
         core_fleet: InstanceFleetSpec | None = None,
         task_fleet: InstanceFleetSpec | None | bool = True,
         managed_scaling: ManagedScaling | None | bool = True,
-        spark_limits: SparkLimits | None = None,
+        spark_limits: SparkLimits | None | bool = True,
         extra_spark_defaults: Mapping[str, str] | None = None,
         custom_ami_id: str | None = None,
         ebs_root_volume_size: int | None = None,
@@ -134,6 +135,7 @@ class EmrCluster(Construct):
         bootstrap_cloudwatch_agent: bool = True,
         extra_bootstrap_actions: Sequence[Mapping[str, Any]] = (),
         extra_configurations: Sequence[Mapping[str, Any]] = (),
+        steps: Sequence[Mapping[str, Any]] = (),
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         owner = type(self).__name__
@@ -155,7 +157,7 @@ class EmrCluster(Construct):
             raise fail(owner, f"step_concurrency_level {step_concurrency_level!r} is out of range: use 1 to 256")
         if not applications or any(not isinstance(app, str) or not app for app in applications):
             raise fail(owner, f"applications {list(applications)!r} must list EMR application names, e.g. ['Spark', 'Hadoop']")
-        limits = spark_limits if spark_limits is not None else SparkLimits(max_executors=100, executor_cores=4)
+        limits = SparkLimits(max_executors=100, executor_cores=4) if spark_limits is True else (spark_limits or None)
         if prerequisites is None and (vpc is None or encryption_key is None or log_bucket is None):
             raise fail(owner, "pass prerequisites=EmrClusterPrerequisites(...) or vpc, encryption_key and log_bucket")
         super().__init__(scope, construct_id)
@@ -210,12 +212,14 @@ class EmrCluster(Construct):
             self.cluster.add_property_override("BootstrapActions", bootstrap)
         if self.configurations:
             self.cluster.add_property_override("Configurations", self.configurations)
+        if steps:
+            self.cluster.add_property_override("Steps", [dict(step) for step in steps])
         # The cluster must be deleted before its roles, profile, groups and security configuration.
         for dependency in (self.prerequisites.instance_profile, self.prerequisites.service_role,
                            self.prerequisites.security_configuration):
             self.cluster.node.add_dependency(dependency)
         notes = [*master.warnings(), *core.warnings(), *(task.warnings() if task else []),
-                 *(scaling.warnings() if scaling else []), *limits.warnings()]
+                 *(scaling.warnings() if scaling else []), *(limits.warnings() if limits else [])]
         annotate_warnings(self, notes, "EmrCluster")
         acknowledge(
             self.cluster,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy, Stack, Tags
@@ -11,7 +10,6 @@ from aws_cdk import aws_emr as emr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-
 from constructs import Construct
 
 from ..core.nag import acknowledge
@@ -293,7 +291,3 @@ class EmrClusterPrerequisites(Construct):
             "EmrManagedSlaveSecurityGroup": self.core_security_group.security_group_id,
             "ServiceAccessSecurityGroup": self.service_access_security_group.security_group_id,
         }
-
-    def describe(self) -> str:
-        """A short JSON summary (for debugging and docs)."""
-        return json.dumps({"log_prefix": self.log_prefix}, sort_keys=True)

@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 from aws_cdk import aws_s3_assets as s3_assets
-
 from constructs import Construct
 
 #: Bootstrap action: installs the CloudWatch agent and ships node metrics and EMR logs.

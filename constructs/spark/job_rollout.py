@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
-
 from constructs import Construct
 
 from ._checks import annotate_warnings, fail

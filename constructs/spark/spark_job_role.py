@@ -9,7 +9,6 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-
 from constructs import Construct
 
 from ..storage.data_lake_storage import DataLakeStorage, Zone

@@ -1,0 +1,296 @@
+"""``FlinkOnEmr``: Goldman Sachs' long-running Flink on EMR, with S3-triggered jar upload and job runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..core.nag import acknowledge
+from ..core.platform_function import PlatformFunction
+from ..core.platform_key import PlatformKey
+from ..storage.data_lake_storage import DataLakeStorage, Zone
+from ..storage.secure_bucket import SecureBucket
+from ._checks import check_cidrs, check_range, fail
+from ._nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, OWN_LOG_STREAMS, PLATFORM_FUNCTION_RUNTIME, acknowledge_policies
+from .emr_cluster import DEFAULT_EMR_RELEASE, EmrCluster, default_core_fleet, default_master_fleet
+from .emr_cluster_prerequisites import EmrClusterPrerequisites
+from .emr_scripts import FLINK_SESSION_STEP, script_asset
+from .models import InstanceFleetSpec, ManagedScaling
+
+#: Prefixes of the two buckets (the Lambdas' defaults, set explicitly).
+JAR_PREFIX = "jars/"
+JAR_ID_PREFIX = "jar-ids/"
+REQUEST_PREFIX = "requests/"
+RESULT_PREFIX = "results/"
+STATE_PREFIX = "runner-state/"
+
+
+class FlinkOnEmr(Construct):
+    """A long-running EMR cluster running a Flink YARN session, driven through S3 (Goldman Sachs' design).
+
+    * **Cluster**: an ``EmrCluster`` with Flink (termination protection, KMS encryption at rest, restrictive
+      security groups, CloudWatch agent bootstrap). A step starts a detached Flink session with the REST API
+      on ``flink_rest_port`` and registers the JobManager's address in the NLB's target group.
+    * **Flink UI / REST API** behind an **internal** Network Load Balancer with one TCP listener, on the Flink
+      REST port only (no SSH, YARN or HDFS UIs), reachable from ``ui_allowed_cidrs`` and the two Lambdas; the
+      cluster's security groups admit that port from the NLB only. Flink's cancel button is turned off
+      (``web.cancel.enable: false``).
+    * **Artifact bucket**: a jar copied to ``jars/<name>.jar`` triggers (S3 -> EventBridge) the
+      ``flink_jar_uploader`` Lambda, which uploads it to Flink and records the jar id in ``jar-ids/<name>.jar.json``.
+    * **Request bucket**: a request file ``requests/<path>.json`` triggers the ``flink_job_runner`` Lambda,
+      which runs the jar with the request's parameters and writes ``results/<path>.json`` (SUCCEEDED/FAILED).
+    * Both Lambdas are ``PlatformFunction``s in the VPC with least privilege: exactly the prefixes above, the
+      bucket key, and network access to the NLB's port.
+
+    Example::
+
+        flink = FlinkOnEmr(self, "Flink", vpc=network.vpc, encryption_key=key, log_bucket=logs_bucket,
+                           ui_allowed_cidrs=["10.0.0.0/8"], lake=lake, read_zones=["curated"])
+        # deploy:  aws s3 cp persona-tagging.jar s3://<flink.artifact_bucket>/jars/
+        # run:     aws s3 cp request.json s3://<flink.request_bucket>/requests/team/2024-05-01.json
+
+    Args:
+        vpc / encryption_key / log_bucket: network, key and cluster-log bucket.
+        ui_allowed_cidrs: networks allowed to the Flink UI/REST port. Default: none (Lambdas only).
+        flink_rest_port: Default: 8081.
+        release_label: Default: ``DEFAULT_EMR_RELEASE``.
+        master_fleet / core_fleet / task_fleet / managed_scaling: Default: one On-Demand primary node, two
+            On-Demand core units, no task fleet, no managed scaling (a steady streaming cluster).
+        lake / read_zones / write_zones / read_write_zones / glue_databases / glue_write_databases: the Flink
+            jobs' data (the instance role, see ``SparkJobRole``).
+        artifact_bucket / request_bucket: Default: new ``SecureBucket``s.
+        tag_subnets: see ``EmrClusterPrerequisites``. Default: True.
+        nlb_deletion_protection: Default: True.
+        removal_policy: of buckets and log groups. Default: RETAIN.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        encryption_key: PlatformKey,
+        log_bucket: s3.IBucket,
+        ui_allowed_cidrs: Sequence[str] = (),
+        flink_rest_port: int = 8081,
+        release_label: str = DEFAULT_EMR_RELEASE,
+        master_fleet: InstanceFleetSpec | None = None,
+        core_fleet: InstanceFleetSpec | None = None,
+        task_fleet: InstanceFleetSpec | None = None,
+        managed_scaling: ManagedScaling | None = None,
+        lake: DataLakeStorage | None = None,
+        read_zones: Sequence[Zone | str] = (),
+        write_zones: Sequence[Zone | str] = (),
+        read_write_zones: Sequence[Zone | str] = (),
+        glue_databases: Sequence[str] = (),
+        glue_write_databases: Sequence[str] = (),
+        artifact_bucket: s3.IBucket | None = None,
+        request_bucket: s3.IBucket | None = None,
+        tag_subnets: bool = True,
+        nlb_deletion_protection: bool = True,
+        removal_policy: RemovalPolicy | None = None,
+    ) -> None:
+        owner = type(self).__name__
+        cidrs = check_cidrs(owner, "ui_allowed_cidrs", ui_allowed_cidrs)
+        check_range(owner, "flink_rest_port", flink_rest_port, 1024, 65535)
+        if flink_rest_port in (8443, 9443):
+            raise fail(owner, f"flink_rest_port {flink_rest_port} is used by EMR service access: choose another, e.g. 8081")
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.flink_rest_port = flink_rest_port
+        self.prerequisites = EmrClusterPrerequisites(
+            self, "Prerequisites", vpc=vpc, encryption_key=encryption_key, log_bucket=log_bucket,
+            log_prefix=f"emr/{construct_id}/", tag_subnets=tag_subnets, lake=lake, read_zones=read_zones,
+            write_zones=write_zones, read_write_zones=read_write_zones, glue_databases=glue_databases,
+            glue_write_databases=glue_write_databases, removal_policy=removal_policy,
+        )
+        pre = self.prerequisites
+
+        # Internal NLB in front of the Flink REST port.
+        self.nlb_security_group = ec2.SecurityGroup(
+            self, "UiSecurityGroup", vpc=vpc, allow_all_outbound=False,
+            description=f"{self.node.path}: Flink UI/REST through the internal NLB",
+        )
+        for cidr in cidrs:
+            self.nlb_security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(flink_rest_port), "Flink UI users")
+        for node_group in (pre.master_security_group, pre.core_security_group):
+            self.nlb_security_group.add_egress_rule(node_group, ec2.Port.tcp(flink_rest_port), "To the Flink JobManager")
+            node_group.add_ingress_rule(self.nlb_security_group, ec2.Port.tcp(flink_rest_port), "Flink REST from the NLB")
+        self.load_balancer = elbv2.NetworkLoadBalancer(
+            self, "Ui", vpc=vpc, internet_facing=False, vpc_subnets=ec2.SubnetSelection(subnets=pre.subnets.subnets),
+            security_groups=[self.nlb_security_group], cross_zone_enabled=True,
+            deletion_protection=nlb_deletion_protection,
+        )
+        self.target_group = elbv2.NetworkTargetGroup(
+            self, "JobManager", vpc=vpc, port=flink_rest_port, protocol=elbv2.Protocol.TCP,
+            target_type=elbv2.TargetType.IP,
+            health_check=elbv2.HealthCheck(protocol=elbv2.Protocol.HTTP, path="/config", port=str(flink_rest_port)),
+        )
+        self.listener = self.load_balancer.add_listener(
+            "Rest", port=flink_rest_port, protocol=elbv2.Protocol.TCP, default_target_groups=[self.target_group]
+        )
+        #: The URL the Lambdas (and users) call.
+        self.flink_rest_url = f"http://{self.load_balancer.load_balancer_dns_name}:{flink_rest_port}"
+
+        # The cluster and the step that starts the Flink session.
+        session_script = script_asset(self, "FlinkSessionScript", "flink-session.sh", FLINK_SESSION_STEP)
+        session_script.grant_read(pre.instance_role.role)
+        pre.instance_role.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RegisterFlinkJobManager",
+                actions=["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                resources=[self.target_group.target_group_arn],
+            )
+        )
+        self.cluster = EmrCluster(
+            self,
+            "Cluster",
+            prerequisites=pre,
+            release_label=release_label,
+            applications=("Flink", "Hadoop"),
+            master_fleet=master_fleet or default_master_fleet(),
+            core_fleet=core_fleet or default_core_fleet(),
+            task_fleet=task_fleet,
+            managed_scaling=managed_scaling,
+            spark_limits=None,
+            extra_configurations=[
+                {
+                    "Classification": "flink-conf",
+                    "ConfigurationProperties": {
+                        "rest.port": str(flink_rest_port),
+                        "web.cancel.enable": "false",
+                        "web.submit.enable": "true",
+                    },
+                }
+            ],
+            steps=[
+                {
+                    "Name": "start-flink-session",
+                    "ActionOnFailure": "CONTINUE",
+                    "HadoopJarStep": {
+                        "Jar": f"s3://{stack.region}.elasticmapreduce/libs/script-runner/script-runner.jar",
+                        "Args": [session_script.s3_object_url, self.target_group.target_group_arn,
+                                 str(flink_rest_port), stack.region],
+                    },
+                }
+            ],
+        )
+
+        # Buckets and the two Lambdas.
+        self.artifact_bucket: s3.IBucket = artifact_bucket or SecureBucket(
+            self, "Artifacts", encryption_key=encryption_key, removal_policy=removal_policy
+        )
+        self.request_bucket: s3.IBucket = request_bucket or SecureBucket(
+            self, "Requests", encryption_key=encryption_key, removal_policy=removal_policy
+        )
+        for bucket in (self.artifact_bucket, self.request_bucket):
+            self._send_events_to_eventbridge(bucket)
+        common = {"FLINK_REST_URL": self.flink_rest_url, "ARTIFACT_BUCKET": self.artifact_bucket.bucket_name,
+                  "JAR_ID_PREFIX": JAR_ID_PREFIX}
+        self.jar_uploader = PlatformFunction(
+            self, "JarUploader", package="flink_jar_uploader", handler="flink_jar_uploader.handler.main",
+            encryption_key=encryption_key, vpc=vpc, timeout=Duration.minutes(5), memory_size=512,
+            environment={**common, "HTTP_TIMEOUT_SECONDS": "60"},
+            description="Uploads jars copied to the artifact bucket to the Flink REST API",
+        )
+        self.job_runner = PlatformFunction(
+            self, "JobRunner", package="flink_job_runner", handler="flink_job_runner.handler.main",
+            encryption_key=encryption_key, vpc=vpc, timeout=Duration.minutes(2),
+            environment={**common, "REQUEST_PREFIX": REQUEST_PREFIX, "RESULT_PREFIX": RESULT_PREFIX,
+                         "STATE_PREFIX": STATE_PREFIX, "RESULT_BUCKET": self.request_bucket.bucket_name,
+                         "MAX_ATTEMPTS": "3"},
+            description="Runs Flink jobs for request files and writes their results",
+        )
+        for function in (self.jar_uploader, self.job_runner):
+            assert function.security_group is not None
+            self.nlb_security_group.add_ingress_rule(
+                function.security_group, ec2.Port.tcp(flink_rest_port), f"{function.node.id} Lambda"
+            )
+        uploader_role, runner_role = self.jar_uploader.role, self.job_runner.role
+        self.artifact_bucket.grant_read(uploader_role, f"{JAR_PREFIX}*")
+        self.artifact_bucket.grant_read(uploader_role, f"{JAR_ID_PREFIX}*")
+        self.artifact_bucket.grant_put(uploader_role, f"{JAR_ID_PREFIX}*")
+        self.artifact_bucket.grant_read(runner_role, f"{JAR_ID_PREFIX}*")
+        self.request_bucket.grant_read(runner_role, f"{REQUEST_PREFIX}*")
+        self.request_bucket.grant_read(runner_role, f"{RESULT_PREFIX}*")
+        self.request_bucket.grant_put(runner_role, f"{RESULT_PREFIX}*")
+        self.request_bucket.grant_read_write(runner_role, f"{STATE_PREFIX}*")
+        self._trigger(self.artifact_bucket, f"{JAR_PREFIX}*.jar", self.jar_uploader, "JarUploaded")
+        self._trigger(self.request_bucket, f"{REQUEST_PREFIX}*.json", self.job_runner, "RequestCreated")
+        self._acknowledge()
+
+    # ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _send_events_to_eventbridge(bucket: s3.IBucket) -> None:
+        """Object events to EventBridge, set on the bucket itself (no notification custom resource)."""
+        resource = bucket.node.default_child
+        if not isinstance(resource, s3.CfnBucket):
+            raise ValueError(
+                "FlinkOnEmr: artifact_bucket and request_bucket must be buckets created in this app (their "
+                "EventBridge notifications are switched on here)"
+            )
+        resource.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
+
+    def _trigger(self, bucket: s3.IBucket, key_pattern: str, function: PlatformFunction, rule_id: str) -> events.Rule:
+        return events.Rule(
+            self,
+            rule_id,
+            description=f"{key_pattern} created in the bucket -> {function.node.id}",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={"bucket": {"name": [bucket.bucket_name]}, "object": {"key": [{"wildcard": key_pattern}]}},
+            ),
+            targets=[targets.LambdaFunction(function.function, retry_attempts=2, max_event_age=Duration.hours(6))],
+        )
+
+    def _acknowledge(self) -> None:
+        acknowledge_policies(
+            self,
+            [
+                CDK_GRANT_ACTIONS,
+                BUCKET_OBJECTS,
+                OWN_LOG_STREAMS,
+                (r"Resource::\*", "EC2 network-interface actions for Lambda VPC access and cloudwatch:PutMetricData "
+                 "(namespace-conditioned) have no resource-level permissions."),
+            ],
+            extra={
+                "NIST.800.53.R5-IAMNoInlinePolicy": "Each role serves one function or this cluster only; its inline "
+                "policy is generated by grant_* calls scoped to the exact prefixes, key and target group it uses.",
+            },
+        )
+        for function in (self.jar_uploader, self.job_runner):
+            acknowledge(function.function, {"AwsSolutions-L1": PLATFORM_FUNCTION_RUNTIME})
+        acknowledge(
+            self.listener,
+            {
+                "NIST.800.53.R5-ELBv2ACMCertificateRequired": "A TCP pass-through listener to the Flink REST port "
+                "inside private subnets; its security group admits only ui_allowed_cidrs and the two Lambdas. "
+                "Flink serves plain HTTP, so TLS would need a certificate from the platform PKI on the cluster.",
+            },
+        )
+        acknowledge(
+            self.load_balancer,
+            {
+                "AwsSolutions-ELB2": "The load balancer has a single TCP listener and NLB access logs are only "
+                "written for TLS listeners; connections are recorded by the VPC flow logs instead.",
+                "NIST.800.53.R5-ELBLoggingEnabled": "Single TCP listener: NLB access logs exist only for TLS "
+                "listeners; the VPC flow logs record every connection to it.",
+            },
+        )
+
+    # ------------------------------------------------------------------------------------------------
+    def grant_submit(self, grantee: iam.IGrantable) -> None:
+        """Let ``grantee`` deploy jars (``jars/``) and submit requests (``requests/``) and read results."""
+        self.artifact_bucket.grant_put(grantee, f"{JAR_PREFIX}*")
+        self.request_bucket.grant_put(grantee, f"{REQUEST_PREFIX}*")
+        self.request_bucket.grant_read(grantee, f"{RESULT_PREFIX}*")

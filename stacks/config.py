@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -217,10 +218,86 @@ class SparkConfig(_Model):
     enabled: bool = Field(True, description="Deploy the Spark stack.")
 
 
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", max_length=254)]
+SlackChannel = Annotated[str, StringConstraints(pattern=r"^#[a-z0-9][a-z0-9_-]{0,79}$")]
+SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9/_+=.@-]{1,256}$")]
+TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,255}$")]
+StateMachineArn = Annotated[
+    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:states:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
+]
+
+
 class MonitoringConfig(_Model):
-    """SLO monitors and job alerts (filled in by the monitoring capability)."""
+    """SLO monitors, job-failure alerts and the platform dashboard (``<prefix>-monitoring``, hub account).
+
+    The SLO manifest is built from the contracts under ``mesh.contracts_path``. Slack webhook URLs are
+    never configured here: they live in the Secrets Manager secret ``slack_secret_name`` (a JSON
+    object ``{"#channel": "https://hooks.slack.com/..."}``).
+    """
 
     enabled: bool = Field(True, description="Deploy the monitoring stack.")
+    sweep_minutes: int = Field(5, ge=1, le=60, description="Minutes between two SLO sweeps (EventBridge rate).")
+    overlap_minutes: int = Field(
+        10, ge=0, le=1440, description="Minutes each sweep re-checks before its own slice (a missed run loses nothing)."
+    )
+    breach_retention_days: int = Field(90, ge=1, le=3650, description="Days a closed breach is kept (DynamoDB TTL).")
+    slack_secret_name: SecretName | None = Field(
+        None, description="Secrets Manager name of the Slack webhook map; default '<prefix>/monitoring/slack-webhooks'."
+    )
+    delivery_table_name: TableName | None = Field(
+        None, description="Delivery table written by the mesh hub's notifier; default '<prefix>-deliveries'."
+    )
+    partition_templates: dict[str, str] = Field(
+        default_factory=dict,
+        description="product key ('domain.name') -> partition template, for products whose period cannot be "
+        "derived from their partition keys, e.g. {'sales.customers': 'dt={date:%Y-%m-%d}'}.",
+    )
+    job_alerts_slack_channel: SlackChannel | None = Field(
+        None, description="Slack channel for job-failure alerts, e.g. '#data-platform-alerts'; default: SNS only."
+    )
+    muted_jobs: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
+        default_factory=list,
+        description="Job names (Glue job, EMR Serverless job run/application, EMR cluster or step, state machine) "
+        "whose failures never alert.",
+    )
+    state_machine_arns: list[StateMachineArn] = Field(
+        default_factory=list,
+        description="Only these state machines' failed executions alert; default: every state machine of the account.",
+    )
+    ops_emails: list[Email] = Field(default_factory=list, description="E-mail subscribers of the ops alarm topic.")
+    job_alert_emails: list[Email] = Field(default_factory=list, description="E-mail subscribers of job-failure alerts.")
+    domain_alert_emails: dict[str, list[Email]] = Field(
+        default_factory=dict, description="domain -> e-mail subscribers of that domain's SLO topic."
+    )
+
+    @field_validator("muted_jobs", "state_machine_arns", "ops_emails", "job_alert_emails")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        dupes = sorted({v for v in value if value.count(v) > 1})
+        if dupes:
+            raise ValueError(f"entries must be unique; remove the repeated {', '.join(map(repr, dupes))}")
+        return value
+
+    @field_validator("partition_templates")
+    @classmethod
+    def _templates(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, template in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*", key):
+                raise ValueError(f"key {key!r} must be a product key 'domain.name', e.g. 'sales.orders'")
+            if not template.strip() or "{" not in template:
+                raise ValueError(
+                    f"template of {key!r} must contain {{date}}, {{prev_date}}, {{local}} or {{utc}}, "
+                    "e.g. 'dt={date:%Y-%m-%d}'"
+                )
+        return value
+
+    def slack_secret(self, prefix: str) -> str:
+        """Name of the Slack webhook secret (``slack_secret_name`` or ``<prefix>/monitoring/slack-webhooks``)."""
+        return self.slack_secret_name or f"{prefix}/monitoring/slack-webhooks"
+
+    def delivery_table(self, prefix: str) -> str:
+        """Name of the hub's delivery table (``delivery_table_name`` or ``<prefix>-deliveries``)."""
+        return self.delivery_table_name or f"{prefix}-deliveries"
 
 
 class OrchestrationConfig(_Model):

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 
 from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+from meshworks.constructs.mesh.loader import load_contracts
 
 from .config import PlatformConfig
 from .foundation_stack import FoundationStack
 from .mesh_hub_stack import build_mesh
+from .monitoring_stack import monitoring_stacks
 
 
 @dataclass
@@ -46,6 +48,9 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
     # Later capabilities add their stacks here: mesh hub + spokes, Spark, monitoring.
     if config.mesh.enabled:  # data mesh: hub, data-product shards (hub account), spokes (consumer accounts)
         platform.extra.update(build_mesh(app, config))
+    if config.monitoring.enabled:  # SLO monitors, job alerts, dashboard (hub); job-event forwarding (compute)
+        contracts = load_contracts([config.mesh.contracts_path], allowed_buckets=config.mesh.producer_buckets or None)
+        platform.extra.update(monitoring_stacks(app, config, contracts))
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)
     if policy_checks:

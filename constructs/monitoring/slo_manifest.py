@@ -1,0 +1,119 @@
+"""The SLO manifest: what the sweeper checks, built from the data-product contracts at synth time.
+
+One entry per product whose delivery period can be keyed (see :func:`partition_template`); the
+format is the one ``slo_monitor.checker.parse_manifest`` reads::
+
+    {"version": 1, "slos": [{"product_key": "sales.orders", "domain": "sales", "product": "orders",
+      "owner": "sales-data", "slack_channel": "#sales-data-alerts", "cron": "0 6 * * *",
+      "timezone": "UTC", "grace_minutes": 90, "location": "s3://acme-sales-curated/orders/",
+      "partition_template": "order_date={date:%Y-%m-%d}"}, ...]}
+
+This module has no CDK import: the benchmark and tests build manifests without a Node.js process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshworks.constructs.mesh.contract import DataProductContract
+
+MANIFEST_VERSION = 1
+
+#: Partition-key names (lowercase) that hold the period's local calendar day.
+DAY_KEYS = frozenset({"dt", "ds", "date", "day", "partition_date", "event_date", "load_date"})
+#: Partition-key names (lowercase) that hold the period's local hour (00-23).
+HOUR_KEYS = frozenset({"hour", "hr", "hh"})
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The manifest document and the products left out of it (with the reason)."""
+
+    document: dict[str, Any]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        """The SLO entries, sorted by product key."""
+        return list(self.document["slos"])
+
+    @property
+    def domains(self) -> list[str]:
+        """Domains with at least one monitored product, sorted."""
+        return sorted({entry["domain"] for entry in self.entries})
+
+    @property
+    def buckets(self) -> list[str]:
+        """S3 buckets holding the monitored products' ``_SUCCESS`` markers, sorted."""
+        return sorted({entry["location"].removeprefix("s3://").split("/", 1)[0] for entry in self.entries})
+
+
+def partition_template(contract: DataProductContract) -> str | None:
+    """The period key of a contract's deliveries (as the hub's notifier records it), or None.
+
+    The notifier keys a delivery by its Hive partition path (``k1=v1/k2=v2``). Each partition key
+    must be recognisable: a ``date``-typed key or a day-named key (``dt``, ``ds``, ``date``, ``day``...)
+    gives ``{date:%Y-%m-%d}``, an hour-named key (``hour``, ``hr``, ``hh``) gives ``{local:%H}``, both
+    in the contract's time zone at the scheduled time. Unpartitioned products and other keys give
+    None: their deliveries cannot be matched to a period (pass an explicit template instead).
+    """
+    if not contract.partition_keys:
+        return None
+    parts = []
+    for key in contract.partition_keys:
+        name = key.name.lower()
+        if key.type == "date" or name in DAY_KEYS:
+            parts.append(f"{key.name}={{date:%Y-%m-%d}}")
+        elif name in HOUR_KEYS:
+            parts.append(f"{key.name}={{local:%H}}")
+        else:
+            return None
+    return "/".join(parts)
+
+
+def build_manifest(
+    contracts: Iterable[DataProductContract], partition_templates: Mapping[str, str] | None = None
+) -> Manifest:
+    """Build the manifest from contracts; ``partition_templates`` (product key -> template) wins.
+
+    Raises:
+        ValueError: two contracts share a product key, or an override names no contract.
+    """
+    overrides = dict(partition_templates or {})
+    entries: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
+    for contract in contracts:
+        key = contract.qualified_name
+        if key in entries or key in skipped:
+            raise ValueError(f"two contracts define the data product {key!r}")
+        template = overrides.pop(key, None) or partition_template(contract)
+        if template is None:
+            reason = (
+                "unpartitioned: its deliveries are keyed by snapshot/event id, not by period"
+                if not contract.partition_keys
+                else "partition keys "
+                f"{[k.name for k in contract.partition_keys]} do not map to a period (day/hour keys only)"
+            )
+            skipped[key] = f"{reason}; set monitoring.partition_templates[{key!r}] to monitor it"
+            continue
+        entries[key] = {
+            "product_key": key,
+            "domain": contract.domain,
+            "product": contract.name,
+            "owner": contract.owner,
+            "slack_channel": contract.contact.slack_channel,
+            "cron": contract.slo.cron,
+            "timezone": contract.slo.timezone,
+            "grace_minutes": contract.slo.grace_minutes,
+            "location": contract.location,
+            "partition_template": template,
+        }
+    if overrides:
+        raise ValueError(
+            f"partition_templates name unknown data products: {', '.join(sorted(overrides))} "
+            "(use 'domain.name' of a loaded contract)"
+        )
+    document = {"version": MANIFEST_VERSION, "slos": [entries[k] for k in sorted(entries)]}
+    return Manifest(document=document, skipped=dict(sorted(skipped.items())))

@@ -104,6 +104,17 @@ def _table_input_props(spec: dict[str, Any]) -> glue.CfnTable.TableInputProperty
     )
 
 
+def _open_table_format_props(spec: dict[str, Any] | None) -> glue.CfnTable.OpenTableFormatInputProperty | None:
+    if spec is None:
+        return None
+    iceberg = spec["IcebergInput"]
+    return glue.CfnTable.OpenTableFormatInputProperty(
+        iceberg_input=glue.CfnTable.IcebergInputProperty(
+            metadata_operation=iceberg["MetadataOperation"], version=iceberg["Version"]
+        )
+    )
+
+
 def location_arn(location: str) -> str:
     """The S3 ARN Lake Formation registers for an ``s3://bucket/prefix/`` location (no trailing slash)."""
     return "arn:aws:s3:::" + location[len("s3://") :].rstrip("/")
@@ -172,7 +183,7 @@ class DataProduct(Construct):
             catalog_id=catalog_id,
             database_name=self.database_name,
             table_input=_table_input_props(table_input(contract, csv_header=csv_header)),
-            open_table_format_input=open_table_format_input(contract),
+            open_table_format_input=_open_table_format_props(open_table_format_input(contract)),
         )
         policy = resolve_removal_policy(self, removal_policy)
         self.table.apply_removal_policy(policy)

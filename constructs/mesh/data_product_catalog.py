@@ -101,8 +101,8 @@ class ShardPlan:
 
     @property
     def stack_id(self) -> str:
-        """Construct id of the shard's stack, e.g. ``MeshProducts-sales-02``."""
-        return f"MeshProducts-{self.domain}-{self.index:02d}"
+        """Construct id of the shard's stack, e.g. ``MeshProducts-sales-02`` (``_`` becomes ``-``)."""
+        return f"MeshProducts-{self.domain.replace('_', '-')}-{self.index:02d}"
 
     @property
     def stack_suffix(self) -> str:

@@ -1,0 +1,138 @@
+"""The mesh in the reference app: its stacks, limits, wiring, and the mesh configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from aws_cdk import App
+
+from meshworks.constructs.mesh.data_product import SharingMode
+from meshworks.constructs.mesh.data_product_catalog import plan_shards
+from meshworks.stacks.config import ConfigError, MeshConfig, config_from_context
+from meshworks.stacks.mesh_hub_stack import build_mesh, read_contracts
+from tests.harness import ROOT, SynthesizedPlatform
+from tests.mesh.mesh_fixtures import make_contract
+
+MESH_PREFIXES = ("MeshHub", "MeshProducts-", "Spoke-")
+
+
+def mesh_templates(platform: SynthesizedPlatform) -> dict[str, dict]:
+    return {k: v for k, v in platform.templates.items() if k.startswith(MESH_PREFIXES)}
+
+
+def test_hub_shards_and_spoke_are_synthesized(platform: SynthesizedPlatform) -> None:
+    names = set(mesh_templates(platform))
+    assert {"MeshHub", "Spoke-analytics"} <= names
+    assert any(n.startswith("MeshProducts-sales-") for n in names)
+    assert any(n.startswith("MeshProducts-marketing-") for n in names)
+
+
+def test_shards_hold_exactly_the_planned_products(platform: SynthesizedPlatform) -> None:
+    mesh = platform.config.mesh
+    plans = plan_shards(
+        read_contracts(mesh),
+        shards_per_domain=mesh.shards_per_domain,
+        domain_shards=mesh.domain_shards,
+        sharing_mode=mesh.sharing_mode,
+    )
+    templates = mesh_templates(platform)
+    assert {p.stack_id for p in plans} == {n for n in templates if n.startswith("MeshProducts-")}
+    for plan in plans:
+        resources = templates[plan.stack_id]["Resources"]
+        assert len(resources) == plan.resources
+        tables = sorted(
+            r["Properties"]["TableInput"]["Name"] for r in resources.values() if r["Type"] == "AWS::Glue::Table"
+        )
+        assert tables == [c.name for c in plan.products]
+
+
+def test_mesh_stacks_within_limits_and_without_exports(platform: SynthesizedPlatform) -> None:
+    for name, template in mesh_templates(platform).items():
+        assert len(template["Resources"]) <= 500, name
+        assert len(json.dumps(template, indent=1)) < 1_000_000, name
+        text = json.dumps(template)
+        assert "Fn::ImportValue" not in text, f"{name} imports a CloudFormation export"
+        assert "Export" not in json.dumps(template.get("Outputs", {})), f"{name} exports a value"
+
+
+def test_default_sharing_mode_is_lf_tags(platform: SynthesizedPlatform) -> None:
+    assert MeshConfig().sharing_mode == SharingMode.LF_TAGS.value
+    shards = {n: t for n, t in mesh_templates(platform).items() if n.startswith("MeshProducts-")}
+    types = {r["Type"] for t in shards.values() for r in t["Resources"].values()}
+    assert "AWS::LakeFormation::TagAssociation" in types
+    hub = platform.templates["MeshHub"]["Resources"]
+    keys = {r["Properties"]["TagKey"] for r in hub.values() if r["Type"] == "AWS::LakeFormation::Tag"}
+    assert {"domain", "classification", "pii", "meshworks:consumer:111122223333"} <= keys
+
+
+def test_spoke_trusts_the_configured_hub(platform: SynthesizedPlatform) -> None:
+    spoke = platform.templates["Spoke-analytics"]["Resources"]
+    function = next(
+        r["Properties"]
+        for r in spoke.values()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == "share_acceptor.handler.main"
+    )
+    env = function["Environment"]["Variables"]
+    assert env["HUB_ACCOUNT_ID"] == platform.config.environments.hub.account
+    assert env["LOCAL_PRINCIPAL_ARNS"] == ",".join(platform.config.environments.consumers[0].principals)
+
+
+# ---- configuration ------------------------------------------------------------------------------------
+
+
+def base_context(**mesh: object) -> dict:
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context["meshworks"] = {**context["meshworks"], "mesh": mesh}
+    return context
+
+
+@pytest.mark.parametrize(
+    ("mesh", "key", "hint"),
+    [
+        ({"sharing_mode": "ram"}, "meshworks.mesh.sharing_mode", "lf_tags"),
+        ({"shards_per_domain": 0}, "meshworks.mesh.shards_per_domain", "greater than or equal to 1"),
+        ({"max_resources_per_stack": 900}, "meshworks.mesh.max_resources_per_stack", "less than or equal to 500"),
+        ({"producer_buckets": {"sales": ["Bad_Bucket"]}}, "meshworks.mesh.producer_buckets.sales.0", "pattern"),
+        ({"producer_accounts": {"sales": []}}, "meshworks.mesh.producer_accounts", "empty list"),
+        ({"lf_admin_role_arns": ["admins"]}, "meshworks.mesh.lf_admin_role_arns.0", "pattern"),
+        ({"shard_count": 3}, "meshworks.mesh.shard_count", "not allowed"),
+    ],
+)
+def test_bad_mesh_configuration_names_the_key(mesh: dict, key: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        config_from_context(base_context(**mesh))
+    assert key in str(error.value) and hint in str(error.value)
+
+
+def test_missing_contracts_folder_is_a_config_error() -> None:
+    config = config_from_context(base_context(contracts_path="no/such/folder"))
+    with pytest.raises(ConfigError, match=r"meshworks.mesh.contracts_path = 'no/such/folder': no such"):
+        build_mesh(App(), config)
+
+
+def write_contracts(folder: Path, count: int) -> None:
+    for i in range(count):
+        contract = make_contract("sales", f"p{i:02d}", consumers=["123412341234"])
+        (folder / f"p{i:02d}.yaml").write_text(yaml.safe_dump(contract.model_dump(mode="json"), sort_keys=False))
+
+
+def test_overfull_shards_are_a_config_error(tmp_path: Path) -> None:
+    write_contracts(tmp_path, 6)
+    config = config_from_context(
+        base_context(contracts_path=str(tmp_path), shards_per_domain=1, max_resources_per_stack=10)
+    )
+    with pytest.raises(ConfigError) as error:
+        build_mesh(App(), config)
+    assert "mesh sharding" in str(error.value) and "domain_shards" in str(error.value)
+
+
+def test_bad_contracts_are_a_config_error(tmp_path: Path) -> None:
+    write_contracts(tmp_path, 1)
+    (tmp_path / "broken.yaml").write_text("name: Not Snake\n")
+    config = config_from_context(base_context(contracts_path=str(tmp_path)))
+    with pytest.raises(ConfigError, match="Invalid data-product contracts") as error:
+        build_mesh(App(), config)
+    assert "broken.yaml:1" in str(error.value)

@@ -2,10 +2,12 @@
 
 cdk-nag 3 reports every wildcard of a policy as its own finding (``AwsSolutions-IAM5[Action::s3:List*]``,
 ``AwsSolutions-IAM5[Resource::<LakeRaw8A880B75.Arn>/*]``) and only an acknowledgement of that exact id
-silences it. The ids contain logical ids and appear only once grants have filled the policy, which may
-happen after the construct was built (``bucket.grant_read(construct.role)`` in the user's code). So an
-aspect resolves the policy at synthesis, the way cdk-nag does, and acknowledges each wildcard that
-matches one of the patterns the construct declared, with that pattern's reason. A wildcard nobody
+silences it. The ids contain logical ids (or, across stacks, export names) and appear only once grants
+have filled the policy, which may happen after the construct was built (``bucket.grant_read(role)`` in the
+user's code). So an aspect attaches a construct validation to each policy under the construct; at the
+validation step of synthesis (after references are resolved, before cdk-nag runs) it resolves the policy
+the way cdk-nag does and acknowledges each wildcard that matches one of the patterns the construct
+declared, with that pattern's reason. A wildcard nobody
 declared stays a finding: acknowledgements cannot hide a grant the construct did not expect.
 """
 
@@ -19,13 +21,16 @@ from typing import Any
 import jsii
 from aws_cdk import Aspects, IAspect, Stack
 from aws_cdk import aws_iam as iam
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 from ..core.nag import acknowledge
 
 #: ``(pattern, reason)``: a wildcard finding (``Action::...`` or ``Resource::...``) matching the pattern is
 #: acknowledged with the reason.
 Rule = tuple[str, str]
+
+#: How an ARN's partition appears in a finding (a token, or a literal with partition literals on).
+PARTITION = r"(<AWS::Partition>|aws[a-z-]*)"
 
 #: Wildcard actions of CDK's own ``grant_*`` methods, always scoped to the one resource of their statement.
 CDK_GRANT_ACTIONS: Rule = (
@@ -35,7 +40,8 @@ CDK_GRANT_ACTIONS: Rule = (
 )
 #: Objects of a bucket (``<Bucket.Arn>/*`` or ``<Bucket.Arn>/prefix/*``).
 BUCKET_OBJECTS: Rule = (
-    r"Resource::<[A-Za-z0-9]+\.Arn>/[A-Za-z0-9_./=-]*\*|Resource::arn:<AWS::Partition>:s3:::[a-z0-9.<>:-]+/[A-Za-z0-9_./=-]*\*",
+    r"Resource::(<[A-Za-z0-9]+\.Arn>|[A-Za-z0-9-]+:ExportsOutput[A-Za-z0-9]+|arn:" + PARTITION + r":s3:::[a-z0-9.<>:-]+)"
+    r"/[A-Za-z0-9_./=-]*\*",
     "Object keys inside one named bucket (or one prefix of it); object names are created at run time.",
 )
 
@@ -93,6 +99,29 @@ def wildcard_findings(document: dict[str, Any]) -> list[str]:
     return found
 
 
+@jsii.implements(IValidation)
+class _AcknowledgeWildcards:
+    """Runs at the construct-validation step of synthesis: after cross-stack references became imports
+    (so the ids match what cdk-nag reports), before the validation plugins (cdk-nag) read the metadata."""
+
+    def __init__(self, policy: IConstruct, rules: list[tuple[re.Pattern[str], str]], extra: dict[str, str]) -> None:
+        self._policy = policy
+        self._rules = rules
+        self._extra = extra
+
+    def validate(self) -> list[str]:
+        document = Stack.of(self._policy).resolve(self._policy.policy_document)  # type: ignore[attr-defined]
+        reasons = dict(self._extra)
+        for finding in wildcard_findings(document):
+            for pattern, reason in self._rules:
+                if pattern.fullmatch(finding):
+                    reasons[f"AwsSolutions-IAM5[{finding}]"] = reason
+                    break
+        if reasons:
+            acknowledge(self._policy, reasons)
+        return []
+
+
 @jsii.implements(IAspect)
 class _AcknowledgePolicies:
     def __init__(self, root: IConstruct, rules: Sequence[Rule], extra: dict[str, str]) -> None:
@@ -107,15 +136,7 @@ class _AcknowledgePolicies:
         if not node.node.path.startswith(self._root + "/"):
             return
         self._seen.add(node.node.path)
-        document = Stack.of(node).resolve(node.policy_document)
-        reasons = dict(self._extra)
-        for finding in wildcard_findings(document):
-            for pattern, reason in self._rules:
-                if pattern.fullmatch(finding):
-                    reasons[f"AwsSolutions-IAM5[{finding}]"] = reason
-                    break
-        if reasons:
-            acknowledge(node, reasons)
+        node.node.add_validation(_AcknowledgeWildcards(node, self._rules, self._extra))
 
 
 def acknowledge_policies(scope: IConstruct, rules: Sequence[Rule], *, extra: dict[str, str] | None = None) -> None:

@@ -113,7 +113,7 @@ class EmrClusterPrerequisites(Construct):
         self.subnets = select_private_subnets(owner, vpc, subnets)
         if tag_subnets:
             for subnet in self.subnets.subnets:
-                Tags.of(subnet).add(*EMR_MANAGED_POLICY_TAG)
+                Tags.of(subnet).add(*EMR_MANAGED_POLICY_TAG, include_resource_types=["AWS::EC2::Subnet"])
 
         self.master_security_group, self.core_security_group, self.service_access_security_group = self._groups(vpc)
 
@@ -188,7 +188,7 @@ class EmrClusterPrerequisites(Construct):
     def _groups(self, vpc: ec2.IVpc) -> tuple[ec2.SecurityGroup, ec2.SecurityGroup, ec2.SecurityGroup]:
         def group(name: str, description: str) -> ec2.SecurityGroup:
             created = ec2.SecurityGroup(self, name, vpc=vpc, description=description, allow_all_outbound=False)
-            Tags.of(created).add(*EMR_MANAGED_POLICY_TAG)
+            Tags.of(created).add(*EMR_MANAGED_POLICY_TAG, include_resource_types=["AWS::EC2::SecurityGroup"])
             return created
 
         master = group("MasterSecurityGroup", f"{self.node.path}: EMR primary node (cluster-internal only)")

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ._checks import check_role_name, fail
-from ._nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, Rule, acknowledge_policies
+from ._nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, PARTITION, Rule, acknowledge_policies
 
 #: Glue Data Catalog actions a Spark job needs to read tables (Hive metastore client calls).
 GLUE_READ_ACTIONS = (
@@ -42,12 +42,12 @@ GLUE_WRITE_ACTIONS = (
 
 #: Tables and functions inside the listed Glue databases.
 GLUE_TABLES: Rule = (
-    r"Resource::arn:<AWS::Partition>:glue:.+:(table|userDefinedFunction)/[a-z0-9_]+/\*",
+    r"Resource::arn:" + PARTITION + r":glue:.+:(table|userDefinedFunction)/[a-z0-9_]+/\*",
     "Tables and functions inside one Glue database the role was given; tables are created by the jobs.",
 )
 #: ``logs:DescribeLogGroups`` (EMR Serverless looks up the log group with the job's role).
 LOG_GROUP_LISTING: Rule = (
-    r"Resource::arn:<AWS::Partition>:logs:.+:log-group:\*",
+    r"Resource::arn:" + PARTITION + r":logs:.+:log-group:\*",
     "DescribeLogGroups is a list call EMR Serverless makes with the job role to find the log group; "
     "it has no narrower resource.",
 )

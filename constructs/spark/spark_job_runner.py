@@ -15,7 +15,7 @@ from constructs import Construct
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ._checks import check_name, check_range, fail
-from ._nag import CDK_GRANT_ACTIONS, acknowledge_policies
+from ._nag import CDK_GRANT_ACTIONS, PARTITION, acknowledge_policies
 from .emr_serverless_application import EmrServerlessApplication
 from .spark_job_role import SparkJobRole
 
@@ -173,7 +173,7 @@ class SparkJobRunner(Construct):
                 CDK_GRANT_ACTIONS,
                 (r"Resource::\*", "X-Ray trace segments and CloudWatch Logs vended-log delivery (CreateLogDelivery, "
                  "PutResourcePolicy...) have no resource-level permissions."),
-                (r"Resource::<[A-Za-z0-9]+\.Arn>/jobruns/\*|Resource::arn:<AWS::Partition>:emr-containers:.+:/virtualclusters/.+/jobruns/\*",
+                (r"Resource::<[A-Za-z0-9]+\.Arn>/jobruns/\*|Resource::arn:" + PARTITION + r":emr-containers:.+:/virtualclusters/.+/jobruns/\*",
                  "Job runs of the one application / virtual cluster this runner targets; run ids are created at run time."),
             ],
             extra={

@@ -1,0 +1,147 @@
+"""``SparkStack``: the four Spark/Flink environments of the compute account, composed from the configuration."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from meshworks.constructs.core.offline import pin_availability_zones
+from meshworks.constructs.core.platform_key import PlatformKey
+from meshworks.constructs.spark.emr_cluster import EmrCluster
+from meshworks.constructs.spark.emr_cluster_prerequisites import EmrClusterPrerequisites
+from meshworks.constructs.spark.emr_on_eks import EmrOnEksVirtualCluster
+from meshworks.constructs.spark.emr_serverless_application import EmrServerlessApplication
+from meshworks.constructs.spark.flink_on_emr import FlinkOnEmr
+from meshworks.constructs.spark.job_rollout import JobRollout
+from meshworks.constructs.spark.spark_job_role import SparkJobRole
+from meshworks.constructs.spark.spark_job_runner import SparkJobRunner
+from meshworks.constructs.spark.transient_cluster_profile import TransientClusterProfile
+from meshworks.constructs.storage.secure_bucket import SecureBucket
+
+from .config import PlatformConfig
+from .foundation_stack import FoundationStack, network_props
+
+
+class SparkStack(Stack):
+    """EMR Serverless (application, job role, ``.sync`` runner, rollout routing), EMR on EC2 (long-running
+    cluster and transient profile), EMR on EKS and Flink on EMR, on the foundation's VPC and data lake.
+
+    The stack has its own key (logs, state machines, topics, cluster disks), log bucket and artifact bucket
+    (job code); data stays in the foundation's lake and is reached through least-privilege grants.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: PlatformConfig, foundation: FoundationStack, **kwargs
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        spark = config.spark
+        pin_availability_zones(self, network_props(config.network, config.environments.compute.region)["availability_zones"])
+        vpc, lake = foundation.network.vpc, foundation.lake
+        access = spark.data_access.construct_kwargs()
+
+        self.key = PlatformKey(self, "SparkKey", alias=f"alias/{config.prefix}/spark", description="meshworks Spark")
+        self.log_bucket = SecureBucket(self, "SparkLogs", encryption_key=self.key)
+        self.artifact_bucket = SecureBucket(self, "SparkArtifacts", encryption_key=self.key)
+
+        # EMR Serverless: application, job role, runner.
+        self.serverless = EmrServerlessApplication(
+            self,
+            "Serverless",
+            vpc=vpc,
+            name=f"{config.prefix}-spark",
+            defaults=spark.serverless,
+            spark_limits=spark.serverless_limits,
+            queue_timeout_minutes=spark.serverless_queue_timeout_minutes,
+            encryption_key=self.key,
+            log_bucket=self.log_bucket,
+        )
+        self.job_role = SparkJobRole(
+            self, "ServerlessJobRole", lake=lake, code_buckets=[self.artifact_bucket],
+            applications=[self.serverless], **access,
+        )
+        self.runner = SparkJobRunner(
+            self, "ServerlessRunner", application=self.serverless, job_role=self.job_role, encryption_key=self.key,
+            state_machine_name=f"{config.prefix}-spark-serverless",
+        )
+
+        # EMR on EC2: shared prerequisites, long-running cluster, transient profile.
+        self.emr_base = EmrClusterPrerequisites(
+            self, "EmrBase", vpc=vpc, encryption_key=self.key, log_bucket=self.log_bucket, lake=lake,
+            code_buckets=[self.artifact_bucket], **access,
+        )
+        ec2_target: dict[str, str] = {}
+        self.cluster: EmrCluster | None = None
+        if spark.cluster.enabled:
+            settings = spark.cluster
+            self.cluster = EmrCluster(
+                self,
+                "LongRunning",
+                prerequisites=self.emr_base,
+                name=f"{config.prefix}-long-running",
+                release_label=settings.release_label,
+                applications=settings.applications,
+                master_fleet=settings.master_fleet,
+                core_fleet=settings.core_fleet,
+                task_fleet=settings.task_fleet,
+                managed_scaling=settings.managed_scaling,
+                spark_limits=settings.spark_limits,
+                custom_ami_id=settings.custom_ami_id,
+                termination_protected=settings.termination_protected,
+            )
+            ec2_target["cluster_id"] = self.cluster.cluster_id
+        self.transient: TransientClusterProfile | None = None
+        if spark.transient.enabled:
+            settings = spark.transient
+            self.transient = TransientClusterProfile(
+                self,
+                "Transient",
+                name=settings.name,
+                prefix=config.prefix,
+                prerequisites=self.emr_base,
+                release_label=settings.release_label,
+                master_fleet=settings.master_fleet,
+                core_fleet=settings.core_fleet,
+                task_fleet=settings.task_fleet,
+                managed_scaling=settings.managed_scaling,
+                idle_timeout_minutes=settings.idle_timeout_minutes,
+            )
+            ec2_target["job_flow_overrides_parameter"] = self.transient.parameter_name
+
+        # Ring-based rollout: the routing the orchestration layer reads.
+        self.rollout = JobRollout(
+            self,
+            "Rollout",
+            catalog=spark.catalog,
+            prefix=config.prefix,
+            serverless_target={
+                "application_id": self.serverless.application_id,
+                "execution_role_arn": self.job_role.role_arn,
+                "state_machine_arn": self.runner.state_machine_arn,
+            },
+            ec2_target=ec2_target,
+        )
+
+        # EMR on EKS on the existing cluster.
+        self.eks: EmrOnEksVirtualCluster | None = None
+        if spark.eks.enabled:
+            self.eks = EmrOnEksVirtualCluster(
+                self, "EmrOnEks", encryption_key=self.key, log_bucket=self.log_bucket, lake=lake,
+                code_buckets=[self.artifact_bucket], **spark.eks.construct_kwargs(), **access,
+            )
+
+        # Flink on EMR.
+        self.flink: FlinkOnEmr | None = None
+        if spark.flink.enabled:
+            self.flink = FlinkOnEmr(
+                self,
+                "Flink",
+                vpc=vpc,
+                encryption_key=self.key,
+                log_bucket=self.log_bucket,
+                ui_allowed_cidrs=spark.flink.ui_allowed_cidrs or [config.network.cidr],
+                flink_rest_port=spark.flink.rest_port,
+                release_label=spark.flink.release_label,
+                core_fleet=spark.flink.core_fleet,
+                lake=lake,
+                **access,
+            )

@@ -18,10 +18,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from meshworks.constructs.network.platform_vpc import (
-    DEFAULT_INTERFACE_ENDPOINTS,
-    SUPPORTED_INTERFACE_ENDPOINTS,
-)
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,6 +26,19 @@ from pydantic import (
     ValidationError,
     field_validator,
     model_validator,
+)
+
+from meshworks.constructs.network.platform_vpc import (
+    DEFAULT_INTERFACE_ENDPOINTS,
+    SUPPORTED_INTERFACE_ENDPOINTS,
+)
+from meshworks.constructs.spark.models import EmrServerlessDefaults, JobCatalog, SparkJob, SparkLimits
+from meshworks.constructs.spark.settings import (
+    DataAccess,
+    EmrClusterSettings,
+    EmrOnEksSettings,
+    FlinkSettings,
+    TransientProfileSettings,
 )
 
 CONTEXT_KEY = "meshworks"
@@ -212,10 +221,61 @@ class MeshConfig(_Model):
         return self.domain_shards.get(domain, self.shards_per_domain)
 
 
+def _example_catalog() -> JobCatalog:
+    """A few example jobs across rings: rings 0-2 on EMR Serverless, the rest still on EMR on EC2."""
+
+    def job(name: str, job_class: str, ring: int, owner: str, **limits: Any) -> SparkJob:
+        return SparkJob(
+            name=name,
+            job_class=job_class,
+            ring=ring,
+            owner=owner,
+            entry_point=f"s3://meshworks-demo-spark-artifacts/jobs/{name}.py",
+            limits=SparkLimits(**limits),
+        )
+
+    return JobCatalog(
+        rollout_ring=2,
+        jobs=[
+            job("daily_orders", "quick", 0, "team-orders", max_executors=20, executor_cores=4, executor_memory="14g", executor_disk="50g"),
+            job("customer_dedup", "quick", 1, "team-customers", max_executors=30, executor_cores=4, executor_memory="14g"),
+            job("hourly_clickstream", "quick", 2, "team-web", max_executors=40, executor_disk="100g"),
+            job("monthly_revenue", "medium", 3, "team-finance", max_executors=80, executor_cores=4),
+            job("weekly_ltv", "long", 4, "team-marketing", max_executors=120, executor_cores=4, executor_memory="28g"),
+            job("inventory_hive", "medium", 5, "team-supply"),
+        ],
+    )
+
+
 class SparkConfig(_Model):
-    """Spark and Flink environments (filled in by the Spark capability)."""
+    """Spark and Flink environments (``<prefix>-spark``, compute account; see docs/spark.md).
+
+    ``catalog.rollout_ring`` is the rollout lever: jobs in rings up to it run on EMR Serverless, the others
+    stay on EMR on EC2; lower it and deploy to halt or roll back the migration.
+    """
 
     enabled: bool = Field(True, description="Deploy the Spark stack.")
+    catalog: JobCatalog = Field(default_factory=_example_catalog, description="Spark jobs, rings and the rollout ring.")
+    serverless: EmrServerlessDefaults = Field(
+        default_factory=lambda: EmrServerlessDefaults(max_concurrent_runs=20),
+        description="EMR Serverless release, architecture (ARM64), idle timeout, capacity, concurrency.",
+    )
+    serverless_limits: SparkLimits = Field(
+        default_factory=lambda: SparkLimits(
+            max_executors=50, executor_cores=4, executor_memory="14g", executor_disk="50g", driver_cores=4, driver_memory="14g"
+        ),
+        description="Application-wide spark-defaults of EMR Serverless (maxExecutors cap required).",
+    )
+    serverless_queue_timeout_minutes: int | None = Field(
+        120, ge=15, le=720, description="Minutes a job may wait in QUEUED state (EMR 7.3+)."
+    )
+    data_access: DataAccess = Field(default_factory=DataAccess, description="Zones and Glue databases jobs may use.")
+    cluster: EmrClusterSettings = Field(default_factory=EmrClusterSettings, description="Long-running EMR on EC2 cluster.")
+    transient: TransientProfileSettings = Field(
+        default_factory=TransientProfileSettings, description="Transient-cluster profile (job_flow_overrides in SSM)."
+    )
+    eks: EmrOnEksSettings = Field(default_factory=EmrOnEksSettings, description="EMR on EKS (existing cluster).")
+    flink: FlinkSettings = Field(default_factory=FlinkSettings, description="Flink on EMR.")
 
 
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", max_length=254)]

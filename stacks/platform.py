@@ -12,6 +12,7 @@ from .config import PlatformConfig
 from .foundation_stack import FoundationStack
 from .mesh_hub_stack import build_mesh
 from .monitoring_stack import monitoring_stacks
+from .spark_stack import SparkStack
 
 
 @dataclass
@@ -51,6 +52,16 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
     if config.monitoring.enabled:  # SLO monitors, job alerts, dashboard (hub); job-event forwarding (compute)
         contracts = load_contracts([config.mesh.contracts_path], allowed_buckets=config.mesh.producer_buckets or None)
         platform.extra.update(monitoring_stacks(app, config, contracts))
+    if config.spark.enabled:  # EMR Serverless + rollout, EMR on EC2, EMR on EKS, Flink on EMR (compute account)
+        platform.extra["Spark"] = SparkStack(
+            app,
+            "Spark",
+            stack_name=config.stack_name("spark"),
+            env=compute,
+            config=config,
+            foundation=platform.foundation,
+            description="meshworks Spark: EMR Serverless with ring rollout, EMR on EC2, EMR on EKS, Flink on EMR",
+        )
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)
     if policy_checks:

@@ -49,7 +49,7 @@ def built() -> dict[str, Any]:
     lake = DataLakeStorage(stack, "Lake")
     key = PlatformKey(stack, "Key")
     application = EmrServerlessApplication(stack, "App", vpc=network.vpc, name="analytics", encryption_key=key)
-    tuned = EmrServerlessApplication(
+    EmrServerlessApplication(
         stack, "Tuned", vpc=network.vpc, encryption_key=key,
         defaults=EmrServerlessDefaults(idle_timeout_minutes=5, max_concurrent_runs=10),
         queue_timeout_minutes=60, initial_capacity={"Driver": (1, "4 vCPU", "16 GB"), "Executor": (4, "4 vCPU", "16 GB", "50 GB")},

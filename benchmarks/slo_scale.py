@@ -109,7 +109,12 @@ def scheduler_design(app: App, contracts: list[DataProductContract], per_stack: 
         base, "Checker", package="slo_monitor", handler="slo_monitor.handler.main", encryption_key=key
     )
     group = scheduler.CfnScheduleGroup(base, "Group", name="bench-slo")
-    role = iam.Role(base, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"), role_name="bench-slo-scheduler")
+    role = iam.Role(
+        base,
+        "SchedulerRole",
+        assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+        role_name="bench-slo-scheduler",
+    )
     checker.function.grant_invoke(role)
     dlq = sqs.Queue(base, "ScheduleDlq", queue_name="bench-slo-schedules-dlq", encryption_master_key=key)
     dlq.grant_send_messages(role)
@@ -181,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--domains", type=int, default=20)
-    parser.add_argument("--per-stack", type=int, default=450, help="schedules per shard stack (CDK limit: 500 resources)")
+    parser.add_argument(
+        "--per-stack", type=int, default=450, help="schedules per shard stack (CDK limit: 500 resources)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per measurement")
     args = parser.parse_args(argv)
     header = (

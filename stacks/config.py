@@ -172,6 +172,9 @@ class MeshConfig(_Model):
     domain_shards: dict[MeshDomain, Annotated[int, Field(ge=1, le=64)]] = Field(
         default_factory=dict, description="Per-domain override of shards_per_domain, e.g. {'sales': 8}."
     )
+    consumer_shards: int = Field(
+        2, ge=1, le=64, description="Stacks of the consumer accounts' LF-tag keys and grants (lf_tags mode)."
+    )
     max_resources_per_stack: int = Field(
         450, ge=10, le=500, description="Resource budget of a data-product stack (CloudFormation allows 500)."
     )

@@ -5,8 +5,9 @@ Stacks of the mesh (all names deterministic, ``<prefix>-...``):
 - ``mesh-hub`` (hub account): ``MeshHub`` (Lake Formation settings, data-access role, one database
   per domain, LF-tags, refresh bus, notifier, delivery table, topic) and the spoke's Service Catalog
   portfolio (``SpokeProduct``);
+- ``mesh-consumers-<nn>`` (hub account, LF-tag mode): each consumer account's LF-tag key and grants;
 - ``mesh-products-<domain>-<nn>`` (hub account): the data products, sharded by
-  ``plan_shards`` (``DataProductStack``); each depends on the hub stack;
+  ``plan_shards`` (``DataProductStack``); each depends on the hub and consumer stacks;
 - ``spoke-<consumer>`` (each configured consumer account): ``SpokeStack``.
 """
 
@@ -20,7 +21,6 @@ from aws_cdk import App, Duration, Environment, Stack
 from constructs import Construct
 
 from meshworks.constructs.mesh.contract import Classification, DataProductContract
-from meshworks.constructs.mesh.data_product import SharingMode, consumer_tag_key
 from meshworks.constructs.mesh.data_product_catalog import ShardBudgetError, plan_shards
 from meshworks.constructs.mesh.loader import ContractError, load_contracts
 from meshworks.constructs.mesh.mesh_hub import MeshHub
@@ -64,9 +64,6 @@ class MeshHubStack(Stack):
         for key, values in sorted(tag_values.items()):
             self.hub.add_lf_tag(key, sorted(values))
         consumers = sorted({a for c in contracts for a in c.consumers})
-        if SharingMode(mesh.sharing_mode) is SharingMode.LF_TAGS:
-            for account in consumers:
-                self.hub.add_lf_tag(consumer_tag_key(account), ["true"])
         spoke_accounts = sorted(set(consumers) | {c.account for c in config.environments.consumers})
         for account in spoke_accounts:
             self.hub.add_consumer_account(account)
@@ -98,13 +95,19 @@ def read_contracts(mesh: MeshConfig) -> list[DataProductContract]:
         raise ConfigError(f"Invalid data-product contracts under {mesh.contracts_path}:\n{error}") from None
 
 
-def build_mesh(app: App, config: PlatformConfig) -> dict[str, Stack]:
-    """Every mesh stack (hub, product shards, spokes) by construct id, built from the config and contracts."""
+def build_mesh(
+    app: App, config: PlatformConfig, contracts: Sequence[DataProductContract] | None = None
+) -> dict[str, Stack]:
+    """Every mesh stack (hub, product shards, spokes) by construct id.
+
+    Args:
+        contracts: the data products. Default: read and reviewed from ``mesh.contracts_path``.
+    """
     from .data_product_stack import DataProductStack
     from .spoke_stack import SpokeStack
 
     mesh = config.mesh
-    contracts = read_contracts(mesh)
+    contracts = read_contracts(mesh) if contracts is None else list(contracts)
     hub_env = Environment(account=config.environments.hub.account, region=config.environments.hub.region)
     hub = MeshHubStack(
         app,
@@ -121,13 +124,15 @@ def build_mesh(app: App, config: PlatformConfig) -> dict[str, Stack]:
             contracts,
             shards_per_domain=mesh.shards_per_domain,
             domain_shards=mesh.domain_shards,
+            consumer_shards=mesh.consumer_shards,
             max_resources=mesh.max_resources_per_stack,
             sharing_mode=mesh.sharing_mode,
             register_locations=mesh.register_locations,
         )
     except ShardBudgetError as error:
         raise ConfigError(f"Invalid meshworks configuration (mesh sharding): {error}") from None
-    for plan in plans:
+    consumer_stacks: list[Stack] = []
+    for plan in plans:  # consumer shards come first: product shards tag tables with their LF-tag keys
         shard = DataProductStack(
             app,
             plan.stack_id,
@@ -139,9 +144,17 @@ def build_mesh(app: App, config: PlatformConfig) -> dict[str, Stack]:
             sharing_mode=mesh.sharing_mode,
             max_resources=mesh.max_resources_per_stack,
             max_template_bytes=mesh.max_template_bytes,
-            description=f"meshworks data products of {plan.domain}, shard {plan.index + 1}/{plan.shards}",
+            description=(
+                f"meshworks consumer LF-tags and grants, shard {plan.index + 1}/{plan.shards}"
+                if plan.is_consumer_shard
+                else f"meshworks data products of {plan.domain}, shard {plan.index + 1}/{plan.shards}"
+            ),
         )
         shard.add_stack_dependency(hub)
+        for consumer_stack in consumer_stacks:
+            shard.add_stack_dependency(consumer_stack)
+        if plan.is_consumer_shard:
+            consumer_stacks.append(shard)
         stacks[plan.stack_id] = shard
     for consumer in config.environments.consumers:
         spoke_id = f"Spoke-{consumer.name}"

@@ -16,7 +16,7 @@ from meshworks.stacks.mesh_hub_stack import build_mesh, read_contracts
 from tests.harness import ROOT, SynthesizedPlatform
 from tests.mesh.mesh_fixtures import make_contract
 
-MESH_PREFIXES = ("MeshHub", "MeshProducts-", "Spoke-")
+MESH_PREFIXES = ("MeshHub", "MeshProducts-", "MeshConsumers-", "Spoke-")
 
 
 def mesh_templates(platform: SynthesizedPlatform) -> dict[str, dict]:
@@ -36,10 +36,11 @@ def test_shards_hold_exactly_the_planned_products(platform: SynthesizedPlatform)
         read_contracts(mesh),
         shards_per_domain=mesh.shards_per_domain,
         domain_shards=mesh.domain_shards,
+        consumer_shards=mesh.consumer_shards,
         sharing_mode=mesh.sharing_mode,
     )
     templates = mesh_templates(platform)
-    assert {p.stack_id for p in plans} == {n for n in templates if n.startswith("MeshProducts-")}
+    assert {p.stack_id for p in plans} == {n for n in templates if n.startswith(("MeshProducts-", "MeshConsumers-"))}
     for plan in plans:
         resources = templates[plan.stack_id]["Resources"]
         assert len(resources) == plan.resources
@@ -65,7 +66,13 @@ def test_default_sharing_mode_is_lf_tags(platform: SynthesizedPlatform) -> None:
     assert "AWS::LakeFormation::TagAssociation" in types
     hub = platform.templates["MeshHub"]["Resources"]
     keys = {r["Properties"]["TagKey"] for r in hub.values() if r["Type"] == "AWS::LakeFormation::Tag"}
-    assert {"domain", "classification", "pii", "meshworks:consumer:111122223333"} <= keys
+    assert {"domain", "classification", "pii", "tier", "cost_center"} <= keys
+    consumers = {n: t for n, t in mesh_templates(platform).items() if n.startswith("MeshConsumers-")}
+    consumer_keys = {
+        r["Properties"]["TagKey"] for t in consumers.values() for r in t["Resources"].values()
+        if r["Type"] == "AWS::LakeFormation::Tag"
+    }
+    assert consumer_keys == {f"meshworks:consumer:{a}" for a in ("111122223333", "444455556666", "777788889999")}
 
 
 def test_spoke_trusts_the_configured_hub(platform: SynthesizedPlatform) -> None:

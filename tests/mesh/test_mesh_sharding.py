@@ -11,7 +11,7 @@ from aws_cdk import App, Environment
 
 from meshworks.constructs.mesh.data_product import SharingMode
 from meshworks.constructs.mesh.data_product_catalog import (
-    CONSUMER_GRANT_RESOURCES,
+    CONSUMER_RESOURCES,
     DataProductCatalog,
     ShardBudgetError,
     plan_shards,
@@ -41,8 +41,8 @@ def placement(plans) -> dict[str, str]:
     return {c.qualified_name: plan.stack_id for plan in plans for c in plan.products}
 
 
-def grant_placement(plans) -> dict[tuple[str, str], str]:
-    return {(plan.domain, a): plan.stack_id for plan in plans for a in plan.consumers}
+def consumer_placement(plans) -> dict[str, str]:
+    return {account: plan.stack_id for plan in plans for account in plan.consumers}
 
 
 def test_shard_index_is_a_stable_hash() -> None:
@@ -86,39 +86,48 @@ def test_adding_removing_renaming_one_product_never_moves_another(mode: SharingM
     assert placement(plan_shards(shuffled, shards_per_domain=5, sharing_mode=mode)) == base
 
 
-def test_consumer_grants_are_placed_by_their_own_identity() -> None:
+def test_consumer_accounts_are_placed_by_their_own_identity() -> None:
     contracts = generate(200)
-    base = grant_placement(plan_shards(contracts, shards_per_domain=4))
-    assert base and all(
-        stack.startswith(f"MeshProducts-{domain.replace('_', '-')}-") for (domain, _), stack in base.items()
+    plans = plan_shards(contracts, shards_per_domain=4, consumer_shards=3)
+    base = consumer_placement(plans)
+    assert set(base) == set(POOL) and set(base.values()) <= {"MeshConsumers-00", "MeshConsumers-01", "MeshConsumers-02"}
+    assert [p.is_consumer_shard for p in plans] == sorted((p.is_consumer_shard for p in plans), reverse=True)
+    domains = {a: d for p in plans for a, d in p.consumers.items()}
+    assert domains[POOL[0]] == sorted({c.domain for c in contracts if POOL[0] in c.consumers})
+    more = consumer_placement(
+        plan_shards([*contracts, make_contract("domain_0", "extra", consumers=["123412341234"])], consumer_shards=3)
     )
-    more = grant_placement(
-        plan_shards([*contracts, make_contract("domain_0", "extra", consumers=["123412341234"])], shards_per_domain=4)
-    )
-    assert {k: v for k, v in more.items() if k[1] != "123412341234"} == base
-    assert grant_placement(plan_shards(contracts, shards_per_domain=4, sharing_mode="named_resources")) == {}
+    assert {k: v for k, v in more.items() if k != "123412341234"} == base
+    assert consumer_placement(plan_shards(contracts, sharing_mode="named_resources")) == {}
 
 
 def test_plan_counts_resources_and_per_domain_overrides() -> None:
     contracts = generate(60)
     plans = plan_shards(contracts, shards_per_domain=2, domain_shards={"domain_2": 3})
-    assert {p.domain: p.shards for p in plans} == {"domain_0": 2, "domain_1": 2, "domain_2": 3}
+    assert {p.group: p.shards for p in plans} == {"consumers": 2, "domain_0": 2, "domain_1": 2, "domain_2": 3}
     assert sum(len(p.products) for p in plans) == 60
     for plan in plans:
-        assert plan.resources == 3 * len(plan.products) + CONSUMER_GRANT_RESOURCES * len(plan.consumers)
+        assert plan.resources == 3 * len(plan.products) + CONSUMER_RESOURCES * len(plan.consumers)
         assert all(c.domain == plan.domain for c in plan.products)
+        assert not (plan.products and plan.consumers)
     named = plan_shards(contracts, shards_per_domain=2, sharing_mode="named_resources", register_locations=False)
     assert sum(p.resources for p in named) == sum(1 + len(c.consumers) for c in contracts)
 
 
+def test_overfull_consumer_shard_is_a_clear_error() -> None:
+    with pytest.raises(ShardBudgetError, match=r"mesh-consumers-00: \d+ resources \(\d+ consumer accounts\)") as error:
+        plan_shards(generate(60), consumer_shards=1, max_resources=30)
+    assert "raise mesh.consumer_shards (now 1) to 2" in str(error.value)
+
+
 def test_overfull_shard_is_a_clear_error() -> None:
     with pytest.raises(ShardBudgetError) as error:
-        plan_shards(generate(60), shards_per_domain=2, max_resources=40)
+        plan_shards(generate(60), shards_per_domain=2, max_resources=25)
     message = str(error.value)
-    assert "exceed the budget of 40 resources per stack" in message
+    assert "exceed the budget of 25 resources per stack" in message
     assert "mesh-products-domain-0-0" in message
     assert "domain_shards" in message and "'domain_0': 4" in message
-    assert "before the domain's first deployment" in message
+    assert "before the group's first deployment" in message
 
 
 def test_duplicate_products_are_refused() -> None:
@@ -145,7 +154,7 @@ def test_catalog_refuses_more_than_its_budget() -> None:
 def synth_shards(contracts, outdir: Path, max_bytes: int = 900_000) -> dict[str, dict]:
     app = App(outdir=str(outdir), builtin_cloud_formation_validation=False)
     env = Environment(account=HUB, region="eu-west-1")
-    for plan in plan_shards(contracts, shards_per_domain=3, max_resources=60):
+    for plan in plan_shards(contracts, shards_per_domain=3, consumer_shards=2, max_resources=60):
         DataProductStack(
             app,
             plan.stack_id,
@@ -186,7 +195,7 @@ def test_untouched_shards_synthesize_identically(before_after) -> None:
     ids_before = {k for t in before.values() for k in t["Resources"]}
     ids_after = {k for t in after.values() for k in t["Resources"]}
     lost = ids_before - ids_after
-    assert all(removed.name.replace("_", "") in k for k in lost if "Consumer" not in k), lost
+    assert all(removed.name.replace("_", "") in k for k in lost), lost
     assert any(added in k for k in ids_after - ids_before)
 
 
@@ -200,7 +209,7 @@ def test_shards_stay_within_resource_and_size_limits(before_after) -> None:
 def test_size_estimate_is_never_below_the_written_template(tmp_path: Path) -> None:
     contracts = [make_contract("sales", f"wide_{i}", columns=40, consumers=POOL[:3]) for i in range(12)]
     app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
-    plan = plan_shards(contracts, shards_per_domain=1)[0]
+    plan = next(p for p in plan_shards(contracts, shards_per_domain=1) if not p.is_consumer_shard)
     stack = DataProductStack(
         app,
         plan.stack_id,

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Data-mesh scale: synth time and resources per stack for 200 / 2,000 / 5,000 products, both sharing modes.
+
+Generates products over 20 domains (5-20 columns, mixed formats, 0-3 consumers each from a pool of
+60 accounts, 1.5 on average), builds the mesh hub and the data-product shards with the default
+configuration (4 shards per domain, budget 450 resources, 900 kB), synthesizes them (cdk-nag off,
+built-in CloudFormation validation off: those cost the same per resource in both modes) and prints,
+per mode: synth time, stacks, resources per stack (min/median/max), the largest template, and the
+resources a product costs.
+
+    .venv/bin/python benchmarks/mesh_scale.py [--sizes 200 2000 5000] [--modes lf_tags named_resources]
+
+Each (size, mode) runs in a fresh Python process (as ``cdk synth`` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RUN = r"""
+import json, random, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+from aws_cdk import App
+from meshworks.constructs.mesh.contract import DataProductContract
+from meshworks.constructs.mesh.data_product import DataProduct
+from meshworks.stacks.config import load_cdk_json
+from meshworks.stacks.mesh_hub_stack import build_mesh
+
+size, mode, outdir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rng = random.Random(2026)
+domains = [f"domain_{i:02d}" for i in range(20)]
+pool = [f"{700000000000 + i}" for i in range(60)]
+formats = ["parquet"] * 6 + ["json", "csv", "avro", "orc", "iceberg", "hudi", "delta"]
+types = ["string", "bigint", "int", "double", "boolean", "date", "timestamp", "decimal(12,2)", "array<string>"]
+contracts = []
+for i in range(size):
+    domain = domains[i % len(domains)]
+    kebab = domain.replace("_", "-")
+    contracts.append(DataProductContract.model_validate({
+        "name": f"product_{i:05d}",
+        "domain": domain,
+        "description": f"Generated data product number {i} of the {domain} domain, refreshed daily.",
+        "owner": f"{kebab}-team",
+        "contact": {"email": f"{kebab}@example.com", "slack_channel": f"#{kebab}-data"},
+        "location": f"s3://acme-{kebab}-curated/product_{i:05d}/",
+        "format": rng.choice(formats),
+        "columns": [{"name": f"col_{c}", "type": rng.choice(types), "description": f"Generated column {c}."}
+                    for c in range(rng.randint(5, 20))],
+        "partition_keys": [{"name": "dt", "type": "date", "description": "Delivery day (UTC)."}],
+        "slo": {"cron": "0 6 * * *", "timezone": "UTC", "grace_minutes": 60},
+        "consumers": rng.sample(pool, rng.choice([0, 1, 1, 2, 2, 3])),
+        "classification": rng.choice(["public", "internal", "confidential"]),
+        "tags": {"tier": rng.choice(["gold", "silver", "bronze"])},
+    }))
+config = load_cdk_json("cdk.json")
+config = config.model_copy(update={"mesh": config.mesh.model_copy(update={"sharing_mode": mode})})
+t1 = time.perf_counter()
+app = App(outdir=outdir, context=json.load(open("cdk.json"))["context"], builtin_cloud_formation_validation=False)
+stacks = build_mesh(app, config, contracts)
+t2 = time.perf_counter()
+app.synth()
+t3 = time.perf_counter()
+product_resources = sum(DataProduct.resource_count(c, mode) for c in contracts)
+print(json.dumps({
+    "generate_s": t1 - t0, "build_s": t2 - t1, "synth_s": t3 - t2, "total_s": t3 - t0,
+    "products": size, "consumers": sum(len(c.consumers) for c in contracts),
+    "product_resources": product_resources,
+}))
+"""
+
+
+def run(size: int, mode: str, outdir: Path) -> dict:
+    env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, str(size), mode, str(outdir)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    stacks = {}
+    for artifact_id, artifact in manifest["artifacts"].items():
+        if artifact["type"] == "aws:cloudformation:stack":
+            path = outdir / artifact["properties"]["templateFile"]
+            template = json.loads(path.read_text())
+            stacks[artifact_id] = (len(template["Resources"]), path.stat().st_size)
+    result["stacks"] = stacks
+    return result
+
+
+def report(size: int, mode: str, result: dict) -> str:
+    products = [r for k, (r, _) in result["stacks"].items() if k.startswith("MeshProducts-")]
+    consumers = [r for k, (r, _) in result["stacks"].items() if k.startswith("MeshConsumers-")]
+    shards = products + consumers
+    biggest = max(b for _, b in result["stacks"].values())
+    hub = result["stacks"]["MeshHub"][0]
+    return (
+        f"| {size:,} | {mode} | {result['total_s']:.1f} s ({result['synth_s']:.1f} s synth) "
+        f"| {len(products)} + {len(consumers)} + hub | {min(shards)} / {statistics.median(shards):.0f} / {max(shards)} "
+        f"| {hub} | {biggest / 1024:.0f} kB | {result['product_resources'] / size:.2f} "
+        f"| {sum(consumers)} | {sum(shards) / size:.2f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 5000])
+    parser.add_argument("--modes", nargs="+", default=["lf_tags", "named_resources"])
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        "| products | mode | time (total, of which synth) | stacks (products + consumers + hub) "
+        "| resources per shard min / median / max | hub resources | largest template | resources per product "
+        "| consumer-shard resources | all shard resources per product |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            for mode in args.modes:
+                outdir = Path(tmp) / f"{size}-{mode}"
+                print(report(size, mode, run(size, mode, outdir)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

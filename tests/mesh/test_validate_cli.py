@@ -14,6 +14,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from meshworks.stacks.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,7 +203,7 @@ def test_mutated_contracts(changes: dict[str, Any]) -> None:
         head, _, tail = key.partition(".")
         if tail and isinstance(data.get(head), dict):
             data[head][tail] = value
-        elif tail and isinstance(data.get(head), list):
+        elif tail and isinstance(data.get(head), list) and data[head]:
             data[head][0] = value
         else:
             data[head] = value

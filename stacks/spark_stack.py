@@ -16,6 +16,7 @@ from meshworks.constructs.spark.job_rollout import JobRollout
 from meshworks.constructs.spark.spark_job_role import SparkJobRole
 from meshworks.constructs.spark.spark_job_runner import SparkJobRunner
 from meshworks.constructs.spark.transient_cluster_profile import TransientClusterProfile
+from meshworks.constructs.storage.access_logs_bucket import AccessLogsBucket
 from meshworks.constructs.storage.secure_bucket import SecureBucket
 
 from .config import PlatformConfig
@@ -26,8 +27,9 @@ class SparkStack(Stack):
     """EMR Serverless (application, job role, ``.sync`` runner, rollout routing), EMR on EC2 (long-running
     cluster and transient profile), EMR on EKS and Flink on EMR, on the foundation's VPC and data lake.
 
-    The stack has its own key (logs, state machines, topics, cluster disks), log bucket and artifact bucket
-    (job code); data stays in the foundation's lake and is reached through least-privilege grants.
+    The stack has its own key (logs, state machines, topics, cluster disks), log bucket, artifact bucket (job
+    code) and one access-log bucket for its buckets; data stays in the foundation's lake and is reached
+    through least-privilege grants (the foundation exports the VPC, subnets, lake bucket and key ARNs).
     """
 
     def __init__(
@@ -40,8 +42,13 @@ class SparkStack(Stack):
         access = spark.data_access.construct_kwargs()
 
         self.key = PlatformKey(self, "SparkKey", alias=f"alias/{config.prefix}/spark", description="meshworks Spark")
-        self.log_bucket = SecureBucket(self, "SparkLogs", encryption_key=self.key)
-        self.artifact_bucket = SecureBucket(self, "SparkArtifacts", encryption_key=self.key)
+        self.access_logs = AccessLogsBucket(self, "SparkAccessLogs")
+
+        def bucket(construct_id: str) -> SecureBucket:
+            return SecureBucket(self, construct_id, encryption_key=self.key, server_access_logs_bucket=self.access_logs)
+
+        self.log_bucket = bucket("SparkLogs")
+        self.artifact_bucket = bucket("SparkArtifacts")
 
         # EMR Serverless: application, job role, runner.
         self.serverless = EmrServerlessApplication(
@@ -126,6 +133,7 @@ class SparkStack(Stack):
         if spark.eks.enabled:
             self.eks = EmrOnEksVirtualCluster(
                 self, "EmrOnEks", encryption_key=self.key, log_bucket=self.log_bucket, lake=lake,
+                templates_bucket=bucket("PodTemplates"),
                 code_buckets=[self.artifact_bucket], **spark.eks.construct_kwargs(), **access,
             )
 
@@ -142,6 +150,8 @@ class SparkStack(Stack):
                 flink_rest_port=spark.flink.rest_port,
                 release_label=spark.flink.release_label,
                 core_fleet=spark.flink.core_fleet,
+                artifact_bucket=bucket("FlinkArtifacts"),
+                request_bucket=bucket("FlinkRequests"),
                 lake=lake,
                 **access,
             )

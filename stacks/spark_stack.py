@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from constructs import Construct
 
 from meshworks.constructs.core.offline import pin_availability_zones
@@ -36,6 +36,10 @@ class SparkStack(Stack):
         self, scope: Construct, construct_id: str, *, config: PlatformConfig, foundation: FoundationStack, **kwargs
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        Annotations.of(self).acknowledge_warning(
+            "@aws-cdk/core:crossStackReferencesDefaultStrong",
+            "Strong references are intended: the foundation cannot drop the VPC, subnets or lake while Spark uses them.",
+        )
         spark = config.spark
         pin_availability_zones(self, network_props(config.network, config.environments.compute.region)["availability_zones"])
         vpc, lake = foundation.network.vpc, foundation.lake

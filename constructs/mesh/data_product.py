@@ -1,30 +1,31 @@
 """``DataProduct``: one contract becomes a registered location, a Glue table and its consumer shares.
 
-Two sharing modes, measured (``benchmarks/mesh_scale.py``, ``benchmarks/RESULTS.md``) per product
-with ``c`` consumer accounts:
+Two sharing modes, measured by ``benchmarks/mesh_scale.py`` (``benchmarks/RESULTS.md``); a product
+with ``c`` consumer accounts costs:
 
-=====================  ==================================================  ==================
-mode                   resources of one product                            per product
-=====================  ==================================================  ==================
-``NAMED_RESOURCES``    location + table + one ``PrincipalPermissions``     ``2 + c``
+=====================  ==================================================  ===========================
+mode                   resources of one product                            cost
+=====================  ==================================================  ===========================
+``NAMED_RESOURCES``    location + table + one ``PrincipalPermissions``     ``2 + c`` per product
                        grant per consumer account (each creates a RAM
                        share the consumer must accept)
-``LF_TAGS`` (default)  location + table + one ``TagAssociation`` (the      ``3``
-                       contract's LF-tags plus one
+``LF_TAGS`` (default)  location + table + one ``TagAssociation`` (the      ``3`` per product, plus 3
+                       contract's LF-tags plus one                         per consumer *account*
                        ``meshworks:consumer:<account>=true`` tag per
                        consumer)
-=====================  ==================================================  ==================
+=====================  ==================================================  ===========================
 
-In ``LF_TAGS`` mode the grants themselves do not belong to a product: each consumer account gets
-two LF-tag expression grants per domain (tables ``domain=<d> AND meshworks:consumer:<acct>=true``,
-and DESCRIBE on the domain's database), made once by
+In ``LF_TAGS`` mode the grants do not belong to a product: each consumer account has its tag key, one
+LF-tag expression grant on the tables carrying it and one DESCRIBE grant on the databases of the
+domains it consumes from, made once by
 :class:`~meshworks.constructs.mesh.data_product_catalog.DataProductCatalog`. Adding a consumer to a
-product then changes one tag association instead of adding a resource, the cost of a product does
-not grow with its audience, and (with cross-account version 3+) no RAM invitation has to be accepted.
-With the example mesh of the benchmark (0-3 consumers per product, 1.5 on average) that is 3.0
-resources per product instead of 3.5, and 25 % fewer once products average 2 consumers. This is why
-``LF_TAGS`` is the default. ``NAMED_RESOURCES`` remains for hubs that cannot use LF-tags (for example
-an existing tag ontology they must not extend) and costs less only for products nobody consumes.
+product changes one tag association instead of adding a resource, a product's cost does not grow with
+its audience, and (cross-account version 3+) no RAM invitation has to be accepted. With the
+benchmark's mesh (60 consumer accounts, 1.5 consumers per product on average) that is 3.09 resources
+per product at 2,000 products and 3.04 at 5,000, against 3.47 and 3.50 with named resources; the gap
+grows with the consumers per product. Hence ``LF_TAGS`` is the default. ``NAMED_RESOURCES`` costs less
+only for small meshes with many consumer accounts (200 products: 3.48 against 3.90) or products
+nobody consumes, and suits hubs that must not extend their LF-tag ontology.
 
 Example::
 

@@ -57,6 +57,7 @@ bench: install
 	$(PY) benchmarks/synth_bench.py
 
 wheel: install
+	rm -rf build
 	$(PY) -m build --wheel --outdir dist .
 
 clean:

@@ -44,8 +44,8 @@ class FlinkOnEmr(Construct):
       cluster's security groups admit that port from the NLB only. Flink's cancel button is turned off
       (``web.cancel.enable: false``).
     * **Artifact bucket**: a jar copied to ``jars/<name>.jar`` triggers (S3 -> EventBridge) the
-      ``flink_jar_uploader`` Lambda, which uploads it to Flink and records the jar id in ``jar-ids/<name>.jar.json``.
-    * **Request bucket**: a request file ``requests/<path>.json`` triggers the ``flink_job_runner`` Lambda,
+      ``flink.jar_uploader`` Lambda, which uploads it to Flink and records the jar id in ``jar-ids/<name>.jar.json``.
+    * **Request bucket**: a request file ``requests/<path>.json`` triggers the ``flink.job_runner`` Lambda,
       which runs the jar with the request's parameters and writes ``results/<path>.json`` (SUCCEEDED/FAILED).
     * Both Lambdas are ``PlatformFunction``s in the VPC with least privilege: exactly the prefixes above, the
       bucket key, and network access to the NLB's port.
@@ -197,13 +197,13 @@ class FlinkOnEmr(Construct):
         common = {"FLINK_REST_URL": self.flink_rest_url, "ARTIFACT_BUCKET": self.artifact_bucket.bucket_name,
                   "JAR_ID_PREFIX": JAR_ID_PREFIX}
         self.jar_uploader = PlatformFunction(
-            self, "JarUploader", package="flink_jar_uploader", handler="flink_jar_uploader.handler.main",
+            self, "JarUploader", package="flink", handler="flink.jar_uploader.main",
             encryption_key=encryption_key, vpc=vpc, timeout=Duration.minutes(5), memory_size=512,
             environment={**common, "HTTP_TIMEOUT_SECONDS": "60"},
             description="Uploads jars copied to the artifact bucket to the Flink REST API",
         )
         self.job_runner = PlatformFunction(
-            self, "JobRunner", package="flink_job_runner", handler="flink_job_runner.handler.main",
+            self, "JobRunner", package="flink", handler="flink.job_runner.main",
             encryption_key=encryption_key, vpc=vpc, timeout=Duration.minutes(2),
             environment={**common, "REQUEST_PREFIX": REQUEST_PREFIX, "RESULT_PREFIX": RESULT_PREFIX,
                          "STATE_PREFIX": STATE_PREFIX, "RESULT_BUCKET": self.request_bucket.bucket_name,

@@ -18,8 +18,8 @@ Errors are split by what the caller should do about them:
 
 Jar uploads are streamed (no copy of the jar in memory) with an explicit ``Content-Length``.
 
-This file is shared, byte for byte, by ``flink_jar_uploader`` and ``flink_job_runner`` (each Lambda
-package must be self-contained); a test keeps the copies identical.
+Used by both handlers of this package, ``flink.jar_uploader`` and ``flink.job_runner`` (one asset,
+two functions).
 """
 
 from __future__ import annotations

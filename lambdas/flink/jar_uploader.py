@@ -1,4 +1,4 @@
-"""Flink jar uploader Lambda (handler ``flink_jar_uploader.handler.main``) - Goldman Sachs' "Upload Lambda".
+"""Flink jar uploader Lambda (handler ``flink.jar_uploader.main``) - Goldman Sachs' "Upload Lambda".
 
 A ``.jar`` lands in the artifact bucket -> this function streams it to the Flink REST API
 (``POST /jars/upload``) of the long-running Flink-on-EMR cluster and records the jar id Flink assigned, so

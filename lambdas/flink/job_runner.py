@@ -1,8 +1,8 @@
-"""Flink job runner Lambda (handler ``flink_job_runner.handler.main``) - Goldman Sachs' "Run Lambda".
+"""Flink job runner Lambda (handler ``flink.job_runner.main``) - Goldman Sachs' "Run Lambda".
 
 A request file (JSON, see :mod:`.request`) is created under ``REQUEST_PREFIX`` -> this function validates it,
 resolves the jar id (from ``jar_id``, or from the ``jar`` name through the record written by
-``flink_jar_uploader``), starts the job with ``POST /jars/{jar_id}/run``, optionally confirms it reached
+``flink.jar_uploader``), starts the job with ``POST /jars/{jar_id}/run``, optionally confirms it reached
 RUNNING with a bounded number of ``GET /jobs/{job_id}`` polls, and writes a result file with the same
 relative name under ``RESULT_PREFIX`` (``requests/team/x.json`` -> ``results/team/x.json``)::
 

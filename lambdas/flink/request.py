@@ -3,7 +3,7 @@
 A request file::
 
     {
-      "jar": "my-job.jar",                 # a jar name uploaded by flink_jar_uploader ...
+      "jar": "my-job.jar",                 # a jar name uploaded by flink.jar_uploader ...
       "jar_id": "<uuid>_my-job.jar",       # ... or a Flink jar id (exactly one of the two)
       "entry_class": "com.example.Main",   # optional; default: the jar manifest's main class
       "program_args": ["--date", "2026-01-01"],   # optional; a list, or one string split like a shell

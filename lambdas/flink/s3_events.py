@@ -11,8 +11,8 @@ Supported shapes (nested ones are unwrapped recursively):
 The S3 ``s3:TestEvent`` and non-creation records (``ObjectRemoved:*``) yield nothing. Anything else is a
 wiring mistake and raises :class:`UnsupportedEventError`.
 
-This file is shared, byte for byte, by ``flink_jar_uploader`` and ``flink_job_runner`` (each Lambda
-package must be self-contained); a test keeps the copies identical.
+Used by both handlers of this package, ``flink.jar_uploader`` and ``flink.job_runner`` (one asset,
+two functions).
 """
 
 from __future__ import annotations

@@ -18,13 +18,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from meshworks.lambdas.flink_jar_uploader import flink_rest as uploader_rest
-from meshworks.lambdas.flink_jar_uploader import handler as uploader
-from meshworks.lambdas.flink_jar_uploader import s3_events as uploader_events
-from meshworks.lambdas.flink_job_runner import flink_rest as runner_rest
-from meshworks.lambdas.flink_job_runner import handler as runner
-from meshworks.lambdas.flink_job_runner import s3_events as runner_events
-from meshworks.lambdas.flink_job_runner.request import RequestError, parse_request
+from meshworks.lambdas.flink import flink_rest as uploader_rest
+from meshworks.lambdas.flink import flink_rest as runner_rest
+from meshworks.lambdas.flink import jar_uploader as uploader
+from meshworks.lambdas.flink import job_runner as runner
+from meshworks.lambdas.flink import s3_events as uploader_events
+from meshworks.lambdas.flink import s3_events as runner_events
+from meshworks.lambdas.flink.request import RequestError, parse_request
 from moto import mock_aws
 
 ARTIFACTS = "mw-artifacts"
@@ -253,15 +253,6 @@ def runner_env(monkeypatch: pytest.MonkeyPatch, flink: FakeFlink) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["s3_events.py", "flink_rest.py"])
-def test_shared_modules_are_identical_copies(name: str) -> None:
-    assert Path(uploader_events.__file__).name == "s3_events.py"
-    first = Path(uploader_rest.__file__).parent / name
-    second = Path(runner_rest.__file__).parent / name
-    assert first.read_bytes() == second.read_bytes(), f"{name} differs between the two Lambda packages"
-    assert runner_events.parse_s3_event is not uploader_events.parse_s3_event
-
-
 def test_lambda_packages_follow_the_layout() -> None:
     for package in (uploader, runner):
         folder = Path(package.__file__).parent
@@ -302,7 +293,7 @@ def test_flink_client_rejects_non_http_urls() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# flink_jar_uploader
+# flink.jar_uploader
 # --------------------------------------------------------------------------------------------------
 
 
@@ -430,7 +421,7 @@ def test_uploader_settings_errors() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# flink_job_runner
+# flink.job_runner
 # --------------------------------------------------------------------------------------------------
 
 

@@ -181,11 +181,11 @@ def test_flink_ui_behind_internal_nlb_on_the_rest_port_only(template: Template) 
 
 
 def test_flink_lambdas_in_vpc_with_their_contract(template: Template) -> None:
-    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": Match.string_like_regexp("flink_")}})
+    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": Match.string_like_regexp(r"^flink\.")}})
     assert len(functions) == 2
     by_handler = {f["Properties"]["Handler"]: f["Properties"] for f in functions.values()}
-    uploader = by_handler["flink_jar_uploader.handler.main"]
-    runner = by_handler["flink_job_runner.handler.main"]
+    uploader = by_handler["flink.jar_uploader.main"]
+    runner = by_handler["flink.job_runner.main"]
     for props in (uploader, runner):
         assert "VpcConfig" in props
         assert _joined(props["Environment"]["Variables"]["FLINK_REST_URL"]).startswith("http://TOKEN:8081")

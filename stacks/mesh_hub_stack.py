@@ -62,7 +62,12 @@ class MeshHubStack(Stack):
             for key, value in contract.tags.items():
                 tag_values.setdefault(key, set()).add(value)
         for key, values in sorted(tag_values.items()):
-            self.hub.add_lf_tag(key, sorted(values))
+            try:
+                self.hub.add_lf_tag(key, sorted(values))
+            except ValueError as error:
+                raise ConfigError(
+                    f"Invalid data-product contracts under {mesh.contracts_path}: tags.{key}: {error}"
+                ) from None
         consumers = sorted({a for c in contracts for a in c.consumers})
         spoke_accounts = sorted(set(consumers) | {c.account for c in config.environments.consumers})
         for account in spoke_accounts:

@@ -69,7 +69,9 @@ def test_default_sharing_mode_is_lf_tags(platform: SynthesizedPlatform) -> None:
     assert {"domain", "classification", "pii", "tier", "cost_center"} <= keys
     consumers = {n: t for n, t in mesh_templates(platform).items() if n.startswith("MeshConsumers-")}
     consumer_keys = {
-        r["Properties"]["TagKey"] for t in consumers.values() for r in t["Resources"].values()
+        r["Properties"]["TagKey"]
+        for t in consumers.values()
+        for r in t["Resources"].values()
         if r["Type"] == "AWS::LakeFormation::Tag"
     }
     assert consumer_keys == {f"meshworks:consumer:{a}" for a in ("111122223333", "444455556666", "777788889999")}
@@ -143,3 +145,12 @@ def test_bad_contracts_are_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Invalid data-product contracts") as error:
         build_mesh(App(), config)
     assert "broken.yaml:1" in str(error.value)
+
+
+def test_too_many_values_of_one_tag_is_a_config_error(tmp_path: Path) -> None:
+    for i in range(51):
+        contract = make_contract("sales", f"t{i:02d}", tags={"cost_center": f"cc-{i}"})
+        (tmp_path / f"t{i:02d}.yaml").write_text(yaml.safe_dump(contract.model_dump(mode="json"), sort_keys=False))
+    config = config_from_context(base_context(contracts_path=str(tmp_path)))
+    with pytest.raises(ConfigError, match=r"tags.cost_center: LF-tag 'cost_center' would have 51 values"):
+        build_mesh(App(), config)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+
 from meshworks.constructs.mesh.loader import load_contracts
 
 from .config import PlatformConfig

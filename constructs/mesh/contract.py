@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from meshworks.lambdas.slo_monitor.cron import parse_cron, resolve_timezone
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -44,6 +43,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from meshworks.lambdas.slo_monitor.cron import parse_cron, resolve_timezone
 
 __all__ = [
     "SCHEMA_PATH",

@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 import yaml
+from pydantic import BaseModel, ValidationError
+
 from meshworks.constructs.mesh.contract import LOCATED_ERROR, DataProductContract
 from meshworks.constructs.mesh.review import DEFAULT_BUCKET_PATTERN, review_contracts
-from pydantic import BaseModel, ValidationError
 
 __all__ = [
     "CONTRACT_SUFFIXES",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from meshworks.constructs.mesh.loader import ContractError, Problem, load_contracts, validate_paths
 
 # Line numbers matter: the expectations below point into this text.

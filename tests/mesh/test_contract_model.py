@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from meshworks.constructs.mesh import DataProductContract, load_contracts, parse_glue_type
 from meshworks.constructs.mesh.contract import Classification, DataFormat
-from pydantic import ValidationError
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 

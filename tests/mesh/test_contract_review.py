@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from meshworks.constructs.mesh import DataProductContract, review_contracts, validate_paths
 from meshworks.constructs.mesh.loader import ContractError, load_allowed_buckets, load_contracts
 from meshworks.constructs.mesh.review import suggested_pii_category

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from meshworks.constructs.mesh.contract import SCHEMA_PATH, json_schema, render_json_schema
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"

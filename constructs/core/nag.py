@@ -4,14 +4,56 @@ Users of a meshworks construct must not inherit findings they would have to ackn
 themselves, so every construct acknowledges its own justified findings on the exact L1
 resource concerned. Rule ids are written as cdk-nag reports them, e.g. ``AwsSolutions-IAM5``,
 ``AwsSolutions-IAM5[Action::s3:*]`` or ``NIST.800.53.R5-S3BucketReplicationEnabled``.
+
+IAM wildcards: cdk-nag reports every wildcard of a policy as its own finding
+(``AwsSolutions-IAM5[Action::s3:List*]``, ``AwsSolutions-IAM5[Resource::<LakeRaw8A880B75.Arn>/*]``) and only
+an acknowledgement of that exact id silences it. The ids contain logical ids (or, across stacks, export
+names) and are complete only once every grant has filled the policy, possibly after the construct was
+built (``bucket.grant_read(construct.role)`` in the user's code). So :func:`acknowledge_policies` attaches a
+construct validation to each IAM policy under a scope; at the validation step of synthesis (after references
+are resolved, before cdk-nag runs) it renders the policy as cdk-nag does and acknowledges each wildcard
+matching one of the declared ``(pattern, reason)`` rules. A wildcard nobody declared stays a finding:
+acknowledgements cannot hide a grant the construct did not expect.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnResource, Validations
-from constructs import IConstruct
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jsii
+from aws_cdk import Acknowledgment, Aspects, CfnResource, IAspect, Stack, Validations
+from aws_cdk import aws_iam as iam
+from constructs import IConstruct, IValidation
 
 _PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "Serverless", "PCI.DSS.321")
+
+#: ``(pattern, reason)``: a wildcard finding (``Action::...`` or ``Resource::...``) that the pattern matches
+#: in full is acknowledged with the reason.
+Rule = tuple[str, str]
+
+#: How an ARN's partition appears in a finding (a token, or a literal with partition literals on).
+PARTITION = r"(<AWS::Partition>|aws[a-z-]*)"
+
+#: Wildcard actions of CDK's own ``grant_*`` methods, always scoped to the one resource of their statement.
+CDK_GRANT_ACTIONS: Rule = (
+    r"Action::(s3:(GetObject|GetBucket|List|DeleteObject|Abort|PutObject)\*|kms:(ReEncrypt|GenerateDataKey|Describe)\*)",
+    "Action groups emitted by CDK grant_* methods (object reads/writes, key use), each limited to the one "
+    "bucket or key named in the same statement.",
+)
+#: Objects of a bucket (``<Bucket.Arn>/*``, ``<Bucket.Arn>/prefix/*``, an imported bucket or a named one).
+BUCKET_OBJECTS: Rule = (
+    r"Resource::(<[A-Za-z0-9]+\.Arn>|[A-Za-z0-9-]+:ExportsOutput[A-Za-z0-9]+|arn:" + PARTITION + r":s3:::[a-z0-9.<>:-]+)"
+    r"/[A-Za-z0-9_./=-]*\*",
+    "Object keys inside one named bucket (or one prefix of it); object names are created at run time.",
+)
+#: Objects of the CDK bootstrap assets bucket (read by CDK's ``BucketDeployment`` handler).
+CDK_ASSET_OBJECTS: Rule = (
+    r"Resource::.*cdk-[a-z0-9]+-assets-.*/\*",
+    "Reads the deployment's own asset objects from the CDK bootstrap assets bucket (object keys are content hashes).",
+)
 
 
 def _qualified(rule: str) -> str:
@@ -31,7 +73,7 @@ def _resource(construct: IConstruct) -> IConstruct:
     return child if child is not None else construct
 
 
-def acknowledge(construct: IConstruct, reasons: dict[str, str]) -> None:
+def acknowledge(construct: IConstruct, reasons: Mapping[str, str]) -> None:
     """Acknowledge cdk-nag rules on one resource.
 
     Args:
@@ -43,3 +85,115 @@ def acknowledge(construct: IConstruct, reasons: dict[str, str]) -> None:
         if len(reason.strip()) < 20:
             raise ValueError(f"acknowledgement of {rule} on {target.node.path} needs a real reason")
         Validations.of(target).acknowledge(Acknowledgment(id=_qualified(rule), reason=reason))
+
+
+# ---------------------------------------------------------------------------------------- IAM wildcards
+
+
+def flatten(value: Any) -> str:
+    """A resolved CloudFormation value as cdk-nag renders it in finding ids (its ``flattenCfnReference``).
+
+    ``{"Fn::GetAtt": ["Logs1C30", "Arn"]}`` -> ``<Logs1C30.Arn>``, ``{"Ref": "AWS::Partition"}`` ->
+    ``<AWS::Partition>``, ``${AWS::Region}`` in ``Fn::Sub`` -> ``<AWS::Region>``, ``{"Fn::ImportValue": "X"}``
+    (a cross-stack reference) -> ``X``, ``Fn::Join`` -> the joined parts; anything else as compact JSON.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.replace("${", "<").replace("}", ">")
+    if isinstance(value, dict):
+        if value.get("Fn::Join"):
+            delimiter, items = value["Fn::Join"]
+            return delimiter.join(flatten(item) for item in items)
+        if value.get("Fn::Sub"):
+            return flatten(value["Fn::Sub"])
+        if value.get("Fn::GetAtt"):
+            resource, attribute = value["Fn::GetAtt"]
+            return f"<{flatten(resource)}.{flatten(attribute)}>"
+        if value.get("Fn::ImportValue"):
+            return flatten(value["Fn::ImportValue"])
+        if value.get("Ref"):
+            return f"<{flatten(value['Ref'])}>"
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def wildcard_findings(document: Mapping[str, Any]) -> list[str]:
+    """The ``Action::...`` / ``Resource::...`` suffixes of the IAM5 findings of a resolved policy document."""
+    found: list[str] = []
+
+    def as_list(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [value]
+
+    for statement in document.get("Statement", []):
+        if statement.get("Effect") != "Allow":
+            continue
+        for action in as_list(statement.get("Action", [])):
+            if isinstance(action, str) and "*" in action and f"Action::{action}" not in found:
+                found.append(f"Action::{action}")
+        for resource in as_list(statement.get("Resource", [])):
+            text = flatten(resource)
+            if "*" in text and f"Resource::{text}" not in found:
+                found.append(f"Resource::{text}")
+    return found
+
+
+@jsii.implements(IValidation)
+class _AcknowledgeWildcards:
+    """Runs at the construct-validation step of synthesis: after cross-stack references became imports
+    (so the ids match what cdk-nag reports), before the validation plugins (cdk-nag) read the metadata."""
+
+    def __init__(self, policy: IConstruct, rules: list[tuple[re.Pattern[str], str]], extra: dict[str, str]) -> None:
+        self._policy = policy
+        self._rules = rules
+        self._extra = extra
+
+    def validate(self) -> list[str]:
+        document = Stack.of(self._policy).resolve(self._policy.policy_document)  # type: ignore[attr-defined]
+        reasons = dict(self._extra)
+        for finding in wildcard_findings(document or {}):
+            reason = next((text for pattern, text in self._rules if pattern.fullmatch(finding)), None)
+            if reason is not None:
+                reasons[f"AwsSolutions-IAM5[{finding}]"] = reason
+        if reasons:
+            acknowledge(self._policy, reasons)
+        return []
+
+
+@jsii.implements(IAspect)
+class _AcknowledgePolicies:
+    def __init__(self, root: IConstruct, rules: Sequence[Rule], extra: dict[str, str]) -> None:
+        self._root = root.node.path
+        self._rules = [(re.compile(pattern), reason) for pattern, reason in rules]
+        self._extra = extra
+        self._seen: set[str] = set()
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, (iam.CfnPolicy, iam.CfnManagedPolicy)) or node.node.path in self._seen:
+            return
+        if not node.node.path.startswith(self._root + "/"):
+            return
+        self._seen.add(node.node.path)
+        node.node.add_validation(_AcknowledgeWildcards(node, self._rules, self._extra))
+
+
+def acknowledge_policies(
+    scope: IConstruct, rules: Sequence[Rule], *, extra: Mapping[str, str] | None = None
+) -> None:
+    """At synthesis, acknowledge on every IAM policy under ``scope`` the wildcard findings matching ``rules``.
+
+    Policies created or filled after this call (later grants) are included. The first rule whose pattern
+    matches a finding in full gives its reason; unmatched wildcards remain cdk-nag findings.
+
+    Example::
+
+        acknowledge_policies(self, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS],
+                             extra={"NIST.800.53.R5-IAMNoInlinePolicy": "The role serves this construct only."})
+
+    Args:
+        scope: a construct (e.g. ``self`` or one role); every ``iam.CfnPolicy`` / ``CfnManagedPolicy`` below it.
+        rules: ``(pattern, reason)`` pairs, the pattern matched in full against ``Action::<action>`` or
+            ``Resource::<resource as cdk-nag renders it>``.
+        extra: other rule ids acknowledged on each of these policies (e.g. ``NIST.800.53.R5-IAMNoInlinePolicy``).
+            Default: none.
+    """
+    Aspects.of(scope).add(_AcknowledgePolicies(scope, rules, dict(extra or {})))

@@ -12,12 +12,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.nag import acknowledge
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ._checks import fail, select_private_subnets
-from ._nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge_policies
 from .emr_scripts import CLOUDWATCH_AGENT_BOOTSTRAP, script_asset
 from .spark_job_role import GLUE_TABLES, SparkJobRole
 

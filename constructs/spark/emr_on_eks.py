@@ -17,14 +17,13 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..core.nag import acknowledge
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ..storage.secure_bucket import SecureBucket
 from ._checks import check_role_name, fail
-from ._nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge_policies
 from .models import DEFAULT_EMR_SERVERLESS_RELEASE, Engine, SparkLimits
 from .spark_job_role import GLUE_TABLES, LOG_GROUP_LISTING, SparkJobRole
 from .spark_job_runner import SparkJobRunner

@@ -11,9 +11,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, PARTITION, Rule, acknowledge_policies
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ._checks import check_role_name, fail
-from ._nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, PARTITION, Rule, acknowledge_policies
 
 #: Glue Data Catalog actions a Spark job needs to read tables (Hive metastore client calls).
 GLUE_READ_ACTIONS = (

@@ -12,10 +12,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ..core.nag import CDK_GRANT_ACTIONS, PARTITION, acknowledge_policies
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ._checks import check_name, check_range, fail
-from ._nag import CDK_GRANT_ACTIONS, PARTITION, acknowledge_policies
 from .emr_serverless_application import EmrServerlessApplication
 from .spark_job_role import SparkJobRole
 

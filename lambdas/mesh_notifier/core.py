@@ -20,6 +20,9 @@ LOGGER.setLevel(logging.INFO)
 EVENT_SOURCE = "meshworks.producer"
 EVENT_DETAIL_TYPE = "DataProductRefreshed"
 MARKER_NAME = "_SUCCESS"
+#: Sort key of the per-product item pointing at the newest delivery (read by the SLO sweeper for
+#: unpartitioned products, whose deliveries are keyed by snapshot/event id rather than by period).
+LATEST_PERIOD_KEY = "latest"
 
 _NAME_RE = re.compile(r"^[a-z0-9_-]{1,128}$")
 _PREFIX_RE = re.compile(r"^[a-z0-9_-]{0,64}$")

@@ -1,8 +1,10 @@
 """Hub-side notifier for ``DataProductRefreshed`` events (handler ``mesh_notifier.handler.main``).
 
 For each refresh it writes a 0-byte ``_SUCCESS`` marker, registers the Glue partition, records
-the delivery in DynamoDB and publishes one SNS message with ``domain``/``product``/``event_type``
-attributes for subscription filter policies. Replaying the same event is harmless.
+the delivery in DynamoDB (item ``product_key``/``period_key``, and the product's ``latest`` item
+pointing at its newest ``delivered_at``, see :func:`.steps.record_latest`) and publishes one SNS
+message with ``domain``/``product``/``event_type`` attributes for subscription filter policies.
+Replaying the same event is harmless.
 
 Environment: ``DELIVERY_TABLE`` and ``TOPIC_ARN`` (required), ``CATALOG_ID`` and
 ``DATABASE_PREFIX`` (optional).
@@ -33,7 +35,16 @@ from .core import (
     table_info,
     utc_now_iso,
 )
-from .steps import Claim, claim_delivery, get_table, mark_published, publish, put_marker, register_partition
+from .steps import (
+    Claim,
+    claim_delivery,
+    get_table,
+    mark_published,
+    publish,
+    put_marker,
+    record_latest,
+    register_partition,
+)
 from .steps import release_lease as _release_lease
 
 _BOTO_CONFIG = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
@@ -104,7 +115,19 @@ def process(event: dict[str, Any], config: Config, clients: Clients, now: dateti
     if refresh.snapshot_id:
         record["snapshot_id"] = refresh.snapshot_id
     claim, stored = claim_delivery(clients.table, record, owner, int(now.timestamp()))
-    summary = {**context, "marker_created": marker_created, "partition_created": partition_created}
+    try:
+        # Every outcome (duplicates too): the stored delivered_at makes it a no-op once done.
+        latest_updated = record_latest(clients.table, stored)
+    except RetryableDeliveryError:
+        if claim is not Claim.DUPLICATE:
+            _release_lease(clients.table, stored, owner)
+        raise
+    summary = {
+        **context,
+        "marker_created": marker_created,
+        "partition_created": partition_created,
+        "latest_updated": latest_updated,
+    }
     if claim is Claim.DUPLICATE:
         log(logging.INFO, "duplicate delivery, already published", **summary)
         return {**summary, "claim": claim.value, "published": False}

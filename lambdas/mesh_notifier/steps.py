@@ -1,7 +1,7 @@
 """The AWS side effects of one delivery, each idempotent on its own.
 
 Order (see ``handler.process``): marker, partition, delivery record (claims the right to
-publish), publish, mark published. A record whose ``published`` flag is still false after a
+publish), the product's ``latest`` pointer, publish, mark published. A record whose ``published`` flag is still false after a
 failed or crashed publish is re-claimed by the next attempt, so no message is ever lost and
 the same event never yields two messages.
 """
@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .core import (
+    LATEST_PERIOD_KEY,
     Config,
     NonRetryableEventError,
     RetryableDeliveryError,
@@ -131,6 +132,36 @@ def claim_delivery(table: Any, record: dict[str, Any], owner: str, now_epoch: in
     if stored.get("published"):
         return Claim.DUPLICATE, stored
     raise RetryableDeliveryError(f"delivery {key} is being published by another invocation; retry later")
+
+
+def record_latest(table: Any, record: dict[str, Any]) -> bool:
+    """Point the product's ``latest`` item at this delivery unless it already holds a newer or equal one.
+
+    Item: ``product_key``, ``period_key = "latest"``, ``delivered_at`` (newest delivery),
+    ``source_period_key`` (that delivery's period key), ``event_id`` and ``previous_delivered_at``
+    (the ``delivered_at`` it replaced; the first write sets it to ``delivered_at``). The update is
+    conditional on the stored ``delivered_at`` being older, so replays, duplicates and deliveries
+    processed out of order never move it back. Returns True when the item changed.
+    """
+    key = {"product_key": record["product_key"], "period_key": LATEST_PERIOD_KEY}
+    try:
+        table.update_item(
+            Key=key,
+            # previous_delivered_at first: DynamoDB reads operands from the item before the update.
+            UpdateExpression="SET previous_delivered_at = if_not_exists(delivered_at, :at), delivered_at = :at, "
+            "source_period_key = :period, event_id = :event",
+            ConditionExpression="attribute_not_exists(delivered_at) OR delivered_at < :at",
+            ExpressionAttributeValues={
+                ":at": record["delivered_at"],
+                ":period": record["period_key"],
+                ":event": record["event_id"],
+            },
+        )
+    except ClientError as error:
+        if _code(error) == "ConditionalCheckFailedException":
+            return False
+        raise RetryableDeliveryError(f"cannot update the latest delivery {key}: {error}") from error
+    return True
 
 
 def publish(sns: Any, config: Config, record: dict[str, Any]) -> str:

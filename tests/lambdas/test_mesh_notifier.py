@@ -18,6 +18,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
+from moto import mock_aws
+
 from meshworks.lambdas.mesh_notifier import handler
 from meshworks.lambdas.mesh_notifier.core import (
     Config,
@@ -25,7 +27,6 @@ from meshworks.lambdas.mesh_notifier.core import (
     RetryableDeliveryError,
     deduplication_id,
 )
-from moto import mock_aws
 
 REGION = "eu-west-1"
 BUCKET = "hub-curated"
@@ -347,3 +348,69 @@ def test_missing_configuration_is_reported_clearly(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("TOPIC_ARN", raising=False)
     with pytest.raises(NonRetryableEventError, match="DELIVERY_TABLE, TOPIC_ARN"):
         handler.main(refresh_event(), CONTEXT)
+
+
+# ----------------------------------------------------------------------------------------------- latest pointer
+
+
+def latest_item(aws: SimpleNamespace, product_key: str = "sales.orders") -> dict[str, str]:
+    item = delivery_item(aws, "latest", product_key)
+    return {name: value["S"] for name, value in item.items()}
+
+
+def test_new_delivery_sets_the_latest_item(aws: SimpleNamespace) -> None:
+    result = handler.main(refresh_event("evt-20", product="customers", partition={}, snapshot_id="s-1"), CONTEXT)
+
+    assert result["latest_updated"] is True
+    delivered_at = delivery_item(aws, "snapshot=s-1", "sales.customers")["delivered_at"]["S"]
+    assert latest_item(aws, "sales.customers") == {
+        "product_key": "sales.customers",
+        "period_key": "latest",
+        "delivered_at": delivered_at,
+        "previous_delivered_at": delivered_at,
+        "source_period_key": "snapshot=s-1",
+        "event_id": "evt-20",
+    }
+    assert len(received(aws)) == 1
+
+
+def test_latest_moves_forward_only(aws: SimpleNamespace) -> None:
+    config = Config.from_env({"DELIVERY_TABLE": TABLE, "TOPIC_ARN": aws.topic_arn})
+    clients = handler.get_clients(config)
+    day = refresh_event("evt-25")
+    next_day = refresh_event("evt-26", partition={"dt": "2026-11-26"})
+    t0 = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+
+    assert handler.process(day, config, clients, t0, "req-1")["latest_updated"] is True
+    assert handler.process(next_day, config, clients, t0.replace(day=26), "req-2")["latest_updated"] is True
+    expected = {
+        "product_key": "sales.orders",
+        "period_key": "latest",
+        "delivered_at": "2026-11-26T06:00:00Z",
+        "previous_delivered_at": "2026-11-25T06:00:00Z",
+        "source_period_key": "dt=2026-11-26",
+        "event_id": "evt-26",
+    }
+    assert latest_item(aws) == expected
+    # The older delivery's event replayed afterwards: its stored delivered_at is older, nothing moves.
+    replay = handler.process(day, config, clients, t0.replace(day=27), "req-3")
+    assert (replay["claim"], replay["latest_updated"]) == ("duplicate", False)
+    assert latest_item(aws) == expected
+    # A delivery processed out of order (its delivered_at older than the latest one): nothing moves.
+    stale = handler.process(refresh_event("evt-24", partition={"dt": "2026-11-24"}), config, clients, t0, "req-4")
+    assert (stale["claim"], stale["latest_updated"]) == ("new", False)
+    assert latest_item(aws) == expected
+    assert len(received(aws)) == 3
+
+
+def test_same_event_twice_leaves_latest_unchanged(aws: SimpleNamespace) -> None:
+    event = refresh_event("evt-30", product="customers", partition={})
+    first = handler.main(event, CONTEXT)
+    before = latest_item(aws, "sales.customers")
+    second = handler.main(event, CONTEXT)
+
+    assert (first["latest_updated"], second["latest_updated"]) == (True, False)
+    assert latest_item(aws, "sales.customers") == before
+    assert before["source_period_key"] == "event=evt-30"
+    # Only the delivery and its latest pointer are stored.
+    assert aws.ddb.scan(TableName=TABLE)["Count"] == 2

@@ -49,16 +49,10 @@ from aws_cdk import aws_lakeformation as lakeformation
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from meshworks.constructs.core.nag import acknowledge
+from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_policies
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.core.removal import resolve_removal_policy
-from meshworks.constructs.mesh._nag import (
-    FUNCTION_WILDCARDS,
-    acknowledge_wildcards,
-    acknowledge_wildcards_at_synth,
-    at_synth,
-)
 
 __all__ = ["REFRESH_DETAIL_TYPE", "REFRESH_SOURCE", "MeshHub"]
 
@@ -213,45 +207,27 @@ class MeshHub(Construct):
         )
         self.delivery_table.grant(self.notifier.role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         self.topic.grant_publish(self.notifier.role)
-        acknowledge(
-            self.notifier.function,
-            {
-                "AwsSolutions-L1": "PlatformFunction pins Python 3.12 for every meshworks handler (stdlib + boto3, "
-                "tested on that runtime); the platform upgrades all handlers together.",
+        acknowledge_policies(
+            self.notifier.role,
+            [
+                (r"Resource::arn:" + PARTITION + r":s3:::[^/]+/\*_SUCCESS", "Only objects named _SUCCESS (the "
+                 "refresh markers) in the producer buckets; partition paths are only known at run time."),
+                (r"Resource::arn:" + PARTITION + r":glue:[^:]+:[^:]+:table/[a-z0-9_]+/\*", "GetTable/CreatePartition "
+                 "on the tables of the mesh's domain databases (one ARN per domain); products come and go without "
+                 "a policy change."),
+            ],
+        )
+        acknowledge_policies(
+            self.data_access_role,
+            [
+                (r"Resource::arn:" + PARTITION + r":s3:::[^/]+/\*", "Lake Formation reads any object of a registered "
+                 "producer bucket (GetObject only); which tables and columns a principal reads is decided by LF grants."),
+            ],
+            extra={
+                "NIST.800.53.R5-IAMNoInlinePolicy": "The data-access role belongs to Lake Formation alone; its "
+                "one inline policy is read-only on the configured producer buckets and keys.",
             },
         )
-        acknowledge_wildcards_at_synth(
-            self,
-            lambda: self.notifier.role.node.find_child("DefaultPolicy"),
-            {
-                **FUNCTION_WILDCARDS,
-                r"^Resource::arn:aws:s3:::[^/]+/\*_SUCCESS$": "Only objects named _SUCCESS (the refresh markers) in "
-                "the producer buckets; partition paths are only known at run time.",
-                r":glue:[^:]+:[^:]+:table/[a-z0-9_]+/\*$": "GetTable/CreatePartition on the tables of the mesh's "
-                "domain databases (one ARN per domain); products come and go without a policy change.",
-            },
-        )
-
-        def acknowledge_data_access() -> None:
-            policy = self.data_access_role.node.try_find_child("DefaultPolicy")
-            if policy is None:
-                return
-            acknowledge_wildcards(
-                policy,
-                {
-                    r"^Resource::arn:aws:s3:::[^/]+/\*$": "Lake Formation reads any object of a registered producer "
-                    "bucket (GetObject only); which tables and columns a principal reads is decided by LF grants.",
-                },
-            )
-            acknowledge(
-                policy,
-                {
-                    "NIST.800.53.R5-IAMNoInlinePolicy": "The data-access role belongs to Lake Formation alone; its "
-                    "one inline policy is read-only on the configured producer buckets and keys.",
-                },
-            )
-
-        at_synth(self, acknowledge_data_access)
         self._glue_access = iam.PolicyStatement(
             sid="ReadTablesAddPartitions",
             actions=["glue:GetTable", "glue:CreatePartition"],

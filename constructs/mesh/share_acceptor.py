@@ -31,16 +31,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from meshworks.constructs.core.nag import acknowledge
+from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_policies
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.core.secure_log_group import SecureLogGroup
-from meshworks.constructs.mesh._nag import (
-    FUNCTION_WILDCARDS,
-    acknowledge_wildcards,
-    acknowledge_wildcards_at_synth,
-    at_synth,
-)
 
 __all__ = ["ShareAcceptor"]
 
@@ -48,6 +42,11 @@ _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _PRINCIPAL_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 _PREFIX_RE = re.compile(r"^[a-z0-9_]{0,64}$")
 DEFAULT_NAMESPACE = "meshworks/share-acceptor"
+#: The scheduler and the Provider framework invoke the acceptor function by ``<function ARN>:*`` (its versions).
+_INVOKE_ACCEPTOR = (
+    r"Resource::<[A-Za-z0-9]+\.Arn>:\*",
+    "Invokes the share-acceptor function (and its versions) only.",
+)
 
 
 class ShareAcceptor(Construct):
@@ -173,27 +172,18 @@ class ShareAcceptor(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": metric_namespace}},
             )
         )
-        acknowledge_wildcards_at_synth(
-            self,
-            lambda: role.node.find_child("DefaultPolicy"),
-            {
-                **FUNCTION_WILDCARDS,
-                r"^Resource::\*$": "ram:GetResourceShareInvitations, ram:ListResources, "
-                "lakeformation:GrantPermissions and cloudwatch:PutMetricData support no resource-level "
-                "permissions (metrics are limited to the acceptor's namespace by a condition).",
-                r":resource-share-invitation/\*$": "Invitation ids are unknown in advance; the ARN pattern limits "
-                "acceptance to invitations sent by the hub account.",
-                r"^Resource::arn:aws:glue:.*:(database|table)/.*\*$": "Glue writes only create resource links "
-                "inside the acceptor's prefixed databases; the other Glue actions are reads of the hub catalog and "
-                "of the databases shared with this account, whose visibility Lake Formation grants decide.",
-            },
-        )
-        acknowledge(
-            self.function.function,
-            {
-                "AwsSolutions-L1": "PlatformFunction pins Python 3.12 for every meshworks handler (stdlib + boto3, "
-                "tested on that runtime); the platform upgrades all handlers together.",
-            },
+        acknowledge_policies(
+            role,
+            [
+                (r"Resource::\*", "ram:GetResourceShareInvitations, ram:ListResources, "
+                 "lakeformation:GrantPermissions and cloudwatch:PutMetricData support no resource-level "
+                 "permissions (metrics are limited to the acceptor's namespace by a condition)."),
+                (r"Resource::arn:" + PARTITION + r":ram:.+:resource-share-invitation/\*", "Invitation ids are unknown "
+                 "in advance; the ARN pattern limits acceptance to invitations sent by the hub account."),
+                (r"Resource::arn:" + PARTITION + r":glue:.*:(database|table)/.*\*", "Glue writes only create resource "
+                 "links inside the acceptor's prefixed databases; the other Glue actions are reads of the hub catalog "
+                 "and of the databases shared with this account, whose visibility Lake Formation grants decide."),
+            ],
         )
 
         self.settings: lakeformation.CfnDataLakeSettings | None = None
@@ -230,16 +220,11 @@ class ShareAcceptor(Construct):
             key=self.key,
             description="meshworks share acceptor run",
         )
-
-        def acknowledge_scheduler_policy() -> None:
-            policy = self.scheduler_role.node.find_child("DefaultPolicy")
-            acknowledge_wildcards(policy, {r":\*$": "Invoke the share-acceptor function (and its versions) only."})
-            acknowledge(
-                policy,
-                {"NIST.800.53.R5-IAMNoInlinePolicy": "The scheduler role's only policy: invoke this one function."},
-            )
-
-        at_synth(self, acknowledge_scheduler_policy)
+        acknowledge_policies(
+            self.scheduler_role,
+            [_INVOKE_ACCEPTOR],
+            extra={"NIST.800.53.R5-IAMNoInlinePolicy": "The scheduler role's only policy: invoke this one function."},
+        )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowSchedulerInput",
@@ -341,17 +326,10 @@ class ShareAcceptor(Construct):
                 "AWSLambdaBasicExecutionRole]": "CDK Provider framework role: the managed policy only writes its logs.",
             },
         )
-        policy = role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            {
+        acknowledge_policies(
+            role,
+            [_INVOKE_ACCEPTOR],
+            extra={
                 "NIST.800.53.R5-IAMNoInlinePolicy": "CDK Provider framework policy scoped to the one function it invokes."
-            },
-        )
-        acknowledge_wildcards(
-            policy,
-            {
-                **FUNCTION_WILDCARDS,
-                r":\*$": "The Provider framework invokes the acceptor function and its versions (<arn>:*) only.",
             },
         )

@@ -25,9 +25,14 @@ from aws_cdk import CfnParameter, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
-from meshworks.constructs.core.nag import acknowledge
+from meshworks.constructs.core.nag import (
+    BUCKET_OBJECTS,
+    CDK_ASSET_OBJECTS,
+    CDK_GRANT_ACTIONS,
+    acknowledge,
+    acknowledge_policies,
+)
 from meshworks.constructs.core.platform_key import PlatformKey
-from meshworks.constructs.mesh._nag import acknowledge_wildcards, at_synth
 from meshworks.constructs.mesh.share_acceptor import ShareAcceptor
 from meshworks.constructs.storage.secure_bucket import SecureBucket
 
@@ -160,57 +165,44 @@ class SpokeProduct(Construct):
         self.portfolio.share_with_account(account)
 
     def _acknowledge_deployment(self) -> None:
-        """The CDK ``BucketDeployment`` that copies the product's assets (a CDK-managed singleton function)."""
-        stack = Stack.of(self)
+        """The CDK ``BucketDeployment`` that copies the product's assets (a CDK-managed singleton function).
 
-        def run() -> None:
-            for child in stack.node.children:
-                if not child.node.id.startswith("Custom::CDKBucketDeployment"):
-                    continue
+        The product stack's synthesizer created it in this stack while the product stack was built.
+        """
+        for child in Stack.of(self).node.children:
+            if not child.node.id.startswith("Custom::CDKBucketDeployment"):
+                continue
+            acknowledge(
+                child,
+                {
+                    "AwsSolutions-L1": "CDK's BucketDeployment handler: its runtime follows the CDK release.",
+                    "NIST.800.53.R5-LambdaConcurrency": "Runs only during deployments to copy product assets.",
+                    "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls report failures to CloudFormation.",
+                    "NIST.800.53.R5-LambdaInsideVPC": "Copies between two S3 buckets through the S3 API only.",
+                },
+            )
+            log_group = child.node.try_find_child("LogGroup")
+            if log_group is not None:
                 acknowledge(
-                    child,
+                    log_group,
                     {
-                        "AwsSolutions-L1": "CDK's BucketDeployment handler: its runtime follows the CDK release.",
-                        "NIST.800.53.R5-LambdaConcurrency": "Runs only during deployments to copy product assets.",
-                        "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls report failures to CloudFormation.",
-                        "NIST.800.53.R5-LambdaInsideVPC": "Copies between two S3 buckets through the S3 API only.",
+                        "NIST.800.53.R5-CloudWatchLogGroupEncrypted": "Log group of CDK's BucketDeployment "
+                        "singleton, which accepts no key; it logs object copies only, never data.",
                     },
                 )
-                log_group = child.node.try_find_child("LogGroup")
-                if log_group is not None:
-                    acknowledge(
-                        log_group,
-                        {
-                            "NIST.800.53.R5-CloudWatchLogGroupEncrypted": "Log group of CDK's BucketDeployment "
-                            "singleton, which accepts no key; it logs object copies only, never data.",
-                        },
-                    )
-                role = child.node.find_child("ServiceRole")
-                acknowledge(
-                    role,
-                    {
-                        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                        "AWSLambdaBasicExecutionRole]": "CDK BucketDeployment role: the managed policy only writes logs.",
-                    },
-                )
-                policy = role.node.find_child("DefaultPolicy")
-                acknowledge(
-                    policy,
-                    {
-                        "NIST.800.53.R5-IAMNoInlinePolicy": "CDK BucketDeployment policy, scoped to "
-                        "the CDK asset bucket (read) and the product asset bucket (write)."
-                    },
-                )
-                acknowledge_wildcards(
-                    policy,
-                    {
-                        r"^Action::(s3:(GetObject|GetBucket|List|DeleteObject|Abort|PutObject)\*|kms:(ReEncrypt|"
-                        r"GenerateDataKey|Describe)\*)$": "CDK grants of BucketDeployment on the two buckets and "
-                        "the asset bucket's key only.",
-                        r"^Resource::.*cdk-[a-z0-9]+-assets-.*/\*$": "Reads the product's asset objects from the CDK "
-                        "bootstrap asset bucket (object keys are content hashes).",
-                        r"^Resource::<[A-Za-z0-9]+\.Arn>/\*$": "Writes the product asset bucket's objects only.",
-                    },
-                )
-
-        at_synth(self, run)
+            role = child.node.find_child("ServiceRole")
+            acknowledge(
+                role,
+                {
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSLambdaBasicExecutionRole]": "CDK BucketDeployment role: the managed policy only writes logs.",
+                },
+            )
+            acknowledge_policies(
+                role,
+                [CDK_GRANT_ACTIONS, CDK_ASSET_OBJECTS, BUCKET_OBJECTS],
+                extra={
+                    "NIST.800.53.R5-IAMNoInlinePolicy": "CDK BucketDeployment policy, scoped to "
+                    "the CDK asset bucket (read) and the product asset bucket (write)."
+                },
+            )

@@ -23,7 +23,6 @@ from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
 from .job_events import JobService, failure_patterns
 from .slo_monitor import allow_service_to_use_key, dlq_alarm, secure_topic
-from .wildcards import PLATFORM_FUNCTION_WILDCARDS, acknowledge_wildcards
 
 
 class JobFailureAlerts(Construct):
@@ -167,17 +166,6 @@ class JobFailureAlerts(Construct):
         if slack_secret is not None:
             slack_secret.grant_read(role)
         self.alert_dead_letter_queue.grant_send_messages(role)
-        acknowledge_wildcards(
-            role.node.find_child("DefaultPolicy"),  # type: ignore[arg-type]
-            PLATFORM_FUNCTION_WILDCARDS,
-        )
-        acknowledge(
-            self.function.function,
-            {
-                "AwsSolutions-L1": "PlatformFunction pins Python 3.12 for every meshworks handler (stdlib + "
-                "boto3, tested on 3.12); the runtime moves platform-wide in constructs/core, not per function.",
-            },
-        )
 
         # ---- one rule per service, sharing a dead-letter queue
         self.rule_dead_letter_queue = sqs.Queue(

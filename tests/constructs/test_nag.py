@@ -1,0 +1,138 @@
+"""``core.nag``: cdk-nag's rendering of policies and the synth-time acknowledgement of IAM wildcards.
+
+One small app (two stacks, so a grant crosses stacks) is synthesized once with the AWS Solutions pack;
+its validation report says which findings remain and which were acknowledged, with which id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from meshworks.constructs.core import PlatformFunction, PlatformKey
+from meshworks.constructs.core.nag import (
+    BUCKET_OBJECTS,
+    CDK_GRANT_ACTIONS,
+    acknowledge_policies,
+    flatten,
+    wildcard_findings,
+)
+
+Report = dict[str, list[tuple[str, str, str]]]  # "violations" / "suppressed" -> (rule, construct path, reason)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    outdir: Path = tmp_path_factory.mktemp("nag")
+    app = App(outdir=str(outdir), builtin_cloud_formation_validation=False)
+    data = Stack(app, "Data")
+    bucket = s3.Bucket(data, "Lake")
+    jobs = Stack(app, "Jobs")
+
+    # Rules declared before the grants exist; the cross-stack grant renders as an export name.
+    reader = Construct(jobs, "Reader")
+    role = iam.Role(reader, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    acknowledge_policies(reader, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS])
+    bucket.grant_read(role)
+    role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=["*"]))  # nobody explains this
+
+    # A PlatformFunction acknowledges its own findings; what the caller grants stays the caller's.
+    function = PlatformFunction(
+        jobs, "Fn", package="mesh_notifier", handler="mesh_notifier.handler.main", encryption_key=PlatformKey(jobs, "Key")
+    )
+    s3.Bucket.from_bucket_name(jobs, "Markers", "acme-markers").grant_read(function.role, "*_SUCCESS")
+
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError):  # the remaining findings fail the synthesis; the report is written anyway
+        app.synth()
+    plugins = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
+
+    def rows(key: str) -> list[tuple[str, str, str]]:
+        return [
+            (violation["ruleName"], construct["constructPath"], violation.get("reason", ""))
+            for plugin in plugins
+            for violation in plugin.get(key, [])
+            for construct in violation["violatingConstructs"]
+        ]
+
+    return {"violations": rows("violations"), "suppressed": rows("suppressedViolations")}
+
+
+def _rules(rows: list[tuple[str, str, str]], path_prefix: str) -> set[str]:
+    return {rule for rule, path, _ in rows if path.startswith(path_prefix) and rule.startswith("AwsSolutions-")}
+
+
+def test_matching_wildcards_are_acknowledged_with_the_rule_reason(report: Report) -> None:
+    suppressed = [row for row in report["suppressed"] if row[1] == "Jobs/Reader/Role/DefaultPolicy/Resource"]
+    reasons = {rule: reason for rule, _, reason in suppressed}
+    assert reasons["AwsSolutions-IAM5[Action::s3:GetObject*]"] == CDK_GRANT_ACTIONS[1]
+    assert reasons["AwsSolutions-IAM5[Action::s3:List*]"] == CDK_GRANT_ACTIONS[1]
+
+
+def test_an_unmatched_wildcard_remains_a_finding(report: Report) -> None:
+    assert _rules(report["violations"], "Jobs/Reader/") == {"AwsSolutions-IAM5[Resource::*]"}
+
+
+def test_cross_stack_references_render_as_cdk_nag_renders_them(report: Report) -> None:
+    (object_rule,) = [
+        rule
+        for rule, path, _ in report["suppressed"]
+        if path.startswith("Jobs/Reader/") and rule.startswith("AwsSolutions-IAM5[Resource::")
+    ]
+    # {"Fn::Join": ["", [{"Fn::ImportValue": "Data:ExportsOutputFnGetAttLake...Arn..."}, "/*"]]}
+    assert re.fullmatch(r"AwsSolutions-IAM5\[Resource::Data:ExportsOutputFnGetAttLake\w+Arn\w+/\*\]", object_rule)
+
+
+def test_platform_function_acknowledges_its_own_findings_only(report: Report) -> None:
+    suppressed = _rules(report["suppressed"], "Jobs/Fn/")
+    assert "AwsSolutions-L1" in suppressed
+    assert {
+        "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+        "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+    } <= suppressed
+    assert any(rule.endswith(":log-stream:*]") for rule in suppressed)
+    assert _rules(report["violations"], "Jobs/Fn/") == {  # the caller's grant, for the caller to explain
+        "AwsSolutions-IAM5[Action::s3:GetObject*]",
+        "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+        "AwsSolutions-IAM5[Action::s3:List*]",
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::acme-markers/*_SUCCESS]",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "rendered"),
+    [
+        ({"Fn::GetAtt": ["Logs1C30", "Arn"]}, "<Logs1C30.Arn>"),
+        ({"Ref": "AWS::Partition"}, "<AWS::Partition>"),
+        ({"Fn::Sub": "arn:${AWS::Partition}:s3:::b/*"}, "arn:<AWS::Partition>:s3:::b/*"),
+        ({"Fn::ImportValue": "Data:ExportsOutputFnGetAttLakeArn"}, "Data:ExportsOutputFnGetAttLakeArn"),
+        (
+            {"Fn::Join": ["", [{"Fn::ImportValue": "Data:ExportsOutputFnGetAttLakeArn"}, "/*"]]},
+            "Data:ExportsOutputFnGetAttLakeArn/*",
+        ),
+        ({"Fn::Select": [0, ["a", "b"]]}, '{"Fn::Select":[0,["a","b"]]}'),
+    ],
+)
+def test_flatten_renders_like_cdk_nag(value: Any, rendered: str) -> None:
+    assert flatten(value) == rendered
+
+
+def test_wildcard_findings_of_a_document() -> None:
+    document = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject*", "Resource": {"Fn::Join": ["", [{"Ref": "B"}, "/*"]]}},
+            {"Effect": "Allow", "Action": ["s3:GetObject*", "sqs:SendMessage"], "Resource": ["*", "arn:aws:sqs:x"]},
+            {"Effect": "Deny", "Action": "*", "Resource": "*"},
+        ]
+    }
+    assert wildcard_findings(document) == ["Action::s3:GetObject*", "Resource::<B>/*", "Resource::*"]
+

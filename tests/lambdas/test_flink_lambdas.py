@@ -18,14 +18,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from meshworks.lambdas.flink import flink_rest as uploader_rest
+from moto import mock_aws
+
 from meshworks.lambdas.flink import flink_rest as runner_rest
+from meshworks.lambdas.flink import flink_rest as uploader_rest
 from meshworks.lambdas.flink import jar_uploader as uploader
 from meshworks.lambdas.flink import job_runner as runner
 from meshworks.lambdas.flink import s3_events as uploader_events
-from meshworks.lambdas.flink import s3_events as runner_events
 from meshworks.lambdas.flink.request import RequestError, parse_request
-from moto import mock_aws
 
 ARTIFACTS = "mw-artifacts"
 DATA = "mw-flink-data"

@@ -19,9 +19,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
+from moto import mock_aws
+
 from meshworks.lambdas.share_acceptor import core, handler
 from meshworks.lambdas.share_acceptor.core import ConfigurationError, RunFailedError, plan_shares
-from moto import mock_aws
 
 REGION = "eu-west-1"
 HUB = "111122223333"

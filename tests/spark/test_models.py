@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
+
 from meshworks.constructs.spark import (
     DEFAULT_EMR_SERVERLESS_RELEASE,
     Architecture,
@@ -26,7 +28,6 @@ from meshworks.constructs.spark import (
     routing_parameter_name,
 )
 from meshworks.constructs.spark.models import SSM_STANDARD_VALUE_LIMIT_BYTES
-from pydantic import ValidationError
 
 
 def job(name: str = "daily_orders", ring: int = 1, job_class: str = "quick", **limits: object) -> SparkJob:

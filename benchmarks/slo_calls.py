@@ -1,9 +1,10 @@
 """AWS API calls (and CPU time) of one SLO sweep for 1,000 and 10,000 synthetic contracts, under moto.
 
-Run: ``.venv/bin/python benchmarks/slo_calls.py [--late-percent 1]``
+Run: ``.venv/bin/python benchmarks/slo_calls.py [--late-percent 1] [--unpartitioned-percent 50]``
 
 Every contract has a deadline inside the run's window; ``--late-percent`` of them have no delivery
-(breach path: HeadObject fallback + conditional PutItem + SNS publish). Slack is not configured (its
+(breach path: HeadObject fallback + conditional PutItem + SNS publish). ``--unpartitioned-percent`` of
+them are unpartitioned (manifest ``partition_template`` ``""``; delivery = the product's ``latest`` item). Slack is not configured (its
 cost is one HTTPS POST per alert, no AWS call). Prints calls per operation and per 1,000 checks.
 """
 
@@ -48,7 +49,7 @@ ZONES = [("Europe/Berlin", 6, 60), ("UTC", 5, 60), ("America/New_York", 0, 60), 
 # 06:0m UTC on 2026-11-25, i.e. inside the window of the run at 06:05 UTC.
 
 
-def _contracts(count: int) -> list[dict[str, Any]]:
+def _contracts(count: int, unpartitioned_every: int = 0) -> list[dict[str, Any]]:
     entries = []
     for i in range(count):
         zone, hour, grace = ZONES[i % len(ZONES)]
@@ -67,10 +68,13 @@ def _contracts(count: int) -> list[dict[str, Any]]:
                 "location": f"s3://lake/d{i % 40}/p{i:05d}",
             }
         )
+        # Shifted every 100 contracts so that the late ones (i % 100 == 0) are mixed as well.
+        if unpartitioned_every and (i + i // 100) % unpartitioned_every == 0:
+            entries[-1]["partition_template"] = ""
     return entries
 
 
-def _setup(count: int, late_every: int) -> tuple[Settings, list[dict[str, Any]]]:
+def _setup(count: int, late_every: int, unpartitioned_every: int = 0) -> tuple[Settings, list[dict[str, Any]]]:
     s3 = boto3.client("s3", region_name=REGION)
     for bucket in ("manifests", "lake"):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -102,14 +106,14 @@ def _setup(count: int, late_every: int) -> tuple[Settings, list[dict[str, Any]]]
         BillingMode="PAY_PER_REQUEST",
     )
     topic = boto3.client("sns", region_name=REGION).create_topic(Name="slo")["TopicArn"]
-    entries = _contracts(count)
+    entries = _contracts(count, unpartitioned_every)
     s3.put_object(Bucket="manifests", Key="manifest.json", Body=json.dumps({"version": 1, "slos": entries}))
     puts = [
         {
             "PutRequest": {
                 "Item": {
                     "product_key": {"S": e["product_key"]},
-                    "period_key": {"S": "dt=2026-11-25"},
+                    "period_key": {"S": "latest" if e.get("partition_template") == "" else "dt=2026-11-25"},
                     "delivered_at": {"S": "2026-11-25T05:30:00Z"},
                 }
             }
@@ -130,10 +134,11 @@ def _setup(count: int, late_every: int) -> tuple[Settings, list[dict[str, Any]]]
     return settings, entries
 
 
-def measure(count: int, late_percent: float) -> dict[str, Any]:
+def measure(count: int, late_percent: float, unpartitioned_percent: float = 0) -> dict[str, Any]:
     late_every = int(100 / late_percent) if late_percent else 0
+    unpartitioned_every = int(100 / unpartitioned_percent) if unpartitioned_percent else 0
     with mock_aws():
-        settings, _ = _setup(count, late_every)
+        settings, _ = _setup(count, late_every, unpartitioned_every)
         clients = AwsClients(region=REGION)
         notifier = Notifier(clients, slack_secret_arn=None, dlq_url=None)
         sweeper = Sweeper(settings, clients, notifier, manifest=ManifestCache(), clock=lambda: NOW)
@@ -162,10 +167,11 @@ def _print(result: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--late-percent", type=float, default=1.0)
+    parser.add_argument("--unpartitioned-percent", type=float, default=0.0)
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000])
     args = parser.parse_args()
     for size in args.sizes:
-        _print(measure(size, args.late_percent))
+        _print(measure(size, args.late_percent, args.unpartitioned_percent))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,15 @@ Design (one Lambda, one EventBridge rule, a manifest in S3 instead of one schedu
   or missed invocation loses nothing; all writes are conditional, so re-checking is idempotent.
 * Deliveries are read with ``BatchGetItem`` (100 keys per call) from the delivery table; misses fall
   back to ``HeadObject <location>/<partition>/_SUCCESS``.
+* Unpartitioned products (manifest ``partition_template`` ``""``) deliver snapshots keyed by snapshot or
+  event id, so a period is identified by its scheduled instant (the breach ``period_key`` is that
+  instant in ISO UTC) and read from the product's ``latest`` delivery item (written by the hub's
+  notifier, fetched in the same ``BatchGetItem`` calls, one key per product): the period is delivered
+  when ``delivered_at`` (or ``previous_delivered_at``) is at or after the scheduled instant, and the
+  earliest such time counts. Fallback: ``HeadObject <location>/_SUCCESS`` with ``LastModified`` at or
+  after the scheduled instant. Because a later refresh replaces ``latest``, "delivered late" is decided
+  only by the run whose own slice holds the deadline (an overlapping run cannot tell a late delivery
+  from a refresh that followed an on-time one); "not delivered" is decided by any run.
 * A late delivery creates a breach item with a conditional ``PutItem``; only the creator alerts, so a
   product and period alert once however many runs overlap.
 * Open breaches (sparse GSI ``open_breaches``: ``open`` = 1, sorted by ``deadline``) are re-checked in
@@ -46,6 +55,8 @@ LOG = logging.getLogger(__name__)
 UTC = timezone.utc
 
 DEFAULT_PARTITION_TEMPLATE = "dt={date:%Y-%m-%d}"
+#: Delivery-table sort key of a product's newest delivery (unpartitioned products).
+LATEST_PERIOD_KEY = "latest"
 BATCH_GET_LIMIT = 100
 METRIC_BATCH_LIMIT = 1000
 _SERIALIZER = TypeSerializer()
@@ -121,7 +132,11 @@ class Settings:
 
 @dataclass(frozen=True)
 class SloContract:
-    """One product's delivery SLO, validated from a manifest entry."""
+    """One product's delivery SLO, validated from a manifest entry.
+
+    An empty ``partition_template`` means unpartitioned: periods are matched by time against the
+    product's ``latest`` delivery item instead of by partition.
+    """
 
     product_key: str
     domain: str
@@ -136,6 +151,11 @@ class SloContract:
     bucket: str
     prefix: str
     partition_template: str = DEFAULT_PARTITION_TEMPLATE
+
+    @property
+    def unpartitioned(self) -> bool:
+        """True when deliveries are snapshots matched by time (``partition_template`` is ``""``)."""
+        return not self.partition_template
 
     def partition_for(self, scheduled_utc: datetime) -> str:
         """Partition string of the period scheduled at ``scheduled_utc`` (formatted in local time)."""
@@ -194,7 +214,10 @@ def parse_contract(entry: Mapping[str, Any]) -> SloContract:
         bucket, prefix = parse_s3_location(location)
     except ValueError as exc:
         raise ValueError(f"location: {exc}") from exc
-    template = text("partition_template", required=False) or DEFAULT_PARTITION_TEMPLATE
+    # Absent (or null): the default daily template; "" (explicit): unpartitioned.
+    template = DEFAULT_PARTITION_TEMPLATE
+    if entry.get("partition_template") is not None:
+        template = text("partition_template", required=False)
     try:
         render_partition(template, datetime(2026, 1, 1, tzinfo=UTC), "UTC")
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
@@ -287,7 +310,10 @@ class ManifestCache:
 
 @dataclass(frozen=True)
 class DueCheck:
-    """One (product, period) whose deadline falls inside the run's window."""
+    """One (product, period) whose deadline falls inside the run's window.
+
+    ``period_key`` is the partition, or for an unpartitioned product the scheduled instant (ISO UTC).
+    """
 
     contract: SloContract
     scheduled_utc: datetime
@@ -297,6 +323,25 @@ class DueCheck:
     @property
     def key(self) -> tuple[str, str]:
         return (self.contract.product_key, self.period_key)
+
+    @property
+    def location(self) -> str:
+        return self.contract.location
+
+    @property
+    def since(self) -> datetime | None:
+        """Deliveries count only at or after this instant (unpartitioned); None: any delivery of the key."""
+        return self.scheduled_utc if self.contract.unpartitioned else None
+
+    @property
+    def delivery_key(self) -> tuple[str, str]:
+        """Delivery-table key answering this check."""
+        return (self.contract.product_key, LATEST_PERIOD_KEY) if self.contract.unpartitioned else self.key
+
+    @property
+    def marker_partition(self) -> str:
+        """Folder under the location holding the ``_SUCCESS`` marker ("" when unpartitioned)."""
+        return "" if self.contract.unpartitioned else self.period_key
 
 
 def due_checks(contracts: Iterable[SloContract], window_start: datetime, window_end: datetime) -> list[DueCheck]:
@@ -312,7 +357,7 @@ def due_checks(contracts: Iterable[SloContract], window_start: datetime, window_
     for (_, tz, grace), members in groups.items():
         occurrences = occurrences_between(members[0].schedule, window_start - grace, window_end - grace, tz)
         for occurrence in occurrences:
-            partitions: dict[str, str] = {}
+            partitions: dict[str, str] = {"": iso(occurrence)}  # unpartitioned: the scheduled instant
             for contract in members:
                 template = contract.partition_template
                 if template not in partitions:
@@ -386,10 +431,17 @@ class Breach:
     grace_minutes: int
     escalations: int = 0
     last_escalated_deadline: str | None = None
+    #: Unpartitioned products only: the period's scheduled instant (deliveries count from then on).
+    scheduled: datetime | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Breach:
         plain = {key: _DESERIALIZER.deserialize(value) for key, value in item.items()}
+        scheduled = None
+        if plain.get("delivery_key") == LATEST_PERIOD_KEY:
+            deadline = parse_iso(plain["deadline"])
+            stamp = plain.get("scheduled_at")
+            scheduled = parse_iso(stamp) if stamp else deadline - timedelta(minutes=int(plain.get("grace_minutes", 0)))
         return cls(
             product_key=plain["product_key"],
             period_key=plain["period_key"],
@@ -404,6 +456,7 @@ class Breach:
             grace_minutes=int(plain.get("grace_minutes", 0)),
             escalations=int(plain.get("escalations", 0)),
             last_escalated_deadline=plain.get("last_escalated_deadline"),
+            scheduled=scheduled,
         )
 
     @classmethod
@@ -421,19 +474,39 @@ class Breach:
             timezone=contract.timezone,
             cron=contract.cron,
             grace_minutes=int(contract.grace.total_seconds() // 60),
+            scheduled=check.since,
         )
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.product_key, self.period_key)
 
+    @property
+    def since(self) -> datetime | None:
+        return self.scheduled
+
+    @property
+    def delivery_key(self) -> tuple[str, str]:
+        return (self.product_key, LATEST_PERIOD_KEY) if self.scheduled else self.key
+
+    @property
+    def marker_partition(self) -> str:
+        return "" if self.scheduled else self.period_key
+
+    @property
+    def period_text(self) -> str:
+        """``partition dt=2026-11-25`` or, unpartitioned, ``refresh scheduled for 2026-11-25 06:30 CET (UTC+01:00)``."""
+        if self.scheduled:
+            return f"refresh scheduled for {local_text(self.scheduled, self.timezone)}"
+        return f"partition {self.period_key}"
+
     def partition_url(self, region: str) -> tuple[str, str]:
-        """(``s3://`` URI of the partition folder, console link)."""
+        """(``s3://`` URI of the partition folder, or of the location when unpartitioned; console link)."""
         try:
             bucket, prefix = parse_s3_location(self.location)
         except ValueError:
             return self.location, ""
-        folder = "/".join(part for part in (prefix, self.period_key) if part)
+        folder = "/".join(part for part in (prefix, self.marker_partition) if part)
         return f"s3://{bucket}/{folder}/", s3_console_url(bucket, folder, region)
 
     def item(self, now: datetime, *, is_open: bool, delivered_at: datetime | None) -> dict[str, Any]:
@@ -455,6 +528,9 @@ class Breach:
         }
         if self.slack_channel:
             plain["slack_channel"] = self.slack_channel
+        if self.scheduled:
+            plain["delivery_key"] = LATEST_PERIOD_KEY
+            plain["scheduled_at"] = iso(self.scheduled)
         if is_open:
             plain["open"] = 1
         if delivered_at is not None:
@@ -499,6 +575,26 @@ class RunSummary:
 
 
 _MISSING = object()
+_NOT_DELIVERED = object()
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a delivery item says: ``delivered_at`` and, on ``latest`` items, the one it replaced."""
+
+    at: datetime | None
+    previous: datetime | None = None
+
+    def satisfying(self, moment: datetime | None) -> Any:
+        """Delivery time that satisfies a period starting at ``moment`` (None: any), or ``_NOT_DELIVERED``.
+
+        With ``moment``, the earliest known delivery at or after it (so a refresh that followed an
+        on-time delivery does not hide it).
+        """
+        if moment is None:
+            return self.at
+        times = [t for t in (self.previous, self.at) if t is not None and t >= moment]
+        return min(times) if times else _NOT_DELIVERED
 
 
 class Sweeper:
@@ -544,9 +640,9 @@ class Sweeper:
                 return breaches
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def _batch_deliveries(self, keys: list[tuple[str, str]]) -> tuple[dict[tuple[str, str], Any], set]:
-        """Delivery items for ``keys`` (``delivered_at`` or None); also the keys never read (throttled)."""
-        found: dict[tuple[str, str], Any] = {}
+    def _batch_deliveries(self, keys: list[tuple[str, str]]) -> tuple[dict[tuple[str, str], Delivered], set]:
+        """Delivery items found for ``keys``; also the keys never read (throttled)."""
+        found: dict[tuple[str, str], Delivered] = {}
         unread: set[tuple[str, str]] = set()
         table = self.settings.delivery_table
         for start in range(0, len(keys), BATCH_GET_LIMIT):
@@ -554,15 +650,17 @@ class Sweeper:
             request: dict[str, Any] = {
                 table: {
                     "Keys": [{"product_key": {"S": pk}, "period_key": {"S": sk}} for pk, sk in chunk],
-                    "ProjectionExpression": "product_key, period_key, delivered_at",
+                    "ProjectionExpression": "product_key, period_key, delivered_at, previous_delivered_at",
                 }
             }
             for attempt in range(1, self.batch_attempts + 1):
                 response = self.clients.dynamodb.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(table, []):
                     key = (item["product_key"]["S"], item["period_key"]["S"])
-                    stamp = item.get("delivered_at", {}).get("S")
-                    found[key] = _parse_optional_time(stamp)
+                    found[key] = Delivered(
+                        _parse_optional_time(item.get("delivered_at", {}).get("S")),
+                        _parse_optional_time(item.get("previous_delivered_at", {}).get("S")),
+                    )
                 request = response.get("UnprocessedKeys") or {}
                 if not request.get(table, {}).get("Keys"):
                     break
@@ -594,6 +692,35 @@ class Sweeper:
             LOG.error("head _SUCCESS failed", extra={"bucket": bucket, "error_code": code})
             return _MISSING
         return response["LastModified"].astimezone(UTC)
+
+    def _resolve(
+        self, subjects: Iterable[DueCheck | Breach], found: Mapping[tuple[str, str], Delivered]
+    ) -> tuple[dict[tuple[str, str], datetime | None], set[tuple[str, str]]]:
+        """Delivery time per subject key (None: delivered, time unknown) and the keys whose state is unknown.
+
+        Subjects not satisfied by the delivery table fall back to their ``_SUCCESS`` marker (one
+        HeadObject per marker, shared by an unpartitioned product's periods).
+        """
+        deliveries: dict[tuple[str, str], datetime | None] = {}
+        unknown: set[tuple[str, str]] = set()
+        markers: dict[tuple[str, str], Any] = {}
+        for subject in subjects:
+            if subject.key in deliveries or subject.key in unknown:
+                continue
+            item = found.get(subject.delivery_key)
+            at = item.satisfying(subject.since) if item is not None else _NOT_DELIVERED
+            if at is not _NOT_DELIVERED:
+                deliveries[subject.key] = at
+                continue
+            marker = (subject.location, subject.marker_partition)
+            if marker not in markers:
+                markers[marker] = self._head_success(*marker)
+            result = markers[marker]
+            if result is _MISSING:
+                unknown.add(subject.key)
+            elif result is not None and (subject.since is None or result >= subject.since):
+                deliveries[subject.key] = result
+        return deliveries, unknown
 
     # ---- writes
 
@@ -711,21 +838,12 @@ class Sweeper:
         summary.due = len(checks)
         open_breaches = self._open_breaches()
 
-        keys = list(dict.fromkeys([check.key for check in checks] + [b.key for b in open_breaches]))
-        deliveries, unread = self._batch_deliveries(keys)
-        locations = {check.key: check.contract.location for check in checks}
-        locations.update({b.key: b.location for b in open_breaches})
+        # Open breaches first: a breach and a check of the same period share the breach's location.
+        subjects: list[DueCheck | Breach] = [*open_breaches, *checks]
+        found, unread = self._batch_deliveries(list(dict.fromkeys(s.delivery_key for s in subjects)))
         if unread:
             LOG.warning("delivery keys unread after retries; using S3", extra={"count": len(unread)})
-        unknown: set[tuple[str, str]] = set()
-        for key in keys:
-            if key in deliveries:
-                continue
-            result = self._head_success(locations[key], key[1])
-            if result is _MISSING:
-                unknown.add(key)
-            elif result is not None:
-                deliveries[key] = result
+        deliveries, unknown = self._resolve(subjects, found)
 
         checked_at = self.clock().astimezone(UTC)
 
@@ -749,7 +867,7 @@ class Sweeper:
                             f"[SLO RECOVERED] {breach.product_key} {breach.period_key} delivered "
                             f"{human_duration(lateness)} late",
                             [
-                                f"Data product {breach.product_key} partition {breach.period_key} was delivered "
+                                f"Data product {breach.product_key} {breach.period_text} was delivered "
                                 f"at {utc_text(delivered_at)}, {human_duration(lateness)} after its deadline.",
                             ],
                         ),
@@ -782,6 +900,9 @@ class Sweeper:
                         domain.on_time += 1
                         domain.lateness.append(0.0)
                     continue
+                if contract.unpartitioned and not primary:
+                    # Only the run whose slice holds the deadline decides "late" (see the module docstring).
+                    continue
                 breach = Breach.from_check(check)
                 if not self._put_breach(breach, checked_at, is_open=False, delivered_at=delivered_at):
                     summary.duplicates += 1
@@ -799,7 +920,7 @@ class Sweeper:
                         f"[SLO LATE] {contract.product_key} {check.period_key} delivered "
                         f"{human_duration(lateness)} late",
                         [
-                            f"Data product {contract.product_key} partition {check.period_key} missed its "
+                            f"Data product {contract.product_key} {breach.period_text} missed its "
                             f"deadline and arrived at {utc_text(delivered_at)} ({human_duration(lateness)} late).",
                         ],
                     ),
@@ -848,7 +969,7 @@ class Sweeper:
                         breach,
                         f"[SLO BREACH] {contract.product_key} {check.period_key} late by {human_duration(late_by)}",
                         [
-                            f"Data product {contract.product_key} partition {check.period_key} has not been "
+                            f"Data product {contract.product_key} {breach.period_text} has not been "
                             f"delivered; it is {human_duration(late_by)} late (checked {utc_text(checked_at)}).",
                         ],
                     ),

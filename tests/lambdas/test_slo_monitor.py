@@ -110,6 +110,18 @@ class Env:
             item["delivered_at"] = {"S": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
         boto3.client("dynamodb", region_name=REGION).put_item(TableName=DELIVERY, Item=item)
 
+    def deliver_latest(self, product_key: str, at: datetime, previous: datetime | None = None) -> None:
+        """The product's ``latest`` item as the hub's notifier writes it."""
+        stamp = "%Y-%m-%dT%H:%M:%SZ"
+        item = {
+            "product_key": {"S": product_key},
+            "period_key": {"S": "latest"},
+            "delivered_at": {"S": at.strftime(stamp)},
+            "previous_delivered_at": {"S": (previous or at).strftime(stamp)},
+            "source_period_key": {"S": f"snapshot={at:%Y%m%d%H%M}"},
+        }
+        boto3.client("dynamodb", region_name=REGION).put_item(TableName=DELIVERY, Item=item)
+
     def sweeper(self, **sender_kwargs: Any) -> Sweeper:
         sender = SlackSender(sleep=self.sleeps.append, rand=lambda: 0.5, **sender_kwargs)
         notifier = Notifier(
@@ -426,6 +438,164 @@ def test_metrics_put_once_per_run(env: Env) -> None:
     assert ("Checks", "ALL") in names
 
 
+# ----------------------------------------------------------------------------------------------- unpartitioned
+
+# sales.customers: a snapshot product scheduled at 06:00 Berlin (05:00 UTC), deadline 06:00 UTC.
+SCHEDULED = utc(2026, 11, 25, 5, 0)
+SNAPSHOT_PERIOD = "2026-11-25T05:00:00Z"
+
+
+def customers(**overrides: Any) -> dict[str, Any]:
+    return contract(product="customers", **{"partition_template": "", **overrides})
+
+
+@pytest.fixture
+def snapshots(env: Env) -> Env:
+    env.write_manifest([customers()])
+    return env
+
+
+def test_unpartitioned_contract_and_due_checks() -> None:
+    slo = parse_contract(customers())
+    assert (slo.unpartitioned, slo.partition_template) == (True, "")
+    [check] = due_checks([slo], DEADLINE - timedelta(minutes=15), DEADLINE)
+    assert (check.period_key, check.scheduled_utc, check.deadline) == (SNAPSHOT_PERIOD, SCHEDULED, DEADLINE)
+    assert (check.since, check.delivery_key, check.marker_partition) == (SCHEDULED, ("sales.customers", "latest"), "")
+    partitioned = parse_contract(contract())
+    assert not partitioned.unpartitioned
+    [check] = due_checks([partitioned], DEADLINE - timedelta(minutes=15), DEADLINE)
+    assert (check.since, check.delivery_key) == (None, ("sales.orders", PERIOD))
+
+
+def test_unpartitioned_on_time(snapshots: Env) -> None:
+    snapshots.deliver_latest("sales.customers", SCHEDULED + timedelta(minutes=30))
+    summary = snapshots.run(DEADLINE + timedelta(minutes=2))
+    assert (summary.due, summary.checks, summary.on_time, summary.breaches) == (1, 1, 1, 0)
+    assert summary.aws_calls["dynamodb:BatchGetItem"] == 1
+    assert "s3:HeadObject" not in summary.aws_calls
+    assert snapshots.published() == []
+    assert snapshots.breach("sales.customers", SNAPSHOT_PERIOD) is None
+
+
+def test_unpartitioned_refresh_after_an_on_time_delivery_is_not_late(snapshots: Env) -> None:
+    # On time at 05:10, refreshed again at 06:03: the replaced delivered_at still proves the period.
+    on_time, refresh = SCHEDULED + timedelta(minutes=10), DEADLINE + timedelta(minutes=3)
+    snapshots.deliver_latest("sales.customers", refresh, previous=on_time)
+    assert snapshots.run(DEADLINE + timedelta(minutes=4)).on_time == 1
+    # Refreshed once more: an overlapping run cannot see the on-time delivery any more, and does not judge.
+    snapshots.deliver_latest("sales.customers", DEADLINE + timedelta(minutes=8), previous=refresh)
+    summary = snapshots.run(DEADLINE + timedelta(minutes=9))
+    assert (summary.due, summary.checks, summary.breaches) == (1, 0, 0)
+    assert snapshots.published() == []
+    assert snapshots.breach("sales.customers", SNAPSHOT_PERIOD) is None
+
+
+def test_unpartitioned_breach_then_recovery_with_lateness(snapshots: Env) -> None:
+    yesterday = SCHEDULED - timedelta(days=1) + timedelta(minutes=10)
+    snapshots.deliver_latest("sales.customers", yesterday)  # the previous period's snapshot
+    summary = snapshots.run(DEADLINE + timedelta(minutes=1))
+    assert (summary.breaches, summary.on_time) == (1, 0)
+    assert summary.aws_calls["s3:HeadObject"] == 1  # latest is stale: look at <location>/_SUCCESS
+    [message] = snapshots.published()
+    assert message["Subject"] == f"[SLO BREACH] sales.customers {SNAPSHOT_PERIOD} late by 1 min"
+    text = message["Message"]
+    assert (
+        "Data product sales.customers refresh scheduled for 2026-11-25 06:00 CET (UTC+01:00) has not been "
+        "delivered; it is 1 min late (checked 2026-11-25 06:01 UTC)."
+    ) in text
+    assert "Location: s3://meshworks-lake/sales/customers/\n" in text
+    item = snapshots.breach("sales.customers", SNAPSHOT_PERIOD)
+    assert item is not None
+    assert (item["status"]["S"], item["open"]["N"], item["deadline"]["S"]) == ("OPEN", "1", "2026-11-25T06:00:00Z")
+    assert (item["delivery_key"]["S"], item["scheduled_at"]["S"]) == ("latest", SNAPSHOT_PERIOD)
+
+    snapshots.deliver_latest("sales.customers", DEADLINE + timedelta(hours=2, minutes=15), previous=yesterday)
+    summary = snapshots.run(DEADLINE + timedelta(hours=2, minutes=20))
+    assert summary.recoveries == 1
+    [message] = snapshots.published()
+    assert message["Subject"] == f"[SLO RECOVERED] sales.customers {SNAPSHOT_PERIOD} delivered 2 h 15 min late"
+    assert "was delivered at 2026-11-25 08:15 UTC, 2 h 15 min after its deadline" in message["Message"]
+    item = snapshots.breach("sales.customers", SNAPSHOT_PERIOD)
+    assert item is not None
+    assert (item["status"]["S"], item["lateness_minutes"]["N"]) == ("CLOSED", "135")
+    assert "open" not in item
+    assert snapshots.run(DEADLINE + timedelta(hours=2, minutes=25)).recoveries == 0
+    assert snapshots.published() == []
+    assert len(snapshots.slack.requests) == 2  # breach + recovery
+
+
+def test_unpartitioned_late_but_delivered_before_check(snapshots: Env) -> None:
+    snapshots.deliver_latest("sales.customers", DEADLINE + timedelta(minutes=2), previous=SCHEDULED - timedelta(days=1))
+    summary = snapshots.run(DEADLINE + timedelta(minutes=4))
+    assert (summary.breaches, summary.late_deliveries) == (1, 1)
+    [message] = snapshots.published()
+    assert message["Subject"] == f"[SLO LATE] sales.customers {SNAPSHOT_PERIOD} delivered 2 min late"
+    item = snapshots.breach("sales.customers", SNAPSHOT_PERIOD)
+    assert item is not None
+    assert (item["status"]["S"], item["lateness_minutes"]["N"]) == ("CLOSED", "2")
+    assert snapshots.run(DEADLINE + timedelta(minutes=9)).alerts == []
+
+
+def test_unpartitioned_overlapping_runs_alert_once(snapshots: Env) -> None:
+    runs = [snapshots.run(DEADLINE + timedelta(minutes=m)) for m in (1, 1, 6, 14)]
+    assert [s.breaches for s in runs] == [1, 0, 0, 0]
+    assert runs[1].duplicates == 1
+    assert len(snapshots.published()) == 1
+    assert len(snapshots.slack.requests) == 1
+
+
+def test_unpartitioned_escalates_once_per_further_period(snapshots: Env) -> None:
+    day = timedelta(days=1)
+    snapshots.run(DEADLINE + timedelta(minutes=1))
+    assert [m["Subject"] for m in snapshots.published()] == [
+        f"[SLO BREACH] sales.customers {SNAPSHOT_PERIOD} late by 1 min"
+    ]
+    for minutes in (1, 1, 6, 12):
+        snapshots.run(DEADLINE + day + timedelta(minutes=minutes))
+    assert [m["Subject"] for m in snapshots.published()] == [
+        f"[SLO ESCALATION #1] sales.customers still missing {SNAPSHOT_PERIOD}; 2 periods missed"
+    ]
+    for minutes in (2, 7):
+        snapshots.run(DEADLINE + 2 * day + timedelta(minutes=minutes))
+    [third] = snapshots.published()
+    assert third["Subject"] == f"[SLO ESCALATION #2] sales.customers still missing {SNAPSHOT_PERIOD}; 3 periods missed"
+    missed = "2026-11-25T05:00:00Z, 2026-11-26T05:00:00Z, 2026-11-27T05:00:00Z"
+    assert f"Missed periods: {missed} (escalation 2)." in third["Message"]
+    root = snapshots.breach("sales.customers", SNAPSHOT_PERIOD)
+    assert root is not None
+    assert (root["escalations"]["N"], root["last_escalated_period"]["S"]) == ("2", "2026-11-27T05:00:00Z")
+    # One snapshot after the third period's schedule satisfies all three: one recovery each.
+    snapshots.deliver_latest("sales.customers", DEADLINE + 2 * day + timedelta(minutes=30))
+    summary = snapshots.run(DEADLINE + 2 * day + timedelta(minutes=35))
+    assert summary.recoveries == 3
+    assert sorted(m["Subject"] for m in snapshots.published()) == [
+        "[SLO RECOVERED] sales.customers 2026-11-25T05:00:00Z delivered 2 d 30 min late",
+        "[SLO RECOVERED] sales.customers 2026-11-26T05:00:00Z delivered 1 d 30 min late",
+        "[SLO RECOVERED] sales.customers 2026-11-27T05:00:00Z delivered 30 min late",
+    ]
+
+
+def test_unpartitioned_success_marker_fallback(snapshots: Env) -> None:
+    # moto stamps LastModified with the real clock: after a 2020 schedule, before a 2035 one.
+    boto3.client("s3", region_name=REGION).put_object(Bucket=LAKE_BUCKET, Key="sales/customers/_SUCCESS", Body=b"")
+    future = snapshots.run(utc(2035, 1, 10, 6, 3))
+    assert (future.breaches, future.late_deliveries, future.aws_calls["s3:HeadObject"]) == (1, 0, 1)
+    past = snapshots.run(utc(2020, 1, 10, 6, 3))
+    assert (past.breaches, past.late_deliveries, past.open_breaches) == (1, 1, 1)
+    assert past.aws_calls["s3:HeadObject"] == 1  # one marker read for the open breach and the new check
+    breach, late = (m["Subject"] for m in snapshots.published())
+    assert breach == "[SLO BREACH] sales.customers 2035-01-10T05:00:00Z late by 3 min"
+    assert late.startswith("[SLO LATE] sales.customers 2020-01-10T05:00:00Z delivered ")
+
+
+def test_unpartitioned_periods_share_one_key_and_one_marker_read(env: Env) -> None:
+    env.write_manifest([customers(cron="*/5 * * * *", grace_minutes=0)])
+    summary = env.run(utc(2026, 11, 25, 6, 0))  # scheduled 05:50, 05:55 and 06:00, all missing
+    assert (summary.due, summary.breaches, summary.escalations) == (3, 3, 2)
+    assert summary.aws_calls["dynamodb:BatchGetItem"] == 1
+    assert summary.aws_calls["s3:HeadObject"] == 1
+
+
 # ----------------------------------------------------------------------------------------------- AWS call counts
 
 
@@ -452,6 +622,39 @@ def test_calls_are_batched_for_1000_checks(env: Env) -> None:
     assert calls["sns:Publish"] == 10
     assert calls["cloudwatch:PutMetricData"] == 1
     assert "dynamodb:GetItem" not in calls
+    assert calls["total"] == 1 + 1 + 10 + 10 + 10 + 10 + 1
+
+
+def test_calls_stay_batched_with_unpartitioned_products(env: Env) -> None:
+    # 500 partitioned and 500 unpartitioned products; 5 of each late: the same calls as all partitioned.
+    entries = [
+        contract(product=f"p{i:04d}", slack_channel=None, **({"partition_template": ""} if i % 2 else {}))
+        for i in range(1000)
+    ]
+    env.write_manifest(entries)
+    late = {f"sales.p{i * 100 + i % 2:04d}" for i in range(10)}
+    stamp = {"S": "2026-11-25T05:30:00Z"}
+    requests = [
+        {
+            "PutRequest": {
+                "Item": {"product_key": {"S": e["product_key"]}, "period_key": {"S": "latest"}, "delivered_at": stamp}
+                if e.get("partition_template") == ""
+                else {"product_key": {"S": e["product_key"]}, "period_key": {"S": PERIOD}}
+            }
+        }
+        for e in entries
+        if e["product_key"] not in late
+    ]
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    for start in range(0, len(requests), 25):
+        ddb.batch_write_item(RequestItems={DELIVERY: requests[start : start + 25]})
+    summary = env.run(DEADLINE + timedelta(minutes=2))
+    assert (summary.checks, summary.on_time, summary.breaches) == (1000, 990, 10)
+    calls = summary.aws_calls
+    assert calls["dynamodb:BatchGetItem"] == 10
+    assert calls["s3:HeadObject"] == 10
+    assert calls["dynamodb:PutItem"] == 10
+    assert calls["sns:Publish"] == 10
     assert calls["total"] == 1 + 1 + 10 + 10 + 10 + 10 + 1
 
 

@@ -1,12 +1,15 @@
 """The SLO manifest: what the sweeper checks, built from the data-product contracts at synth time.
 
-One entry per product whose delivery period can be keyed (see :func:`partition_template`); the
-format is the one ``slo_monitor.checker.parse_manifest`` reads::
+One entry per product whose delivery period can be keyed (see :func:`partition_template`):
+partitioned products by their partition path, unpartitioned ones (``"partition_template": ""``) by
+time, against the product's ``latest`` delivery item. The format is the one
+``slo_monitor.checker.parse_manifest`` reads::
 
     {"version": 1, "slos": [{"product_key": "sales.orders", "domain": "sales", "product": "orders",
       "owner": "sales-data", "slack_channel": "#sales-data-alerts", "cron": "0 6 * * *",
       "timezone": "UTC", "grace_minutes": 90, "location": "s3://acme-sales-curated/orders/",
-      "partition_template": "order_date={date:%Y-%m-%d}"}, ...]}
+      "partition_template": "order_date={date:%Y-%m-%d}"},
+     {"product_key": "sales.customers", ..., "partition_template": ""}, ...]}
 
 This module has no CDK import: the benchmark and tests build manifests without a Node.js process.
 """
@@ -51,16 +54,18 @@ class Manifest:
 
 
 def partition_template(contract: DataProductContract) -> str | None:
-    """The period key of a contract's deliveries (as the hub's notifier records it), or None.
+    """The period key of a contract's deliveries (as the hub's notifier records it), ``""`` or None.
 
     The notifier keys a delivery by its Hive partition path (``k1=v1/k2=v2``). Each partition key
     must be recognisable: a ``date``-typed key or a day-named key (``dt``, ``ds``, ``date``, ``day``...)
     gives ``{date:%Y-%m-%d}``, an hour-named key (``hour``, ``hr``, ``hh``) gives ``{local:%H}``, both
-    in the contract's time zone at the scheduled time. Unpartitioned products and other keys give
-    None: their deliveries cannot be matched to a period (pass an explicit template instead).
+    in the contract's time zone at the scheduled time. Unpartitioned products give ``""``: their
+    deliveries (keyed by snapshot/event id) are matched by time, through the product's ``latest``
+    delivery item. Other keys give None: their deliveries cannot be matched to a period (pass an
+    explicit template instead).
     """
     if not contract.partition_keys:
-        return None
+        return ""
     parts = []
     for key in contract.partition_keys:
         name = key.name.lower()
@@ -78,6 +83,8 @@ def build_manifest(
 ) -> Manifest:
     """Build the manifest from contracts; ``partition_templates`` (product key -> template) wins.
 
+    An override of ``""`` monitors the product as unpartitioned (by its ``latest`` delivery).
+
     Raises:
         ValueError: two contracts share a product key, or an override names no contract.
     """
@@ -88,15 +95,14 @@ def build_manifest(
         key = contract.qualified_name
         if key in entries or key in skipped:
             raise ValueError(f"two contracts define the data product {key!r}")
-        template = overrides.pop(key, None) or partition_template(contract)
+        template = overrides.pop(key, None)
         if template is None:
-            reason = (
-                "unpartitioned: its deliveries are keyed by snapshot/event id, not by period"
-                if not contract.partition_keys
-                else "partition keys "
-                f"{[k.name for k in contract.partition_keys]} do not map to a period (day/hour keys only)"
+            template = partition_template(contract)
+        if template is None:
+            skipped[key] = (
+                f"partition keys {[k.name for k in contract.partition_keys]} do not map to a period "
+                f"(day/hour keys only); set monitoring.partition_templates[{key!r}] to monitor it"
             )
-            skipped[key] = f"{reason}; set monitoring.partition_templates[{key!r}] to monitor it"
             continue
         entries[key] = {
             "product_key": key,

@@ -27,6 +27,18 @@ def test_manifest_from_the_example_contracts(contracts: list[DataProductContract
         "version": 1,
         "slos": [
             {
+                "product_key": "marketing.campaigns",
+                "domain": "marketing",
+                "product": "campaigns",
+                "owner": "growth-analytics",
+                "slack_channel": "#growth-analytics",
+                "cron": "0 */4 * * *",
+                "timezone": "America/New_York",
+                "grace_minutes": 30,
+                "location": "s3://acme-marketing-lake/iceberg/campaigns/",
+                "partition_template": "",
+            },
+            {
                 "product_key": "marketing.web_sessions",
                 "domain": "marketing",
                 "product": "web_sessions",
@@ -37,6 +49,18 @@ def test_manifest_from_the_example_contracts(contracts: list[DataProductContract
                 "grace_minutes": 45,
                 "location": "s3://acme-marketing-lake/raw/web_sessions/",
                 "partition_template": "dt={date:%Y-%m-%d}/hour={local:%H}",
+            },
+            {
+                "product_key": "sales.customers",
+                "domain": "sales",
+                "product": "customers",
+                "owner": "sales-data",
+                "slack_channel": "#sales-data-alerts",
+                "cron": "30 6 * * *",
+                "timezone": "Europe/Berlin",
+                "grace_minutes": 60,
+                "location": "s3://acme-sales-curated-eu-west-1/customers/",
+                "partition_template": "",
             },
             {
                 "product_key": "sales.orders",
@@ -54,22 +78,29 @@ def test_manifest_from_the_example_contracts(contracts: list[DataProductContract
     }
     assert manifest.domains == ["marketing", "sales"]
     assert manifest.buckets == ["acme-marketing-lake", "acme-sales-curated-eu-west-1"]
-    assert set(manifest.skipped) == {"marketing.campaigns", "sales.customers"}
-    assert "unpartitioned" in manifest.skipped["sales.customers"]
-    assert "monitoring.partition_templates['sales.customers']" in manifest.skipped["sales.customers"]
+    assert manifest.skipped == {}  # unpartitioned products are monitored by their latest delivery
 
 
 def test_the_runtime_accepts_the_manifest(contracts: list[DataProductContract]) -> None:
-    manifest = build_manifest(contracts, {"sales.customers": "dt={date:%Y-%m-%d}"})
-    parsed, errors = parse_manifest(manifest.document)
+    parsed, errors = parse_manifest(build_manifest(contracts).document)
     assert errors == []
-    assert [c.product_key for c in parsed] == ["marketing.web_sessions", "sales.customers", "sales.orders"]
+    assert [(c.product_key, c.unpartitioned) for c in parsed] == [
+        ("marketing.campaigns", True),
+        ("marketing.web_sessions", False),
+        ("sales.customers", True),
+        ("sales.orders", False),
+    ]
     customers = next(c for c in parsed if c.product_key == "sales.customers")
     assert (customers.timezone, customers.cron, customers.grace.total_seconds()) == (
         "Europe/Berlin",
         "30 6 * * *",
         3600,
     )
+    manifest = build_manifest(contracts, {"sales.customers": "dt={date:%Y-%m-%d}"})
+    parsed, errors = parse_manifest(manifest.document)
+    assert errors == []
+    customers = next(c for c in parsed if c.product_key == "sales.customers")
+    assert (customers.unpartitioned, customers.partition_template) == (False, "dt={date:%Y-%m-%d}")
 
 
 def test_partition_templates_override_and_errors(contracts: list[DataProductContract]) -> None:
@@ -90,8 +121,16 @@ def test_partition_template_rules(contracts: list[DataProductContract]) -> None:
         partition_template(_contract(orders, partition_keys=[{**column, "name": "ds"}, {**column, "name": "hr"}]))
         == "ds={date:%Y-%m-%d}/hr={local:%H}"
     )
-    assert partition_template(_contract(orders, partition_keys=[{**column, "name": "region"}])) is None
-    assert partition_template(_contract(orders, partition_keys=[])) is None
+    by_region = _contract(orders, partition_keys=[{**column, "name": "region"}])
+    assert partition_template(by_region) is None
+    assert partition_template(_contract(orders, partition_keys=[])) == ""
+    # Keys that map to no period are still left out (with the reason), unless overridden.
+    assert build_manifest([by_region]).skipped == {
+        "sales.orders": "partition keys ['region'] do not map to a period (day/hour keys only); "
+        "set monitoring.partition_templates['sales.orders'] to monitor it"
+    }
+    [entry] = build_manifest([by_region], {"sales.orders": ""}).entries
+    assert entry["partition_template"] == ""
 
 
 def test_failure_patterns_per_service() -> None:

@@ -13,6 +13,7 @@ from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk.assertions import Annotations, Match, Template
 
+from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.loader import load_contracts
 from meshworks.constructs.monitoring import OPEN_BREACH_INDEX, SloMonitor
 from tests.harness import ROOT
@@ -100,14 +101,35 @@ def test_manifest_is_deployed_from_the_contracts(built: dict[str, Any], template
         }
     )
     assert json.loads(files["manifest.json"]) == monitor.manifest.document
-    assert [e["product_key"] for e in monitor.manifest.entries] == ["marketing.web_sessions", "sales.orders"]
+    assert [(e["product_key"], e["partition_template"]) for e in monitor.manifest.entries] == [
+        ("marketing.campaigns", ""),
+        ("marketing.web_sessions", "dt={date:%Y-%m-%d}/hour={local:%H}"),
+        ("sales.customers", ""),
+        ("sales.orders", "order_date={date:%Y-%m-%d}"),
+    ]
 
 
-def test_products_without_a_period_key_are_reported(built: dict[str, Any]) -> None:
+def test_unpartitioned_products_are_monitored_without_warning(built: dict[str, Any]) -> None:
     warnings = Annotations.from_stack(built["stack"]).find_warning(
-        "/Slo/Monitor", Match.string_like_regexp("data products without an SLO monitor: marketing.campaigns")
+        "/Slo/Monitor", Match.string_like_regexp("data products without an SLO monitor")
     )
-    assert warnings and "sales.customers" in str(warnings[0].entry.data)
+    assert warnings == []
+
+
+def test_products_without_a_period_key_are_reported() -> None:
+    contracts = load_contracts([ROOT / "contracts"])
+    orders = next(c for c in contracts if c.qualified_name == "sales.orders")
+    region = {"name": "region", "type": "string", "description": "Sales region of the order."}
+    by_region = DataProductContract.model_validate(
+        {**orders.model_dump(mode="json"), "name": "orders_by_region", "partition_keys": [region]}
+    )
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Slo", env=ENV)
+    deliveries = dynamodb.Table.from_table_name(stack, "Deliveries", "acme-deliveries")
+    SloMonitor(stack, "Monitor", contracts=[*contracts, by_region], delivery_table=deliveries)
+    [warning] = Annotations.from_stack(stack).find_warning(
+        "/Slo/Monitor", Match.string_like_regexp("data products without an SLO monitor: sales.orders_by_region")
+    )
+    assert "do not map to a period" in str(warning.entry.data)
 
 
 def test_manifest_bucket_is_secure_and_retained(template: Template) -> None:

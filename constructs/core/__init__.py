@@ -1,5 +1,6 @@
 """Building blocks every meshworks construct uses: keys, log groups, functions, removal and nag rules."""
 
+from .dead_letter_queue import DeadLetterQueue
 from .lambda_code import LAMBDAS_ROOT, lambda_code
 from .nag import acknowledge
 from .platform_function import PlatformFunction
@@ -9,6 +10,7 @@ from .secure_log_group import SecureLogGroup
 
 __all__ = [
     "LAMBDAS_ROOT",
+    "DeadLetterQueue",
     "REMOVE_DATA_ON_DESTROY",
     "PlatformFunction",
     "PlatformKey",

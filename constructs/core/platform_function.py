@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from .dead_letter_queue import DeadLetterQueue
 from .lambda_code import lambda_code
 from .nag import acknowledge, flatten
 from .platform_key import PlatformKey
@@ -99,17 +100,8 @@ class PlatformFunction(Construct):
         )
         self.dead_letter_queue: sqs.Queue | None = None
         if dead_letter_queue:
-            self.dead_letter_queue = sqs.Queue(
-                self,
-                "DeadLetterQueue",
-                encryption=sqs.QueueEncryption.KMS,
-                encryption_master_key=encryption_key,
-                enforce_ssl=True,
-                retention_period=Duration.days(14),
-            )
-            acknowledge(
-                self.dead_letter_queue,
-                {"AwsSolutions-SQS3": "This queue is itself the dead-letter queue of the function."},
+            self.dead_letter_queue = DeadLetterQueue(
+                self, "DeadLetterQueue", encryption_key=encryption_key, receives="the function"
             )
         self.security_group: ec2.ISecurityGroup | None = None
         if vpc is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
@@ -13,9 +13,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from ..core.dead_letter_queue import DeadLetterQueue
 from ..core.nag import acknowledge
 from ..core.platform_key import PlatformKey
 from .job_events import JobService, failure_patterns
@@ -67,17 +67,8 @@ class JobEventForwarder(Construct):
         self.target_bus = events.EventBus.from_event_bus_arn(
             self, "TargetBus", f"arn:{stack.partition}:events:{region}:{target_account}:event-bus/default"
         )
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            {"AwsSolutions-SQS3": "This queue is the dead-letter queue of the forwarding rules' target."},
+        self.dead_letter_queue = DeadLetterQueue(
+            self, "DeadLetterQueue", encryption_key=self.key, receives="the forwarding rules' target"
         )
         allow_service_to_use_key(
             self.key,

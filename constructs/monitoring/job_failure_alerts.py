@@ -17,6 +17,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from ..core.dead_letter_queue import DeadLetterQueue
 from ..core.nag import acknowledge
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey
@@ -123,16 +124,9 @@ class JobFailureAlerts(Construct):
 
         self._owns_alert_dlq = alert_dead_letter_queue is None
         if alert_dead_letter_queue is None:
-            queue = sqs.Queue(
-                self,
-                "AlertDeadLetterQueue",
-                encryption=sqs.QueueEncryption.KMS,
-                encryption_master_key=self.key,
-                enforce_ssl=True,
-                retention_period=Duration.days(14),
+            alert_dead_letter_queue = DeadLetterQueue(
+                self, "AlertDeadLetterQueue", encryption_key=self.key, receives="undeliverable alerts"
             )
-            acknowledge(queue, {"AwsSolutions-SQS3": "This queue is the dead-letter queue of undeliverable alerts."})
-            alert_dead_letter_queue = queue
         self.alert_dead_letter_queue: sqs.IQueue = alert_dead_letter_queue
 
         environment = {
@@ -168,17 +162,8 @@ class JobFailureAlerts(Construct):
         self.alert_dead_letter_queue.grant_send_messages(role)
 
         # ---- one rule per service, sharing a dead-letter queue
-        self.rule_dead_letter_queue = sqs.Queue(
-            self,
-            "RuleDeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.rule_dead_letter_queue,
-            {"AwsSolutions-SQS3": "This queue is the dead-letter queue of the job-failure rules' target."},
+        self.rule_dead_letter_queue = DeadLetterQueue(
+            self, "RuleDeadLetterQueue", encryption_key=self.key, receives="the job-failure rules' target"
         )
         allow_service_to_use_key(
             self.key,

@@ -28,6 +28,7 @@ from constructs import Construct
 
 from meshworks.constructs.mesh.contract import DataProductContract
 
+from ..core.dead_letter_queue import DeadLetterQueue
 from ..core.nag import (
     BUCKET_OBJECTS,
     CDK_ASSET_OBJECTS,
@@ -298,17 +299,8 @@ class SloMonitor(Construct):
             for email in (domain_alert_emails or {}).get(domain, ()):
                 topic.add_subscription(subscriptions.EmailSubscription(email))
             self.domain_topics[domain] = topic
-        self.alert_dead_letter_queue = sqs.Queue(
-            self,
-            "AlertDeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.alert_dead_letter_queue,
-            {"AwsSolutions-SQS3": "This queue is the dead-letter queue of undeliverable alerts (alarmed)."},
+        self.alert_dead_letter_queue = DeadLetterQueue(
+            self, "AlertDeadLetterQueue", encryption_key=self.key, receives="undeliverable alerts (alarmed)"
         )
 
         # ---- the sweeper
@@ -358,17 +350,8 @@ class SloMonitor(Construct):
         grant_put_metrics(role, metric_namespace)
         self._acknowledge_sweeper_policy()
 
-        self.schedule_dead_letter_queue = sqs.Queue(
-            self,
-            "ScheduleDeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.schedule_dead_letter_queue,
-            {"AwsSolutions-SQS3": "This queue is the dead-letter queue of the sweep schedule's target."},
+        self.schedule_dead_letter_queue = DeadLetterQueue(
+            self, "ScheduleDeadLetterQueue", encryption_key=self.key, receives="the sweep schedule's target"
         )
         self.schedule_rule = events.Rule(
             self,

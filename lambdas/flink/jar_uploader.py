@@ -44,33 +44,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from .flink_rest import FlinkClient, FlinkRequestError
-from .s3_events import S3ObjectRef, clean_etag, parse_s3_event
+from .s3_events import S3ObjectRef, clean_etag, parse_s3_event, s3_client
 
 LOG = logging.getLogger(__name__)
 
 RECORD_VERSION = 1
 CHUNK_BYTES = 1024 * 1024
-
-_S3_CLIENT: Any = None
-
-
-def s3_client() -> Any:
-    """The S3 client, created on first use and kept for warm invocations."""
-    global _S3_CLIENT
-    if _S3_CLIENT is None:
-        _S3_CLIENT = boto3.client("s3")
-    return _S3_CLIENT
-
-
-def reset_clients() -> None:
-    """Forget cached clients (tests)."""
-    global _S3_CLIENT
-    _S3_CLIENT = None
-
 
 @dataclass(frozen=True)
 class Settings:

@@ -52,12 +52,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from .flink_rest import FlinkClient, FlinkError, FlinkRequestError, FlinkUnavailableError
 from .request import RequestError, RunRequest, parse_request
-from .s3_events import S3ObjectRef, clean_etag, parse_s3_event
+from .s3_events import S3ObjectRef, clean_etag, parse_s3_event, s3_client
 
 LOG = logging.getLogger(__name__)
 
@@ -66,23 +65,6 @@ CONFIRMED_STATES = frozenset({"RUNNING", "FINISHED"})
 FAILED_STATES = frozenset({"FAILED", "FAILING", "CANCELED", "CANCELLING"})
 _DUPLICATE_MARKERS = ("DuplicateJobSubmissionException", "has already been submitted")
 _NOT_FOUND = ("NoSuchKey", "404", "NotFound")
-
-_S3_CLIENT: Any = None
-
-
-def s3_client() -> Any:
-    """The S3 client, created on first use and kept for warm invocations."""
-    global _S3_CLIENT
-    if _S3_CLIENT is None:
-        _S3_CLIENT = boto3.client("s3")
-    return _S3_CLIENT
-
-
-def reset_clients() -> None:
-    """Forget cached clients (tests)."""
-    global _S3_CLIENT
-    _S3_CLIENT = None
-
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+import boto3
+
 
 class UnsupportedEventError(ValueError):
     """The event is not an S3 object-created event in a supported shape."""
@@ -123,3 +125,20 @@ def _json(text: Any, what: str) -> Any:
         return json.loads(text)
     except (TypeError, ValueError) as exc:
         raise UnsupportedEventError(f"{what} is not JSON") from exc
+
+
+_S3_CLIENT: Any = None
+
+
+def s3_client() -> Any:
+    """The S3 client shared by both handlers, created on first use and kept for warm invocations."""
+    global _S3_CLIENT
+    if _S3_CLIENT is None:
+        _S3_CLIENT = boto3.client("s3")
+    return _S3_CLIENT
+
+
+def reset_clients() -> None:
+    """Forget the cached client (tests)."""
+    global _S3_CLIENT
+    _S3_CLIENT = None

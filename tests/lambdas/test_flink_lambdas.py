@@ -182,11 +182,9 @@ def s3(_moto_s3: Any) -> Iterator[Any]:
     for bucket in (ARTIFACTS, DATA):
         for key in keys(_moto_s3, bucket):
             _moto_s3.delete_object(Bucket=bucket, Key=key)
-    uploader.reset_clients()
-    runner.reset_clients()
+    uploader_events.reset_clients()
     yield _moto_s3
-    uploader.reset_clients()
-    runner.reset_clients()
+    uploader_events.reset_clients()
 
 
 def s3_notification(bucket: str, key: str, etag: str | None = None, encoded_key: str | None = None) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from meshworks.stacks.platform import build_platform
 app = App()
 try:
     # Under `cdk synth` the CLI passes cdk.json's context; `python app.py` alone reads cdk.json itself.
-    config = config_from_context(app.node.get_all_context()) if app.node.try_get_context("meshworks") else load_cdk_json()
+    context = app.node.get_all_context()
+    config = config_from_context(context) if app.node.try_get_context("meshworks") else load_cdk_json()
+    build_platform(app, config)  # also reads and reviews the data-product contracts
 except ConfigError as error:
     print(error, file=sys.stderr)
     sys.exit(1)
-build_platform(app, config)
 app.synth()

@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
-from meshworks.constructs.mesh.loader import load_contracts
-
 from .config import PlatformConfig
 from .foundation_stack import FoundationStack
-from .mesh_hub_stack import build_mesh
+from .mesh_hub_stack import build_mesh, read_contracts
 from .monitoring_stack import monitoring_stacks
 from .spark_stack import SparkStack
 
@@ -47,11 +45,11 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             description="meshworks foundation: platform key, data-lake zones, VPC",
         )
     )
-    # Later capabilities add their stacks here: mesh hub + spokes, Spark, monitoring.
+    # The contracts are read and reviewed once; a problem is a ConfigError listing every file:line.
+    contracts = read_contracts(config.mesh) if config.mesh.enabled or config.monitoring.enabled else []
     if config.mesh.enabled:  # data mesh: hub, data-product shards (hub account), spokes (consumer accounts)
-        platform.extra.update(build_mesh(app, config))
+        platform.extra.update(build_mesh(app, config, contracts))
     if config.monitoring.enabled:  # SLO monitors, job alerts, dashboard (hub); job-event forwarding (compute)
-        contracts = load_contracts([config.mesh.contracts_path], allowed_buckets=config.mesh.producer_buckets or None)
         platform.extra.update(monitoring_stacks(app, config, contracts))
     if config.spark.enabled:  # EMR Serverless + rollout, EMR on EC2, EMR on EKS, Flink on EMR (compute account)
         platform.extra["Spark"] = SparkStack(

@@ -102,3 +102,23 @@ def test_app_prints_one_message_and_no_traceback(tmp_path) -> None:
     assert result.returncode == 1
     assert "meshworks.network.nat_gateways = \"lots\"" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_app_reports_bad_contracts_as_one_message(tmp_path) -> None:
+    """A broken contract stops `cdk synth` with file:line: field problems, not a traceback."""
+    contracts = tmp_path / "contracts" / "sales"
+    contracts.mkdir(parents=True)
+    text = (ROOT / "contracts" / "sales" / "orders.yaml").read_text().replace("type: bigint\n", "type: bigintt\n", 1)
+    (contracts / "orders.yaml").write_text(text)
+    context = {**DEFAULT_CONTEXT, "meshworks.mesh.contracts_path": str(tmp_path / "contracts")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=ROOT,
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "orders.yaml:15: columns[0].type: invalid Glue type 'bigintt'" in result.stderr
+    assert "Traceback" not in result.stderr

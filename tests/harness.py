@@ -34,7 +34,7 @@ class SynthesizedPlatform:
 
     config: PlatformConfig
     outdir: Path
-    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # artifact id -> template
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # artifact id (or product) -> template
     findings: list[NagFinding] = field(default_factory=list)
     synth_error: str | None = None
 
@@ -83,4 +83,7 @@ def synthesize_platform(outdir: Path, context: dict[str, Any] | None = None) -> 
         if artifact["type"] == "aws:cloudformation:stack":
             template_file = artifact["properties"]["templateFile"]
             result.templates[artifact_id] = json.loads((outdir / template_file).read_text())
+    # Service Catalog product stacks are file assets, not artifacts: audit, lint and snapshot them too.
+    for product in sorted(outdir.glob("*.product.template.json")):
+        result.templates[product.name.removesuffix(".template.json")] = json.loads(product.read_text())
     return result

@@ -74,7 +74,7 @@ def test_default_sharing_mode_is_lf_tags(platform: SynthesizedPlatform) -> None:
         for r in t["Resources"].values()
         if r["Type"] == "AWS::LakeFormation::Tag"
     }
-    assert consumer_keys == {f"meshworks:consumer:{a}" for a in ("111122223333", "444455556666", "777788889999")}
+    assert consumer_keys == {f"meshworks:consumer:{a}" for a in ("333333333333", "444455556666", "777788889999")}
 
 
 def test_spoke_trusts_the_configured_hub(platform: SynthesizedPlatform) -> None:
@@ -154,3 +154,17 @@ def test_too_many_values_of_one_tag_is_a_config_error(tmp_path: Path) -> None:
     config = config_from_context(base_context(contracts_path=str(tmp_path)))
     with pytest.raises(ConfigError, match=r"tags.cost_center: LF-tag 'cost_center' would have 51 values"):
         build_mesh(App(), config)
+
+
+def test_the_demo_spoke_receives_shares(platform: SynthesizedPlatform) -> None:
+    """The shipped contracts share products with the shipped consumer account, so the demo is end to end."""
+    consumer = platform.config.environments.consumers[0].account
+    consumers = {n: t for n, t in mesh_templates(platform).items() if n.startswith("MeshConsumers-")}
+    grants = [
+        r["Properties"]
+        for t in consumers.values()
+        for r in t["Resources"].values()
+        if r["Type"] == "AWS::LakeFormation::PrincipalPermissions"
+        and r["Properties"]["Principal"]["DataLakePrincipalIdentifier"] == consumer
+    ]
+    assert grants, f"no grant to the configured consumer {consumer}"

@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from meshworks.constructs.mesh import DataProductContract, load_contracts, parse_glue_type
 from meshworks.constructs.mesh.contract import Classification, DataFormat
+from tests.mesh.contract_data import minimal_contract
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
 
-def _minimal(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": "orders",
-        "domain": "sales",
-        "description": "Every confirmed web-shop order, one row per order line.",
-        "owner": "sales-data",
-        "contact": {"email": "sales-data@example.com", "slack_channel": "#sales-data"},
-        "location": "s3://acme-sales-curated/orders/",
-        "format": "parquet",
-        "columns": [{"name": "order_id", "type": "bigint", "description": "Order number."}],
-        "slo": {"cron": "0 6 * * *", "timezone": "UTC"},
-        "classification": "internal",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_example_contracts_load() -> None:
@@ -46,7 +31,7 @@ def test_example_contracts_load() -> None:
 
 
 def test_defaults_and_derived_names() -> None:
-    contract = DataProductContract.model_validate(_minimal())
+    contract = DataProductContract.model_validate(minimal_contract())
     assert contract.table_name == "orders"
     assert contract.database_name == "sales"
     assert contract.qualified_name == "sales.orders"
@@ -61,14 +46,14 @@ def test_defaults_and_derived_names() -> None:
 
 
 def test_contract_is_immutable() -> None:
-    contract = DataProductContract.model_validate(_minimal())
+    contract = DataProductContract.model_validate(minimal_contract())
     with pytest.raises(ValidationError):
         contract.name = "other"  # type: ignore[misc]
 
 
 def test_glue_table_parameters_are_strings() -> None:
     contract = DataProductContract.model_validate(
-        _minimal(
+        minimal_contract(
             columns=[{"name": "email", "type": "string", "description": "Buyer email.", "pii": True}],
             slo={"cron": "30 7 * * MON-FRI", "timezone": "America/Phoenix", "grace_minutes": 15},
         )
@@ -90,19 +75,19 @@ def test_glue_table_parameters_are_strings() -> None:
 
 
 def test_table_formats_get_no_glue_classification() -> None:
-    contract = DataProductContract.model_validate(_minimal(format="iceberg"))
+    contract = DataProductContract.model_validate(minimal_contract(format="iceberg"))
     assert contract.format.is_table_format
     assert "classification" not in contract.glue_table_parameters()
 
 
 def test_lf_tags_add_platform_tags() -> None:
-    contract = DataProductContract.model_validate(_minimal(tags={"tier": "gold"}))
+    contract = DataProductContract.model_validate(minimal_contract(tags={"tier": "gold"}))
     assert contract.lf_tags() == {"tier": "gold", "domain": "sales", "classification": "internal", "pii": "false"}
 
 
 def test_whitespace_is_normalized() -> None:
     contract = DataProductContract.model_validate(
-        _minimal(
+        minimal_contract(
             description="  Every confirmed web-shop order, one row per order line.\n",
             columns=[{"name": "items", "type": " Array< Struct<SKU: string, qty :int> > ", "description": "Lines."}],
             slo={"cron": " 0  6 * * * ", "timezone": "UTC"},
@@ -171,7 +156,7 @@ def test_struct_fields_are_listed() -> None:
 
 @pytest.mark.parametrize("email", ["a@example.com", "first.last+tag@sub.example.co.uk", "x_y-z@ex-ample.io"])
 def test_good_emails(email: str) -> None:
-    contract = DataProductContract.model_validate(_minimal(contact={"email": email, "slack_channel": "#a-b"}))
+    contract = DataProductContract.model_validate(minimal_contract(contact={"email": email, "slack_channel": "#a-b"}))
     assert contract.contact.email == email
 
 
@@ -180,22 +165,22 @@ def test_good_emails(email: str) -> None:
 )
 def test_bad_emails(email: str) -> None:
     with pytest.raises(ValidationError, match="not a valid email address"):
-        DataProductContract.model_validate(_minimal(contact={"email": email, "slack_channel": "#a-b"}))
+        DataProductContract.model_validate(minimal_contract(contact={"email": email, "slack_channel": "#a-b"}))
 
 
 @pytest.mark.parametrize("location", ["s3://b/x/", "s3://bucket//x/", "s3://bucket/../x/", "s3://192.168.1.1/x/"])
 def test_bad_locations(location: str) -> None:
     with pytest.raises(ValidationError, match="location"):
-        DataProductContract.model_validate(_minimal(location=location))
+        DataProductContract.model_validate(minimal_contract(location=location))
 
 
 def test_partition_keys_must_be_primitive() -> None:
     with pytest.raises(ValidationError, match="must have a primitive type"):
         DataProductContract.model_validate(
-            _minimal(partition_keys=[{"name": "dims", "type": "array<int>", "description": "Dimensions."}])
+            minimal_contract(partition_keys=[{"name": "dims", "type": "array<int>", "description": "Dimensions."}])
         )
 
 
 @pytest.mark.parametrize("cron", ["@daily", "*/15 * * * *", "0 6 * * MON-FRI", "0 0 1 */3 *", "5,35 8-18 * * 1-5"])
 def test_good_crons(cron: str) -> None:
-    DataProductContract.model_validate(_minimal(slo={"cron": cron, "timezone": "UTC"}))
+    DataProductContract.model_validate(minimal_contract(slo={"cron": cron, "timezone": "UTC"}))

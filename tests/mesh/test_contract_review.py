@@ -10,25 +10,13 @@ import pytest
 from meshworks.constructs.mesh import DataProductContract, review_contracts, validate_paths
 from meshworks.constructs.mesh.loader import ContractError, load_allowed_buckets, load_contracts
 from meshworks.constructs.mesh.review import suggested_pii_category
+from tests.mesh.contract_data import minimal_contract
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
 
 def _contract(**overrides: Any) -> DataProductContract:
-    data: dict[str, Any] = {
-        "name": "orders",
-        "domain": "sales",
-        "description": "Every confirmed web-shop order, one row per order line.",
-        "owner": "sales-data",
-        "contact": {"email": "sales-data@example.com", "slack_channel": "#sales-data"},
-        "location": "s3://acme-sales-curated/orders/",
-        "format": "parquet",
-        "columns": [{"name": "order_id", "type": "bigint", "description": "Order number."}],
-        "slo": {"cron": "0 6 * * *", "timezone": "UTC"},
-        "classification": "internal",
-    }
-    data.update(overrides)
-    return DataProductContract.model_validate(data)
+    return DataProductContract.model_validate(minimal_contract(**overrides))
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install synth diff deploy test lint bench wheel clean
+.PHONY: help install install-locked lock synth diff deploy test lint bench wheel clean
 
 help:
 	@echo "make synth   install what is missing, synthesize the reference app into cdk.out/ (policy checks on)"
@@ -32,6 +32,20 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed
+
+# The deploy path (.github/workflows/deploy-stage.yml): runtime dependencies only, every file checked against
+# the hashes in requirements-deploy.lock, the package itself without dependency resolution, the pinned CLI.
+install-locked:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-deploy.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+# Regenerate requirements-deploy.lock after changing pyproject.toml's dependencies (needs PyPI).
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml requirements-deploy.in --generate-hashes --python-version 3.11 \
+		--no-header --index-url https://pypi.org/simple -o requirements-deploy.lock
 
 synth: install
 	rm -rf cdk.out

@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 help:
 	@echo "make synth   install what is missing, synthesize the reference app into cdk.out/ (policy checks on)"
 	@echo "make test    install what is missing, run the whole test suite"
-	@echo "make diff / make deploy [STACKS=name]   cdk diff / deploy with the pinned CLI (needs AWS credentials)"
+	@echo "make diff / make deploy [STACKS='Foundation Spark'] [CONTEXT='-c meshworks.…=…']   cdk diff / deploy (stack ids as cdk ls prints them; needs AWS credentials)"
 	@echo "make lint    ruff"
 	@echo "make bench   benchmarks (prints figures; see benchmarks/RESULTS.md)"
 
@@ -52,14 +52,25 @@ synth: install
 	$(BIN)/cdk synth --quiet --no-notices --ci
 	@echo "synthesized: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/"
 
-# Deploying needs AWS credentials; STACKS defaults to every stack.
-STACKS ?= --all
+# Deploying needs AWS credentials. STACKS takes stack ids as `cdk ls` prints them first (e.g. Foundation,
+# 'MeshProducts-*'), not CloudFormation stack names: the CLI selects by construct id. Default: every stack.
+# CONTEXT takes `-c meshworks.…=…` overrides.
+STACKS ?=
+CONTEXT ?=
 APPROVAL ?= broadening
+_stack_names := $(shell printf '%s\n' $(STACKS) | grep -E '^[a-z0-9][a-z0-9-]*$$')
+define check_stacks
+	$(if $(_stack_names),$(error STACKS=$(_stack_names): give stack ids as `cdk ls` prints them first \
+	(e.g. STACKS=Foundation for meshworks-demo-foundation), not stack names))
+endef
+
 diff: install
-	$(BIN)/cdk diff $(STACKS)
+	$(call check_stacks)
+	$(BIN)/cdk diff $(STACKS) $(CONTEXT)
 
 deploy: install
-	$(BIN)/cdk deploy $(STACKS) --require-approval $(APPROVAL)
+	$(call check_stacks)
+	$(BIN)/cdk deploy $(or $(STACKS),--all) --require-approval $(APPROVAL) $(CONTEXT)
 
 test: install
 	$(PY) -m pytest

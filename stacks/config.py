@@ -480,6 +480,47 @@ class FeatureStoreConfig(_Model):
     enabled: Literal[False] = Field(False, description="Reserved; feature tables are not part of this release.")
 
 
+GitHubRepository = Annotated[
+    str, _pattern(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$", "must be '<owner>/<repo>' on github.com, e.g. 'acme/data'")
+]
+GitHubEnvironment = Annotated[
+    str, _pattern(r"^[^\s:*?\"]{1,255}$", "must be a GitHub environment name without spaces, ':', '*', '?' or quotes")
+]
+BootstrapQualifier = Annotated[str, _pattern(r"^[a-z0-9]{1,10}$", "must be 1-10 lower-case letters or digits")]
+OidcProviderArn = Annotated[
+    str,
+    _pattern(
+        r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$",
+        "must be the ARN of the account's GitHub OIDC provider, "
+        "e.g. arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+    ),
+]
+
+
+class DeployRolesConfig(_Model):
+    """GitHub OIDC deploy role (``<prefix>-deploy-roles``, hub account; opt-in). See ``GitHubDeployRole``.
+
+    The role ``<prefix>-github-deploy`` trusts exactly ``repo:<repository>:environment:<github_environment>``
+    and may only assume the CDK bootstrap roles of the platform's accounts (hub, compute, consumers).
+    """
+
+    enabled: bool = Field(False, description="Deploy the GitHub OIDC deploy-role stack (deploy it once by hand).")
+    repository: GitHubRepository | None = Field(None, description="'<owner>/<repo>' whose workflow deploys.")
+    github_environment: GitHubEnvironment = Field(
+        "production", description="GitHub environment of the deploy job this configuration is for."
+    )
+    qualifier: BootstrapQualifier = Field("hnb659fds", description="CDK bootstrap qualifier of the accounts.")
+    oidc_provider_arn: OidcProviderArn | None = Field(
+        None, description="The account's existing GitHub OIDC provider; default: create one (one per account)."
+    )
+
+    @model_validator(mode="after")
+    def _repository_when_enabled(self) -> DeployRolesConfig:
+        if self.enabled and self.repository is None:
+            raise FieldProblem(("repository",), None, "is required when deploy_roles.enabled is true, e.g. 'acme/data'")
+        return self
+
+
 class PlatformConfig(_Model):
     """Everything the reference app needs; see the README's configuration reference."""
 
@@ -492,6 +533,7 @@ class PlatformConfig(_Model):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
     feature_store: FeatureStoreConfig = Field(default_factory=FeatureStoreConfig)
+    deploy_roles: DeployRolesConfig = Field(default_factory=DeployRolesConfig)
     tags: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], str] = Field(
         default_factory=dict, description="Tags applied to every resource."
     )

@@ -84,7 +84,7 @@ def test_deploy_installs_from_hash_pinned_locks_before_assuming_a_role() -> None
     install = runs.index("make install-locked")
     assume = next(i for i, r in enumerate(runs) if "configure-aws-credentials" in r)
     assert install < assume
-    assert not any("pip install" in r or "make install" == r.strip() for r in runs[assume:])
+    assert not any("pip install" in r or r.strip() == "make install" for r in runs[assume:])
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("install-locked:\n", 1)[1].split("\n\n", 1)[0]
     assert "--require-hashes --no-deps -r requirements-deploy.lock" in recipe and "npm ci" in recipe
@@ -93,7 +93,6 @@ def test_deploy_installs_from_hash_pinned_locks_before_assuming_a_role() -> None
 
 def test_deploy_lock_pins_every_runtime_dependency_with_hashes() -> None:
     import tomllib
-
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 

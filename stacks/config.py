@@ -372,6 +372,31 @@ class SparkConfig(_Model):
     )
     eks: EmrOnEksSettings = Field(default_factory=EmrOnEksSettings, description="EMR on EKS (existing cluster).")
     flink: FlinkSettings = Field(default_factory=FlinkSettings, description="Flink on EMR.")
+    https_egress_cidrs: list[str] = Field(
+        default_factory=lambda: ["0.0.0.0/0"],
+        description="Where EMR nodes and EMR Serverless workers may open HTTPS connections. Default: anywhere "
+        "(AWS endpoints without an interface endpoint, through the NAT gateway). To keep traffic inside the VPC, "
+        "set the VPC CIDR and add the S3 gateway endpoint's prefix list to https_egress_prefix_list_ids.",
+    )
+    https_egress_prefix_list_ids: list[Annotated[str, _pattern(r"^pl-[0-9a-f]{8,17}$", "must be a prefix list id, e.g. 'pl-6ea54007'")]] = Field(
+        default_factory=list, description="Managed prefix lists (e.g. the S3 gateway endpoint's) HTTPS may reach."
+    )
+    in_transit_certificate_s3_uri: Annotated[
+        str, _pattern(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+\.zip$", "must be the S3 URI of a PEM zip, e.g. 's3://acme-certs/emr/certs.zip'")
+    ] | None = Field(
+        None, description="PEM certificate bundle that turns on EMR in-transit TLS (long-running cluster, transient "
+        "profile, Flink). Default: off."
+    )
+
+    @field_validator("https_egress_cidrs")
+    @classmethod
+    def _egress(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not an IPv4 CIDR block ({exc}); e.g. '10.40.0.0/16'") from None
+        return value
 
 
 Email = Annotated[

@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from meshworks.constructs.core.removal import REMOVE_DATA_ON_DESTROY
 from meshworks.constructs.network.platform_vpc import (
     DEFAULT_INTERFACE_ENDPOINTS,
     SUPPORTED_INTERFACE_ENDPOINTS,
@@ -49,6 +50,8 @@ from meshworks.constructs.spark.settings import (
 from .config_overrides import OverrideProblem, apply_override, looks_like_root_typo
 
 CONTEXT_KEY = "meshworks"
+#: The ``@meshworks/…`` feature flags a misspelt flag is compared with.
+_FLAGS = [REMOVE_DATA_ON_DESTROY]
 
 #: What each pattern of this module means, in words: an error message says this, never the regex.
 _PATTERN_WORDS: dict[str, str] = {}
@@ -645,6 +648,9 @@ def config_from_context(context: Mapping[str, Any], source: str = "cdk.json cont
                 f"  {key} = {_show(context[key])}: not a meshworks key (it would be ignored); "
                 f"write -c {CONTEXT_KEY}.{rest}=..."
             )
+        elif key.startswith(f"@{CONTEXT_KEY}/") and key not in _FLAGS and difflib.get_close_matches(key, _FLAGS, n=1, cutoff=0.8):
+            flag = difflib.get_close_matches(key, _FLAGS, n=1, cutoff=0.8)[0]
+            problems.append(f"  {key} = {_show(context[key])}: not a meshworks flag (it would be ignored); did you mean {flag}?")
         elif key.startswith(CONTEXT_KEY + "."):
             try:
                 apply_override(data, PlatformConfig, CONTEXT_KEY, key[len(CONTEXT_KEY) + 1 :], context[key])

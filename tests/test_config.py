@@ -238,6 +238,12 @@ def test_each_bad_override_is_one_line_naming_key_value_and_fix(overrides: dict,
     assert "pattern" not in message and "^" not in message  # patterns are said in words
 
 
+def test_a_misspelt_meshworks_flag_is_an_error() -> None:
+    message = _error({**DEFAULT_CONTEXT, "@meshworks/removeDataOnDestory": "true"})
+    assert "@meshworks/removeDataOnDestory = \"true\": not a meshworks flag" in message
+    assert "did you mean @meshworks/removeDataOnDestroy?" in message
+
+
 @pytest.mark.parametrize("key", ["meshwork.prefix", "Meshworks.prefix", "meshworks_prefix", "mehsworks.network.nat_gateways"])
 def test_a_misspelt_root_key_is_an_error_not_ignored(key: str) -> None:
     message = _error({**DEFAULT_CONTEXT, key: "acme"})

@@ -12,12 +12,12 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install synth diff deploy test lint bench wheel clean
+.PHONY: help install install-locked lock synth diff deploy test lint bench wheel clean
 
 help:
 	@echo "make synth   install what is missing, synthesize the reference app into cdk.out/ (policy checks on)"
 	@echo "make test    install what is missing, run the whole test suite"
-	@echo "make diff / make deploy [STACKS=name]   cdk diff / deploy with the pinned CLI (needs AWS credentials)"
+	@echo "make diff / make deploy [STACKS='Foundation Spark'] [CONTEXT='-c meshworks.…=…']   cdk diff / deploy (stack ids as cdk ls prints them; needs AWS credentials)"
 	@echo "make lint    ruff"
 	@echo "make bench   benchmarks (prints figures; see benchmarks/RESULTS.md)"
 
@@ -33,19 +33,44 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+# The deploy path (.github/workflows/deploy-stage.yml): runtime dependencies only, every file checked against
+# the hashes in requirements-deploy.lock, the package itself without dependency resolution, the pinned CLI.
+install-locked:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-deploy.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+# Regenerate requirements-deploy.lock after changing pyproject.toml's dependencies (needs PyPI).
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml requirements-deploy.in --generate-hashes --python-version 3.11 \
+		--no-header --index-url https://pypi.org/simple -o requirements-deploy.lock
+
 synth: install
 	rm -rf cdk.out
 	$(BIN)/cdk synth --quiet --no-notices --ci
 	@echo "synthesized: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/"
 
-# Deploying needs AWS credentials; STACKS defaults to every stack.
-STACKS ?= --all
+# Deploying needs AWS credentials. STACKS takes stack ids as `cdk ls` prints them first (e.g. Foundation,
+# 'MeshProducts-*'), not CloudFormation stack names: the CLI selects by construct id. Default: every stack.
+# CONTEXT takes `-c meshworks.…=…` overrides.
+STACKS ?=
+CONTEXT ?=
 APPROVAL ?= broadening
+_stack_names := $(shell printf '%s\n' $(STACKS) | grep -E '^[a-z0-9][a-z0-9-]*$$')
+define check_stacks
+	$(if $(_stack_names),$(error STACKS=$(_stack_names): give stack ids as `cdk ls` prints them first \
+	(e.g. STACKS=Foundation for meshworks-demo-foundation), not stack names))
+endef
+
 diff: install
-	$(BIN)/cdk diff $(STACKS)
+	$(call check_stacks)
+	$(BIN)/cdk diff $(STACKS) $(CONTEXT)
 
 deploy: install
-	$(BIN)/cdk deploy $(STACKS) --require-approval $(APPROVAL)
+	$(call check_stacks)
+	$(BIN)/cdk deploy $(or $(STACKS),--all) --require-approval $(APPROVAL) $(CONTEXT)
 
 test: install
 	$(PY) -m pytest

@@ -1,9 +1,11 @@
 """``PlatformConfig``: the typed configuration of the reference app.
 
 The configuration lives in ``cdk.json`` under the context key ``meshworks``. Any value can be
-overridden on the command line with a dotted key, parsed as JSON when it can be::
+overridden on the command line with a dotted key; a number in the key indexes a list, a string field
+takes the text as typed, any other field takes JSON (see ``config_overrides``)::
 
-    cdk synth -c meshworks.prefix=acme -c meshworks.network.nat_gateways=0
+    cdk synth -c meshworks.prefix=acme -c meshworks.network.nat_gateways=0 \
+        -c meshworks.environments.consumers.0.account=012345678901
 
 A wrong value fails with one message that names the key, the bad value and what is allowed
 (``ConfigError``); ``app.py`` prints it and exits, without a traceback.
@@ -11,6 +13,8 @@ A wrong value fails with one message that names the key, the bad value and what 
 
 from __future__ import annotations
 
+import difflib
+import functools
 import ipaddress
 import json
 import re
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from meshworks.constructs.core.removal import REMOVE_DATA_ON_DESTROY
 from meshworks.constructs.network.platform_vpc import (
     DEFAULT_INTERFACE_ENDPOINTS,
     SUPPORTED_INTERFACE_ENDPOINTS,
@@ -41,11 +47,67 @@ from meshworks.constructs.spark.settings import (
     TransientProfileSettings,
 )
 
-CONTEXT_KEY = "meshworks"
+from .config_overrides import OverrideProblem, apply_override, looks_like_root_typo
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
+CONTEXT_KEY = "meshworks"
+#: The ``@meshworks/…`` feature flags a misspelt flag is compared with.
+_FLAGS = [REMOVE_DATA_ON_DESTROY]
+
+#: What each pattern of this module means, in words: an error message says this, never the regex.
+_PATTERN_WORDS: dict[str, str] = {}
+
+
+def _pattern(regex: str, words: str) -> StringConstraints:
+    _PATTERN_WORDS[regex] = words
+    return StringConstraints(pattern=regex)
+
+
+class FieldProblem(ValueError):
+    """A cross-field problem located on a sub-key (``loc``, relative to the model raising it) and its value."""
+
+    def __init__(self, loc: tuple[str | int, ...], value: Any, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.value = value
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region in botocore's offline endpoint data (all partitions)."""
+    from botocore.loaders import Loader
+
+    data = Loader().load_data("endpoints")
+    return frozenset(region for partition in data["partitions"] for region in partition["regions"])
+
+
+def _account_id(value: str) -> str:
+    if not re.fullmatch(r"\d{12}", value):
+        raise ValueError(
+            "must be a 12-digit AWS account id written as a string, e.g. \"012345678901\" (leading zeros count)"
+        )
+    return value
+
+
+def _region(value: str) -> str:
+    if value not in known_regions():
+        import botocore
+
+        raise ValueError(
+            f"is not an AWS region code known to botocore {botocore.__version__}; use one such as eu-west-1 or "
+            "us-east-1 (a region newer than this botocore needs a newer boto3)"
+        )
+    return value
+
+
+AccountId = Annotated[str, AfterValidator(_account_id)]
+Region = Annotated[str, AfterValidator(_region)]
+Name = Annotated[
+    str,
+    _pattern(
+        r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$",
+        "must be 3-32 characters: lower-case letters, digits and '-', starting with a letter, e.g. 'acme-data'",
+    ),
+]
 
 
 class ConfigError(ValueError):
@@ -54,6 +116,16 @@ class ConfigError(ValueError):
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+IamRoleArn = Annotated[
+    str,
+    _pattern(
+        r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$",
+        "must be an IAM role ARN, e.g. arn:aws:iam::123456789012:role/analytics-readers",
+    ),
+    StringConstraints(max_length=2048),
+]
 
 
 class Environment(_Model):
@@ -67,10 +139,22 @@ class ConsumerEnvironment(Environment):
     """A consumer ("spoke") account that receives shared data products."""
 
     name: Name = Field(description="Short name used in stack names, e.g. 'analytics'.")
-    principals: list[str] = Field(
+    principals: list[IamRoleArn] = Field(
         default_factory=list,
         description="IAM role ARNs in the consumer account that get access to the shared tables.",
     )
+
+    @model_validator(mode="after")
+    def _principals_in_account(self) -> ConsumerEnvironment:
+        for index, arn in enumerate(self.principals):
+            if arn.split(":")[4] != self.account:
+                raise FieldProblem(
+                    ("principals", index),
+                    arn,
+                    f"is a role of account {arn.split(':')[4]}, not of this consumer's account {self.account}; "
+                    "list only roles of the consumer account",
+                )
+        return self
 
 
 class Environments(_Model):
@@ -83,9 +167,13 @@ class Environments(_Model):
     @model_validator(mode="after")
     def _unique_consumers(self) -> Environments:
         names = [c.name for c in self.consumers]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"consumer names must be unique; repeated: {', '.join(dupes)}")
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise FieldProblem(
+                    ("consumers", index, "name"),
+                    name,
+                    f"is already the name of consumers.{names.index(name)}; give each consumer its own name",
+                )
         return self
 
 
@@ -141,11 +229,19 @@ class StorageConfig(_Model):
     stage_expiration_days: int = Field(30, ge=1, le=3650, description="Days before stage-zone objects expire.")
 
 
-MeshDomain = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
-BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
-IamRoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$", max_length=2048)]
+MeshDomain = Annotated[
+    str, _pattern(r"^[a-z][a-z0-9_]{1,62}$", "must be 2-63 lower-case letters, digits or '_', starting with a letter")
+]
+BucketName = Annotated[
+    str,
+    _pattern(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "must be an S3 bucket name (3-63 lower-case letters, digits, '.', '-'), not a URI"),
+]
 KmsKeyArn = Annotated[
-    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/[A-Za-z0-9-]{1,128}$")
+    str,
+    _pattern(
+        r"^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/[A-Za-z0-9-]{1,128}$",
+        "must be a KMS key ARN, e.g. arn:aws:kms:eu-west-1:123456789012:key/<key-id>",
+    ),
 ]
 
 
@@ -279,14 +375,51 @@ class SparkConfig(_Model):
     )
     eks: EmrOnEksSettings = Field(default_factory=EmrOnEksSettings, description="EMR on EKS (existing cluster).")
     flink: FlinkSettings = Field(default_factory=FlinkSettings, description="Flink on EMR.")
+    https_egress_cidrs: list[str] = Field(
+        default_factory=lambda: ["0.0.0.0/0"],
+        description="Where EMR nodes and EMR Serverless workers may open HTTPS connections. Default: anywhere "
+        "(AWS endpoints without an interface endpoint, through the NAT gateway). To keep traffic inside the VPC, "
+        "set the VPC CIDR and add the S3 gateway endpoint's prefix list to https_egress_prefix_list_ids.",
+    )
+    https_egress_prefix_list_ids: list[Annotated[str, _pattern(r"^pl-[0-9a-f]{8,17}$", "must be a prefix list id, e.g. 'pl-6ea54007'")]] = Field(
+        default_factory=list, description="Managed prefix lists (e.g. the S3 gateway endpoint's) HTTPS may reach."
+    )
+    in_transit_certificate_s3_uri: Annotated[
+        str, _pattern(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+\.zip$", "must be the S3 URI of a PEM zip, e.g. 's3://acme-certs/emr/certs.zip'")
+    ] | None = Field(
+        None, description="PEM certificate bundle that turns on EMR in-transit TLS (long-running cluster, transient "
+        "profile, Flink). Default: off."
+    )
+
+    @field_validator("https_egress_cidrs")
+    @classmethod
+    def _egress(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not an IPv4 CIDR block ({exc}); e.g. '10.40.0.0/16'") from None
+        return value
 
 
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", max_length=254)]
-SlackChannel = Annotated[str, StringConstraints(pattern=r"^#[a-z0-9][a-z0-9_-]{0,79}$")]
-SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9/_+=.@-]{1,256}$")]
-TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,255}$")]
+Email = Annotated[
+    str, _pattern(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", "must be an e-mail address"), StringConstraints(max_length=254)
+]
+SlackChannel = Annotated[
+    str, _pattern(r"^#[a-z0-9][a-z0-9_-]{0,79}$", "must be a Slack channel name starting with '#', e.g. '#data-alerts'")
+]
+SecretName = Annotated[
+    str, _pattern(r"^[A-Za-z0-9/_+=.@-]{1,256}$", "must be a Secrets Manager name (letters, digits and /_+=.@-)")
+]
+TableName = Annotated[
+    str, _pattern(r"^[A-Za-z0-9_.-]{3,255}$", "must be a DynamoDB table name (3-255 letters, digits, '_', '.', '-')")
+]
 StateMachineArn = Annotated[
-    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:states:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
+    str,
+    _pattern(
+        r"^arn:aws[a-z-]*:states:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$",
+        "must be a Step Functions state machine ARN, e.g. arn:aws:states:eu-west-1:123456789012:stateMachine:etl",
+    ),
 ]
 
 
@@ -375,6 +508,47 @@ class FeatureStoreConfig(_Model):
     enabled: Literal[False] = Field(False, description="Reserved; feature tables are not part of this release.")
 
 
+GitHubRepository = Annotated[
+    str, _pattern(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$", "must be '<owner>/<repo>' on github.com, e.g. 'acme/data'")
+]
+GitHubEnvironment = Annotated[
+    str, _pattern(r"^[^\s:*?\"]{1,255}$", "must be a GitHub environment name without spaces, ':', '*', '?' or quotes")
+]
+BootstrapQualifier = Annotated[str, _pattern(r"^[a-z0-9]{1,10}$", "must be 1-10 lower-case letters or digits")]
+OidcProviderArn = Annotated[
+    str,
+    _pattern(
+        r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$",
+        "must be the ARN of the account's GitHub OIDC provider, "
+        "e.g. arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+    ),
+]
+
+
+class DeployRolesConfig(_Model):
+    """GitHub OIDC deploy role (``<prefix>-deploy-roles``, hub account; opt-in). See ``GitHubDeployRole``.
+
+    The role ``<prefix>-github-deploy`` trusts exactly ``repo:<repository>:environment:<github_environment>``
+    and may only assume the CDK bootstrap roles of the platform's accounts (hub, compute, consumers).
+    """
+
+    enabled: bool = Field(False, description="Deploy the GitHub OIDC deploy-role stack (deploy it once by hand).")
+    repository: GitHubRepository | None = Field(None, description="'<owner>/<repo>' whose workflow deploys.")
+    github_environment: GitHubEnvironment = Field(
+        "production", description="GitHub environment of the deploy job this configuration is for."
+    )
+    qualifier: BootstrapQualifier = Field("hnb659fds", description="CDK bootstrap qualifier of the accounts.")
+    oidc_provider_arn: OidcProviderArn | None = Field(
+        None, description="The account's existing GitHub OIDC provider; default: create one (one per account)."
+    )
+
+    @model_validator(mode="after")
+    def _repository_when_enabled(self) -> DeployRolesConfig:
+        if self.enabled and self.repository is None:
+            raise FieldProblem(("repository",), None, "is required when deploy_roles.enabled is true, e.g. 'acme/data'")
+        return self
+
+
 class PlatformConfig(_Model):
     """Everything the reference app needs; see the README's configuration reference."""
 
@@ -387,6 +561,7 @@ class PlatformConfig(_Model):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
     feature_store: FeatureStoreConfig = Field(default_factory=FeatureStoreConfig)
+    deploy_roles: DeployRolesConfig = Field(default_factory=DeployRolesConfig)
     tags: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], str] = Field(
         default_factory=dict, description="Tags applied to every resource."
     )
@@ -396,50 +571,62 @@ class PlatformConfig(_Model):
         return f"{self.prefix}-{role}"
 
 
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the section at ``loc`` (for a misspelt key)."""
+    from .config_overrides import _child, _is_model, _unwrap
+
+    annotation: Any = PlatformConfig
+    for part in loc:
+        annotation, _ = _child(annotation, str(part))
+        if annotation is None:
+            return []
+    annotation = _unwrap(annotation)
+    return list(annotation.model_fields) if _is_model(annotation) else []
+
+
 def _describe_allowed(err: Mapping[str, Any]) -> str:
     ctx = err.get("ctx") or {}
     if err["type"] == "extra_forbidden":
-        return "this key is not allowed here (check its spelling and its section)"
+        known = _known_keys(tuple(err["loc"][:-1]))
+        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"this key is not allowed here; {hint}keys of this section: {', '.join(known)}"
     if err["type"] == "missing":
         return "this key is required"
     if "pattern" in ctx:
-        return f"{err['msg'].lower()} (expected pattern {ctx['pattern']})"
+        return _PATTERN_WORDS.get(ctx["pattern"], f"does not have the expected form ({ctx['pattern']})")
     if "expected" in ctx:
         return f"allowed: {ctx['expected']}"
     msg = str(err["msg"])
     return msg[len("Value error, ") :] if msg.startswith("Value error, ") else msg
 
 
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if isinstance(value, str) or len(text) <= 200 else text[:197] + "..."
+
+
 def format_errors(exc: ValidationError, source: str) -> str:
-    """One readable message for every problem in ``exc``: key, bad value, what is allowed."""
+    """One readable line per problem in ``exc``: key, bad value (in full), what is allowed or how to fix it."""
     lines = [f"Invalid meshworks configuration ({source}):"]
     for err in exc.errors():
-        key = ".".join([CONTEXT_KEY, *[str(p) for p in err["loc"]]])
-        value = "" if err["type"] == "missing" else f" = {json.dumps(err.get('input'), default=str)[:80]}"
-        lines.append(f"  {key}{value}: {_describe_allowed(err)}")
+        loc, value, problem = tuple(err["loc"]), err.get("input"), (err.get("ctx") or {}).get("error")
+        if isinstance(problem, FieldProblem):  # a cross-field check names the sub-key at fault
+            loc, value, allowed = (*loc, *problem.loc), problem.value, str(problem)
+        else:
+            allowed = _describe_allowed(err)
+        key = ".".join([CONTEXT_KEY, *[str(p) for p in loc]])
+        shown = "" if err["type"] == "missing" else f" = {_show(value)}"
+        lines.append(f"  {key}{shown}: {allowed}")
     return "\n".join(lines)
 
 
-def _set_dotted(target: dict[str, Any], dotted: str, raw: Any) -> None:
-    value = raw
-    if isinstance(raw, str):
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-    node = target
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
 def config_from_context(context: Mapping[str, Any], source: str = "cdk.json context") -> PlatformConfig:
-    """Build the config from CDK context: the ``meshworks`` object plus ``meshworks.a.b=value`` overrides."""
+    """Build the config from CDK context: the ``meshworks`` object plus ``meshworks.a.b=value`` overrides.
+
+    Raises:
+        ConfigError: one line per problem (bad override, misspelt ``-c`` key, invalid value).
+    """
     base = context.get(CONTEXT_KEY)
     if isinstance(base, str):
         try:
@@ -452,8 +639,25 @@ def config_from_context(context: Mapping[str, Any], source: str = "cdk.json cont
             "(see cdk.json in the repository for the default)"
         )
     data = json.loads(json.dumps(base))
-    for key in sorted(k for k in context if k.startswith(CONTEXT_KEY + ".")):
-        _set_dotted(data, key[len(CONTEXT_KEY) + 1 :], context[key])
+    problems: list[str] = []
+    for key in sorted(context):
+        if looks_like_root_typo(key, CONTEXT_KEY):
+            head, _, rest = key.partition(".")
+            rest = rest or head[len(CONTEXT_KEY) + 1 :] or "<key>"
+            problems.append(
+                f"  {key} = {_show(context[key])}: not a meshworks key (it would be ignored); "
+                f"write -c {CONTEXT_KEY}.{rest}=..."
+            )
+        elif key.startswith(f"@{CONTEXT_KEY}/") and key not in _FLAGS and difflib.get_close_matches(key, _FLAGS, n=1, cutoff=0.8):
+            flag = difflib.get_close_matches(key, _FLAGS, n=1, cutoff=0.8)[0]
+            problems.append(f"  {key} = {_show(context[key])}: not a meshworks flag (it would be ignored); did you mean {flag}?")
+        elif key.startswith(CONTEXT_KEY + "."):
+            try:
+                apply_override(data, PlatformConfig, CONTEXT_KEY, key[len(CONTEXT_KEY) + 1 :], context[key])
+            except OverrideProblem as problem:
+                problems.append(f"  {problem}")
+    if problems:
+        raise ConfigError("\n".join([f"Invalid meshworks configuration ({source}):", *problems]))
     try:
         return PlatformConfig.model_validate(data)
     except ValidationError as exc:

@@ -33,7 +33,14 @@ class FoundationStack(Stack):
             encryption_key=self.key,
             stage_expiration=Duration.days(config.storage.stage_expiration_days),
         )
-        self.network = PlatformVpc(self, "Network", encryption_key=self.key, **props)
+        self.network = PlatformVpc(
+            self,
+            "Network",
+            encryption_key=self.key,
+            # Interface endpoints admit the platform's own principals only (compute and hub accounts).
+            endpoint_principal_accounts=[env.account, config.environments.hub.account],
+            **props,
+        )
 
 
 def network_props(network: NetworkConfig, region: str) -> dict:

@@ -8,6 +8,7 @@ from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from .config import PlatformConfig
+from .deploy_roles_stack import DeployRolesStack
 from .foundation_stack import FoundationStack
 from .mesh_hub_stack import build_mesh, read_contracts
 from .monitoring_stack import monitoring_stacks
@@ -60,6 +61,16 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             config=config,
             foundation=platform.foundation,
             description="meshworks Spark: EMR Serverless with ring rollout, EMR on EC2, EMR on EKS, Flink on EMR",
+        )
+    if config.deploy_roles.enabled:  # GitHub OIDC deploy role (hub account), deployed once by an administrator
+        hub = config.environments.hub
+        platform.extra["DeployRoles"] = DeployRolesStack(
+            app,
+            "DeployRoles",
+            stack_name=config.stack_name("deploy-roles"),
+            env=Environment(account=hub.account, region=hub.region),
+            config=config,
+            description="meshworks GitHub OIDC deploy role: assumes the CDK bootstrap roles only",
         )
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)

@@ -44,6 +44,10 @@ class SparkStack(Stack):
         pin_availability_zones(self, network_props(config.network, config.environments.compute.region)["availability_zones"])
         vpc, lake = foundation.network.vpc, foundation.lake
         access = spark.data_access.construct_kwargs()
+        egress = {
+            "https_egress_cidrs": spark.https_egress_cidrs,
+            "https_egress_prefix_list_ids": spark.https_egress_prefix_list_ids,
+        }
 
         self.key = PlatformKey(self, "SparkKey", alias=f"alias/{config.prefix}/spark", description="meshworks Spark")
         self.access_logs = AccessLogsBucket(self, "SparkAccessLogs")
@@ -65,6 +69,7 @@ class SparkStack(Stack):
             queue_timeout_minutes=spark.serverless_queue_timeout_minutes,
             encryption_key=self.key,
             log_bucket=self.log_bucket,
+            **egress,
         )
         self.job_role = SparkJobRole(
             self, "ServerlessJobRole", lake=lake, code_buckets=[self.artifact_bucket],
@@ -78,7 +83,8 @@ class SparkStack(Stack):
         # EMR on EC2: shared prerequisites, long-running cluster, transient profile.
         self.emr_base = EmrClusterPrerequisites(
             self, "EmrBase", vpc=vpc, encryption_key=self.key, log_bucket=self.log_bucket, lake=lake,
-            code_buckets=[self.artifact_bucket], **access,
+            code_buckets=[self.artifact_bucket], in_transit_certificate_s3_uri=spark.in_transit_certificate_s3_uri,
+            **egress, **access,
         )
         ec2_target: dict[str, str] = {}
         self.cluster: EmrCluster | None = None
@@ -150,7 +156,10 @@ class SparkStack(Stack):
                 vpc=vpc,
                 encryption_key=self.key,
                 log_bucket=self.log_bucket,
-                ui_allowed_cidrs=spark.flink.ui_allowed_cidrs or [config.network.cidr],
+                ui_allowed_cidrs=spark.flink.ui_allowed_cidrs,  # default none: the REST API has no authentication
+                access_logs_bucket=self.access_logs,
+                in_transit_certificate_s3_uri=spark.in_transit_certificate_s3_uri,
+                **egress,
                 flink_rest_port=spark.flink.rest_port,
                 release_label=spark.flink.release_label,
                 core_fleet=spark.flink.core_fleet,

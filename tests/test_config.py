@@ -122,3 +122,150 @@ def test_app_reports_bad_contracts_as_one_message(tmp_path) -> None:
     assert result.returncode == 1
     assert "orders.yaml:15: columns[0].type: invalid Glue type 'bigintt'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- `-c` overrides as the CDK CLI passes them: every value a string (checked below against the pinned CLI) ---
+
+
+def _override(**overrides: str) -> dict:
+    return {**DEFAULT_CONTEXT, **{f"meshworks.{k}": v for k, v in overrides.items()}}
+
+
+def _error(context: dict) -> str:
+    with pytest.raises(ConfigError) as excinfo:
+        config_from_context(context)
+    message = str(excinfo.value)
+    assert "Traceback" not in message and "pydantic" not in message.lower()
+    return message
+
+
+def test_the_cdk_cli_passes_c_values_as_strings(tmp_path) -> None:
+    """The premise of the override parser: `cdk -c key=value` hands the app the text as typed."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("import os, sys\nsys.stderr.write('CTX=' + os.environ['CDK_CONTEXT_JSON'] + '\\n')\nsys.exit(3)\n")
+    cli = ROOT / "node_modules" / ".bin" / "cdk"
+    result = subprocess.run(
+        [str(cli), "ls", "--no-notices", "--app", f"{sys.executable} {probe}", "-c", "meshworks.environments.hub.account=012345678901"],
+        cwd=tmp_path,
+        env={**os.environ, "PATH": f"{cli.parent}:{os.environ['PATH']}", "CDK_DISABLE_CLI_TELEMETRY": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = next(x for x in (result.stdout + result.stderr).splitlines() if x.startswith("CTX="))
+    assert json.loads(line[4:])["meshworks.environments.hub.account"] == "012345678901"
+
+
+@pytest.mark.parametrize("account", ["444455556666", "012345678901", "000000000001"])
+def test_account_override_stays_a_12_digit_string(account: str) -> None:
+    config = config_from_context(_override(**{"environments.hub.account": account}))
+    assert config.environments.hub.account == account
+
+
+def test_list_items_can_be_overridden_and_appended() -> None:
+    config = config_from_context(
+        _override(
+            **{
+                "environments.consumers.0.account": "012345678901",
+                "environments.consumers.0.principals.0": "arn:aws:iam::012345678901:role/readers",
+                "environments.consumers.1.name": "finance",
+                "environments.consumers.1.account": "555555555555",
+                "environments.consumers.1.region": "eu-central-1",
+            }
+        )
+    )
+    consumers = config.environments.consumers
+    assert [(c.name, c.account) for c in consumers] == [("analytics", "012345678901"), ("finance", "555555555555")]
+    assert consumers[0].principals == ["arn:aws:iam::012345678901:role/readers"]
+
+
+def test_override_inside_a_section_absent_from_cdk_json_keeps_its_other_defaults() -> None:
+    default = load_cdk_json(ROOT / "cdk.json")
+    config = config_from_context(_override(**{"spark.catalog.rollout_ring": "1", "network.interface_endpoints.0": "ssm"}))
+    assert config.spark.catalog.rollout_ring == 1
+    assert [j.name for j in config.spark.catalog.jobs] == [j.name for j in default.spark.catalog.jobs]
+    assert config.network.interface_endpoints == ["ssm", *default.network.interface_endpoints[1:]]
+
+
+def test_non_string_fields_still_take_json() -> None:
+    config = config_from_context(
+        _override(**{"network.nat_gateways": "0", "mesh.enabled": "false", "mesh.domain_shards": '{"sales": 8}'})
+    )
+    assert (config.network.nat_gateways, config.mesh.enabled, config.mesh.domain_shards) == (0, False, {"sales": 8})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"network.interface_endpoints": '["glue", "sts"'},
+            'meshworks.network.interface_endpoints = "[\\"glue\\", \\"sts\\"": is not valid JSON',
+        ),
+        ({"network.interface_endpoints": "glue,sts"}, "write this value as JSON, e.g. -c meshworks.network.interface_endpoints="),
+        ({"environments.consumers.3.name": "x"}, "meshworks.environments.consumers is a list of 1 item(s): use an index from 0 to 0, or 1"),
+        ({"environments.hub.account": "12345"}, 'meshworks.environments.hub.account = "12345": must be a 12-digit AWS account id'),
+        ({"environments.hub.region": "eu-frankfurt-1"}, 'meshworks.environments.hub.region = "eu-frankfurt-1": is not an AWS region'),
+        ({"environments.compute.region": "eu-west-4"}, 'meshworks.environments.compute.region = "eu-west-4": is not an AWS region'),
+        (
+            {"environments.consumers.0.principals": '["analytics-readers"]'},
+            'meshworks.environments.consumers.0.principals.0 = "analytics-readers": must be an IAM role ARN',
+        ),
+        (
+            {"environments.consumers.0.principals.0": "arn:aws:iam::333333333333:user/bob"},
+            "consumers.0.principals.0 = \"arn:aws:iam::333333333333:user/bob\": must be an IAM role ARN",
+        ),
+        (
+            {"environments.consumers.0.principals.0": "arn:aws:iam::999999999999:role/readers"},
+            "is a role of account 999999999999, not of this consumer's account 333333333333",
+        ),
+        (
+            {
+                "environments.consumers.1.name": "analytics",
+                "environments.consumers.1.account": "444444444444",
+                "environments.consumers.1.region": "eu-west-1",
+            },
+            'meshworks.environments.consumers.1.name = "analytics": is already the name of consumers.0',
+        ),
+        ({"prefix": "Acme_Data"}, 'meshworks.prefix = "Acme_Data": must be 3-32 characters: lower-case letters'),
+        ({"network.natgateways": "1"}, "this key is not allowed here; did you mean 'nat_gateways'?"),
+        ({"netwrk.nat_gateways": "1"}, "meshworks has no key 'netwrk'; did you mean meshworks.network?"),
+    ],
+)
+def test_each_bad_override_is_one_line_naming_key_value_and_fix(overrides: dict, expected: str) -> None:
+    message = _error(_override(**overrides))
+    assert expected in message, message
+    assert len(message.splitlines()) == 2, message  # the heading and exactly one line for the one mistake
+    assert "pattern" not in message and "^" not in message  # patterns are said in words
+
+
+def test_a_misspelt_meshworks_flag_is_an_error() -> None:
+    message = _error({**DEFAULT_CONTEXT, "@meshworks/removeDataOnDestory": "true"})
+    assert "@meshworks/removeDataOnDestory = \"true\": not a meshworks flag" in message
+    assert "did you mean @meshworks/removeDataOnDestroy?" in message
+
+
+@pytest.mark.parametrize("key", ["meshwork.prefix", "Meshworks.prefix", "meshworks_prefix", "mehsworks.network.nat_gateways"])
+def test_a_misspelt_root_key_is_an_error_not_ignored(key: str) -> None:
+    message = _error({**DEFAULT_CONTEXT, key: "acme"})
+    assert f"{key} = \"acme\": not a meshworks key" in message
+
+
+def test_other_context_keys_are_left_alone() -> None:
+    context = {**DEFAULT_CONTEXT, "@meshworks/removeDataOnDestroy": "true", "aws:cdk:enable-path-metadata": True}
+    assert config_from_context(context).prefix == "meshworks-demo"
+
+
+def test_the_app_accepts_an_account_override_as_the_cli_passes_it(tmp_path) -> None:
+    """`cdk synth -c meshworks.environments.hub.account=444455556666` through app.py (was: 'valid string')."""
+    context = {**DEFAULT_CONTEXT, "meshworks.environments.hub.account": "444455556666", "meshworks.spark.enabled": "false"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=ROOT,
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["artifacts"]["MeshHub"]["environment"] == "aws://444455556666/eu-west-1"

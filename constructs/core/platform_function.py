@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -26,6 +26,45 @@ _KEY_GRANT_REASON = (
     "CDK KMS grants (ReEncryptFrom/To, GenerateDataKey/WithoutPlaintext), each statement limited to the one key "
     "it names: the function's own key, plus any key a caller grants through that key's grant_* method."
 )
+
+
+def _eni_arn(scope: Construct) -> str:
+    return Stack.of(scope).format_arn(service="ec2", resource="network-interface", resource_name="*")
+
+
+def eni_statements(
+    scope: Construct, subnets: Sequence[ec2.ISubnet], security_groups: Sequence[ec2.ISecurityGroup]
+) -> list[iam.PolicyStatement]:
+    """What Lambda needs to attach a function to a VPC, scoped as far as EC2 allows.
+
+    ``ec2:CreateNetworkInterface`` is authorized on the subnet, the security groups and the new interface
+    (EC2's service authorization reference), so it is limited to the function's own subnets and groups;
+    deleting and (un)assigning addresses act on interfaces whose ids are unknown in advance (this account and
+    region only); ``ec2:DescribeNetworkInterfaces`` supports no resource at all. (Lambda developer guide,
+    "Giving Lambda functions access to resources in an Amazon VPC": the execution role's permissions.)
+    """
+    stack = Stack.of(scope)
+    enis = _eni_arn(scope)
+    return [
+        iam.PolicyStatement(
+            sid="CreateEnisInOwnSubnetsAndGroups",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[
+                *(stack.format_arn(service="ec2", resource="subnet", resource_name=s.subnet_id) for s in subnets),
+                *(
+                    stack.format_arn(service="ec2", resource="security-group", resource_name=g.security_group_id)
+                    for g in security_groups
+                ),
+                enis,
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="ManageOwnEnis",
+            actions=["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+            resources=[enis],
+        ),
+        iam.PolicyStatement(sid="DescribeEnis", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]),
+    ]
 
 
 class PlatformFunction(Construct):
@@ -108,19 +147,10 @@ class PlatformFunction(Construct):
             self.security_group = security_group or ec2.SecurityGroup(
                 self, "SecurityGroup", vpc=vpc, description=f"{self.node.path} (no inbound)", allow_all_outbound=True
             )
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="ManageOwnEnis",
-                    actions=[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    resources=["*"],
-                )
-            )
+            for statement in eni_statements(
+                self, vpc.private_subnets or vpc.isolated_subnets, [self.security_group]
+            ):
+                self.role.add_to_policy(statement)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -155,7 +185,11 @@ class PlatformFunction(Construct):
         }
         if vpc is not None:
             reasons["AwsSolutions-IAM5[Resource::*]"] = (
-                "EC2 network-interface actions for Lambda VPC access do not support resource-level permissions."
+                "ec2:DescribeNetworkInterfaces has no resource-level permissions (Lambda VPC access needs it)."
+            )
+            reasons[f"AwsSolutions-IAM5[Resource::{flatten(Stack.of(self).resolve(_eni_arn(self)))}]"] = (
+                "Network interfaces Lambda creates for this function: their ids are unknown before creation; "
+                "creating one is limited to the function's own subnets and security group."
             )
         acknowledge(policy, reasons)
         acknowledge(self.function, {"AwsSolutions-L1": _RUNTIME_REASON})

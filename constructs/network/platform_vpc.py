@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -50,13 +51,49 @@ _ENDPOINT_SERVICES: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
 SUPPORTED_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(sorted(_ENDPOINT_SERVICES))
 
 
+def endpoint_policy_statements(service: str, accounts: Sequence[str]) -> list[iam.PolicyStatement]:
+    """Endpoint-policy statements of an interface endpoint: only principals of ``accounts``.
+
+    An endpoint policy does not grant anything by itself (IAM and resource policies still apply); it
+    is the upper bound of what may pass through the endpoint.
+    """
+    statements = [
+        iam.PolicyStatement(
+            sid="OnlyPlatformAccounts",
+            principals=[iam.AnyPrincipal()],
+            actions=["*"],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:PrincipalAccount": list(accounts)}},
+        )
+    ]
+    if service == "sts":
+        statements.append(
+            iam.PolicyStatement(
+                sid="FederatedIntoPlatformRoles",
+                principals=[iam.AnyPrincipal()],
+                actions=["sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:ResourceAccount": list(accounts)}},
+            )
+        )
+    return statements
+
+
 class PlatformVpc(Construct):
     """A VPC for data workloads, or your own ``IVpc`` passed through.
 
     Private subnets default to a /19 per AZ (8,187 addresses): EMR Serverless and MWAA place
     one ENI per worker, and GoDaddy's lesson was to size subnets generously. S3 and DynamoDB
     are reached through gateway endpoints, the other services through interface endpoints whose
-    security group admits HTTPS from the VPC only. Flow logs go to a KMS-encrypted log group.
+    security group admits HTTPS from the VPC only and whose endpoint policy admits only principals of
+    ``endpoint_principal_accounts`` (``aws:PrincipalAccount``): stolen credentials of another account
+    cannot be used through them. Flow logs go to a KMS-encrypted log group.
+
+    The STS endpoint also admits the unauthenticated ``AssumeRoleWithWebIdentity`` / ``AssumeRoleWithSAML``
+    calls (they carry no principal account) for roles of those accounts only (``aws:ResourceAccount``).
+    ``aws:ResourceAccount`` is not imposed on the other endpoints: jobs legitimately call resources of
+    AWS-owned or partner accounts (e.g. EMR's public artefacts). The gateway endpoints keep the default
+    policy for the same reason.
 
     Example::
 
@@ -74,6 +111,8 @@ class PlatformVpc(Construct):
         encryption_key: key for the flow-log group. Default: a new ``PlatformKey``.
         availability_zones: explicit AZ names (needed for deterministic offline synth of an
             environment-specific stack). Default: the first ``max_azs`` of the stack's AZs.
+        endpoint_principal_accounts: accounts whose principals may use the interface endpoints.
+            Default: the stack's account.
     """
 
     def __init__(
@@ -89,6 +128,7 @@ class PlatformVpc(Construct):
         interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
         encryption_key: PlatformKey | None = None,
         availability_zones: Sequence[str] | None = None,
+        endpoint_principal_accounts: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         unknown = sorted(set(interface_endpoints) - set(_ENDPOINT_SERVICES))
@@ -172,6 +212,10 @@ class PlatformVpc(Construct):
             )
             for name in interface_endpoints
         }
+        accounts = sorted(set(endpoint_principal_accounts or [Stack.of(self).account]))
+        for name, endpoint in self.interface_endpoints.items():
+            for statement in endpoint_policy_statements(name, accounts):
+                endpoint.add_to_policy(statement)
         for subnet in created.public_subnets:
             acknowledge(
                 subnet.node.find_child("DefaultRoute"),

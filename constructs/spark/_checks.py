@@ -168,3 +168,33 @@ def annotate_warnings(scope: Construct, notes: Iterable[str], code: str) -> None
     """Show advice (``warnings()`` of the models) as synth warnings on ``scope``."""
     for note in notes:
         Annotations.of(scope).add_warning_v2(f"meshworks:{code}", note)
+
+
+#: Where EMR nodes and EMR Serverless workers may open HTTPS connections by default: anywhere, i.e. AWS public
+#: endpoints through the NAT gateway for services without an interface endpoint, the S3/DynamoDB gateway
+#: endpoints (their prefix lists) and the interface endpoints. Restrict it with the VPC CIDR plus the S3 gateway
+#: endpoint's prefix list when every service the jobs call has an endpoint.
+DEFAULT_HTTPS_EGRESS_CIDRS: tuple[str, ...] = ("0.0.0.0/0",)
+
+
+def https_egress_peers(owner: str, cidrs: Sequence[str], prefix_list_ids: Sequence[str] = ()) -> list[ec2.IPeer]:
+    """``ec2.Peer``s for HTTPS egress: IPv4 CIDR blocks and managed prefix lists (e.g. the S3 gateway endpoint's)."""
+    import ipaddress
+
+    peers: list[ec2.IPeer] = []
+    for cidr in cidrs:
+        try:
+            ipaddress.IPv4Network(str(cidr), strict=True)
+        except ValueError:
+            raise fail(owner, f"https_egress_cidrs entry {cidr!r} is not an IPv4 CIDR block: use e.g. '10.40.0.0/16'") from None
+        peers.append(ec2.Peer.any_ipv4() if str(cidr) == "0.0.0.0/0" else ec2.Peer.ipv4(str(cidr)))
+    for prefix_list in prefix_list_ids:
+        if not re.fullmatch(r"pl-[0-9a-f]{8,17}", str(prefix_list)):
+            raise fail(owner, f"https_egress_prefix_list_ids entry {prefix_list!r} is not a prefix list id: use e.g. 'pl-6ea54007'")
+        peers.append(ec2.Peer.prefix_list(str(prefix_list)))
+    if not peers:
+        raise fail(
+            owner, "https_egress_cidrs and https_egress_prefix_list_ids are both empty: the nodes could not reach S3 or "
+            "the EMR service; give at least the VPC CIDR and the S3 gateway endpoint's prefix list"
+        )
+    return peers

@@ -16,7 +16,7 @@ from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowled
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.data_lake_storage import DataLakeStorage, Zone
-from ._checks import fail, select_private_subnets
+from ._checks import DEFAULT_HTTPS_EGRESS_CIDRS, fail, https_egress_peers, select_private_subnets
 from .emr_scripts import CLOUDWATCH_AGENT_BOOTSTRAP, script_asset
 from .spark_job_role import GLUE_TABLES, SparkJobRole
 
@@ -67,7 +67,10 @@ class EmrClusterPrerequisites(Construct):
             subnets are tagged elsewhere (e.g. by the stack that owns the VPC).
         lake / read_zones / write_zones / read_write_zones / glue_databases / glue_write_databases / code_buckets:
             data the cluster's jobs may use (see ``SparkJobRole``). Default: none.
-        in_transit_certificate_s3_uri: ``s3://.../certs.zip`` PEM bundle to turn on in-transit TLS. Default: off.
+        in_transit_certificate_s3_uri: ``s3://.../certs.zip`` PEM bundle to turn on in-transit TLS (the instance
+            role may read that object). Default: off.
+        https_egress_cidrs / https_egress_prefix_list_ids: where the nodes may open HTTPS connections.
+            Default: ``DEFAULT_HTTPS_EGRESS_CIDRS`` (anywhere: AWS endpoints through the NAT gateway), no prefix list.
         log_retention: of the CloudWatch agent's log group. Default: one year.
         removal_policy: of the log group. Default: RETAIN.
     """
@@ -91,6 +94,8 @@ class EmrClusterPrerequisites(Construct):
         glue_write_databases: Sequence[str] = (),
         code_buckets: Sequence[s3.IBucket] = (),
         in_transit_certificate_s3_uri: str | None = None,
+        https_egress_cidrs: Sequence[str] = DEFAULT_HTTPS_EGRESS_CIDRS,
+        https_egress_prefix_list_ids: Sequence[str] = (),
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
@@ -102,6 +107,7 @@ class EmrClusterPrerequisites(Construct):
             in_transit_certificate_s3_uri.startswith("s3://") and in_transit_certificate_s3_uri.endswith(".zip")
         ):
             raise fail(owner, f"in_transit_certificate_s3_uri {in_transit_certificate_s3_uri!r} must be the S3 URI of a PEM zip, e.g. 's3://certs/emr/certs.zip'")
+        egress = https_egress_peers(owner, https_egress_cidrs, https_egress_prefix_list_ids)
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.vpc = vpc
@@ -114,7 +120,7 @@ class EmrClusterPrerequisites(Construct):
             for subnet in self.subnets.subnets:
                 Tags.of(subnet).add(*EMR_MANAGED_POLICY_TAG, include_resource_types=["AWS::EC2::Subnet"])
 
-        self.master_security_group, self.core_security_group, self.service_access_security_group = self._groups(vpc)
+        self.master_security_group, self.core_security_group, self.service_access_security_group = self._groups(vpc, egress)
 
         #: Node logs (CloudWatch agent) and the agent's bootstrap script.
         self.log_group = SecureLogGroup(
@@ -139,6 +145,15 @@ class EmrClusterPrerequisites(Construct):
         )
         role = self.instance_role.role
         log_bucket.grant_put(role, f"{prefix}*")
+        if in_transit_certificate_s3_uri is not None:  # EMR fetches the PEM bundle with the instance role
+            cert_bucket, _, cert_key = in_transit_certificate_s3_uri[len("s3://") :].partition("/")
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadInTransitCertificates",
+                    actions=["s3:GetObject"],
+                    resources=[f"arn:{stack.partition}:s3:::{cert_bucket}/{cert_key}"],
+                )
+            )
         encryption_key.grant_encrypt_decrypt(role)
         self.cloudwatch_agent_script.grant_read(role)
         self.log_group.grant_write(role)
@@ -184,7 +199,7 @@ class EmrClusterPrerequisites(Construct):
         self._acknowledge()
 
     # ------------------------------------------------------------------------------------------------
-    def _groups(self, vpc: ec2.IVpc) -> tuple[ec2.SecurityGroup, ec2.SecurityGroup, ec2.SecurityGroup]:
+    def _groups(self, vpc: ec2.IVpc, egress: Sequence[ec2.IPeer]) -> tuple[ec2.SecurityGroup, ec2.SecurityGroup, ec2.SecurityGroup]:
         def group(name: str, description: str) -> ec2.SecurityGroup:
             created = ec2.SecurityGroup(self, name, vpc=vpc, description=description, allow_all_outbound=False)
             Tags.of(created).add(*EMR_MANAGED_POLICY_TAG, include_resource_types=["AWS::EC2::SecurityGroup"])
@@ -198,7 +213,8 @@ class EmrClusterPrerequisites(Construct):
                 node_group.add_ingress_rule(peer, ec2.Port.all_traffic(), "Cluster-internal traffic")
                 node_group.add_egress_rule(peer, ec2.Port.all_traffic(), "Cluster-internal traffic")
             node_group.add_ingress_rule(service, ec2.Port.tcp(8443), "EMR service access")
-            node_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs and endpoints")
+            for peer in egress:
+                node_group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to AWS APIs and endpoints")
         service.add_ingress_rule(master, ec2.Port.tcp(9443), "Primary node to EMR service access")
         service.add_egress_rule(master, ec2.Port.tcp(8443), "EMR service access to the primary node")
         service.add_egress_rule(core, ec2.Port.tcp(8443), "EMR service access to core and task nodes")

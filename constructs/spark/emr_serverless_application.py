@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -15,7 +15,15 @@ from constructs import Construct
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
-from ._checks import annotate_warnings, check_name, check_range, fail, select_private_subnets
+from ._checks import (
+    DEFAULT_HTTPS_EGRESS_CIDRS,
+    annotate_warnings,
+    check_name,
+    check_range,
+    fail,
+    https_egress_peers,
+    select_private_subnets,
+)
 from .models import EmrServerlessDefaults, Engine, SparkLimits
 
 #: Spark defaults every job of the application inherits unless it overrides them (GoDaddy: always cap
@@ -77,6 +85,8 @@ class EmrServerlessApplication(Construct):
         image_uri: a custom image (ECR URI) for all workers. Default: the release's image.
         subnets: Default: the VPC's private subnets (at least 2 AZs).
         security_group: Default: a new group with HTTPS egress only (``self.security_group``).
+        https_egress_cidrs / https_egress_prefix_list_ids: where the new group lets workers open HTTPS connections.
+            Default: ``DEFAULT_HTTPS_EGRESS_CIDRS`` (anywhere: AWS endpoints through the NAT gateway), no prefix list.
         encryption_key: encrypts the logs, the CloudWatch log group and the persistent UI.
             Default: a new ``PlatformKey``.
         log_bucket: where job logs go. Default: a new ``SecureBucket`` (``self.log_bucket``).
@@ -101,6 +111,8 @@ class EmrServerlessApplication(Construct):
         image_uri: str | None = None,
         subnets: ec2.SubnetSelection | None = None,
         security_group: ec2.ISecurityGroup | None = None,
+        https_egress_cidrs: Sequence[str] = DEFAULT_HTTPS_EGRESS_CIDRS,
+        https_egress_prefix_list_ids: Sequence[str] = (),
         encryption_key: PlatformKey | None = None,
         log_bucket: s3.IBucket | None = None,
         log_prefix: str | None = None,
@@ -148,7 +160,8 @@ class EmrServerlessApplication(Construct):
         self.log_group = SecureLogGroup(
             self, "LogGroup", encryption_key=self.encryption_key, retention=log_retention, removal_policy=removal_policy
         )
-        self.security_group: ec2.ISecurityGroup = security_group or self._security_group(vpc)
+        egress = https_egress_peers(owner, https_egress_cidrs, https_egress_prefix_list_ids)
+        self.security_group: ec2.ISecurityGroup = security_group or self._security_group(vpc, egress)
 
         props = defaults.to_application_props()
         scheduler = dict(props.pop("scheduler_configuration", {}) or {})
@@ -227,7 +240,7 @@ class EmrServerlessApplication(Construct):
         kinds = ("SPARK_DRIVER", "SPARK_EXECUTOR") if app_type == "SPARK" else ("HIVE_DRIVER", "TEZ_TASK")
         return [emrs.CfnApplication.LogTypeMapKeyValuePairProperty(key=kind, value=["STDERR", "STDOUT"]) for kind in kinds]
 
-    def _security_group(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
+    def _security_group(self, vpc: ec2.IVpc, egress: Sequence[ec2.IPeer]) -> ec2.SecurityGroup:
         group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -235,7 +248,8 @@ class EmrServerlessApplication(Construct):
             description=f"{self.node.path}: EMR Serverless workers (no inbound, HTTPS out)",
             allow_all_outbound=False,
         )
-        group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs and endpoints")
+        for peer in egress:
+            group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to AWS APIs and endpoints")
         return group
 
     # ------------------------------------------------------------------------------------------------

@@ -16,9 +16,10 @@ from constructs import Construct
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey
+from ..storage.access_logs_bucket import AccessLogsBucket
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ..storage.secure_bucket import SecureBucket
-from ._checks import check_cidrs, check_range, fail
+from ._checks import DEFAULT_HTTPS_EGRESS_CIDRS, check_cidrs, check_range, fail
 from .emr_cluster import DEFAULT_EMR_RELEASE, EmrCluster, default_core_fleet, default_master_fleet
 from .emr_cluster_prerequisites import EmrClusterPrerequisites
 from .emr_scripts import FLINK_SESSION_STEP, script_asset
@@ -58,7 +59,8 @@ class FlinkOnEmr(Construct):
 
     Args:
         vpc / encryption_key / log_bucket: network, key and cluster-log bucket.
-        ui_allowed_cidrs: networks allowed to the Flink UI/REST port. Default: none (Lambdas only).
+        ui_allowed_cidrs: networks allowed to the Flink UI/REST port (no authentication, jar submission on: list
+            only networks of the people who run Flink jobs). Default: none (the two Lambdas only).
         flink_rest_port: Default: 8081.
         release_label: Default: ``DEFAULT_EMR_RELEASE``.
         master_fleet / core_fleet / task_fleet / managed_scaling: Default: one On-Demand primary node, two
@@ -68,6 +70,11 @@ class FlinkOnEmr(Construct):
         artifact_bucket / request_bucket: Default: new ``SecureBucket``s.
         tag_subnets: see ``EmrClusterPrerequisites``. Default: True.
         nlb_deletion_protection: Default: True.
+        access_logs_bucket: NLB access logs (SSE-S3 bucket; ELB log delivery is allowed by its policy). NLB
+            access logs record TLS listeners only; the TCP listener's connections are in the VPC flow logs.
+            Default: a new ``AccessLogsBucket`` (``self.access_logs_bucket``).
+        in_transit_certificate_s3_uri / https_egress_cidrs / https_egress_prefix_list_ids: see
+            ``EmrClusterPrerequisites``. Default: no in-transit TLS; HTTPS egress anywhere.
         removal_policy: of buckets and log groups. Default: RETAIN.
     """
 
@@ -96,6 +103,10 @@ class FlinkOnEmr(Construct):
         request_bucket: s3.IBucket | None = None,
         tag_subnets: bool = True,
         nlb_deletion_protection: bool = True,
+        access_logs_bucket: s3.IBucket | None = None,
+        in_transit_certificate_s3_uri: str | None = None,
+        https_egress_cidrs: Sequence[str] = DEFAULT_HTTPS_EGRESS_CIDRS,
+        https_egress_prefix_list_ids: Sequence[str] = (),
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         owner = type(self).__name__
@@ -111,6 +122,8 @@ class FlinkOnEmr(Construct):
             log_prefix=f"emr/{construct_id}/", tag_subnets=tag_subnets, lake=lake, read_zones=read_zones,
             write_zones=write_zones, read_write_zones=read_write_zones, glue_databases=glue_databases,
             glue_write_databases=glue_write_databases, removal_policy=removal_policy,
+            in_transit_certificate_s3_uri=in_transit_certificate_s3_uri, https_egress_cidrs=https_egress_cidrs,
+            https_egress_prefix_list_ids=https_egress_prefix_list_ids,
         )
         pre = self.prerequisites
 
@@ -129,6 +142,11 @@ class FlinkOnEmr(Construct):
             security_groups=[self.nlb_security_group], cross_zone_enabled=True,
             deletion_protection=nlb_deletion_protection,
         )
+        #: Where the NLB writes its access logs.
+        self.access_logs_bucket: s3.IBucket = access_logs_bucket or AccessLogsBucket(
+            self, "UiAccessLogs", removal_policy=removal_policy
+        )
+        self.load_balancer.log_access_logs(self.access_logs_bucket, f"nlb/{construct_id}")
         self.target_group = elbv2.NetworkTargetGroup(
             self, "JobManager", vpc=vpc, port=flink_rest_port, protocol=elbv2.Protocol.TCP,
             target_type=elbv2.TargetType.IP,
@@ -272,15 +290,6 @@ class FlinkOnEmr(Construct):
                 "NIST.800.53.R5-ELBv2ACMCertificateRequired": "A TCP pass-through listener to the Flink REST port "
                 "inside private subnets; its security group admits only ui_allowed_cidrs and the two Lambdas. "
                 "Flink serves plain HTTP, so TLS would need a certificate from the platform PKI on the cluster.",
-            },
-        )
-        acknowledge(
-            self.load_balancer,
-            {
-                "AwsSolutions-ELB2": "The load balancer has a single TCP listener and NLB access logs are only "
-                "written for TLS listeners; connections are recorded by the VPC flow logs instead.",
-                "NIST.800.53.R5-ELBLoggingEnabled": "Single TCP listener: NLB access logs exist only for TLS "
-                "listeners; the VPC flow logs record every connection to it.",
             },
         )
 

@@ -217,7 +217,8 @@ class FlinkSettings(BaseModel):
 
     enabled: bool = Field(True, description="@default True")
     release_label: ReleaseLabel = Field(DEFAULT_EMR_SERVERLESS_RELEASE, description=f"@default '{DEFAULT_EMR_SERVERLESS_RELEASE}'")
-    ui_allowed_cidrs: list[str] = Field(default_factory=list, description="Networks allowed to the Flink UI; the reference app admits the VPC CIDR when empty. @default []")
+    ui_allowed_cidrs: list[str] = Field(default_factory=list, description="Networks allowed to the Flink UI/REST API (no authentication, jar submission on); "
+        "empty: only the jar-uploader and job-runner Lambdas. @default []")
     rest_port: int = Field(8081, ge=1024, le=65535, description="Flink REST/UI port. @default 8081")
     core_fleet: InstanceFleetSpec = Field(
         default_factory=lambda: InstanceFleetSpec(on_demand_target=2), description="@default 2 On-Demand units"

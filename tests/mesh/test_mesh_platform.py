@@ -104,9 +104,9 @@ def base_context(**mesh: object) -> dict:
         ({"sharing_mode": "ram"}, "meshworks.mesh.sharing_mode", "lf_tags"),
         ({"shards_per_domain": 0}, "meshworks.mesh.shards_per_domain", "greater than or equal to 1"),
         ({"max_resources_per_stack": 900}, "meshworks.mesh.max_resources_per_stack", "less than or equal to 500"),
-        ({"producer_buckets": {"sales": ["Bad_Bucket"]}}, "meshworks.mesh.producer_buckets.sales.0", "pattern"),
+        ({"producer_buckets": {"sales": ["Bad_Bucket"]}}, "meshworks.mesh.producer_buckets.sales.0", "must be an S3 bucket name"),
         ({"producer_accounts": {"sales": []}}, "meshworks.mesh.producer_accounts", "empty list"),
-        ({"lf_admin_role_arns": ["admins"]}, "meshworks.mesh.lf_admin_role_arns.0", "pattern"),
+        ({"lf_admin_role_arns": ["admins"]}, "meshworks.mesh.lf_admin_role_arns.0", "must be an IAM role ARN"),
         ({"shard_count": 3}, "meshworks.mesh.shard_count", "not allowed"),
     ],
 )

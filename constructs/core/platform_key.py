@@ -7,6 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from .nag import CDK_GRANT_ACTIONS, acknowledge_grant
 from .removal import resolve_removal_policy
 
 #: Actions CloudWatch Logs needs on a key that encrypts log groups (listed, no wildcard).
@@ -80,5 +81,9 @@ class PlatformKey(kms.Key):
             )
         )
 
-
-
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """CDK's key grant (every ``grant_*`` of the key goes through it); the ``kms:ReEncrypt*`` /
+        ``kms:GenerateDataKey*`` groups it may write are acknowledged on the grantee's policy."""
+        result = super().grant(grantee, *actions)
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS])
+        return result

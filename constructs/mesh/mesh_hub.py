@@ -49,7 +49,7 @@ from aws_cdk import aws_lakeformation as lakeformation
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_policies
+from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_grant, acknowledge_policies
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.core.removal import resolve_removal_policy
@@ -483,14 +483,17 @@ class MeshHub(Construct):
 
     def grant_put_events(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let a principal of the hub account announce refreshes on the bus."""
+        acknowledge_grant(grantee)
         return self.event_bus.grant_put_events_to(grantee)
 
     def grant_read_deliveries(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the delivery records (SLO checkers): GetItem/Query/Scan and decrypt."""
+        acknowledge_grant(grantee)
         return self.delivery_table.grant_read_data(grantee)
 
     def grant_subscribe(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let a principal of the hub account subscribe to refresh notifications."""
+        acknowledge_grant(grantee)
         return iam.Grant.add_to_principal_or_resource(
             grantee=grantee, actions=["sns:Subscribe"], resource_arns=[self.topic.topic_arn], resource=self.topic
         )

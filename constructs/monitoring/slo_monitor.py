@@ -35,6 +35,7 @@ from ..core.nag import (
     CDK_GRANT_ACTIONS,
     PARTITION,
     acknowledge,
+    acknowledge_grant,
     acknowledge_policies,
 )
 from ..core.platform_function import PlatformFunction
@@ -405,6 +406,7 @@ class SloMonitor(Construct):
 
     def grant_read_manifest(self, grantee: iam.IGrantable) -> iam.Grant:
         """``s3:GetObject`` on the manifest object only (and decrypt with the key)."""
+        acknowledge_grant(grantee)
         self.key.grant_decrypt(grantee)
         return iam.Grant.add_to_principal(
             grantee=grantee,
@@ -414,6 +416,7 @@ class SloMonitor(Construct):
 
     def grant_record_breaches(self, grantee: iam.IGrantable) -> iam.Grant:
         """Conditional writes of breach items and queries of the open-breach index (what the sweeper does)."""
+        acknowledge_grant(grantee)
         self.key.grant_encrypt_decrypt(grantee)
         iam.Grant.add_to_principal(
             grantee=grantee,
@@ -428,14 +431,17 @@ class SloMonitor(Construct):
 
     def grant_read_breaches(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the breach table and its index (reports, dashboards)."""
+        acknowledge_grant(grantee)
         return self.breach_table.grant_read_data(grantee)
 
     def grant_read_slack_webhooks(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the Slack webhook map (another alerting Lambda sharing the webhooks)."""
+        acknowledge_grant(grantee)
         return self.slack_secret.grant_read(grantee)
 
     def grant_dead_letter_alerts(self, grantee: iam.IGrantable) -> iam.Grant:
         """Send undeliverable alerts to ``alert_dead_letter_queue``."""
+        acknowledge_grant(grantee)
         return self.alert_dead_letter_queue.grant_send_messages(grantee)
 
     def _grant_read_deliveries(self, grantee: iam.IGrantable, table: dynamodb.ITable) -> None:
@@ -634,4 +640,9 @@ def grant_put_metrics(grantee: iam.IGrantable, namespace: str) -> None:
             resources=["*"],
             conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
         )
+    )
+    acknowledge_grant(
+        grantee,
+        [(r"Resource::\*", "cloudwatch:PutMetricData has no resource-level permission; the statement is limited "
+          "to one metric namespace by the cloudwatch:namespace condition.")],
     )

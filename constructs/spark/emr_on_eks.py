@@ -17,7 +17,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
 from ..core.secure_log_group import SecureLogGroup
@@ -343,4 +343,9 @@ class EmrOnEksVirtualCluster(Construct):
         if self.repository is None:
             raise ValueError("EmrOnEksVirtualCluster: no ECR repository; pass create_ecr_repository=True")
         self.repository.grant_pull(grantee)
+        acknowledge_grant(
+            grantee,
+            [(r"Resource::\*", "ecr:GetAuthorizationToken has no resource-level permission; image pulls are "
+              "limited to this repository by the other statement.")],
+        )
 

@@ -12,11 +12,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, Rule, acknowledge_grant
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
 from ._checks import annotate_warnings, check_name, check_range, fail, select_private_subnets
 from .models import EmrServerlessDefaults, Engine, SparkLimits
+from .spark_job_role import LOG_GROUP_LISTING
 
 #: Spark defaults every job of the application inherits unless it overrides them (GoDaddy: always cap
 #: dynamic allocation; Belcorp: at most 5 cores per executor). A 4 vCPU / 16 GB worker per executor.
@@ -28,6 +30,11 @@ DEFAULT_APPLICATION_LIMITS = SparkLimits(
 INITIAL_CAPACITY_WORKERS = {"SPARK": ("Driver", "Executor"), "HIVE": ("HiveDriver", "TezTask")}
 
 _NAME_PATTERN = r"[A-Za-z0-9._/#-]+"
+#: ``GetJobRun``/``CancelJobRun``/``GetDashboardForJobRun`` on the job runs of one application.
+JOB_RUNS: Rule = (
+    r"Resource::<[A-Za-z0-9]+\.Arn>/jobruns/\*",
+    "Job runs of this one application (job run ids are created at run time).",
+)
 
 
 class EmrServerlessApplication(Construct):
@@ -277,6 +284,7 @@ class EmrServerlessApplication(Construct):
                 )
             ],
         )
+        acknowledge_grant(job_role, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS, LOG_GROUP_LISTING])
 
     def grant_start_job_run(self, principal: iam.IGrantable) -> None:
         """Let ``principal`` start, watch and cancel job runs of this application (not pass a role:
@@ -292,3 +300,4 @@ class EmrServerlessApplication(Construct):
             resource_arns=[f"{self.application_arn}/jobruns/*"],
         )
         self.encryption_key.grant(principal, "kms:GenerateDataKey", "kms:Decrypt")
+        acknowledge_grant(principal, [JOB_RUNS])

@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey
 from ..storage.data_lake_storage import DataLakeStorage, Zone
@@ -290,3 +290,4 @@ class FlinkOnEmr(Construct):
         self.artifact_bucket.grant_put(grantee, f"{JAR_PREFIX}*")
         self.request_bucket.grant_put(grantee, f"{REQUEST_PREFIX}*")
         self.request_bucket.grant_read(grantee, f"{RESULT_PREFIX}*")
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS])

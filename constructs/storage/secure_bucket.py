@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.nag import acknowledge
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
 from .access_logs_bucket import AccessLogsBucket, allow_log_delivery
@@ -97,3 +98,38 @@ class SecureBucket(s3.Bucket):
                 "replication is a disaster-recovery choice the platform team opts into per bucket.",
             },
         )
+
+    # ---- grants: CDK's, plus the acknowledgement of their wildcards on the grantee (nothing inherited) ----
+
+    def grant_read(self, identity: iam.IGrantable, objects_key_pattern: object = None) -> iam.Grant:
+        """``s3:GetObject*``/``List*``/``GetBucket*`` on the objects (``objects_key_pattern``, default ``*``) and
+        decrypt with the bucket key; the wildcards are acknowledged on the grantee's policy."""
+        grant = super().grant_read(identity, objects_key_pattern)
+        acknowledge_grant(identity, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS])
+        return grant
+
+    def grant_write(
+        self, identity: iam.IGrantable, objects_key_pattern: object = None, allowed_action_patterns: object = None
+    ) -> iam.Grant:
+        """Write and delete objects (CDK's ``grant_write``); wildcards acknowledged on the grantee."""
+        grant = super().grant_write(identity, objects_key_pattern, allowed_action_patterns)
+        acknowledge_grant(identity, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS])
+        return grant
+
+    def grant_put(self, identity: iam.IGrantable, objects_key_pattern: object = None) -> iam.Grant:
+        """Put objects (no delete) and encrypt with the bucket key; wildcards acknowledged on the grantee."""
+        grant = super().grant_put(identity, objects_key_pattern)
+        acknowledge_grant(identity, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS])
+        return grant
+
+    def grant_read_write(self, identity: iam.IGrantable, objects_key_pattern: object = None) -> iam.Grant:
+        """Read, write and delete objects; wildcards acknowledged on the grantee."""
+        grant = super().grant_read_write(identity, objects_key_pattern)
+        acknowledge_grant(identity, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS])
+        return grant
+
+    def grant_delete(self, identity: iam.IGrantable, objects_key_pattern: object = None) -> iam.Grant:
+        """Delete objects; wildcards acknowledged on the grantee."""
+        grant = super().grant_delete(identity, objects_key_pattern)
+        acknowledge_grant(identity, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS])
+        return grant

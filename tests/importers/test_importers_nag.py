@@ -1,0 +1,142 @@
+"""Engineers importing single constructs inherit no cdk-nag finding (issue 11, item 1).
+
+One external app, the way a user writes it: one stack per public construct, each with an ``env``, a role of
+the user's own, and every public ``grant_*`` of the construct given to that role; both packs on through the
+public ``meshworks.constructs.core.nag.add_policy_checks``. Synthesized once; every finding is attributed to
+its stack by the construct path. Before the fix the user's roles carried 9-10 findings per construct
+(``AwsSolutions-IAM5[...]`` per wildcard and ``NIST.800.53.R5-IAMNoInlinePolicy``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_iam as iam
+
+from meshworks.constructs.core import PlatformKey
+from meshworks.constructs.core.nag import add_policy_checks
+from meshworks.constructs.mesh import MeshHub
+from meshworks.constructs.monitoring import JobFailureAlerts
+from meshworks.constructs.network import PlatformVpc
+from meshworks.constructs.spark import (
+    EmrServerlessApplication,
+    FlinkOnEmr,
+    SparkJobRole,
+    TransientClusterProfile,
+)
+from meshworks.constructs.storage import DataLakeStorage, SecureBucket, Zone
+
+ENV = Environment(account="123456789012", region="eu-west-1")
+AZS = ["eu-west-1a", "eu-west-1b"]
+
+
+def _user_role(stack: Stack) -> iam.Role:
+    return iam.Role(stack, "UserRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+
+
+def _stack(app: App, name: str) -> Stack:
+    stack = Stack(app, name, env=ENV)
+    from meshworks.constructs.core.offline import pin_availability_zones
+
+    pin_availability_zones(stack, AZS)
+    return stack
+
+
+def _build(app: App) -> None:
+    stack = _stack(app, "Lake")
+    role = _user_role(stack)
+    lake = DataLakeStorage(stack, "Lake", bucket_name_prefix="acme-analytics")  # the README's example
+    lake.grant_read(Zone.RAW, role)
+    lake.grant_write(Zone.CURATED, role)
+    lake.grant_read_write(Zone.STAGE, role)
+
+    stack = _stack(app, "Bucket")
+    role = _user_role(stack)
+    bucket = SecureBucket(stack, "Exports")
+    for grant in (bucket.grant_read, bucket.grant_put, bucket.grant_write, bucket.grant_read_write, bucket.grant_delete):
+        grant(role)
+    bucket.bucket_key.grant_encrypt_decrypt(role)
+
+    stack = _stack(app, "Serverless")
+    role = _user_role(stack)
+    network = PlatformVpc(stack, "Network", availability_zones=AZS)
+    application = EmrServerlessApplication(stack, "Spark", vpc=network.vpc)
+    job_role = SparkJobRole(stack, "JobRole", applications=[application])
+    job_role.grant_start_job_run(role, application)
+    job_role.grant_pass_role(role)
+    application.grant_start_job_run(role)
+    application.grant_log_delivery(role)
+
+    stack = _stack(app, "Transient")
+    role = _user_role(stack)
+    network = PlatformVpc(stack, "Network", availability_zones=AZS)
+    key = PlatformKey(stack, "Key")
+    logs = SecureBucket(stack, "Logs", encryption_key=key)
+    profile = TransientClusterProfile(
+        stack, "Nightly", name="nightly", prefix="acme", vpc=network.vpc, encryption_key=key, log_bucket=logs
+    )
+    profile.grant_create_cluster(role)
+
+    stack = _stack(app, "Flink")
+    role = _user_role(stack)
+    network = PlatformVpc(stack, "Network", availability_zones=AZS)
+    key = PlatformKey(stack, "Key")
+    flink = FlinkOnEmr(stack, "Flink", vpc=network.vpc, encryption_key=key, log_bucket=SecureBucket(stack, "Logs", encryption_key=key))
+    flink.grant_submit(role)
+
+    stack = _stack(app, "Hub")
+    role = _user_role(stack)
+    hub = MeshHub(stack, "Hub", name_prefix="acme", producer_buckets=["acme-sales-curated"])
+    hub.add_domain("sales")
+    hub.grant_put_events(role)
+    hub.grant_read_deliveries(role)
+    hub.grant_subscribe(role)
+
+    stack = _stack(app, "Alerts")
+    role = _user_role(stack)
+    JobFailureAlerts(stack, "Alerts").grant_subscribe(role)
+
+
+@pytest.fixture(scope="module")
+def findings(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
+    outdir: Path = tmp_path_factory.mktemp("importers")
+    app = App(outdir=str(outdir), builtin_cloud_formation_validation=False)
+    _build(app)
+    add_policy_checks(app)
+    try:
+        app.synth()
+    except RuntimeError:  # findings fail the synth; the report is written anyway
+        pass
+    report = outdir / "validation-report.json"
+    if not report.exists():
+        return []
+    return [
+        (violation["ruleName"], construct["constructPath"])
+        for plugin in json.loads(report.read_text())["pluginReports"]
+        for violation in plugin.get("violations", [])
+        for construct in violation["violatingConstructs"]
+    ]
+
+
+@pytest.mark.parametrize("stack", ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub"])
+def test_grants_leave_no_finding_on_the_users_role(findings: list[tuple[str, str]], stack: str) -> None:
+    own = [rule for rule, path in findings if path.startswith(f"{stack}/UserRole/")]
+    assert own == [], own
+
+
+@pytest.mark.parametrize("stack", ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Alerts"])
+def test_construct_used_alone_has_no_finding(findings: list[tuple[str, str]], stack: str) -> None:
+    mine = [f"{rule} {path}" for rule, path in findings if path.startswith(f"{stack}/")]
+    assert mine == [], "\n".join(mine)
+
+
+def test_policy_checks_have_one_public_home() -> None:
+    from meshworks.constructs import core
+    from meshworks.stacks.platform import add_policy_checks as legacy
+
+    assert core.add_policy_checks is add_policy_checks
+    assert {"acknowledge", "acknowledge_grant", "acknowledge_policies", "add_policy_checks"} <= set(core.__all__)
+    assert callable(legacy)

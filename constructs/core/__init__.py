@@ -3,6 +3,7 @@
 from .dead_letter_queue import DeadLetterQueue
 from .lambda_code import LAMBDAS_ROOT, lambda_code
 from .nag import acknowledge, acknowledge_grant, acknowledge_policies, add_policy_checks
+from .offline import pin_availability_zones
 from .platform_function import PlatformFunction
 from .platform_key import PlatformKey
 from .removal import REMOVE_DATA_ON_DESTROY, destroy_allowed, resolve_removal_policy
@@ -21,5 +22,6 @@ __all__ = [
     "add_policy_checks",
     "destroy_allowed",
     "lambda_code",
+    "pin_availability_zones",
     "resolve_removal_policy",
 ]

@@ -226,13 +226,19 @@ def acknowledge_grant(grantee: Any, rules: Sequence[Rule] = ()) -> None:
     principal = getattr(grantee, "grant_principal", grantee)
     if getattr(principal, "node", None) is None:
         return
-    done: set[tuple[Rule, ...]] | None = getattr(principal, "_meshworks_acknowledged_grants", None)
+    # One aspect per principal and rule set, remembered on the app (imported principals take no attributes).
+    app = principal.node.root
+    done: set[tuple[str, tuple[Rule, ...]]] | None = getattr(app, "_meshworks_acknowledged_grants", None)
     if done is None:
         done = set()
-        principal._meshworks_acknowledged_grants = done  # one aspect per principal and rule set
-    if tuple(rules) in done:
+        try:
+            app._meshworks_acknowledged_grants = done
+        except AttributeError:  # not a Python-made root: acknowledge every time (duplicates are harmless)
+            pass
+    mark = (principal.node.path, tuple(rules))
+    if mark in done:
         return
-    done.add(tuple(rules))
+    done.add(mark)
     acknowledge_policies(principal, rules, extra=dict([GRANTEE_INLINE_POLICY]))
 
 

@@ -19,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..core.dead_letter_queue import DeadLetterQueue
+from ..core.inputs import account_ids, whole_duration
 from ..core.nag import acknowledge, acknowledge_grant
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey
@@ -72,7 +73,7 @@ class JobFailureAlerts(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         services: Sequence[JobService] = tuple(JobService),
         state_machine_arns: Sequence[str] = (),
         muted_jobs: Sequence[str] = (),
@@ -87,6 +88,9 @@ class JobFailureAlerts(Construct):
         max_event_age: Duration = Duration.hours(2),
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        whole_duration("JobFailureAlerts", "dedup_window", dedup_window, "days", minimum=1)
+        whole_duration("JobFailureAlerts", "max_event_age", max_event_age, "seconds", minimum=60, maximum=86400)
+        account_ids("JobFailureAlerts", "source_accounts", source_accounts)
         super().__init__(scope, construct_id)
         if slack_channel and slack_secret is None:
             raise ValueError("slack_channel needs slack_secret (the Secrets Manager webhook map)")

@@ -29,6 +29,7 @@ from constructs import Construct
 from meshworks.constructs.mesh.contract import DataProductContract
 
 from ..core.dead_letter_queue import DeadLetterQueue
+from ..core.inputs import whole_duration
 from ..core.nag import (
     BUCKET_OBJECTS,
     CDK_ASSET_OBJECTS,
@@ -165,7 +166,7 @@ class SloMonitor(Construct):
         *,
         contracts: Sequence[DataProductContract],
         delivery_table: dynamodb.ITable,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         sweep_interval: Duration = Duration.minutes(5),
         overlap: Duration = Duration.minutes(10),
         breach_retention: Duration = Duration.days(90),
@@ -179,10 +180,11 @@ class SloMonitor(Construct):
         sweeper_memory_size: int = 512,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        sweep_minutes = whole_duration("SloMonitor", "sweep_interval", sweep_interval, "minutes", minimum=1)
+        whole_duration("SloMonitor", "overlap", overlap, "minutes", minimum=0)
+        whole_duration("SloMonitor", "breach_retention", breach_retention, "days", minimum=1)
+        whole_duration("SloMonitor", "sweeper_timeout", sweeper_timeout, "seconds", minimum=1, maximum=900)
         super().__init__(scope, construct_id)
-        sweep_minutes = int(sweep_interval.to_minutes())
-        if sweep_minutes < 1:
-            raise ValueError("sweep_interval must be at least 1 minute")
         self.key: kms.IKey = encryption_key or PlatformKey(self, "Key", description="meshworks SLO monitor key")
         self.metric_namespace = metric_namespace
         self.sweep_interval = sweep_interval

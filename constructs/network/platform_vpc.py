@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from aws_cdk import Annotations, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ..core.nag import acknowledge
@@ -96,7 +97,7 @@ class PlatformVpc(Construct):
         nat_gateways: int = 1,
         private_subnet_cidr_mask: int = 19,
         interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         availability_zones: Sequence[str] | None = None,
     ) -> None:
         stack = Stack.of(scope)

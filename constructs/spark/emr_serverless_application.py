@@ -8,6 +8,7 @@ from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emrserverless as emrs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -108,7 +109,7 @@ class EmrServerlessApplication(Construct):
         image_uri: str | None = None,
         subnets: ec2.SubnetSelection | None = None,
         security_group: ec2.ISecurityGroup | None = None,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         log_bucket: s3.IBucket | None = None,
         log_prefix: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
@@ -147,7 +148,7 @@ class EmrServerlessApplication(Construct):
         #: The validated defaults (release, architecture, capacity...).
         self.defaults = defaults
         self.application_type = app_type
-        self.encryption_key: PlatformKey = encryption_key or PlatformKey(self, "Key", description=f"{self.node.path} logs")
+        self.encryption_key: kms.IKey = encryption_key or PlatformKey(self, "Key", description=f"{self.node.path} logs")
         self.log_bucket: s3.IBucket = log_bucket or SecureBucket(
             self, "Logs", encryption_key=self.encryption_key, removal_policy=removal_policy
         )

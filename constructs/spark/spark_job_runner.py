@@ -6,14 +6,15 @@ from typing import Any
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ..core.inputs import whole_duration
 from ..core.nag import CDK_GRANT_ACTIONS, PARTITION, acknowledge_policies
-from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ._checks import check_name, check_range, fail
 from .emr_serverless_application import EmrServerlessApplication
@@ -79,7 +80,7 @@ class SparkJobRunner(Construct):
         construct_id: str,
         *,
         job_role: SparkJobRole,
-        encryption_key: PlatformKey,
+        encryption_key: kms.IKey,
         application: EmrServerlessApplication | None = None,
         virtual_cluster: Any = None,
         topic: sns.ITopic | None = None,
@@ -94,8 +95,8 @@ class SparkJobRunner(Construct):
         if (application is None) == (virtual_cluster is None):
             raise fail(owner, "pass exactly one of application (EMR Serverless) or virtual_cluster (EMR on EKS)")
         check_range(owner, "retry_attempts", retry_attempts, 0, 5)
-        minutes = int(job_timeout.to_minutes())
-        check_range(owner, "job_timeout", minutes, 1, 10080, "minutes (1 minute to 7 days)")
+        minutes = whole_duration(owner, "job_timeout", job_timeout, "minutes", minimum=1, maximum=10080)
+        whole_duration(owner, "retry_interval", retry_interval, "minutes", minimum=1)
         if state_machine_name is not None:
             check_name(owner, "state_machine_name", state_machine_name, r"[A-Za-z0-9_-]+", "orders-spark-runner", 80)
         if not isinstance(job_role, SparkJobRole):

@@ -10,12 +10,12 @@ from typing import Any
 from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ..core.nag import PARTITION, acknowledge_grant
-from ..core.platform_key import PlatformKey
 from ._checks import annotate_warnings, check_ami, check_fleet_scaling, check_release_label, fail
 from .emr_cluster import (
     BELCORP_FLEET_SCALING,
@@ -102,7 +102,7 @@ class TransientClusterProfile(Construct):
         prefix: str,
         prerequisites: EmrClusterPrerequisites | None = None,
         vpc: ec2.IVpc | None = None,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         log_bucket: s3.IBucket | None = None,
         release_label: str = DEFAULT_EMR_RELEASE,
         applications: Sequence[str] = ("Spark", "Hadoop"),

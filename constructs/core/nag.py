@@ -18,6 +18,7 @@ acknowledgements cannot hide a grant the construct did not expect.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -231,10 +232,9 @@ def acknowledge_grant(grantee: Any, rules: Sequence[Rule] = ()) -> None:
     done: set[tuple[str, tuple[Rule, ...]]] | None = getattr(app, "_meshworks_acknowledged_grants", None)
     if done is None:
         done = set()
-        try:
+        # A root not made in Python takes no attribute: then every call acknowledges (duplicates are harmless).
+        with contextlib.suppress(AttributeError):
             app._meshworks_acknowledged_grants = done
-        except AttributeError:  # not a Python-made root: acknowledge every time (duplicates are harmless)
-            pass
     mark = (principal.node.path, tuple(rules))
     if mark in done:
         return

@@ -15,23 +15,31 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
 
-from meshworks.constructs.core import PlatformKey, pin_availability_zones
+from meshworks.constructs.core import PlatformFunction, PlatformKey, SecureLogGroup, pin_availability_zones
 from meshworks.constructs.core.nag import add_policy_checks
-from meshworks.constructs.mesh import MeshHub
-from meshworks.constructs.monitoring import JobFailureAlerts
+from meshworks.constructs.mesh import DataProduct, MeshHub, ShareAcceptor, SpokeProduct, load_contracts
+from meshworks.constructs.monitoring import JobEventForwarder, JobFailureAlerts, PlatformDashboard, SloMonitor
 from meshworks.constructs.network import PlatformVpc
 from meshworks.constructs.spark import (
+    EmrCluster,
+    EmrOnEksVirtualCluster,
     EmrServerlessApplication,
     FlinkOnEmr,
     SparkJobRole,
+    SparkJobRunner,
     TransientClusterProfile,
 )
-from meshworks.constructs.storage import DataLakeStorage, SecureBucket, Zone
+from meshworks.constructs.storage import AccessLogsBucket, DataLakeStorage, SecureBucket, Zone
+from tests.harness import ROOT
 
 ENV = Environment(account="123456789012", region="eu-west-1")
 AZS = ["eu-west-1a", "eu-west-1b"]
+CONTRACTS = load_contracts([ROOT / "contracts"])
 
 
 def _user_role(stack: Stack) -> iam.Role:
@@ -100,6 +108,56 @@ def _build(app: App) -> None:
     role = _user_role(stack)
     JobFailureAlerts(stack, "Alerts").grant_subscribe(role)
 
+    stack = _stack(app, "Slo")  # as its docstring shows: a delivery table by name, an ops topic for the alarms
+    role = _user_role(stack)
+    monitor = SloMonitor(stack, "Slo", contracts=CONTRACTS, delivery_table=dynamodb.Table.from_table_name(stack, "Deliveries", "acme-deliveries"))
+    monitor.add_alarm_action(cloudwatch_actions.SnsAction(sns.Topic(stack, "Ops", master_key=PlatformKey(stack, "OpsKey"), enforce_ssl=True)))
+    for grant in (monitor.grant_read_breaches, monitor.grant_read_manifest, monitor.grant_read_slack_webhooks,
+                  monitor.grant_dead_letter_alerts, monitor.grant_record_breaches):
+        grant(role)
+
+    stack = _stack(app, "Dashboard")
+    monitor = SloMonitor(stack, "Slo", contracts=CONTRACTS, delivery_table=dynamodb.Table.from_table_name(stack, "Deliveries", "acme-deliveries"))
+    alerts = JobFailureAlerts(stack, "Alerts", slack_secret=monitor.slack_secret, alert_dead_letter_queue=monitor.alert_dead_letter_queue)
+    PlatformDashboard(stack, "Dashboard", slo_monitor=monitor, job_alerts=alerts)
+
+    JobEventForwarder(_stack(app, "Forwarder"), "JobEvents", target_account="111111111111", target_region="eu-west-1")
+    ShareAcceptor(_stack(app, "Acceptor"), "Acceptor", hub_account_id="111122223333",
+                  local_principal_arns=["arn:aws:iam::123456789012:role/analysts"])
+    SpokeProduct(_stack(app, "Spoke"), "Spoke", hub_account_id="123456789012", consumer_accounts=["444455556666"],
+                 asset_bucket_name="acme-sc-assets-123456789012")
+
+    stack = _stack(app, "Products")
+    hub = MeshHub(stack, "Hub", name_prefix="acme", producer_buckets=sorted({c.bucket_name for c in CONTRACTS}))
+    for contract in CONTRACTS:
+        DataProduct(stack, contract.name, contract=contract, hub=hub, data_access_role_arn=hub.data_access_role.role_arn)
+
+    stack = _stack(app, "Cluster")
+    network = PlatformVpc(stack, "Network", availability_zones=AZS, interface_endpoints=[])
+    key = PlatformKey(stack, "Key")
+    EmrCluster(stack, "Cluster", vpc=network.vpc, encryption_key=key, log_bucket=SecureBucket(stack, "Logs", encryption_key=key))
+
+    stack = _stack(app, "Eks")
+    role = _user_role(stack)
+    eks = EmrOnEksVirtualCluster(
+        stack, "Eks", eks_cluster_name="analytics", namespace="spark", job_role_name="analytics-spark-jobs",
+        oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
+        encryption_key=PlatformKey(stack, "Key"), create_ecr_repository=True,
+    )
+    eks.grant_pull(role)
+
+    stack = _stack(app, "Runner")
+    network = PlatformVpc(stack, "Network", availability_zones=AZS, interface_endpoints=[])
+    application = EmrServerlessApplication(stack, "Spark", vpc=network.vpc)
+    job_role = SparkJobRole(stack, "JobRole", applications=[application])
+    SparkJobRunner(stack, "Runner", application=application, job_role=job_role, encryption_key=PlatformKey(stack, "Key"))
+
+    stack = _stack(app, "Core")
+    key = PlatformKey(stack, "Key")
+    AccessLogsBucket(stack, "AccessLogs")
+    SecureLogGroup(stack, "Logs", encryption_key=key)
+    PlatformFunction(stack, "Fn", package="mesh_notifier", handler="mesh_notifier.handler.main", encryption_key=key)
+
 
 @pytest.fixture(scope="module")
 def findings(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
@@ -120,13 +178,17 @@ def findings(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("stack", ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub"])
+@pytest.mark.parametrize("stack", ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks"])
 def test_grants_leave_no_finding_on_the_users_role(findings: list[tuple[str, str]], stack: str) -> None:
     own = [rule for rule, path in findings if path.startswith((f"{stack}/UserRole/", f"{stack}/ImportedUserRole/"))]
     assert own == [], own
 
 
-@pytest.mark.parametrize("stack", ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Alerts"])
+@pytest.mark.parametrize(
+    "stack",
+    ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Alerts", "Slo", "Dashboard", "Forwarder",
+     "Acceptor", "Spoke", "Products", "Cluster", "Eks", "Runner", "Core"],
+)
 def test_construct_used_alone_has_no_finding(findings: list[tuple[str, str]], stack: str) -> None:
     mine = [f"{rule} {path}" for rule, path in findings if path.startswith(f"{stack}/")]
     assert mine == [], "\n".join(mine)

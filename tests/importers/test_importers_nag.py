@@ -30,8 +30,12 @@ from meshworks.constructs.spark import (
     EmrOnEksVirtualCluster,
     EmrServerlessApplication,
     FlinkOnEmr,
+    JobCatalog,
+    JobRollout,
+    SparkJob,
     SparkJobRole,
     SparkJobRunner,
+    SparkLimits,
     TransientClusterProfile,
 )
 from meshworks.constructs.storage import AccessLogsBucket, DataLakeStorage, SecureBucket, Zone
@@ -152,6 +156,14 @@ def _build(app: App) -> None:
     job_role = SparkJobRole(stack, "JobRole", applications=[application])
     SparkJobRunner(stack, "Runner", application=application, job_role=job_role, encryption_key=PlatformKey(stack, "Key"))
 
+    stack = _stack(app, "Rollout")
+    role = _user_role(stack)
+    catalog = JobCatalog(rollout_ring=1, jobs=[SparkJob(
+        name="daily_orders", job_class="quick", ring=0, entry_point="s3://acme-artifacts/jobs/daily_orders.py",
+        owner="team-orders", limits=SparkLimits(max_executors=10),
+    )])
+    JobRollout(stack, "Rollout", catalog=catalog, prefix="acme").grant_read(role)
+
     stack = _stack(app, "Core")
     key = PlatformKey(stack, "Key")
     AccessLogsBucket(stack, "AccessLogs")
@@ -178,7 +190,7 @@ def findings(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("stack", ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks"])
+@pytest.mark.parametrize("stack", ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks", "Rollout"])
 def test_grants_leave_no_finding_on_the_users_role(findings: list[tuple[str, str]], stack: str) -> None:
     own = [rule for rule, path in findings if path.startswith((f"{stack}/UserRole/", f"{stack}/ImportedUserRole/"))]
     assert own == [], own
@@ -187,7 +199,7 @@ def test_grants_leave_no_finding_on_the_users_role(findings: list[tuple[str, str
 @pytest.mark.parametrize(
     "stack",
     ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Alerts", "Slo", "Dashboard", "Forwarder",
-     "Acceptor", "Spoke", "Products", "Cluster", "Eks", "Runner", "Core"],
+     "Acceptor", "Spoke", "Products", "Cluster", "Eks", "Runner", "Rollout", "Core"],
 )
 def test_construct_used_alone_has_no_finding(findings: list[tuple[str, str]], stack: str) -> None:
     mine = [f"{rule} {path}" for rule, path in findings if path.startswith(f"{stack}/")]

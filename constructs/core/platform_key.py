@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from .inputs import whole_duration
 from .nag import CDK_GRANT_ACTIONS, acknowledge_grant
 from .removal import resolve_removal_policy
 
@@ -48,6 +51,7 @@ class PlatformKey(kms.Key):
         removal_policy: RemovalPolicy | None = None,
         pending_window: Duration = Duration.days(30),
     ) -> None:
+        whole_duration("PlatformKey", "pending_window", pending_window, "days", minimum=7, maximum=30)  # KMS's range
         super().__init__(
             scope,
             construct_id,
@@ -97,5 +101,6 @@ def allow_cloudwatch_logs(key: kms.IKey) -> bool:
         )
     )
     if result.statement_added:
-        key._meshworks_logs_allowed = True  # type: ignore[attr-defined]
+        with contextlib.suppress(AttributeError):  # a proxy of a key made outside Python takes no attribute
+            key._meshworks_logs_allowed = True  # type: ignore[attr-defined]
     return result.statement_added

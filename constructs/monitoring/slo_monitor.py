@@ -9,6 +9,7 @@ and period. Adding a product costs no CloudFormation resource; only a new domain
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 
@@ -64,12 +65,13 @@ def allow_service_to_use_key(key: kms.IKey, service: str, sid: str, source_arn_p
     if (service, source_arn_pattern) in done:
         return
     done.add((service, source_arn_pattern))
-    key._meshworks_service_grants = done  # type: ignore[attr-defined]
+    with contextlib.suppress(AttributeError):  # an imported key takes no attribute (and no statement, below)
+        key._meshworks_service_grants = done  # type: ignore[attr-defined]
     stack = Stack.of(key)
     conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": stack.account}}
     if source_arn_pattern:
         conditions["ArnLike"] = {"aws:SourceArn": source_arn_pattern}
-    key.add_to_resource_policy(
+    added = key.add_to_resource_policy(
         iam.PolicyStatement(
             sid=sid,
             principals=[iam.ServicePrincipal(service)],
@@ -77,7 +79,13 @@ def allow_service_to_use_key(key: kms.IKey, service: str, sid: str, source_arn_p
             resources=["*"],  # in a key policy "*" means this key
             conditions=conditions,
         )
-    )
+    ).statement_added
+    if not added:
+        Annotations.of(key).add_warning_v2(
+            "meshworks:ImportedKeyServiceUse",
+            f"the imported key {key.key_arn} cannot be changed by this app; its key policy must allow {service} "
+            f"kms:Decrypt and kms:GenerateDataKey (aws:SourceAccount = {stack.account}), or its messages are lost.",
+        )
 
 
 def secure_topic(

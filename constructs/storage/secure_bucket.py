@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.inputs import whole_duration
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
@@ -77,6 +78,7 @@ class SecureBucket(s3.Bucket):
         event_bridge_enabled: bool = False,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        whole_duration("SecureBucket", "noncurrent_version_expiration", noncurrent_version_expiration, "days", minimum=1)
         imported_target = server_access_logs_bucket is not None and _check_access_log_target(
             construct_id, server_access_logs_bucket
         )

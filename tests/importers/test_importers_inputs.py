@@ -14,10 +14,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
-from meshworks.constructs.core import PlatformFunction, SecureLogGroup
+from meshworks.constructs.core import PlatformFunction, PlatformKey, SecureLogGroup
 from meshworks.constructs.mesh import MeshHub, ShareAcceptor
 from meshworks.constructs.monitoring import JobFailureAlerts, SloMonitor
-from meshworks.constructs.storage import AccessLogsBucket, SecureBucket
+from meshworks.constructs.network import PlatformVpc
+from meshworks.constructs.spark import EmrServerlessApplication
+from meshworks.constructs.storage import AccessLogsBucket, DataLakeStorage, SecureBucket
 
 IMPORTED_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -47,6 +49,23 @@ def test_imported_key_works_and_says_what_its_owner_must_allow() -> None:
     assert isinstance(function.log_group, SecureLogGroup)
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda s, k: MeshHub(s, "Hub", encryption_key=k),
+        lambda s, k: ShareAcceptor(s, "Acceptor", hub_account_id="111122223333", encryption_key=k),
+        lambda s, k: JobFailureAlerts(s, "Alerts", encryption_key=k),
+        lambda s, k: DataLakeStorage(s, "Lake", encryption_key=k),
+        lambda s, k: EmrServerlessApplication(s, "Spark", vpc=PlatformVpc(s, "Net", encryption_key=k).vpc, encryption_key=k),
+    ],
+    ids=["mesh-hub", "share-acceptor", "job-failure-alerts", "data-lake", "emr-serverless"],
+)
+def test_constructs_take_an_imported_key(build) -> None:
+    stack = _stack()
+    build(stack, kms.Key.from_key_arn(stack, "Imported", IMPORTED_KEY))
+    Template.from_stack(stack)  # synthesizes
+
+
 # ---- durations in whole units ---------------------------------------------------------------------------
 
 
@@ -65,8 +84,13 @@ def test_imported_key_works_and_says_what_its_owner_must_allow() -> None:
         (lambda s: PlatformFunction(s, "F", package="mesh_notifier", handler="mesh_notifier.handler.main",
                                     encryption_key=kms.Key(s, "K"), timeout=Duration.minutes(20)),
          r"PlatformFunction: timeout = 20 minutes is out of range: use 1 to 900 seconds"),
+        (lambda s: DataLakeStorage(s, "Lake", stage_expiration=Duration.hours(36)),
+         r"DataLakeStorage: stage_expiration = .* is not a whole number of days: use e\.g\. Duration\.days\(2\)"),
+        (lambda s: PlatformKey(s, "Key", pending_window=Duration.days(3)),
+         r"PlatformKey: pending_window = 3 days is out of range: use 7 to 30 days"),
     ],
-    ids=["share-acceptor-schedule", "slo-sweep", "dedup-window", "function-timeout-ms", "function-timeout-range"],
+    ids=["share-acceptor-schedule", "slo-sweep", "dedup-window", "function-timeout-ms", "function-timeout-range",
+         "lake-stage-expiration", "key-pending-window"],
 )
 def test_duration_not_in_whole_units_is_refused_by_name(build, message: str) -> None:
     with pytest.raises(ValueError, match=message):

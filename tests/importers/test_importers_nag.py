@@ -221,3 +221,17 @@ def test_policy_checks_have_one_public_home() -> None:
     assert core.add_policy_checks is add_policy_checks
     assert {"acknowledge", "acknowledge_grant", "acknowledge_policies", "add_policy_checks"} <= set(core.__all__)
     assert callable(legacy)
+
+
+def test_readme_example_with_policy_checks_has_no_finding(tmp_path: Path) -> None:
+    """The README's "own CDK app" example, run as written plus ``add_policy_checks(app)`` (9 findings before)."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## Use meshworks in your own CDK app")
+    code = readme[readme.index("```python\n", start) + len("```python\n") :]
+    code = code[: code.index("```")]
+    assert "app.synth()" in code and "grant_read" in code
+    code = code.replace("app.synth()", "from meshworks.constructs.core.nag import add_policy_checks\nadd_policy_checks(app)\napp.synth()")
+    assert "app = App()" in code
+    code = code.replace("app = App()", f"app = App(outdir={str(tmp_path / 'cdk.out')!r})")  # as `cdk synth` sets it
+    exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the README's own example; findings raise
+    assert (tmp_path / "cdk.out" / "manifest.json").exists()

@@ -15,7 +15,8 @@ _UNIT_MILLIS = {"seconds": 1_000, "minutes": 60_000, "hours": 3_600_000, "days":
 _ACCOUNT = re.compile(r"^\d{12}$")
 # S3 general purpose bucket names (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)$")
+# A key ARN, not an alias ARN: IAM statements on kms:Decrypt match keys, never aliases.
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
@@ -75,7 +76,7 @@ def bucket_names(owner: str, field: str, values: Iterable[str]) -> list[str]:
 
 
 def kms_key_arns(owner: str, field: str, values: Iterable[str]) -> list[str]:
-    """KMS key (or alias) ARNs."""
+    """KMS key ARNs (``arn:...:key/<id>``; alias ARNs do not match keys in IAM policies)."""
     result = []
     for value in values:
         if not (isinstance(value, str) and (Token.is_unresolved(value) or _KMS_KEY_ARN.match(value))):

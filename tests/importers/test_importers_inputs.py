@@ -106,7 +106,8 @@ def test_duration_not_in_whole_units_is_refused_by_name(build, message: str) -> 
         ({"producer_buckets": ["s3://acme-sales-curated/orders/"]},
          r"MeshHub: producer_buckets entry 's3://acme-sales-curated/orders/' is not an S3 bucket name: "
          r"pass the bucket name only, e\.g\. 'acme-sales-curated'"),
-        ({"producer_key_arns": ["alias/sales"]}, r"MeshHub: producer_key_arns entry 'alias/sales' is not a KMS key ARN"),
+        ({"producer_key_arns": ["alias/sales"]}, r"MeshHub: producer_key_arns entry .alias/sales. is not a KMS key ARN"),
+        ({"producer_key_arns": ["arn:aws:kms:eu-west-1:111122223333:alias/sales"]}, r"producer_key_arns entry .* is not a KMS key ARN"),
         ({"lf_admin_role_arns": ["arn:aws:iam::111122223333:user/alice"]}, r"lf_admin_role_arns entry .* is not an IAM role ARN"),
     ],
 )

@@ -147,3 +147,26 @@ def test_sse_s3_access_log_targets_are_accepted_and_imported_ones_explained() ->
     imported = SecureBucket(stack, "C", server_access_logs_bucket=s3.Bucket.from_bucket_name(stack, "Ext", "acme-logs"))
     warnings = [str(m.data) for m in imported.node.metadata if m.type == "aws:cdk:warning"]
     assert any("acme-logs is imported" in w and "SSE-S3" in w for w in warnings), warnings
+
+
+def test_spark_job_runner_takes_the_users_own_job_role() -> None:
+    from aws_cdk import aws_iam as iam
+
+    from meshworks.constructs.spark import SparkJobRunner
+
+    stack = _stack()
+    application = EmrServerlessApplication(stack, "Spark", vpc=PlatformVpc(stack, "Net", interface_endpoints=[]).vpc)
+    role = iam.Role.from_role_arn(stack, "JobRole", "arn:aws:iam::111122223333:role/etl-jobs")
+    SparkJobRunner(stack, "Runner", application=application, job_role=role, encryption_key=kms.Key(stack, "Key"))
+    statements = [
+        statement
+        for resource in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    pass_role = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert pass_role == [{
+        "Action": "iam:PassRole", "Effect": "Allow", "Resource": "arn:aws:iam::111122223333:role/etl-jobs",
+        "Condition": {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
+    }]
+    with pytest.raises(ValueError, match="SparkJobRunner: job_role must be a SparkJobRole or an iam.IRole, got str"):
+        SparkJobRunner(stack, "Runner2", application=application, job_role="etl-jobs", encryption_key=kms.Key(stack, "Key2"))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import App, Environment, Stack, Tags, Validations
-from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+from aws_cdk import App, Environment, Stack, Tags
+
+from meshworks.constructs.core.nag import add_policy_checks as _add_policy_checks
 
 from .config import PlatformConfig
 from .deploy_roles_stack import DeployRolesStack
@@ -29,8 +30,11 @@ class Platform:
 
 
 def add_policy_checks(app: App) -> None:
-    """Run cdk-nag's AWS Solutions and NIST 800-53 rev 5 packs on every stack at synth."""
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    """Run cdk-nag's AWS Solutions and NIST 800-53 rev 5 packs on every stack at synth.
+
+    Kept for existing users; the public home is ``meshworks.constructs.core.nag.add_policy_checks``.
+    """
+    _add_policy_checks(app)
 
 
 def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = True) -> Platform:

@@ -157,3 +157,33 @@ def test_codeowners_cover_contracts_and_workflows() -> None:
     owned = {rule[0]: rule[1:] for rule in rules}
     for path in ("/contracts/", "/.github/workflows/", "/.github/CODEOWNERS"):
         assert owned.get(path), f"CODEOWNERS has no owner for {path}"
+
+
+def test_release_publishes_tagged_builds_through_trusted_publishing() -> None:
+    text = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    workflow = _load("release.yml")
+    triggers = workflow[True]  # PyYAML reads the key `on` as True
+    assert set(triggers) == {"push"} and triggers["push"] == {"tags": ["v*.*.*"]}
+    assert workflow["permissions"] == {}
+    build, publish = workflow["jobs"]["build"], workflow["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    assert publish["permissions"] == {"id-token": "write"} and publish["needs"] == "build"
+    assert publish["environment"]["name"] == "pypi"
+    runs = "\n".join(s.get("run", "") for s in build["steps"])
+    assert "make test" in runs and "-m build" in runs and "pyproject.toml" in runs and "CHANGELOG.md" in runs
+    uploader = next(s for s in publish["steps"] if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@"))
+    assert not {"password", "user"} & set(uploader.get("with", {})), "trusted publishing needs no token"
+    assert "secrets." not in text
+    checkout = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["persist-credentials"] is False
+    # Every action pinned to a full commit SHA, its version in a comment.
+    uses = re.findall(r"uses: (\S+)(.*)", text)
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref) for ref, _ in uses), uses
+    assert all(re.fullmatch(r" # v\d+\.\d+\.\d+", comment) for _, comment in uses), uses
+
+
+def test_version_scheme_and_changelog() -> None:
+    version = re.search(r'^version = "([^"]+)"$', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), "SemVer MAJOR.MINOR.PATCH (the release tag is v<version>)"
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert f"## [{version}]" in changelog and "## [Unreleased]" in changelog

@@ -2,7 +2,8 @@
 
 from .dead_letter_queue import DeadLetterQueue
 from .lambda_code import LAMBDAS_ROOT, lambda_code
-from .nag import acknowledge
+from .nag import acknowledge, acknowledge_grant, acknowledge_policies, add_policy_checks
+from .offline import pin_availability_zones
 from .platform_function import PlatformFunction
 from .platform_key import PlatformKey
 from .removal import REMOVE_DATA_ON_DESTROY, destroy_allowed, resolve_removal_policy
@@ -16,7 +17,11 @@ __all__ = [
     "PlatformKey",
     "SecureLogGroup",
     "acknowledge",
+    "acknowledge_grant",
+    "acknowledge_policies",
+    "add_policy_checks",
     "destroy_allowed",
     "lambda_code",
+    "pin_availability_zones",
     "resolve_removal_policy",
 ]

@@ -7,6 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from .inputs import whole_duration
 from .nag import acknowledge
 
 
@@ -34,6 +35,7 @@ class DeadLetterQueue(sqs.Queue):
         receives: str,
         retention_period: Duration = Duration.days(14),
     ) -> None:
+        whole_duration("DeadLetterQueue", "retention_period", retention_period, "seconds", minimum=60, maximum=1_209_600)
         super().__init__(
             scope,
             construct_id,

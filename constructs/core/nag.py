@@ -18,6 +18,7 @@ acknowledgements cannot hide a grant the construct did not expect.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -197,3 +198,66 @@ def acknowledge_policies(
             Default: none.
     """
     Aspects.of(scope).add(_AcknowledgePolicies(scope, rules, dict(extra or {})))
+
+
+# ------------------------------------------------------------------------------ grants to the user's principals
+
+#: Why the inline policy a ``grant_*`` method fills on the grantee is acceptable (``NIST.800.53.R5-IAMNoInlinePolicy``).
+GRANTEE_INLINE_POLICY = (
+    "NIST.800.53.R5-IAMNoInlinePolicy",
+    "CDK grant_* methods (meshworks' included) write least-privilege statements into the grantee's default "
+    "policy, each scoped to the resources of the construct that granted them.",
+)
+
+
+def acknowledge_grant(grantee: Any, rules: Sequence[Rule] = ()) -> None:
+    """Acknowledge, on the grantee's own policy, the findings that a meshworks ``grant_*`` method adds there.
+
+    Called by every public ``grant_*`` method of the library, so that an engineer who grants a meshworks
+    resource to a role of their own app inherits no cdk-nag finding: the wildcards the grant writes are
+    acknowledged by pattern (``rules``) with their reasons at synthesis, and the inline policy CDK's grants use
+    with ``GRANTEE_INLINE_POLICY``. Wildcards of the user's own statements that match no rule stay findings.
+    Principals without a policy of their own (an account, a service) get nothing: the grant went to a resource
+    policy instead.
+
+    Args:
+        grantee: the ``iam.IGrantable`` passed to the ``grant_*`` method.
+        rules: ``(pattern, reason)`` of the wildcards this grant writes (see :func:`acknowledge_policies`).
+    """
+    principal = getattr(grantee, "grant_principal", grantee)
+    if getattr(principal, "node", None) is None:
+        return
+    # One aspect per principal and rule set, remembered on the app (imported principals take no attributes).
+    app = principal.node.root
+    done: set[tuple[str, tuple[Rule, ...]]] | None = getattr(app, "_meshworks_acknowledged_grants", None)
+    if done is None:
+        done = set()
+        # A root not made in Python takes no attribute: then every call acknowledges (duplicates are harmless).
+        with contextlib.suppress(AttributeError):
+            app._meshworks_acknowledged_grants = done
+    mark = (principal.node.path, tuple(rules))
+    if mark in done:
+        return
+    done.add(mark)
+    acknowledge_policies(principal, rules, extra=dict([GRANTEE_INLINE_POLICY]))
+
+
+def add_policy_checks(scope: IConstruct) -> None:
+    """Run cdk-nag's AWS Solutions and NIST 800-53 rev 5 packs on every stack under ``scope`` (an ``App``) at synth.
+
+    The packs meshworks is checked with; findings fail ``cdk synth`` and are written to
+    ``cdk.out/validation-report.json``. Acknowledge a finding of your own on its resource with :func:`acknowledge`
+    (or :func:`acknowledge_policies` for IAM wildcards), each with its reason.
+
+    Example::
+
+        from meshworks.constructs.core.nag import add_policy_checks
+
+        app = App()
+        ...  # your stacks
+        add_policy_checks(app)
+        app.synth()
+    """
+    from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+
+    Validations.of(scope).add_plugins(AwsSolutionsChecks(scope), NIST80053R5Checks(scope))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Stack
+from aws_cdk import Stack, Token
 
 
 def pin_availability_zones(stack: Stack, availability_zones: Sequence[str]) -> None:
@@ -15,3 +15,16 @@ def pin_availability_zones(stack: Stack, availability_zones: Sequence[str]) -> N
     """
     key = f"availability-zones:account={stack.account}:region={stack.region}"
     stack.node.set_context(key, list(availability_zones))
+
+
+def availability_zones_key(stack: Stack) -> str | None:
+    """The context key of the stack's zone lookup, or ``None`` for an environment-agnostic stack (no lookup)."""
+    if Token.is_unresolved(stack.account) or Token.is_unresolved(stack.region):
+        return None
+    return f"availability-zones:account={stack.account}:region={stack.region}"
+
+
+def needs_availability_zone_lookup(stack: Stack) -> bool:
+    """True when reading ``stack.availability_zones`` would make ``cdk synth`` ask AWS (credentials needed)."""
+    key = availability_zones_key(stack)
+    return key is not None and stack.node.try_get_context(key) is None

@@ -7,15 +7,16 @@ from collections.abc import Mapping, Sequence
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .dead_letter_queue import DeadLetterQueue
+from .inputs import whole_duration
 from .lambda_code import lambda_code
 from .nag import acknowledge, flatten
-from .platform_key import PlatformKey
 from .secure_log_group import SecureLogGroup
 
 _RUNTIME_REASON = (
@@ -110,7 +111,7 @@ class PlatformFunction(Construct):
         *,
         package: str,
         handler: str,
-        encryption_key: PlatformKey,
+        encryption_key: kms.IKey,
         environment: Mapping[str, str] | None = None,
         timeout: Duration = Duration.seconds(60),
         memory_size: int = 256,
@@ -122,6 +123,7 @@ class PlatformFunction(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         description: str | None = None,
     ) -> None:
+        whole_duration("PlatformFunction", "timeout", timeout, "seconds", minimum=1, maximum=900)
         super().__init__(scope, construct_id)
         self.log_group = SecureLogGroup(self, "Logs", encryption_key=encryption_key, retention=log_retention)
         self.role = iam.Role(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from .inputs import whole_duration
+from .nag import CDK_GRANT_ACTIONS, acknowledge_grant
 from .removal import resolve_removal_policy
 
 #: Actions CloudWatch Logs needs on a key that encrypts log groups (listed, no wildcard).
@@ -47,6 +51,7 @@ class PlatformKey(kms.Key):
         removal_policy: RemovalPolicy | None = None,
         pending_window: Duration = Duration.days(30),
     ) -> None:
+        whole_duration("PlatformKey", "pending_window", pending_window, "days", minimum=7, maximum=30)  # KMS's range
         super().__init__(
             scope,
             construct_id,
@@ -56,29 +61,46 @@ class PlatformKey(kms.Key):
             pending_window=pending_window,
             removal_policy=resolve_removal_policy(scope, removal_policy, construct_id),
         )
-        self._logs_allowed = False
 
     def allow_cloudwatch_logs(self) -> None:
         """Let CloudWatch Logs in this stack's account and region encrypt log groups with the key."""
-        if self._logs_allowed:
-            return
-        self._logs_allowed = True
-        stack = Stack.of(self)
-        self.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsOfThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=LOGS_KEY_ACTIONS,
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
-                        )
-                    }
-                },
-            )
+        allow_cloudwatch_logs(self)
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """CDK's key grant (every ``grant_*`` of the key goes through it); the ``kms:ReEncrypt*`` /
+        ``kms:GenerateDataKey*`` groups it may write are acknowledged on the grantee's policy."""
+        result = super().grant(grantee, *actions)
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS])
+        return result
+
+
+def allow_cloudwatch_logs(key: kms.IKey) -> bool:
+    """Let CloudWatch Logs of the key's account and region encrypt log groups with ``key`` (any ``kms.IKey``).
+
+    Idempotent. Returns False when the key policy cannot be changed by this app (an imported key, e.g.
+    ``kms.Key.from_key_arn``): its owner must then allow ``logs.<region>.amazonaws.com`` the actions in
+    ``LOGS_KEY_ACTIONS`` with the condition ``kms:EncryptionContext:aws:logs:arn`` like
+    ``arn:<partition>:logs:<region>:<account>:log-group:*`` (what this function adds to keys it can change).
+    """
+    if getattr(key, "_meshworks_logs_allowed", False):
+        return True
+    stack = Stack.of(key)
+    result = key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogsOfThisAccount",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=LOGS_KEY_ACTIONS,
+            resources=["*"],  # in a key policy "*" means this key
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+                    )
+                }
+            },
         )
-
-
-
+    )
+    if result.statement_added:
+        with contextlib.suppress(AttributeError):  # a proxy of a key made outside Python takes no attribute
+            key._meshworks_logs_allowed = True  # type: ignore[attr-defined]
+    return result.statement_added

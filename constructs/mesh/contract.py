@@ -437,9 +437,20 @@ def _check_account(value: str) -> str:
 
 def _check_account_type(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
+        source = getattr(value, "source", None)  # the loader's YamlInt: the digits as written
+        if source is not None and re.fullmatch(r"[0-9_]+", source) and source != str(int(value)):
+            # YAML 1.1 read a leading-zero number as octal: the value is another number, never suggest it.
+            raise ValueError(
+                f"account id {source} must be quoted ('{source}'): YAML reads an unquoted number with a leading 0 "
+                f"as octal ({int(value)}), a different account"
+            )
+        if len(str(int(value))) == 12:
+            raise ValueError(
+                f"account id {int(value)} must be quoted ('{int(value)}'): YAML reads unquoted numbers as integers"
+            )
         raise ValueError(
-            f"account id {value} must be quoted ('{value:012d}'): YAML reads unquoted numbers as integers "
-            "and drops leading zeros"
+            f"account id {int(value)} must be quoted, with all 12 digits as written (e.g. '012345678901'): "
+            "YAML reads unquoted numbers as integers, dropping leading zeros"
         )
     return value
 
@@ -490,15 +501,31 @@ def _timezones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+#: Abbreviations people write instead of an IANA zone: they name an offset, not a place with its DST rules.
+_TZ_ABBREVIATION_RE = re.compile(r"^[A-Z]{2,5}([+-]\d{1,2})?$")
+
+
+def _timezone_hint(value: str, known: frozenset[str]) -> str:
+    """A suggestion only when it is right: a different letter case, or one clearly closest real zone."""
+    by_lower = {name.lower(): name for name in known}
+    if value.lower() in by_lower:
+        return f" (did you mean {by_lower[value.lower()]!r}?)"
+    if _TZ_ABBREVIATION_RE.match(value):
+        return (
+            f": {value!r} looks like an abbreviation, which names an offset, not a zone with its daylight-saving "
+            "rules; use the IANA name of the place, e.g. 'Europe/Berlin' for CET/CEST or 'America/New_York' for EST/EDT"
+        )
+    # Typos only: a high cutoff and a single candidate ("Europe/Berlinn"), never a different city.
+    close = difflib.get_close_matches(value, list(known), n=2, cutoff=0.85)
+    if len(close) == 1:
+        return f" (did you mean {close[0]!r}?)"
+    return " (IANA names are Area/City of one main city per zone, e.g. 'Europe/Berlin', 'America/Phoenix' or 'UTC')"
+
+
 def _check_timezone(value: str) -> str:
     known = _timezones()
     if known and value not in known:
-        by_lower = {name.lower(): name for name in known}
-        if value.lower() in by_lower:
-            hint = f" (did you mean {by_lower[value.lower()]!r}?)"
-        else:
-            hint = _suggest(value, known) or " (for example 'Europe/Berlin', 'America/Phoenix' or 'UTC')"
-        raise ValueError(f"unknown IANA time zone {value!r}{hint}")
+        raise ValueError(f"unknown IANA time zone {value!r}{_timezone_hint(value, known)}")
     resolve_timezone(value)
     return value
 

@@ -29,28 +29,36 @@ nobody consumes, and suits hubs that must not extend their LF-tag ontology.
 
 Example::
 
-    product = DataProduct(self, "Orders", contract=contract, catalog_id=hub_account,
+    hub = MeshHub(self, "Hub", name_prefix="acme", producer_buckets=["acme-sales-curated"])
+    product = DataProduct(self, "Orders", contract=contract, hub=hub,
                           data_access_role_arn=hub.data_access_role.role_arn)
     product.table              # the AWS::Glue::Table
     product.grants             # {} in LF_TAGS mode; account -> AWS::LakeFormation::PrincipalPermissions
 
-The Glue database (one per domain, ``contract.database_name``) and the LF-tag keys must exist
-before the product is deployed: :class:`~meshworks.constructs.mesh.mesh_hub.MeshHub` creates them.
+The Glue database (one per domain, ``contract.database_name``), the LF-tag keys and values of the table
+and the Lake Formation settings (the deployment role as LF admin) must exist before the product is
+deployed. Pass ``hub=`` and the product asks the hub for them (``add_domain``, ``add_lf_tag``) and depends on
+them explicitly, in one stack or across stacks. Without a hub (the reference app's product shards), they
+must come from elsewhere: ``MeshHubStack`` and the consumer shards of ``DataProductCatalog``.
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import CfnDeletionPolicy, RemovalPolicy
+from aws_cdk import CfnDeletionPolicy, CfnResource, RemovalPolicy
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_lakeformation as lakeformation
 from constructs import Construct
 
+from meshworks.constructs.core.inputs import account_ids
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
+
+if TYPE_CHECKING:
+    from meshworks.constructs.mesh.mesh_hub import MeshHub
 
 __all__ = ["CONSUMER_TAG_PREFIX", "CONSUMER_TAG_VALUE", "DataProduct", "SharingMode", "consumer_tag_key"]
 
@@ -139,13 +147,20 @@ class DataProduct(Construct):
 
     Args:
         contract: the reviewed contract.
-        catalog_id: the hub account (the Data Catalog that holds the table).
+        catalog_id: the hub account (the Data Catalog that holds the table). Default: ``hub.catalog_id``;
+            required without a hub.
         data_access_role_arn: role Lake Formation uses to read the location. ``None`` skips the
             registration (register the bucket yourself). Default: required.
         sharing_mode: Default: ``SharingMode.LF_TAGS``.
         database_name: Default: ``contract.database_name`` (the domain).
         csv_header: CSV files start with a header line. Default: True.
         removal_policy: of the table. Default: RETAIN (DESTROY needs ``@meshworks/removeDataOnDestroy``).
+        hub: the ``MeshHub`` that governs the catalog: the product's database, LF-tag keys and values are
+            created there (or reused) and every resource of the product depends on what it needs (settings,
+            database, tags, data-access role). Default: none (the prerequisites exist already).
+
+    Raises:
+        ValueError: no ``catalog_id`` and no ``hub``, or a ``catalog_id`` that is not a 12-digit account id.
     """
 
     def __init__(
@@ -154,13 +169,18 @@ class DataProduct(Construct):
         construct_id: str,
         *,
         contract: DataProductContract,
-        catalog_id: str,
+        catalog_id: str | None = None,
         data_access_role_arn: str | None,
         sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
         database_name: str | None = None,
         csv_header: bool = True,
         removal_policy: RemovalPolicy | None = None,
+        hub: MeshHub | None = None,
     ) -> None:
+        if catalog_id is None and hub is None:
+            raise ValueError(f"DataProduct {construct_id!r}: pass catalog_id (the hub account) or hub=MeshHub(...)")
+        catalog_id = catalog_id if catalog_id is not None else hub.catalog_id  # type: ignore[union-attr]
+        (catalog_id,) = account_ids("DataProduct", "catalog_id", [catalog_id])
         super().__init__(scope, construct_id)
         self.contract = contract
         self.sharing_mode = SharingMode(sharing_mode)
@@ -230,6 +250,25 @@ class DataProduct(Construct):
                 ),
             )
             self.tag_association.add_resource_dependency(self.table)
+        if hub is not None:
+            self._depend_on_hub(hub)
+
+    def _depend_on_hub(self, hub: MeshHub) -> None:
+        """Create (or reuse) the product's prerequisites in ``hub`` and depend on each explicitly."""
+        database = hub.add_domain(self.database_name)
+        tags = [hub.add_lf_tag(key, [value]) for key, value in sorted(self.lf_tags().items())]
+        resources: list[CfnResource] = [self.table, *self.grants.values()]
+        if self.location_registration is not None:
+            resources.append(self.location_registration)
+            # Lake Formation assumes the role when the location is registered: role and policy first.
+            self.location_registration.node.add_dependency(hub.data_access_role)
+        for resource in resources:
+            resource.node.add_dependency(hub.settings)  # the deployment role is an LF admin from then on
+        self.table.node.add_dependency(database)
+        for grant in self.grants.values():
+            grant.node.add_dependency(database)
+        if self.tag_association is not None:
+            self.tag_association.node.add_dependency(hub.settings, database, *tags)
 
     def lf_tags(self) -> dict[str, str]:
         """LF-tags of the table: the contract's (domain, classification, pii, tags) and one per consumer."""

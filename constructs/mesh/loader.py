@@ -167,8 +167,25 @@ def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> Any:
         data.item_lines.append(item.start_mark.line + 1)
 
 
+class YamlInt(int):
+    """An integer read from YAML that remembers how it was written (``source``), e.g. ``012345670123``.
+
+    YAML 1.1 reads an unquoted number with a leading ``0`` as octal, so the value alone cannot say what
+    the author typed; error messages quote ``source`` instead of guessing.
+    """
+
+    source: str
+
+
+def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> int:
+    value = YamlInt(yaml.SafeLoader.construct_yaml_int(loader, node))
+    value.source = str(node.value)
+    return value
+
+
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def line_of(data: Any, loc: Loc) -> int:

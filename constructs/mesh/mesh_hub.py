@@ -49,7 +49,8 @@ from aws_cdk import aws_lakeformation as lakeformation
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_policies
+from meshworks.constructs.core.inputs import account_ids, bucket_names, kms_key_arns, role_arns
+from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_grant, acknowledge_policies
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.core.removal import resolve_removal_policy
@@ -99,6 +100,10 @@ class MeshHub(Construct):
         delivery_table_name: str | None = None,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        # Checked before anything is built: an s3:// URI or a bad ARN would otherwise fail only at deploy time.
+        producer_buckets = bucket_names("MeshHub", "producer_buckets", producer_buckets)
+        producer_key_arns = kms_key_arns("MeshHub", "producer_key_arns", producer_key_arns)
+        lf_admin_role_arns = role_arns("MeshHub", "lf_admin_role_arns", lf_admin_role_arns)
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self._stack = stack
@@ -194,7 +199,7 @@ class MeshHub(Construct):
             "Notifier",
             package="mesh_notifier",
             handler="mesh_notifier.handler.main",
-            encryption_key=self._platform_key(),
+            encryption_key=self.key,
             environment={
                 "DELIVERY_TABLE": self.delivery_table.table_name,
                 "TOPIC_ARN": self.topic.topic_arn,
@@ -268,11 +273,6 @@ class MeshHub(Construct):
         for key_arn in producer_key_arns:
             self.add_producer_key(key_arn)
 
-    def _platform_key(self) -> PlatformKey:
-        if not isinstance(self.key, PlatformKey):
-            raise TypeError("MeshHub needs a PlatformKey (log groups use it); pass encryption_key=PlatformKey(...)")
-        return self.key
-
     # ---- producers -------------------------------------------------------------------------------
 
     def add_producer_bucket(self, bucket_name: str) -> None:
@@ -281,6 +281,7 @@ class MeshHub(Construct):
         The bucket owner must also allow the data-access role (``data_access_role_arn``) and the
         notifier role in the bucket policy when the bucket lives in another account.
         """
+        (bucket_name,) = bucket_names("MeshHub", "add_producer_bucket(bucket_name)", [bucket_name])
         if bucket_name in self._producer_buckets:
             return
         first = not self._producer_buckets
@@ -293,6 +294,7 @@ class MeshHub(Construct):
 
     def add_producer_key(self, key_arn: str) -> None:
         """Let Lake Formation decrypt, and the notifier encrypt markers, with a producer bucket's KMS key."""
+        (key_arn,) = kms_key_arns("MeshHub", "add_producer_key(key_arn)", [key_arn])
         if key_arn in self._producer_keys:
             return
         first = not self._producer_keys
@@ -336,6 +338,7 @@ class MeshHub(Construct):
             producer_accounts: accounts whose refresh events for this domain are accepted.
                 Default: the hub account only.
         """
+        producer_accounts = account_ids("MeshHub", f"add_domain({domain!r}).producer_accounts", producer_accounts)
         if domain in self.databases:
             return self.databases[domain]
         stack = self._stack
@@ -441,6 +444,7 @@ class MeshHub(Construct):
 
     def add_consumer_account(self, account: str) -> None:
         """Admit ``account`` to subscribe to the refresh topic (SQS or Lambda endpoints, filter by attributes)."""
+        (account,) = account_ids("MeshHub", "add_consumer_account(account)", [account])
         principal = iam.AccountPrincipal(account)
         if self._subscribers is None:
             self._subscribers = iam.PolicyStatement(
@@ -483,14 +487,17 @@ class MeshHub(Construct):
 
     def grant_put_events(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let a principal of the hub account announce refreshes on the bus."""
+        acknowledge_grant(grantee)
         return self.event_bus.grant_put_events_to(grantee)
 
     def grant_read_deliveries(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the delivery records (SLO checkers): GetItem/Query/Scan and decrypt."""
+        acknowledge_grant(grantee)
         return self.delivery_table.grant_read_data(grantee)
 
     def grant_subscribe(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let a principal of the hub account subscribe to refresh notifications."""
+        acknowledge_grant(grantee)
         return iam.Grant.add_to_principal_or_resource(
             grantee=grantee, actions=["sns:Subscribe"], resource_arns=[self.topic.topic_arn], resource=self.topic
         )

@@ -24,6 +24,7 @@ from aws_cdk import CustomResource, Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lakeformation as lakeformation
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -31,6 +32,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from meshworks.constructs.core.inputs import whole_duration
 from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_policies
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey
@@ -84,10 +86,11 @@ class ShareAcceptor(Construct):
         schedule: Duration = Duration.minutes(30),
         run_on_deploy: bool = True,
         register_as_lake_formation_admin: bool = True,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         metric_namespace: str = DEFAULT_NAMESPACE,
         alarm_topic: sns.ITopic | None = None,
     ) -> None:
+        whole_duration("ShareAcceptor", "schedule", schedule, "minutes", minimum=1)  # a Scheduler rate
         super().__init__(scope, construct_id)
         if not Token.is_unresolved(hub_account_id) and not _ACCOUNT_RE.match(hub_account_id):
             raise ValueError(f"hub_account_id must be a 12-digit account id, got {hub_account_id!r}")

@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import CfnParameter, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
+from meshworks.constructs.core.inputs import account_ids, whole_duration
 from meshworks.constructs.core.nag import (
     BUCKET_OBJECTS,
     CDK_ASSET_OBJECTS,
@@ -108,9 +110,12 @@ class SpokeProduct(Construct):
         provider_name: str = "meshworks platform team",
         product_version: str = "v1",
         schedule: Duration = Duration.minutes(30),
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        whole_duration("SpokeProduct", "schedule", schedule, "minutes", minimum=1)
+        account_ids("SpokeProduct", "hub_account_id", [hub_account_id])
+        account_ids("SpokeProduct", "consumer_accounts", consumer_accounts)
         super().__init__(scope, construct_id)
         self.key = encryption_key or PlatformKey(self, "Key", description="meshworks spoke product assets key")
         self.asset_bucket = SecureBucket(

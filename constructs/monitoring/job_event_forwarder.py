@@ -54,7 +54,7 @@ class JobEventForwarder(Construct):
         target_region: str | None = None,
         services: Sequence[JobService] = tuple(JobService),
         state_machine_arns: Sequence[str] = (),
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         alarm_topic: sns.ITopic | None = None,
         alarm_emails: Sequence[str] = (),
     ) -> None:

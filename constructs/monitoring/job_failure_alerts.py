@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -18,7 +19,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..core.dead_letter_queue import DeadLetterQueue
-from ..core.nag import acknowledge
+from ..core.inputs import account_ids, whole_duration
+from ..core.nag import acknowledge, acknowledge_grant
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
@@ -71,7 +73,7 @@ class JobFailureAlerts(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         services: Sequence[JobService] = tuple(JobService),
         state_machine_arns: Sequence[str] = (),
         muted_jobs: Sequence[str] = (),
@@ -86,6 +88,9 @@ class JobFailureAlerts(Construct):
         max_event_age: Duration = Duration.hours(2),
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        whole_duration("JobFailureAlerts", "dedup_window", dedup_window, "days", minimum=1)
+        whole_duration("JobFailureAlerts", "max_event_age", max_event_age, "seconds", minimum=60, maximum=86400)
+        account_ids("JobFailureAlerts", "source_accounts", source_accounts)
         super().__init__(scope, construct_id)
         if slack_channel and slack_secret is None:
             raise ValueError("slack_channel needs slack_secret (the Secrets Manager webhook map)")
@@ -233,6 +238,13 @@ class JobFailureAlerts(Construct):
             )
         if self._owns_alert_dlq:
             self.alarms.append(dlq_alarm(self, "AlertDlqDepth", self.alert_dead_letter_queue, "Undelivered job alerts"))
+        # Used alone, the alarms still reach someone: the alert topic's subscribers (``add_alarm_action`` and
+        # ``PlatformDashboard`` add an operations topic besides).
+        allow_service_to_use_key(self.key, "cloudwatch.amazonaws.com", "AllowCloudWatchAlarms")
+        own_topic = cloudwatch_actions.SnsAction(self.topic)
+        for alarm in self.alarms:
+            alarm.add_alarm_action(own_topic)
+            alarm.add_ok_action(own_topic)
 
     def add_alarm_action(self, *actions: cloudwatch.IAlarmAction) -> None:
         """Add actions (e.g. ``SnsAction(ops_topic)``) to every alarm of the construct."""
@@ -241,7 +253,9 @@ class JobFailureAlerts(Construct):
 
     def grant_subscribe(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` subscribe to the alert topic."""
-        return self.topic.grant_subscribe(grantee)
+        grant = self.topic.grant_subscribe(grantee)
+        acknowledge_grant(grantee)
+        return grant
 
     def metric_failures(self, service: JobService, *, period: Duration = Duration.hours(1)) -> cloudwatch.Metric:
         """Failed jobs of ``service`` seen by EventBridge (``AWS/Events`` ``TriggeredRules`` of its rule, Sum)."""

@@ -65,7 +65,7 @@ class PlatformDashboard(Construct):
         function_names: Sequence[str] = (),
         alarm_topic: sns.ITopic | None = None,
         alarm_emails: Sequence[str] = (),
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         dashboard_name: str | None = None,
         alarm_topic_name: str | None = None,
     ) -> None:

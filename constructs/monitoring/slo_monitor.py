@@ -9,6 +9,7 @@ and period. Adding a product costs no CloudFormation resource; only a new domain
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 
@@ -29,12 +30,14 @@ from constructs import Construct
 from meshworks.constructs.mesh.contract import DataProductContract
 
 from ..core.dead_letter_queue import DeadLetterQueue
+from ..core.inputs import whole_duration
 from ..core.nag import (
     BUCKET_OBJECTS,
     CDK_ASSET_OBJECTS,
     CDK_GRANT_ACTIONS,
     PARTITION,
     acknowledge,
+    acknowledge_grant,
     acknowledge_policies,
 )
 from ..core.platform_function import PlatformFunction
@@ -62,12 +65,13 @@ def allow_service_to_use_key(key: kms.IKey, service: str, sid: str, source_arn_p
     if (service, source_arn_pattern) in done:
         return
     done.add((service, source_arn_pattern))
-    key._meshworks_service_grants = done  # type: ignore[attr-defined]
+    with contextlib.suppress(AttributeError):  # an imported key takes no attribute (and no statement, below)
+        key._meshworks_service_grants = done  # type: ignore[attr-defined]
     stack = Stack.of(key)
     conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": stack.account}}
     if source_arn_pattern:
         conditions["ArnLike"] = {"aws:SourceArn": source_arn_pattern}
-    key.add_to_resource_policy(
+    added = key.add_to_resource_policy(
         iam.PolicyStatement(
             sid=sid,
             principals=[iam.ServicePrincipal(service)],
@@ -75,7 +79,13 @@ def allow_service_to_use_key(key: kms.IKey, service: str, sid: str, source_arn_p
             resources=["*"],  # in a key policy "*" means this key
             conditions=conditions,
         )
-    )
+    ).statement_added
+    if not added:
+        Annotations.of(key).add_warning_v2(
+            "meshworks:ImportedKeyServiceUse",
+            f"the imported key {key.key_arn} cannot be changed by this app; its key policy must allow {service} "
+            f"kms:Decrypt and kms:GenerateDataKey (aws:SourceAccount = {stack.account}), or its messages are lost.",
+        )
 
 
 def secure_topic(
@@ -164,7 +174,7 @@ class SloMonitor(Construct):
         *,
         contracts: Sequence[DataProductContract],
         delivery_table: dynamodb.ITable,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         sweep_interval: Duration = Duration.minutes(5),
         overlap: Duration = Duration.minutes(10),
         breach_retention: Duration = Duration.days(90),
@@ -178,10 +188,11 @@ class SloMonitor(Construct):
         sweeper_memory_size: int = 512,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        sweep_minutes = whole_duration("SloMonitor", "sweep_interval", sweep_interval, "minutes", minimum=1)
+        whole_duration("SloMonitor", "overlap", overlap, "minutes", minimum=0)
+        whole_duration("SloMonitor", "breach_retention", breach_retention, "days", minimum=1)
+        whole_duration("SloMonitor", "sweeper_timeout", sweeper_timeout, "seconds", minimum=1, maximum=900)
         super().__init__(scope, construct_id)
-        sweep_minutes = int(sweep_interval.to_minutes())
-        if sweep_minutes < 1:
-            raise ValueError("sweep_interval must be at least 1 minute")
         self.key: kms.IKey = encryption_key or PlatformKey(self, "Key", description="meshworks SLO monitor key")
         self.metric_namespace = metric_namespace
         self.sweep_interval = sweep_interval
@@ -405,6 +416,7 @@ class SloMonitor(Construct):
 
     def grant_read_manifest(self, grantee: iam.IGrantable) -> iam.Grant:
         """``s3:GetObject`` on the manifest object only (and decrypt with the key)."""
+        acknowledge_grant(grantee)
         self.key.grant_decrypt(grantee)
         return iam.Grant.add_to_principal(
             grantee=grantee,
@@ -414,6 +426,7 @@ class SloMonitor(Construct):
 
     def grant_record_breaches(self, grantee: iam.IGrantable) -> iam.Grant:
         """Conditional writes of breach items and queries of the open-breach index (what the sweeper does)."""
+        acknowledge_grant(grantee)
         self.key.grant_encrypt_decrypt(grantee)
         iam.Grant.add_to_principal(
             grantee=grantee,
@@ -428,14 +441,21 @@ class SloMonitor(Construct):
 
     def grant_read_breaches(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the breach table and its index (reports, dashboards)."""
+        acknowledge_grant(
+            grantee,
+            [(r"Resource::<[A-Za-z0-9]+\.Arn>/index/\*", "The indexes of the breach table only (CDK's grant_read_data "
+              "covers every index of the one table).")],
+        )
         return self.breach_table.grant_read_data(grantee)
 
     def grant_read_slack_webhooks(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the Slack webhook map (another alerting Lambda sharing the webhooks)."""
+        acknowledge_grant(grantee)
         return self.slack_secret.grant_read(grantee)
 
     def grant_dead_letter_alerts(self, grantee: iam.IGrantable) -> iam.Grant:
         """Send undeliverable alerts to ``alert_dead_letter_queue``."""
+        acknowledge_grant(grantee)
         return self.alert_dead_letter_queue.grant_send_messages(grantee)
 
     def _grant_read_deliveries(self, grantee: iam.IGrantable, table: dynamodb.ITable) -> None:
@@ -634,4 +654,9 @@ def grant_put_metrics(grantee: iam.IGrantable, namespace: str) -> None:
             resources=["*"],
             conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
         )
+    )
+    acknowledge_grant(
+        grantee,
+        [(r"Resource::\*", "cloudwatch:PutMetricData has no resource-level permission; the statement is limited "
+          "to one metric namespace by the cloudwatch:namespace condition.")],
     )

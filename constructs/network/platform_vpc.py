@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ..core.nag import acknowledge
+from ..core.offline import needs_availability_zone_lookup, pin_availability_zones
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 
@@ -113,6 +115,13 @@ class PlatformVpc(Construct):
             environment-specific stack). Default: the first ``max_azs`` of the stack's AZs.
         endpoint_principal_accounts: accounts whose principals may use the interface endpoints.
             Default: the stack's account.
+
+    Raises:
+        ValueError: ``availability_zones`` is given in a stack with an account and region whose zones are not
+            pinned and that already holds other constructs: CDK's ``ec2.Vpc`` would still look the zones up (it
+            checks the given ones against the stack's), so the message says to call
+            ``meshworks.constructs.core.offline.pin_availability_zones(stack, zones)`` right after creating the
+            stack. When the ``PlatformVpc`` is the stack's first construct, it pins the zones itself.
     """
 
     def __init__(
@@ -126,11 +135,33 @@ class PlatformVpc(Construct):
         nat_gateways: int = 1,
         private_subnet_cidr_mask: int = 19,
         interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         availability_zones: Sequence[str] | None = None,
         endpoint_principal_accounts: Sequence[str] | None = None,
     ) -> None:
+        stack = Stack.of(scope)
+        lookup = vpc is None and needs_availability_zone_lookup(stack)
+        if lookup and availability_zones:
+            if stack.node.children:
+                raise ValueError(
+                    f"PlatformVpc {construct_id!r}: availability_zones={list(availability_zones)} in stack "
+                    f"{stack.node.path!r} (account {stack.account}, region {stack.region}) would still make "
+                    "`cdk synth` look the zones up in AWS (ec2.Vpc checks them against the stack's zones): call "
+                    "meshworks.constructs.core.offline.pin_availability_zones(stack, "
+                    f"{list(availability_zones)}) right after creating the stack, before adding constructs "
+                    "(or put the key 'availability-zones:account=<account>:region=<region>' in cdk.json's context)"
+                )
+            pin_availability_zones(stack, availability_zones)  # nothing in the stack yet: pin them here
+            lookup = False
         super().__init__(scope, construct_id)
+        if lookup:
+            Annotations.of(self).add_warning_v2(
+                "meshworks:AvailabilityZoneLookup",
+                f"stack {stack.node.path} has an account and region, so `cdk synth` looks up its availability zones "
+                "(AWS credentials needed). To synthesize offline, call "
+                "meshworks.constructs.core.offline.pin_availability_zones(stack, ['<region>a', '<region>b', ...]) "
+                "right after creating the stack and pass the same list as availability_zones.",
+            )
         unknown = sorted(set(interface_endpoints) - set(_ENDPOINT_SERVICES))
         if unknown:
             raise ValueError(

@@ -8,11 +8,11 @@ from typing import Any
 from aws_cdk import CfnTag, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..core.nag import acknowledge
-from ..core.platform_key import PlatformKey
 from ._checks import annotate_warnings, check_ami, check_fleet_scaling, check_name, check_release_label, fail
 from .emr_cluster_prerequisites import EMR_MANAGED_POLICY_TAG, EmrClusterPrerequisites
 from .models import (
@@ -116,7 +116,7 @@ class EmrCluster(Construct):
         *,
         prerequisites: EmrClusterPrerequisites | None = None,
         vpc: ec2.IVpc | None = None,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         log_bucket: s3.IBucket | None = None,
         name: str | None = None,
         release_label: str = DEFAULT_EMR_RELEASE,

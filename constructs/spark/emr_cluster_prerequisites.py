@@ -8,12 +8,12 @@ from aws_cdk import RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
-from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ._checks import DEFAULT_HTTPS_EGRESS_CIDRS, fail, https_egress_peers, select_private_subnets
@@ -81,7 +81,7 @@ class EmrClusterPrerequisites(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
-        encryption_key: PlatformKey,
+        encryption_key: kms.IKey,
         log_bucket: s3.IBucket,
         log_prefix: str | None = None,
         subnets: ec2.SubnetSelection | None = None,

@@ -10,6 +10,7 @@ from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_emrcontainers as emrc
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -17,8 +18,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
-from ..core.platform_key import PlatformKey
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.removal import resolve_removal_policy
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.data_lake_storage import DataLakeStorage, Zone
@@ -123,7 +123,7 @@ class EmrOnEksVirtualCluster(Construct):
         eks_cluster_name: str,
         namespace: str,
         oidc_provider_arn: str,
-        encryption_key: PlatformKey,
+        encryption_key: kms.IKey,
         job_role_name: str | None = None,
         name: str | None = None,
         release_label: str = DEFAULT_EKS_RELEASE,
@@ -343,4 +343,9 @@ class EmrOnEksVirtualCluster(Construct):
         if self.repository is None:
             raise ValueError("EmrOnEksVirtualCluster: no ECR repository; pass create_ecr_repository=True")
         self.repository.grant_pull(grantee)
+        acknowledge_grant(
+            grantee,
+            [(r"Resource::\*", "ecr:GetAuthorizationToken has no resource-level permission; image pulls are "
+              "limited to this repository by the other statement.")],
+        )
 

@@ -8,10 +8,12 @@ from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emrserverless as emrs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, Rule, acknowledge_grant
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
@@ -25,6 +27,7 @@ from ._checks import (
     select_private_subnets,
 )
 from .models import EmrServerlessDefaults, Engine, SparkLimits
+from .spark_job_role import LOG_GROUP_LISTING
 
 #: Spark defaults every job of the application inherits unless it overrides them (GoDaddy: always cap
 #: dynamic allocation; Belcorp: at most 5 cores per executor). A 4 vCPU / 16 GB worker per executor.
@@ -36,6 +39,11 @@ DEFAULT_APPLICATION_LIMITS = SparkLimits(
 INITIAL_CAPACITY_WORKERS = {"SPARK": ("Driver", "Executor"), "HIVE": ("HiveDriver", "TezTask")}
 
 _NAME_PATTERN = r"[A-Za-z0-9._/#-]+"
+#: ``GetJobRun``/``CancelJobRun``/``GetDashboardForJobRun`` on the job runs of one application.
+JOB_RUNS: Rule = (
+    r"Resource::<[A-Za-z0-9]+\.Arn>/jobruns/\*",
+    "Job runs of this one application (job run ids are created at run time).",
+)
 
 
 class EmrServerlessApplication(Construct):
@@ -113,7 +121,7 @@ class EmrServerlessApplication(Construct):
         security_group: ec2.ISecurityGroup | None = None,
         https_egress_cidrs: Sequence[str] = DEFAULT_HTTPS_EGRESS_CIDRS,
         https_egress_prefix_list_ids: Sequence[str] = (),
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         log_bucket: s3.IBucket | None = None,
         log_prefix: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
@@ -152,7 +160,7 @@ class EmrServerlessApplication(Construct):
         #: The validated defaults (release, architecture, capacity...).
         self.defaults = defaults
         self.application_type = app_type
-        self.encryption_key: PlatformKey = encryption_key or PlatformKey(self, "Key", description=f"{self.node.path} logs")
+        self.encryption_key: kms.IKey = encryption_key or PlatformKey(self, "Key", description=f"{self.node.path} logs")
         self.log_bucket: s3.IBucket = log_bucket or SecureBucket(
             self, "Logs", encryption_key=self.encryption_key, removal_policy=removal_policy
         )
@@ -291,6 +299,7 @@ class EmrServerlessApplication(Construct):
                 )
             ],
         )
+        acknowledge_grant(job_role, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS, LOG_GROUP_LISTING])
 
     def grant_start_job_run(self, principal: iam.IGrantable) -> None:
         """Let ``principal`` start, watch and cancel job runs of this application (not pass a role:
@@ -306,3 +315,4 @@ class EmrServerlessApplication(Construct):
             resource_arns=[f"{self.application_arn}/jobruns/*"],
         )
         self.encryption_key.grant(principal, "kms:GenerateDataKey", "kms:Decrypt")
+        acknowledge_grant(principal, [JOB_RUNS])

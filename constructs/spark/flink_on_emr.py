@@ -10,10 +10,11 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey
 from ..storage.access_logs_bucket import AccessLogsBucket
@@ -84,7 +85,7 @@ class FlinkOnEmr(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
-        encryption_key: PlatformKey,
+        encryption_key: kms.IKey,
         log_bucket: s3.IBucket,
         ui_allowed_cidrs: Sequence[str] = (),
         flink_rest_port: int = 8081,
@@ -299,3 +300,4 @@ class FlinkOnEmr(Construct):
         self.artifact_bucket.grant_put(grantee, f"{JAR_PREFIX}*")
         self.request_bucket.grant_put(grantee, f"{REQUEST_PREFIX}*")
         self.request_bucket.grant_read(grantee, f"{RESULT_PREFIX}*")
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS])

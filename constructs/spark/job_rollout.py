@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ..core.nag import acknowledge_grant
 from ._checks import annotate_warnings, fail
 from .models import ROUTING_DOCUMENT_VERSION, SSM_STANDARD_VALUE_LIMIT_BYTES, JobCatalog, routing_parameter_name
 
@@ -129,3 +130,4 @@ class JobRollout(Construct):
         self.index_parameter.grant_read(grantee)
         for parameter in self.job_parameters.values():
             parameter.grant_read(grantee)
+        acknowledge_grant(grantee)

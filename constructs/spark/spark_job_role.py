@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, PARTITION, Rule, acknowledge_policies
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, PARTITION, Rule, acknowledge_grant, acknowledge_policies
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ._checks import check_role_name, fail
 
@@ -200,12 +200,14 @@ class SparkJobRole(Construct):
 
     def grant_pass_role(self, principal: iam.IGrantable) -> iam.Grant:
         """``iam:PassRole`` on this role, only towards ``passed_to_service`` (``iam:PassedToService``)."""
-        return iam.Grant.add_to_principal(
+        grant = iam.Grant.add_to_principal(
             grantee=principal,
             actions=["iam:PassRole"],
             resource_arns=[self.role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": self.passed_to_service}},
         )
+        acknowledge_grant(principal)
+        return grant
 
     def grant_start_job_run(self, principal: iam.IGrantable, application=None) -> iam.Grant:
         """Let ``principal`` run jobs as this role: ``iam:PassRole`` conditioned on the service and, when

@@ -6,14 +6,15 @@ from typing import Any
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ..core.inputs import whole_duration
 from ..core.nag import CDK_GRANT_ACTIONS, PARTITION, acknowledge_policies
-from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ._checks import check_name, check_range, fail
 from .emr_serverless_application import EmrServerlessApplication
@@ -62,7 +63,8 @@ class SparkJobRunner(Construct):
     Args:
         application: the EMR Serverless application (exactly one of ``application`` / ``virtual_cluster``).
         virtual_cluster: an ``EmrOnEksVirtualCluster`` instead.
-        job_role: the job runtime role (``SparkJobRole``).
+        job_role: the job runtime role: a ``SparkJobRole`` or your own ``iam.IRole`` (``iam:PassRole`` on it is
+            then granted only towards EMR Serverless / EMR on EKS, like ``SparkJobRole.grant_pass_role``).
         encryption_key: encrypts the state machine, its log group and the created topic.
         topic: where failures are announced. Default: a new KMS-encrypted topic (``self.topic``).
         retry_attempts: retries of a failed job run, 0..5. Default: 2.
@@ -78,8 +80,8 @@ class SparkJobRunner(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        job_role: SparkJobRole,
-        encryption_key: PlatformKey,
+        job_role: SparkJobRole | iam.IRole,
+        encryption_key: kms.IKey,
         application: EmrServerlessApplication | None = None,
         virtual_cluster: Any = None,
         topic: sns.ITopic | None = None,
@@ -94,12 +96,16 @@ class SparkJobRunner(Construct):
         if (application is None) == (virtual_cluster is None):
             raise fail(owner, "pass exactly one of application (EMR Serverless) or virtual_cluster (EMR on EKS)")
         check_range(owner, "retry_attempts", retry_attempts, 0, 5)
-        minutes = int(job_timeout.to_minutes())
-        check_range(owner, "job_timeout", minutes, 1, 10080, "minutes (1 minute to 7 days)")
+        minutes = whole_duration(owner, "job_timeout", job_timeout, "minutes", minimum=1, maximum=10080)
+        whole_duration(owner, "retry_interval", retry_interval, "minutes", minimum=1)
         if state_machine_name is not None:
             check_name(owner, "state_machine_name", state_machine_name, r"[A-Za-z0-9_-]+", "orders-spark-runner", 80)
         if not isinstance(job_role, SparkJobRole):
-            raise fail(owner, f"job_role must be a SparkJobRole, got {type(job_role).__name__}")
+            if not (hasattr(job_role, "role_arn") and hasattr(job_role, "grant_pass_role")):
+                raise fail(owner, f"job_role must be a SparkJobRole or an iam.IRole, got {type(job_role).__name__}")
+            job_role = _RunnerJobRole(
+                job_role, "emr-serverless.amazonaws.com" if application is not None else "emr-containers.amazonaws.com"
+            )
         super().__init__(scope, construct_id)
         self.job_role = job_role
         self.topic: sns.ITopic = topic or sns.Topic(
@@ -257,3 +263,20 @@ class SparkJobRunner(Construct):
     def state_machine_arn(self) -> str:
         """The state machine's ARN."""
         return self.state_machine.state_machine_arn
+
+
+class _RunnerJobRole:
+    """An ``iam.IRole`` seen as a ``SparkJobRole`` by the runner: its ARN and a conditioned ``iam:PassRole``."""
+
+    def __init__(self, role: iam.IRole, passed_to_service: str) -> None:
+        self.role = role
+        self.role_arn = role.role_arn
+        self.passed_to_service = passed_to_service
+
+    def grant_pass_role(self, principal: iam.IGrantable) -> iam.Grant:
+        return iam.Grant.add_to_principal(
+            grantee=principal,
+            actions=["iam:PassRole"],
+            resource_arns=[self.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": self.passed_to_service}},
+        )

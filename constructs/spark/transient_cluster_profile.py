@@ -10,11 +10,12 @@ from typing import Any
 from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ..core.platform_key import PlatformKey
+from ..core.nag import PARTITION, acknowledge_grant
 from ._checks import annotate_warnings, check_ami, check_fleet_scaling, check_release_label, fail
 from .emr_cluster import (
     BELCORP_FLEET_SCALING,
@@ -101,7 +102,7 @@ class TransientClusterProfile(Construct):
         prefix: str,
         prerequisites: EmrClusterPrerequisites | None = None,
         vpc: ec2.IVpc | None = None,
-        encryption_key: PlatformKey | None = None,
+        encryption_key: kms.IKey | None = None,
         log_bucket: s3.IBucket | None = None,
         release_label: str = DEFAULT_EMR_RELEASE,
         applications: Sequence[str] = ("Spark", "Hadoop"),
@@ -235,4 +236,14 @@ class TransientClusterProfile(Construct):
             ],
             resource_arns=[stack.format_arn(service="elasticmapreduce", resource="cluster", resource_name="*")],
             conditions={"StringEquals": {f"aws:ResourceTag/{PROFILE_TAG}": self.name}},
+        )
+        acknowledge_grant(
+            principal,
+            [
+                (r"Resource::\*", "elasticmapreduce:RunJobFlow has no resource-level permission (the cluster does not "
+                 f"exist yet); the statement requires the request tag {PROFILE_TAG} of this profile."),
+                (r"Resource::arn:" + PARTITION + r":elasticmapreduce:[^:]+:[^:]+:cluster/\*", "Clusters are created at "
+                 f"run time; the statement only matches clusters carrying this profile's tag {PROFILE_TAG} "
+                 "(aws:ResourceTag condition)."),
+            ],
         )

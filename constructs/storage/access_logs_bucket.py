@@ -7,6 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.inputs import whole_duration
 from ..core.nag import acknowledge
 from ..core.removal import resolve_removal_policy
 
@@ -30,6 +31,7 @@ class AccessLogsBucket(s3.Bucket):
         expiration: Duration = Duration.days(365),
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        whole_duration("AccessLogsBucket", "expiration", expiration, "days", minimum=1)  # lifecycle rules count days
         super().__init__(
             scope,
             construct_id,

@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.inputs import whole_duration
 from ..core.platform_key import PlatformKey
 from .access_logs_bucket import AccessLogsBucket
 from .secure_bucket import SecureBucket
@@ -55,6 +56,7 @@ class DataLakeStorage(Construct):
         stage_expiration: Duration = Duration.days(30),
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        whole_duration("DataLakeStorage", "stage_expiration", stage_expiration, "days", minimum=1)
         super().__init__(scope, construct_id)
         self.key: kms.IKey = encryption_key or PlatformKey(self, "Key", description="meshworks data lake key")
         self.access_logs_bucket = AccessLogsBucket(self, "AccessLogs", removal_policy=removal_policy)

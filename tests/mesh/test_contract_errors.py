@@ -357,3 +357,47 @@ def test_problem_formats() -> None:
     assert problem.github_annotation() == (
         "::error file=contracts/a.yaml,line=3,title=columns[0].type::bad: 100%25%0Anext"
     )
+
+
+# ``meshworks validate`` suggests a fix only when it is right (issue 11, item 8).
+@pytest.mark.parametrize(
+    ("written", "expected", "wrong"),
+    [
+        # YAML 1.1 reads 012345670123 as octal 1402433619: never suggest '001402433619', another account.
+        ("012345670123", "must be quoted ('012345670123')", "001402433619"),
+        ("111122223333", "must be quoted ('111122223333')", None),
+        # A number with fewer than 12 digits lost its leading zeros (or was short): no guessed value.
+        ("11112222333", "with all 12 digits as written", "011112222333"),
+    ],
+)
+def test_unquoted_account_is_never_changed_into_another(
+    tmp_path: Path, written: str, expected: str, wrong: str | None
+) -> None:
+    problems = validate_paths([_write(tmp_path, _mutate('"111122223333"', written))])
+    messages = [p.message for p in problems if p.field == "consumers[0]"]
+    assert len(messages) == 1 and expected in messages[0], messages
+    if wrong is not None:
+        assert wrong not in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("written", "suggestion"),
+    [
+        ("CEST", None),  # an abbreviation: not 'EST' (another offset) nor 'CET'
+        ("Europe/Frankfurt", None),  # not a zone: not 'Europe/Tirane'
+        ("Europe/Munich", None),
+        ("europe/berlin", "Europe/Berlin"),
+        ("Europe/Berln", "Europe/Berlin"),
+        ("Amercia/New_York", "America/New_York"),
+    ],
+)
+def test_timezone_suggestion_only_when_unambiguous(tmp_path: Path, written: str, suggestion: str | None) -> None:
+    problems = validate_paths([_write(tmp_path, _mutate("timezone: Europe/Berlin", f"timezone: {written}"))])
+    messages = [p.message for p in problems if p.field == "slo.timezone"]
+    assert len(messages) == 1, messages
+    if suggestion is None:
+        assert "did you mean" not in messages[0], messages[0]
+    else:
+        assert f"did you mean {suggestion!r}?" in messages[0]
+    if written == "CEST":
+        assert "abbreviation" in messages[0] and "Europe/Berlin" in messages[0]

@@ -1,0 +1,101 @@
+"""Input checks shared by constructs: plain Python, run before any CDK (jsii) call.
+
+Each check raises ``ValueError`` with one message naming the construct, the argument, the value and the fix,
+so a wrong input never surfaces as a JavaScript traceback from inside the CDK or as a failed deployment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from aws_cdk import Duration, Token
+
+_UNIT_MILLIS = {"seconds": 1_000, "minutes": 60_000, "hours": 3_600_000, "days": 86_400_000}
+_ACCOUNT = re.compile(r"^\d{12}$")
+# S3 general purpose bucket names (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# A key ARN, not an alias ARN: IAM statements on kms:Decrypt match keys, never aliases.
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
+def whole_duration(
+    owner: str, field: str, value: object, unit: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """A ``Duration`` that is a whole number of ``unit`` (``"seconds"``, ``"minutes"``, ``"hours"``, ``"days"``)
+    within ``[minimum, maximum]``; returns that number. ``Duration.seconds(90)`` where minutes are expected fails
+    here, with the argument named, instead of inside the CDK."""
+    example = f"Duration.{unit}({minimum or 1})"
+    if not isinstance(value, Duration):
+        raise ValueError(f"{owner}: {field} must be an aws_cdk.Duration, e.g. {example}; got {value!r}")
+    millis = value.to_milliseconds()
+    count, rest = divmod(int(millis), _UNIT_MILLIS[unit])
+    if rest or millis != int(millis):
+        nearest = max(1, round(millis / _UNIT_MILLIS[unit]))
+        raise ValueError(
+            f"{owner}: {field} = {value.to_human_string()} is not a whole number of {unit}: "
+            f"use e.g. Duration.{unit}({nearest})"
+        )
+    if (minimum is not None and count < minimum) or (maximum is not None and count > maximum):
+        allowed = f"{minimum if minimum is not None else 0} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ValueError(f"{owner}: {field} = {value.to_human_string()} is out of range: use {allowed} {unit}")
+    return count
+
+
+def account_ids(owner: str, field: str, values: Iterable[str]) -> list[str]:
+    """12-digit AWS account ids, as strings (``"012345678901"``; an int loses leading zeros)."""
+    result = []
+    for value in values:
+        if isinstance(value, str) and Token.is_unresolved(value):
+            result.append(value)
+            continue
+        if not isinstance(value, str) or not _ACCOUNT.match(value):
+            hint = " as a quoted string with all 12 digits" if isinstance(value, int) else ""
+            raise ValueError(f"{owner}: {field} entry {value!r} is not a 12-digit AWS account id: pass it{hint}, e.g. '111122223333'")
+        result.append(value)
+    return result
+
+
+def bucket_names(owner: str, field: str, values: Iterable[str]) -> list[str]:
+    """S3 bucket names (not ``s3://`` URIs or ARNs)."""
+    result = []
+    for value in values:
+        if isinstance(value, str) and Token.is_unresolved(value):
+            result.append(value)
+            continue
+        text = str(value)
+        if not isinstance(value, str) or not _BUCKET.match(text) or ".." in text:
+            name = re.sub(r"^(s3://|arn:aws[a-z-]*:s3:::)", "", text).split("/", 1)[0]
+            fix = f"pass the bucket name only, e.g. {name!r}" if name != text and _BUCKET.match(name) else (
+                "use 3-63 lower-case letters, digits, '.' and '-', e.g. 'acme-sales-curated'"
+            )
+            raise ValueError(f"{owner}: {field} entry {value!r} is not an S3 bucket name: {fix}")
+        result.append(text)
+    return result
+
+
+def kms_key_arns(owner: str, field: str, values: Iterable[str]) -> list[str]:
+    """KMS key ARNs (``arn:...:key/<id>``; alias ARNs do not match keys in IAM policies)."""
+    result = []
+    for value in values:
+        if not (isinstance(value, str) and (Token.is_unresolved(value) or _KMS_KEY_ARN.match(value))):
+            raise ValueError(
+                f"{owner}: {field} entry {value!r} is not a KMS key ARN: use e.g. "
+                "'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'"
+            )
+        result.append(value)
+    return result
+
+
+def role_arns(owner: str, field: str, values: Iterable[str]) -> list[str]:
+    """IAM role ARNs."""
+    result = []
+    for value in values:
+        if not (isinstance(value, str) and (Token.is_unresolved(value) or _ROLE_ARN.match(value))):
+            raise ValueError(
+                f"{owner}: {field} entry {value!r} is not an IAM role ARN: use e.g. "
+                "'arn:aws:iam::111122223333:role/data-platform-admin'"
+            )
+        result.append(value)
+    return result

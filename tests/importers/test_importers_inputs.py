@@ -1,0 +1,172 @@
+"""Typed collaborators: interfaces accepted, bad inputs refused at construction (issue 11, item 4).
+
+Each message names the construct, the argument and the fix. Before the fix: a plain or imported ``kms.IKey``
+failed with ``AttributeError ... 'allow_cloudwatch_logs'``, ``Duration.seconds(90)`` ended in a JavaScript
+traceback naming no argument, ``producer_buckets=["s3://..."]`` and bad account ids were accepted (deploy-time
+failures), and an SSE-KMS access-log target was accepted (logs silently lost).
+"""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+
+from meshworks.constructs.core import PlatformFunction, PlatformKey, SecureLogGroup
+from meshworks.constructs.mesh import MeshHub, ShareAcceptor
+from meshworks.constructs.monitoring import JobFailureAlerts, SloMonitor
+from meshworks.constructs.network import PlatformVpc
+from meshworks.constructs.spark import EmrServerlessApplication
+from meshworks.constructs.storage import AccessLogsBucket, DataLakeStorage, SecureBucket
+
+IMPORTED_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def _stack() -> Stack:
+    return Stack(App(builtin_cloud_formation_validation=False), "User")
+
+
+# ---- keys: any kms.IKey -------------------------------------------------------------------------------
+
+
+def test_mesh_hub_takes_a_plain_key_and_lets_cloudwatch_logs_use_it() -> None:
+    stack = _stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    MeshHub(stack, "Hub", encryption_key=key)
+    statements = Template.from_stack(stack).to_json()["Resources"]
+    policy = next(r for r in statements.values() if r["Type"] == "AWS::KMS::Key")["Properties"]["KeyPolicy"]
+    assert any(s.get("Sid") == "AllowCloudWatchLogsOfThisAccount" for s in policy["Statement"])
+
+
+def test_imported_key_works_and_says_what_its_owner_must_allow() -> None:
+    stack = _stack()
+    key = kms.Key.from_key_arn(stack, "Key", IMPORTED_KEY)
+    function = PlatformFunction(stack, "Fn", package="mesh_notifier", handler="mesh_notifier.handler.main", encryption_key=key)
+    warnings = [str(m.data) for m in function.log_group.node.metadata if m.type == "aws:cdk:warning"]
+    assert any("logs.<region>.amazonaws.com" in w and IMPORTED_KEY in w for w in warnings), warnings
+    assert isinstance(function.log_group, SecureLogGroup)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda s, k: MeshHub(s, "Hub", encryption_key=k),
+        lambda s, k: ShareAcceptor(s, "Acceptor", hub_account_id="111122223333", encryption_key=k),
+        lambda s, k: JobFailureAlerts(s, "Alerts", encryption_key=k),
+        lambda s, k: DataLakeStorage(s, "Lake", encryption_key=k),
+        lambda s, k: EmrServerlessApplication(s, "Spark", vpc=PlatformVpc(s, "Net", encryption_key=k).vpc, encryption_key=k),
+    ],
+    ids=["mesh-hub", "share-acceptor", "job-failure-alerts", "data-lake", "emr-serverless"],
+)
+def test_constructs_take_an_imported_key(build) -> None:
+    stack = _stack()
+    build(stack, kms.Key.from_key_arn(stack, "Imported", IMPORTED_KEY))
+    Template.from_stack(stack)  # synthesizes
+
+
+# ---- durations in whole units ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda s: ShareAcceptor(s, "A", hub_account_id="111122223333", schedule=Duration.seconds(90)),
+         r"ShareAcceptor: schedule = 1 minute 30 seconds is not a whole number of minutes: use e\.g\. Duration\.minutes\(2\)"),
+        (lambda s: SloMonitor(s, "M", contracts=[], delivery_table=None, sweep_interval=Duration.seconds(90)),
+         r"SloMonitor: sweep_interval = .* is not a whole number of minutes"),
+        (lambda s: JobFailureAlerts(s, "J", dedup_window=Duration.hours(36)),
+         r"JobFailureAlerts: dedup_window = .* is not a whole number of days: use e\.g\. Duration\.days\(2\)"),
+        (lambda s: PlatformFunction(s, "F", package="mesh_notifier", handler="mesh_notifier.handler.main",
+                                    encryption_key=kms.Key(s, "K"), timeout=Duration.millis(1500)),
+         r"PlatformFunction: timeout = .* is not a whole number of seconds"),
+        (lambda s: PlatformFunction(s, "F", package="mesh_notifier", handler="mesh_notifier.handler.main",
+                                    encryption_key=kms.Key(s, "K"), timeout=Duration.minutes(20)),
+         r"PlatformFunction: timeout = 20 minutes is out of range: use 1 to 900 seconds"),
+        (lambda s: DataLakeStorage(s, "Lake", stage_expiration=Duration.hours(36)),
+         r"DataLakeStorage: stage_expiration = .* is not a whole number of days: use e\.g\. Duration\.days\(2\)"),
+        (lambda s: PlatformKey(s, "Key", pending_window=Duration.days(3)),
+         r"PlatformKey: pending_window = 3 days is out of range: use 7 to 30 days"),
+    ],
+    ids=["share-acceptor-schedule", "slo-sweep", "dedup-window", "function-timeout-ms", "function-timeout-range",
+         "lake-stage-expiration", "key-pending-window"],
+)
+def test_duration_not_in_whole_units_is_refused_by_name(build, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build(_stack())
+
+
+# ---- names, ARNs and accounts ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"producer_buckets": ["s3://acme-sales-curated/orders/"]},
+         r"MeshHub: producer_buckets entry 's3://acme-sales-curated/orders/' is not an S3 bucket name: "
+         r"pass the bucket name only, e\.g\. 'acme-sales-curated'"),
+        ({"producer_key_arns": ["alias/sales"]}, r"MeshHub: producer_key_arns entry .alias/sales. is not a KMS key ARN"),
+        ({"producer_key_arns": ["arn:aws:kms:eu-west-1:111122223333:alias/sales"]}, r"producer_key_arns entry .* is not a KMS key ARN"),
+        ({"lf_admin_role_arns": ["arn:aws:iam::111122223333:user/alice"]}, r"lf_admin_role_arns entry .* is not an IAM role ARN"),
+    ],
+)
+def test_mesh_hub_refuses_bad_names(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        MeshHub(_stack(), "Hub", **kwargs)
+
+
+@pytest.mark.parametrize("account", ["11112222333", 111122223333, "1111-2222-3333"])
+def test_bad_account_ids_are_refused(account: object) -> None:
+    hub = MeshHub(_stack(), "Hub")
+    with pytest.raises(ValueError, match=r"MeshHub: add_consumer_account\(account\) entry .* is not a 12-digit AWS account id"):
+        hub.add_consumer_account(account)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"add_domain\('sales'\)\.producer_accounts entry"):
+        hub.add_domain("sales", producer_accounts=[account])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match=r"JobFailureAlerts: source_accounts entry"):
+        JobFailureAlerts(_stack(), "J", source_accounts=[account])  # type: ignore[list-item]
+
+
+# ---- server access log targets ---------------------------------------------------------------------------
+
+
+def test_sse_kms_access_log_target_is_refused() -> None:
+    stack = _stack()
+    target = SecureBucket(stack, "Other")  # SSE-KMS
+    with pytest.raises(ValueError, match=r"SecureBucket 'Data': server_access_logs_bucket 'User/Other' uses SSE-KMS .*AccessLogsBucket"):
+        SecureBucket(stack, "Data", server_access_logs_bucket=target)
+    kms_managed = s3.Bucket(stack, "KmsManaged", encryption=s3.BucketEncryption.KMS_MANAGED)
+    with pytest.raises(ValueError, match="uses SSE-KMS"):
+        SecureBucket(stack, "Data2", server_access_logs_bucket=kms_managed)
+
+
+def test_sse_s3_access_log_targets_are_accepted_and_imported_ones_explained() -> None:
+    stack = _stack()
+    SecureBucket(stack, "A", server_access_logs_bucket=AccessLogsBucket(stack, "Logs"))
+    SecureBucket(stack, "B", server_access_logs_bucket=s3.Bucket(stack, "Plain", encryption=s3.BucketEncryption.S3_MANAGED))
+    imported = SecureBucket(stack, "C", server_access_logs_bucket=s3.Bucket.from_bucket_name(stack, "Ext", "acme-logs"))
+    warnings = [str(m.data) for m in imported.node.metadata if m.type == "aws:cdk:warning"]
+    assert any("acme-logs is imported" in w and "SSE-S3" in w for w in warnings), warnings
+
+
+def test_spark_job_runner_takes_the_users_own_job_role() -> None:
+    from aws_cdk import aws_iam as iam
+
+    from meshworks.constructs.spark import SparkJobRunner
+
+    stack = _stack()
+    application = EmrServerlessApplication(stack, "Spark", vpc=PlatformVpc(stack, "Net", interface_endpoints=[]).vpc)
+    role = iam.Role.from_role_arn(stack, "JobRole", "arn:aws:iam::111122223333:role/etl-jobs")
+    SparkJobRunner(stack, "Runner", application=application, job_role=role, encryption_key=kms.Key(stack, "Key"))
+    statements = [
+        statement
+        for resource in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    pass_role = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert pass_role == [{
+        "Action": "iam:PassRole", "Effect": "Allow", "Resource": "arn:aws:iam::111122223333:role/etl-jobs",
+        "Condition": {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
+    }]
+    with pytest.raises(ValueError, match="SparkJobRunner: job_role must be a SparkJobRole or an iam.IRole, got str"):
+        SparkJobRunner(stack, "Runner2", application=application, job_role="etl-jobs", encryption_key=kms.Key(stack, "Key2"))

@@ -16,7 +16,6 @@ from constructs import Construct
 
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.platform_function import PlatformFunction
-from ..core.platform_key import PlatformKey
 from ..storage.access_logs_bucket import AccessLogsBucket
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ..storage.secure_bucket import SecureBucket

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from meshworks.constructs.mesh.trust import DomainMap, MeshTrust, config_key
 from meshworks.constructs.network.platform_vpc import (
     DEFAULT_INTERFACE_ENDPOINTS,
     SUPPORTED_INTERFACE_ENDPOINTS,
@@ -142,11 +143,7 @@ class StorageConfig(_Model):
 
 
 MeshDomain = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
-BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
 IamRoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$", max_length=2048)]
-KmsKeyArn = Annotated[
-    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/[A-Za-z0-9-]{1,128}$")
-]
 
 
 class MeshConfig(_Model):
@@ -181,17 +178,17 @@ class MeshConfig(_Model):
     max_template_bytes: int = Field(
         900_000, ge=50_000, le=1_000_000, description="Template size budget of a data-product stack (limit: 1 MB)."
     )
-    producer_buckets: dict[MeshDomain, list[BucketName]] = Field(
+    domains: DomainMap = Field(
         default_factory=dict,
-        description="domain -> S3 buckets its products may live in (governance review, data-access role). "
-        "Default: a bucket must contain the domain in its name.",
+        description="domain -> {producer_accounts, buckets, kms_key_arns}: the mesh's domain map. A contract in "
+        "another domain, or outside its domain's buckets (S3 folders 's3://bucket/' or 's3://bucket/prefix/'), "
+        "fails review; the data-access role reads exactly these folders and keys; only the producer accounts "
+        "may announce the domain's refreshes.",
     )
-    producer_accounts: dict[MeshDomain, list[AccountId]] = Field(
-        default_factory=dict,
-        description="domain -> accounts allowed to announce its refreshes on the hub bus; default: the hub account.",
-    )
-    producer_kms_key_arns: list[KmsKeyArn] = Field(
-        default_factory=list, description="KMS keys of the producer buckets (data-access role and notifier use them)."
+    producer_buckets: Any = Field(None, description="Removed: see domains.", json_schema_extra={"deprecated": True})
+    producer_accounts: Any = Field(None, description="Removed: see domains.", json_schema_extra={"deprecated": True})
+    producer_kms_key_arns: Any = Field(
+        None, description="Removed: see domains.", json_schema_extra={"deprecated": True}
     )
     lf_admin_role_arns: list[IamRoleArn] = Field(
         default_factory=list,
@@ -208,16 +205,13 @@ class MeshConfig(_Model):
         True, description="Publish the spoke as a Service Catalog product in a hub portfolio shared with consumers."
     )
 
-    @field_validator("producer_buckets", "producer_accounts")
+    @field_validator("producer_buckets", "producer_accounts", "producer_kms_key_arns")
     @classmethod
-    def _unique_values(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for domain, items in value.items():
-            if not items:
-                raise ValueError(f"{domain!r} has an empty list; list at least one entry or remove the domain")
-            dupes = sorted({v for v in items if items.count(v) > 1})
-            if dupes:
-                raise ValueError(f"{domain!r} repeats {', '.join(dupes)}; list each entry once")
-        return value
+    def _replaced(cls, value: Any) -> None:
+        raise ValueError(
+            "replaced by the domain map: move it to mesh.domains.<domain>.{producer_accounts, buckets, "
+            "kms_key_arns} (buckets are S3 folders such as 's3://acme-sales-curated/')"
+        )
 
     def shards_for(self, domain: str) -> int:
         """Number of data-product stacks of ``domain``."""
@@ -395,6 +389,10 @@ class PlatformConfig(_Model):
         """Deterministic stack name: ``<prefix>-<role>``."""
         return f"{self.prefix}-{role}"
 
+    def mesh_trust(self) -> MeshTrust:
+        """The mesh's trust: ``mesh.domains`` and the consumer allowlist ``environments.consumers[].account``."""
+        return MeshTrust(domains=self.mesh.domains, consumer_accounts=[c.account for c in self.environments.consumers])
+
 
 def _describe_allowed(err: Mapping[str, Any]) -> str:
     ctx = err.get("ctx") or {}
@@ -414,7 +412,7 @@ def format_errors(exc: ValidationError, source: str) -> str:
     """One readable message for every problem in ``exc``: key, bad value, what is allowed."""
     lines = [f"Invalid meshworks configuration ({source}):"]
     for err in exc.errors():
-        key = ".".join([CONTEXT_KEY, *[str(p) for p in err["loc"]]])
+        key = config_key(err["loc"])
         value = "" if err["type"] == "missing" else f" = {json.dumps(err.get('input'), default=str)[:80]}"
         lines.append(f"  {key}{value}: {_describe_allowed(err)}")
     return "\n".join(lines)

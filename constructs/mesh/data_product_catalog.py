@@ -24,13 +24,14 @@ Example::
     for plan in plans:   # consumer shards first: product shards use their LF-tag keys
         stack = Stack(app, plan.stack_id)
         DataProductCatalog(stack, "Products", plan=plan, catalog_id=hub_account,
-                           data_access_role_arn=data_access_role_arn)
+                           data_access_role_arn=data_access_role_arn,
+                           allowed_consumer_accounts=config.mesh_trust().consumer_accounts)
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aws_cdk import RemovalPolicy
@@ -219,6 +220,26 @@ def plan_shards(
     return ordered
 
 
+def _check_consumers(
+    path: str,
+    contracts: Iterable[DataProductContract],
+    consumers: Mapping[str, Sequence[str]],
+    allowed: Collection[str],
+) -> None:
+    """Refuse any consumer account outside the platform's allowlist (never trust a contract alone)."""
+    outside = sorted(
+        {(a, c.qualified_name) for c in contracts for a in c.consumers if a not in allowed}
+        | {(a, "consumers") for a in consumers if a not in allowed}
+    )
+    if outside:
+        named = ", ".join(f"{account} ({where})" for account, where in outside)
+        raise ValueError(
+            f"{path}: {named} not in allowed_consumer_accounts ({', '.join(sorted(allowed)) or 'empty'}): "
+            "products are shared only with the platform's allowed consumer accounts; add the account there "
+            "(reference app: environments.consumers) or remove it from the contract"
+        )
+
+
 class DataProductCatalog(Construct):
     """The data products of one stack (a shard of :func:`plan_shards`, or a whole small mesh).
 
@@ -232,7 +253,8 @@ class DataProductCatalog(Construct):
     Example::
 
         DataProductCatalog(stack, "Products", contracts=contracts, catalog_id=hub_account,
-                           data_access_role_arn=role_arn)   # consumers default to the contracts'
+                           data_access_role_arn=role_arn,
+                           allowed_consumer_accounts=["777788889999"])   # consumers default to the contracts'
 
     Args:
         plan: a shard from :func:`plan_shards` (gives ``contracts`` and ``consumers``). Default: none.
@@ -244,6 +266,11 @@ class DataProductCatalog(Construct):
         sharing_mode: Default: ``SharingMode.LF_TAGS``.
         max_resources: refuse to build more than this many resources. Default: 500.
         removal_policy: of the tables. Default: RETAIN.
+        allowed_consumer_accounts: the platform's consumer allowlist: the only accounts products may be
+            shared with (a contract cannot widen it). Default: none (no product may name consumers).
+
+    Raises:
+        ValueError: a contract (or ``consumers``) names an account outside ``allowed_consumer_accounts``.
     """
 
     def __init__(
@@ -259,6 +286,7 @@ class DataProductCatalog(Construct):
         sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
         max_resources: int = 500,
         removal_policy: RemovalPolicy | None = None,
+        allowed_consumer_accounts: Collection[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.sharing_mode = SharingMode(sharing_mode)
@@ -271,6 +299,8 @@ class DataProductCatalog(Construct):
                 for account in contract.consumers:
                     derived.setdefault(account, set()).add(contract.domain)
             consumers = {account: sorted(domains) for account, domains in sorted(derived.items())}
+        self.allowed_consumer_accounts = frozenset(allowed_consumer_accounts)
+        _check_consumers(self.node.path, contracts, consumers, self.allowed_consumer_accounts)
         if self.sharing_mode is SharingMode.NAMED_RESOURCES:
             consumers = {}
         expected = sum(

@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from meshworks.constructs.mesh.mesh_hub import MeshHub
     from meshworks.constructs.mesh.review import Finding, review_contracts
     from meshworks.constructs.mesh.share_acceptor import ShareAcceptor
-    from meshworks.constructs.mesh.trust import MeshTrust, ProducerDomain
     from meshworks.constructs.mesh.spoke_product import SpokeProduct
+    from meshworks.constructs.mesh.trust import MeshTrust, ProducerDomain
 
 _EXPORTS: dict[str, str] = {
     # contract.py

@@ -227,12 +227,19 @@ def _check_consumers(
     allowed: Collection[str],
 ) -> None:
     """Refuse any consumer account outside the platform's allowlist (never trust a contract alone)."""
-    outside = sorted(
-        {(a, c.qualified_name) for c in contracts for a in c.consumers if a not in allowed}
-        | {(a, "consumers") for a in consumers if a not in allowed}
-    )
+    outside: dict[str, list[str]] = {}
+    for contract in contracts:
+        for account in contract.consumers:
+            if account not in allowed:
+                outside.setdefault(account, []).append(contract.qualified_name)
+    for account in consumers:
+        if account not in allowed:
+            outside.setdefault(account, []).append("consumers")
     if outside:
-        named = ", ".join(f"{account} ({where})" for account, where in outside)
+        named = ", ".join(
+            f"{account} ({where[0]}{f' and {len(where) - 1} more' if len(where) > 1 else ''})"
+            for account, where in sorted(outside.items())
+        )
         raise ValueError(
             f"{path}: {named} not in allowed_consumer_accounts ({', '.join(sorted(allowed)) or 'empty'}): "
             "products are shared only with the platform's allowed consumer accounts; add the account there "

@@ -33,7 +33,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from meshworks.constructs.mesh.contract import Classification, DataProductContract, PiiCategory

@@ -98,7 +98,9 @@ def check_s3_folder(value: str, *, what: str = "location", allow_bucket_root: bo
         if not segment:
             raise ValueError(f"{what} {value!r} has an empty segment ('//'): use single '/' between folders")
         if segment in {".", ".."}:
-            raise ValueError(f"{what} {value!r} has the segment {segment!r}: name the folder itself, without '.' or '..'")
+            raise ValueError(
+                f"{what} {value!r} has the segment {segment!r}: name the folder itself, without '.' or '..'"
+            )
         if not _SEGMENT_RE.match(segment):
             raise ValueError(
                 f"{what} {value!r} has an invalid segment {segment!r}: use letters, digits and !_.'()=+- "
@@ -169,9 +171,7 @@ def _no_shared_locations(domains: dict[str, ProducerDomain]) -> dict[str, Produc
             if inner == outer or not location_within(inner, outer):
                 continue
             if inner_domain == outer_domain:
-                raise ValueError(
-                    f"{inner} is inside {outer}, both of domain {inner_domain!r}: list only {outer}"
-                )
+                raise ValueError(f"{inner} is inside {outer}, both of domain {inner_domain!r}: list only {outer}")
             raise ValueError(
                 f"{inner} (domain {inner_domain!r}) is inside {outer} (domain {outer_domain!r}): a location "
                 "belongs to one domain only, or one domain's producers could publish the other's data"

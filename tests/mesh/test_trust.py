@@ -76,9 +76,7 @@ def test_a_consumer_added_to_the_allowlist_is_accepted(tmp_path: Path) -> None:
     write(tmp_path, "orders", sales_contract(consumers=[OUTSIDER]))
     consumers = [*CDK_JSON["context"]["meshworks"]["environments"]["consumers"]]
     consumers.append({"name": "finance", "account": OUTSIDER, "region": "eu-west-1"})
-    config = config_from_context(
-        context(**{"mesh.contracts_path": str(tmp_path), "environments.consumers": consumers})
-    )
+    config = config_from_context(context(**{"mesh.contracts_path": str(tmp_path), "environments.consumers": consumers}))
     stacks = build_mesh(App(), config)
     assert "Spoke-finance" in stacks
 
@@ -124,7 +122,9 @@ def test_catalog_refuses_consumers_outside_its_allowlist() -> None:
     contract = DataProductContract.model_validate(sales_contract(consumers=[OUTSIDER]))
     stack = Stack(App(), "Catalog", env={"account": "111111111111", "region": "eu-west-1"})
     with pytest.raises(ValueError, match=rf"{OUTSIDER} .*allowed_consumer_accounts"):
-        DataProductCatalog(stack, "Products", contracts=[contract], catalog_id="111111111111", data_access_role_arn=None)
+        DataProductCatalog(
+            stack, "Products", contracts=[contract], catalog_id="111111111111", data_access_role_arn=None
+        )
     with pytest.raises(ValueError, match=rf"{OUTSIDER} .*allowed_consumer_accounts"):
         DataProductCatalog(
             stack,

@@ -30,7 +30,8 @@ nobody consumes, and suits hubs that must not extend their LF-tag ontology.
 Example::
 
     product = DataProduct(self, "Orders", contract=contract, catalog_id=hub_account,
-                          data_access_role_arn=hub.data_access_role.role_arn)
+                          data_access_role_arn=hub.data_access_role.role_arn,
+                          allowed_consumer_accounts=["777788889999"])
     product.table              # the AWS::Glue::Table
     product.grants             # {} in LF_TAGS mode; account -> AWS::LakeFormation::PrincipalPermissions
 
@@ -40,6 +41,7 @@ before the product is deployed: :class:`~meshworks.constructs.mesh.mesh_hub.Mesh
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import Enum
 from typing import Any
 
@@ -51,6 +53,7 @@ from constructs import Construct
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
+from meshworks.constructs.mesh.trust import require_allowed_consumers
 
 __all__ = ["CONSUMER_TAG_PREFIX", "CONSUMER_TAG_VALUE", "DataProduct", "SharingMode", "consumer_tag_key"]
 
@@ -135,7 +138,8 @@ class DataProduct(Construct):
 
         DataProduct(self, "Orders", contract=contract, catalog_id="111122223333",
                     data_access_role_arn="arn:aws:iam::111122223333:role/acme-lf-data-access",
-                    sharing_mode=SharingMode.NAMED_RESOURCES)
+                    sharing_mode=SharingMode.NAMED_RESOURCES,
+                    allowed_consumer_accounts=["777788889999"])   # the platform's allowlist
 
     Args:
         contract: the reviewed contract.
@@ -146,6 +150,11 @@ class DataProduct(Construct):
         database_name: Default: ``contract.database_name`` (the domain).
         csv_header: CSV files start with a header line. Default: True.
         removal_policy: of the table. Default: RETAIN (DESTROY needs ``@meshworks/removeDataOnDestroy``).
+        allowed_consumer_accounts: the platform's consumer allowlist; every ``contract.consumers``
+            account must be in it. Default: none (the contract may name no consumer).
+
+    Raises:
+        ValueError: the contract names a consumer outside ``allowed_consumer_accounts``.
     """
 
     def __init__(
@@ -160,8 +169,10 @@ class DataProduct(Construct):
         database_name: str | None = None,
         csv_header: bool = True,
         removal_policy: RemovalPolicy | None = None,
+        allowed_consumer_accounts: Collection[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
+        require_allowed_consumers(self.node.path, [contract], allowed_consumer_accounts)
         self.contract = contract
         self.sharing_mode = SharingMode(sharing_mode)
         self.catalog_id = catalog_id

@@ -46,6 +46,7 @@ from meshworks.constructs.mesh.data_product import (
     SharingMode,
     consumer_tag_key,
 )
+from meshworks.constructs.mesh.trust import require_allowed_consumers
 
 __all__ = [
     "CONSUMER_RESOURCES",
@@ -220,33 +221,6 @@ def plan_shards(
     return ordered
 
 
-def _check_consumers(
-    path: str,
-    contracts: Iterable[DataProductContract],
-    consumers: Mapping[str, Sequence[str]],
-    allowed: Collection[str],
-) -> None:
-    """Refuse any consumer account outside the platform's allowlist (never trust a contract alone)."""
-    outside: dict[str, list[str]] = {}
-    for contract in contracts:
-        for account in contract.consumers:
-            if account not in allowed:
-                outside.setdefault(account, []).append(contract.qualified_name)
-    for account in consumers:
-        if account not in allowed:
-            outside.setdefault(account, []).append("consumers")
-    if outside:
-        named = ", ".join(
-            f"{account} ({where[0]}{f' and {len(where) - 1} more' if len(where) > 1 else ''})"
-            for account, where in sorted(outside.items())
-        )
-        raise ValueError(
-            f"{path}: {named} not in allowed_consumer_accounts ({', '.join(sorted(allowed)) or 'empty'}): "
-            "products are shared only with the platform's allowed consumer accounts; add the account there "
-            "(reference app: environments.consumers) or remove it from the contract"
-        )
-
-
 class DataProductCatalog(Construct):
     """The data products of one stack (a shard of :func:`plan_shards`, or a whole small mesh).
 
@@ -307,7 +281,7 @@ class DataProductCatalog(Construct):
                     derived.setdefault(account, set()).add(contract.domain)
             consumers = {account: sorted(domains) for account, domains in sorted(derived.items())}
         self.allowed_consumer_accounts = frozenset(allowed_consumer_accounts)
-        _check_consumers(self.node.path, contracts, consumers, self.allowed_consumer_accounts)
+        require_allowed_consumers(self.node.path, contracts, self.allowed_consumer_accounts, extra=consumers)
         if self.sharing_mode is SharingMode.NAMED_RESOURCES:
             consumers = {}
         expected = sum(
@@ -334,6 +308,7 @@ class DataProductCatalog(Construct):
                 data_access_role_arn=data_access_role_arn,
                 sharing_mode=self.sharing_mode,
                 removal_policy=removal_policy,
+                allowed_consumer_accounts=self.allowed_consumer_accounts,
             )
             if product.tag_association is not None:  # tag keys defined in this catalog come first
                 for account in contract.consumers:

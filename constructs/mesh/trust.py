@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -52,6 +52,7 @@ __all__ = [
     "check_s3_folder",
     "config_key",
     "location_within",
+    "require_allowed_consumers",
     "trust_from_context",
 ]
 
@@ -261,3 +262,33 @@ def trust_from_context(meshworks: Any, source: str = "cdk.json") -> MeshTrust:
     if lines:
         raise TrustConfigError("\n".join([f"Invalid meshworks configuration ({source}):", *lines]))
     return MeshTrust(domains=domains, consumer_accounts=accounts)
+
+
+def require_allowed_consumers(
+    path: str, contracts: Iterable[Any], allowed: Collection[str], *, extra: Iterable[str] = ()
+) -> None:
+    """Refuse any consumer account (of ``contracts`` or ``extra``) outside the allowlist ``allowed``.
+
+    Constructs that share products call it, so that a contract alone never widens who receives data.
+
+    Raises:
+        ValueError: naming each account, where it comes from, and the fix.
+    """
+    outside: dict[str, list[str]] = {}
+    for contract in contracts:
+        for account in contract.consumers:
+            if account not in allowed:
+                outside.setdefault(account, []).append(contract.qualified_name)
+    for account in extra:
+        if account not in allowed:
+            outside.setdefault(account, []).append("consumers")
+    if outside:
+        named = ", ".join(
+            f"{account} ({where[0]}{f' and {len(where) - 1} more' if len(where) > 1 else ''})"
+            for account, where in sorted(outside.items())
+        )
+        raise ValueError(
+            f"{path}: {named} not in allowed_consumer_accounts ({', '.join(sorted(allowed)) or 'empty'}): "
+            "products are shared only with the platform's allowed consumer accounts; add the account there "
+            "(reference app: environments.consumers) or remove it from the contract"
+        )

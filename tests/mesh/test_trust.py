@@ -378,3 +378,59 @@ def test_cdk_synth_applies_the_trust_of_its_context_overrides(tmp_path: Path) ->
     assert "contracts/marketing/campaigns.yaml:3: domain: domain 'marketing' is not in the platform's domain map" in (
         result.stderr
     )
+
+
+# ---- the folder rules themselves ---------------------------------------------------------------------
+
+
+def test_hub_refuses_a_producer_location_with_wildcards() -> None:
+    """Library users of MeshHub get the same folder rules as the configuration."""
+    from aws_cdk import Stack
+
+    from meshworks.constructs.mesh.mesh_hub import MeshHub
+
+    hub = MeshHub(Stack(App(), "Hub", env={"account": "111111111111", "region": "eu-west-1"}), "Hub")
+    for bad, message in (
+        ("s3://acme-lake/*", "glob character"),
+        ("s3://acme-lake/a/../b/", "segment '..'"),
+        ("acme-lake", "must be an S3 folder URI"),
+        ("s3://acme-lake/a//b/", "empty segment"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            hub.add_producer_location(bad)
+    hub.add_producer_location("s3://acme-lake/sales/")
+
+
+_FOLDER_CHARS = "ab9-./*?[]{}:/"
+
+
+@pytest.mark.parametrize("allow_root", [True, False])
+def test_accepted_folders_are_plain(allow_root: bool) -> None:
+    """Property: whatever string check_s3_folder accepts is an s3:// folder without patterns or relative
+    segments, and location_within on accepted folders is a whole-segment prefix test."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from meshworks.constructs.mesh.trust import check_s3_folder, location_within
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet=_FOLDER_CHARS, max_size=30), st.text(alphabet=_FOLDER_CHARS, max_size=30))
+    def check(a: str, b: str) -> None:
+        accepted = []
+        for tail in (a, b):
+            uri = "s3://" + tail
+            try:
+                value = check_s3_folder(uri, allow_bucket_root=allow_root)
+            except ValueError:
+                continue
+            path = value.removeprefix("s3://")
+            assert value.endswith("/") and not any(ch in path for ch in "*?[]{}")
+            segments = path[:-1].split("/")
+            assert all(s not in {"", ".", ".."} for s in segments), value
+            accepted.append(value)
+        if len(accepted) == 2:
+            outer, inner = accepted
+            if location_within(inner, outer):
+                assert inner.split("/")[: outer.count("/")] == outer.split("/")[: outer.count("/")]
+
+    check()

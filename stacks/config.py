@@ -72,6 +72,11 @@ class ConsumerEnvironment(Environment):
         default_factory=list,
         description="IAM role ARNs in the consumer account that get access to the shared tables.",
     )
+    spoke: bool = Field(
+        True,
+        description="Deploy the Spoke-<name> stack into the account; false: the account launches the spoke "
+        "product from the shared portfolio itself. Either way the account is an allowed consumer.",
+    )
 
 
 class Environments(_Model):

@@ -164,7 +164,7 @@ def build_mesh(
         if plan.is_consumer_shard:
             consumer_stacks.append(shard)
         stacks[plan.stack_id] = shard
-    for consumer in config.environments.consumers:
+    for consumer in (c for c in config.environments.consumers if c.spoke):
         spoke_id = f"Spoke-{consumer.name}"
         stacks[spoke_id] = SpokeStack(
             app,

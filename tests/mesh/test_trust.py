@@ -79,6 +79,18 @@ def test_a_consumer_added_to_the_allowlist_is_accepted(tmp_path: Path) -> None:
     config = config_from_context(context(**{"mesh.contracts_path": str(tmp_path), "environments.consumers": consumers}))
     stacks = build_mesh(App(), config)
     assert "Spoke-finance" in stacks
+    # an allowed consumer that launches the spoke product itself gets no Spoke stack from the app
+    consumers[-1] = {**consumers[-1], "spoke": False}
+    config = config_from_context(context(**{"mesh.contracts_path": str(tmp_path), "environments.consumers": consumers}))
+    stacks = build_mesh(App(), config)
+    assert "Spoke-finance" not in stacks
+    grants = [
+        r["Properties"]["Principal"]["DataLakePrincipalIdentifier"]
+        for name, stack in stacks.items()
+        if name.startswith("MeshConsumers-")
+        for r in Template.from_stack(stack).find_resources("AWS::LakeFormation::PrincipalPermissions").values()
+    ]
+    assert OUTSIDER in grants
 
 
 def _principal_accounts(value: Any) -> set[str]:

@@ -167,10 +167,15 @@ class ProducerDomain(BaseModel):
 
 def _no_shared_locations(domains: dict[str, ProducerDomain]) -> dict[str, ProducerDomain]:
     owners = [(folder, name) for name, domain in domains.items() for folder in domain.buckets]
-    for outer, outer_domain in owners:
-        for inner, inner_domain in owners:
-            if inner == outer or not location_within(inner, outer):
+    for i, (outer, outer_domain) in enumerate(owners):
+        for j, (inner, inner_domain) in enumerate(owners):
+            if i == j or not location_within(inner, outer):
                 continue
+            if inner == outer and inner_domain != outer_domain:
+                raise ValueError(
+                    f"{inner} is listed by domains {outer_domain!r} and {inner_domain!r}: a location belongs to one "
+                    "domain only, or one domain's producers could publish the other's data"
+                )
             if inner_domain == outer_domain:
                 raise ValueError(f"{inner} is inside {outer}, both of domain {inner_domain!r}: list only {outer}")
             raise ValueError(

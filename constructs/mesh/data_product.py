@@ -131,7 +131,9 @@ class DataProduct(Construct):
       data-access role (not the service-linked role: KMS keys and cross-account buckets need it);
     - ``AWS::Glue::Table`` in the domain's database: columns with their descriptions, partition
       keys, the SerDe of the format (:mod:`~meshworks.constructs.mesh.table_format`) and the
-      contract's owner, contact, SLO and classification as table parameters; retained;
+      contract's owner, contact, SLO and classification as table parameters, and its
+      ``producer_account`` as ``meshworks:producer_account`` (filled in when the contracts are loaded
+      with ``trust=``); retained;
     - the consumer shares of ``sharing_mode`` (see the module documentation for the costs).
 
     Example::

@@ -455,3 +455,66 @@ def test_accepted_folders_are_plain(allow_root: bool) -> None:
                 assert inner.split("/")[: outer.count("/")] == outer.split("/")[: outer.count("/")]
 
     check()
+
+
+def test_data_access_role_policy_is_enforced_on_the_configured_folders(platform: SynthesizedPlatform) -> None:
+    """The synthesized data-access policy, enforced by moto's IAM: objects of the configured folders are
+    readable, a sibling folder of the same bucket and any other bucket are not, nothing is writable.
+
+    (moto cannot evaluate ``s3:prefix`` on listings; those statements are asserted on the template above.)
+    """
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+    from moto.core import set_initial_no_auth_action_count
+
+    statements = [s for s in _data_access_statements(platform.templates["MeshHub"]) if "Condition" not in s]
+    objects = {
+        "acme-marketing-lake": ["raw/web_sessions/dt=1/part-0.json", "private/secrets.csv", "iceberg/c/m.json"],
+        "acme-sales-curated-eu-west-1": ["orders/part-0.parquet"],
+        "acme-sales-archive": ["orders/part-0.parquet"],
+    }
+    setup_calls = len(objects) + sum(len(keys) for keys in objects.values()) + 3
+
+    @set_initial_no_auth_action_count(setup_calls)
+    def run() -> dict[str, bool]:
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        for bucket, keys in objects.items():
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+            for key in keys:
+                s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+        iam = boto3.client("iam", region_name="eu-west-1")
+        iam.create_user(UserName="lake-formation")
+        iam.put_user_policy(
+            UserName="lake-formation",
+            PolicyName="data-access",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
+        key = iam.create_access_key(UserName="lake-formation")["AccessKey"]
+        reader = boto3.client(
+            "s3",
+            region_name="eu-west-1",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+        )
+        allowed: dict[str, bool] = {}
+        for bucket, keys in objects.items():
+            for name in keys:
+                try:
+                    reader.get_object(Bucket=bucket, Key=name)
+                    allowed[f"{bucket}/{name}"] = True
+                except ClientError as error:
+                    allowed[f"{bucket}/{name}"] = error.response["Error"]["Code"] != "AccessDenied"
+        with pytest.raises(ClientError, match="AccessDenied"):
+            reader.put_object(Bucket="acme-marketing-lake", Key="raw/web_sessions/evil.json", Body=b"x")
+        return allowed
+
+    with mock_aws():
+        allowed = run()
+    assert allowed == {
+        "acme-marketing-lake/raw/web_sessions/dt=1/part-0.json": True,
+        "acme-marketing-lake/private/secrets.csv": False,
+        "acme-marketing-lake/iceberg/c/m.json": True,
+        "acme-sales-curated-eu-west-1/orders/part-0.parquet": True,
+        "acme-sales-archive/orders/part-0.parquet": False,
+    }

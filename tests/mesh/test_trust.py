@@ -477,7 +477,7 @@ def test_data_access_role_policy_is_enforced_on_the_configured_folders(platform:
     setup_calls = len(objects) + sum(len(keys) for keys in objects.values()) + 3
 
     @set_initial_no_auth_action_count(setup_calls)
-    def run() -> dict[str, bool]:
+    def run() -> dict[str, str]:
         s3 = boto3.client("s3", region_name="eu-west-1")
         for bucket, keys in objects.items():
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
@@ -497,14 +497,14 @@ def test_data_access_role_policy_is_enforced_on_the_configured_folders(platform:
             aws_access_key_id=key["AccessKeyId"],
             aws_secret_access_key=key["SecretAccessKey"],
         )
-        allowed: dict[str, bool] = {}
+        allowed: dict[str, str] = {}
         for bucket, keys in objects.items():
             for name in keys:
                 try:
                     reader.get_object(Bucket=bucket, Key=name)
-                    allowed[f"{bucket}/{name}"] = True
+                    allowed[f"{bucket}/{name}"] = "read"
                 except ClientError as error:
-                    allowed[f"{bucket}/{name}"] = error.response["Error"]["Code"] != "AccessDenied"
+                    allowed[f"{bucket}/{name}"] = error.response["Error"]["Code"]
         with pytest.raises(ClientError, match="AccessDenied"):
             reader.put_object(Bucket="acme-marketing-lake", Key="raw/web_sessions/evil.json", Body=b"x")
         return allowed
@@ -512,9 +512,9 @@ def test_data_access_role_policy_is_enforced_on_the_configured_folders(platform:
     with mock_aws():
         allowed = run()
     assert allowed == {
-        "acme-marketing-lake/raw/web_sessions/dt=1/part-0.json": True,
-        "acme-marketing-lake/private/secrets.csv": False,
-        "acme-marketing-lake/iceberg/c/m.json": True,
-        "acme-sales-curated-eu-west-1/orders/part-0.parquet": True,
-        "acme-sales-archive/orders/part-0.parquet": False,
+        "acme-marketing-lake/raw/web_sessions/dt=1/part-0.json": "read",
+        "acme-marketing-lake/private/secrets.csv": "AccessDenied",
+        "acme-marketing-lake/iceberg/c/m.json": "read",
+        "acme-sales-curated-eu-west-1/orders/part-0.parquet": "read",
+        "acme-sales-archive/orders/part-0.parquet": "AccessDenied",
     }

@@ -34,7 +34,7 @@ t0 = time.perf_counter()
 from aws_cdk import App
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.data_product import DataProduct
-from meshworks.stacks.config import load_cdk_json
+from meshworks.stacks.config import config_from_context
 from meshworks.stacks.mesh_hub_stack import build_mesh
 
 size, mode, outdir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -60,11 +60,25 @@ for i in range(size):
         "partition_keys": [{"name": "dt", "type": "date", "description": "Delivery day (UTC)."}],
         "slo": {"cron": "0 6 * * *", "timezone": "UTC", "grace_minutes": 60},
         "consumers": rng.sample(pool, rng.choice([0, 1, 1, 2, 2, 3])),
+        "producer_account": "444444444444",
         "classification": rng.choice(["public", "internal", "confidential"]),
         "tags": {"tier": rng.choice(["gold", "silver", "bronze"])},
     }))
-config = load_cdk_json("cdk.json")
-config = config.model_copy(update={"mesh": config.mesh.model_copy(update={"sharing_mode": mode})})
+context = json.load(open("cdk.json"))["context"]
+meshworks = context["meshworks"]
+# the trust configuration of the generated mesh: its domains and its consumer accounts (no Spoke stacks)
+meshworks["environments"]["consumers"] = [
+    {"name": f"bench-{i:02d}", "account": account, "region": "eu-west-1", "spoke": False} for i, account in enumerate(pool)
+]
+meshworks["mesh"] = {
+    **meshworks.get("mesh", {}),
+    "sharing_mode": mode,
+    "domains": {
+        d: {"producer_accounts": ["444444444444"], "buckets": [f"s3://acme-{d.replace('_', '-')}-curated/"]}
+        for d in domains
+    },
+}
+config = config_from_context(context)
 t1 = time.perf_counter()
 app = App(outdir=outdir, context=json.load(open("cdk.json"))["context"], builtin_cloud_formation_validation=False)
 stacks = build_mesh(app, config, contracts)

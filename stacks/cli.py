@@ -1,20 +1,26 @@
 """The ``meshworks`` command line.
 
 ``meshworks validate PATH...`` checks data-product contracts (files, or directories searched for
-``*.yaml``/``*.yml``) and prints every problem as ``file:line: field: message``.
+``*.yaml``/``*.yml``) against the platform's trust configuration (``--config``, default ``cdk.json``:
+its ``mesh.domains`` domain map and ``environments.consumers`` allowlist) and prints every problem as
+``file:line: field: message``.
 ``meshworks schema`` prints the JSON Schema of a contract (``--output FILE`` writes it).
 
-Exit codes: 0 all contracts pass, 1 problems found, 2 usage error (bad option, missing path, bad
-``--allowed-buckets`` file), 3 internal error. A traceback is never printed.
+Exit codes: 0 all contracts pass, 1 problems found, 2 usage error (bad option, missing path, missing or
+invalid configuration), 3 internal error. A traceback is never printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from meshworks.constructs.mesh.trust import MeshTrust
 
 __all__ = ["main"]
 
@@ -47,10 +53,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("paths", nargs="+", metavar="PATH", help="contract file, or directory to search")
     validate.add_argument(
-        "--allowed-buckets",
+        "--config",
         metavar="FILE",
         type=Path,
-        help="JSON/YAML mapping domain -> bucket names; default: bucket names must contain the domain",
+        default=Path("cdk.json"),
+        help="cdk.json whose context.meshworks holds mesh.domains and environments.consumers (default: cdk.json)",
     )
     validate.add_argument(
         "--format",
@@ -65,19 +72,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from meshworks.constructs.mesh.loader import ContractError, load_allowed_buckets, load_contracts
+    from meshworks.constructs.mesh.loader import ContractError, load_contracts
 
     missing = [path for path in args.paths if not Path(path).exists()]
     if missing:
         raise _UsageError(f"no such file or directory: {', '.join(missing)}")
-    allowed = None
-    if args.allowed_buckets is not None:
-        try:
-            allowed = load_allowed_buckets(args.allowed_buckets)
-        except ContractError as exc:
-            raise _UsageError(f"bad --allowed-buckets file:\n{exc}") from None
+    trust = _read_trust(args.config)
     try:
-        contracts = load_contracts(args.paths, allowed)
+        contracts = load_contracts(args.paths, trust=trust)
     except ContractError as exc:
         problems = exc.problems
     else:
@@ -96,6 +98,28 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     files = len({problem.path for problem in problems})
     print(f"meshworks validate: {count} problem{'s' if count != 1 else ''} in {files} file(s)", file=err)
     return EXIT_PROBLEMS
+
+
+def _read_trust(path: Path) -> MeshTrust:
+    """The domain map and consumer allowlist of the ``cdk.json`` at ``path`` (usage error if unusable)."""
+    from meshworks.constructs.mesh.trust import TrustConfigError, trust_from_context
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _UsageError(
+            f"cannot read the configuration {path}: {exc.strerror or exc}; pass --config with the cdk.json that "
+            "holds meshworks.mesh.domains and meshworks.environments.consumers"
+        ) from None
+    except ValueError as exc:
+        raise _UsageError(f"the configuration {path} is not JSON: {exc}") from None
+    context = data.get("context") if isinstance(data, dict) else None
+    if not isinstance(context, dict) or "meshworks" not in context:
+        raise _UsageError(f"{path} has no context.meshworks object: pass --config with the platform's cdk.json")
+    try:
+        return trust_from_context(context["meshworks"], source=str(path))
+    except TrustConfigError as exc:
+        raise _UsageError(str(exc)) from None
 
 
 def _schema(args: argparse.Namespace, out: TextIO) -> int:

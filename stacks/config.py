@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from meshworks.constructs.core.removal import REMOVE_DATA_ON_DESTROY
+from meshworks.constructs.mesh.trust import DomainMap, MeshTrust, config_key
 from meshworks.constructs.network.platform_vpc import (
     DEFAULT_INTERFACE_ENDPOINTS,
     SUPPORTED_INTERFACE_ENDPOINTS,
@@ -143,6 +144,11 @@ class ConsumerEnvironment(Environment):
         default_factory=list,
         description="IAM role ARNs in the consumer account that get access to the shared tables.",
     )
+    spoke: bool = Field(
+        True,
+        description="Deploy the Spoke-<name> stack into the account; false: the account launches the spoke "
+        "product from the shared portfolio itself. Either way the account is an allowed consumer.",
+    )
 
     @model_validator(mode="after")
     def _principals_in_account(self) -> ConsumerEnvironment:
@@ -232,17 +238,6 @@ class StorageConfig(_Model):
 MeshDomain = Annotated[
     str, _pattern(r"^[a-z][a-z0-9_]{1,62}$", "must be 2-63 lower-case letters, digits or '_', starting with a letter")
 ]
-BucketName = Annotated[
-    str,
-    _pattern(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "must be an S3 bucket name (3-63 lower-case letters, digits, '.', '-'), not a URI"),
-]
-KmsKeyArn = Annotated[
-    str,
-    _pattern(
-        r"^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/[A-Za-z0-9-]{1,128}$",
-        "must be a KMS key ARN, e.g. arn:aws:kms:eu-west-1:123456789012:key/<key-id>",
-    ),
-]
 
 
 class MeshConfig(_Model):
@@ -277,17 +272,17 @@ class MeshConfig(_Model):
     max_template_bytes: int = Field(
         900_000, ge=50_000, le=1_000_000, description="Template size budget of a data-product stack (limit: 1 MB)."
     )
-    producer_buckets: dict[MeshDomain, list[BucketName]] = Field(
+    domains: DomainMap = Field(
         default_factory=dict,
-        description="domain -> S3 buckets its products may live in (governance review, data-access role). "
-        "Default: a bucket must contain the domain in its name.",
+        description="domain -> {producer_accounts, buckets, kms_key_arns}: the mesh's domain map. A contract in "
+        "another domain, or outside its domain's buckets (S3 folders 's3://bucket/' or 's3://bucket/prefix/'), "
+        "fails review; the data-access role reads exactly these folders and keys; only the producer accounts "
+        "may announce the domain's refreshes.",
     )
-    producer_accounts: dict[MeshDomain, list[AccountId]] = Field(
-        default_factory=dict,
-        description="domain -> accounts allowed to announce its refreshes on the hub bus; default: the hub account.",
-    )
-    producer_kms_key_arns: list[KmsKeyArn] = Field(
-        default_factory=list, description="KMS keys of the producer buckets (data-access role and notifier use them)."
+    producer_buckets: Any = Field(None, description="Removed: see domains.", json_schema_extra={"deprecated": True})
+    producer_accounts: Any = Field(None, description="Removed: see domains.", json_schema_extra={"deprecated": True})
+    producer_kms_key_arns: Any = Field(
+        None, description="Removed: see domains.", json_schema_extra={"deprecated": True}
     )
     lf_admin_role_arns: list[IamRoleArn] = Field(
         default_factory=list,
@@ -304,16 +299,13 @@ class MeshConfig(_Model):
         True, description="Publish the spoke as a Service Catalog product in a hub portfolio shared with consumers."
     )
 
-    @field_validator("producer_buckets", "producer_accounts")
+    @field_validator("producer_buckets", "producer_accounts", "producer_kms_key_arns")
     @classmethod
-    def _unique_values(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for domain, items in value.items():
-            if not items:
-                raise ValueError(f"{domain!r} has an empty list; list at least one entry or remove the domain")
-            dupes = sorted({v for v in items if items.count(v) > 1})
-            if dupes:
-                raise ValueError(f"{domain!r} repeats {', '.join(dupes)}; list each entry once")
-        return value
+    def _replaced(cls, value: Any) -> None:
+        raise ValueError(
+            "replaced by the domain map: move it to mesh.domains.<domain>.{producer_accounts, buckets, "
+            "kms_key_arns} (buckets are S3 folders such as 's3://acme-sales-curated/')"
+        )
 
     def shards_for(self, domain: str) -> int:
         """Number of data-product stacks of ``domain``."""
@@ -570,6 +562,10 @@ class PlatformConfig(_Model):
         """Deterministic stack name: ``<prefix>-<role>``."""
         return f"{self.prefix}-{role}"
 
+    def mesh_trust(self) -> MeshTrust:
+        """The mesh's trust: ``mesh.domains`` and the consumer allowlist ``environments.consumers[].account``."""
+        return MeshTrust(domains=self.mesh.domains, consumer_accounts=[c.account for c in self.environments.consumers])
+
 
 def _known_keys(loc: tuple[Any, ...]) -> list[str]:
     """Field names of the section at ``loc`` (for a misspelt key)."""
@@ -615,7 +611,7 @@ def format_errors(exc: ValidationError, source: str) -> str:
             loc, value, allowed = (*loc, *problem.loc), problem.value, str(problem)
         else:
             allowed = _describe_allowed(err)
-        key = ".".join([CONTEXT_KEY, *[str(p) for p in loc]])
+        key = config_key(loc)
         shown = "" if err["type"] == "missing" else f" = {_show(value)}"
         lines.append(f"  {key}{shown}: {allowed}")
     return "\n".join(lines)

@@ -26,7 +26,7 @@ from meshworks.constructs.mesh.loader import ContractError, load_contracts
 from meshworks.constructs.mesh.mesh_hub import MeshHub
 from meshworks.constructs.mesh.spoke_product import SpokeProduct
 
-from .config import ConfigError, MeshConfig, PlatformConfig
+from .config import ConfigError, PlatformConfig
 
 
 class MeshHubStack(Stack):
@@ -43,18 +43,16 @@ class MeshHubStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         mesh = config.mesh
-        buckets = sorted({b for bs in mesh.producer_buckets.values() for b in bs} | {c.bucket_name for c in contracts})
-        self.hub = MeshHub(
-            self,
-            "Hub",
-            name_prefix=config.prefix,
-            lf_admin_role_arns=mesh.lf_admin_role_arns,
-            producer_buckets=buckets,
-            producer_key_arns=mesh.producer_kms_key_arns,
-        )
-        domains = sorted({c.domain for c in contracts} | set(mesh.producer_accounts) | set(mesh.producer_buckets))
-        for domain in domains:
-            self.hub.add_domain(domain, producer_accounts=mesh.producer_accounts.get(domain, ()))
+        # Trust comes from the configuration only: the domain map gives the domains, their producer
+        # accounts, the folders the data-access role reads and their keys; the contracts were reviewed
+        # against it (read_contracts) and add nothing to it.
+        self.hub = MeshHub(self, "Hub", name_prefix=config.prefix, lf_admin_role_arns=mesh.lf_admin_role_arns)
+        for domain, producer in sorted(mesh.domains.items()):
+            self.hub.add_domain(domain, producer_accounts=producer.producer_accounts)
+            for location in producer.buckets:
+                self.hub.add_producer_location(location)
+            for key_arn in producer.kms_key_arns:
+                self.hub.add_producer_key(key_arn)
         self.hub.add_lf_tag("classification", [c.value for c in Classification])
         self.hub.add_lf_tag("pii", ["true", "false"])
         tag_values: dict[str, set[str]] = {}
@@ -68,8 +66,7 @@ class MeshHubStack(Stack):
                 raise ConfigError(
                     f"Invalid data-product contracts under {mesh.contracts_path}: tags.{key}: {error}"
                 ) from None
-        consumers = sorted({a for c in contracts for a in c.consumers})
-        spoke_accounts = sorted(set(consumers) | {c.account for c in config.environments.consumers})
+        spoke_accounts = sorted(config.mesh_trust().consumer_accounts)  # the allowlist, never the contracts
         for account in spoke_accounts:
             self.hub.add_consumer_account(account)
         self.spoke_product: SpokeProduct | None = None
@@ -85,17 +82,22 @@ class MeshHubStack(Stack):
             )
 
 
-def read_contracts(mesh: MeshConfig) -> list[DataProductContract]:
-    """Load and review the contracts of ``mesh.contracts_path`` (``ConfigError`` lists every problem)."""
+def read_contracts(config: PlatformConfig) -> list[DataProductContract]:
+    """Load and review the contracts of ``mesh.contracts_path`` against the configuration's trust.
+
+    Raises:
+        ConfigError: listing every problem as ``file:line: field: message`` (a domain outside
+            ``mesh.domains``, a location outside its folders, a consumer outside ``environments.consumers``...).
+    """
+    mesh = config.mesh
     path = Path(mesh.contracts_path)
     if not path.exists():
         raise ConfigError(
             f"Invalid meshworks configuration: meshworks.mesh.contracts_path = {mesh.contracts_path!r}: no such "
             f"file or folder (relative to {os.getcwd()}); point it at the data-product contracts"
         )
-    allowed = {d: tuple(b) for d, b in mesh.producer_buckets.items()} or None
     try:
-        return load_contracts([path], allowed_buckets=allowed)
+        return load_contracts([path], trust=config.mesh_trust())
     except ContractError as error:
         raise ConfigError(f"Invalid data-product contracts under {mesh.contracts_path}:\n{error}") from None
 
@@ -112,7 +114,7 @@ def build_mesh(
     from .spoke_stack import SpokeStack
 
     mesh = config.mesh
-    contracts = read_contracts(mesh) if contracts is None else list(contracts)
+    contracts = read_contracts(config) if contracts is None else list(contracts)
     hub_env = Environment(account=config.environments.hub.account, region=config.environments.hub.region)
     hub = MeshHubStack(
         app,
@@ -146,6 +148,7 @@ def build_mesh(
             plan=plan,
             catalog_id=config.environments.hub.account,
             data_access_role_arn=hub.hub.data_access_role_arn if mesh.register_locations else None,
+            allowed_consumer_accounts=sorted(config.mesh_trust().consumer_accounts),
             sharing_mode=mesh.sharing_mode,
             max_resources=mesh.max_resources_per_stack,
             max_template_bytes=mesh.max_template_bytes,
@@ -161,7 +164,7 @@ def build_mesh(
         if plan.is_consumer_shard:
             consumer_stacks.append(shard)
         stacks[plan.stack_id] = shard
-    for consumer in config.environments.consumers:
+    for consumer in (c for c in config.environments.consumers if c.spoke):
         spoke_id = f"Spoke-{consumer.name}"
         stacks[spoke_id] = SpokeStack(
             app,

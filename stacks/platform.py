@@ -51,7 +51,7 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
         )
     )
     # The contracts are read and reviewed once; a problem is a ConfigError listing every file:line.
-    contracts = read_contracts(config.mesh) if config.mesh.enabled or config.monitoring.enabled else []
+    contracts = read_contracts(config) if config.mesh.enabled or config.monitoring.enabled else []
     if config.mesh.enabled:  # data mesh: hub, data-product shards (hub account), spokes (consumer accounts)
         platform.extra.update(build_mesh(app, config, contracts))
     if config.monitoring.enabled:  # SLO monitors, job alerts, dashboard (hub); job-event forwarding (compute)

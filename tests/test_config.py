@@ -50,7 +50,7 @@ def test_shipped_default_is_valid_and_uses_placeholder_accounts() -> None:
         ("network.interface_endpoints", ["glue", "dynamo"], "unknown endpoint(s) ['dynamo']; allowed:"),
         ("network.natgateways", 1, "meshworks.network.natgateways = 1: this key is not allowed here"),
         ("environments.hub", _DELETE, "meshworks.environments.hub: this key is required"),
-        ("environments.consumers.0.account", 333, "meshworks.environments.consumers.0.account = 333"),
+        ("environments.consumers.0.account", 333, "meshworks.environments.consumers[0].account = 333"),
         ("orchestration", {"enabled": True}, "meshworks.orchestration.enabled = true"),
     ],
 )

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from meshworks.constructs.mesh.loader import (
         ContractError,
         Problem,
-        load_allowed_buckets,
         load_contracts,
         validate_paths,
     )
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
     from meshworks.constructs.mesh.review import Finding, review_contracts
     from meshworks.constructs.mesh.share_acceptor import ShareAcceptor
     from meshworks.constructs.mesh.spoke_product import SpokeProduct
+    from meshworks.constructs.mesh.trust import MeshTrust, ProducerDomain
 
 _EXPORTS: dict[str, str] = {
     # contract.py
@@ -60,12 +60,14 @@ _EXPORTS: dict[str, str] = {
     # loader.py
     "ContractError": "loader",
     "Problem": "loader",
-    "load_allowed_buckets": "loader",
     "load_contracts": "loader",
     "validate_paths": "loader",
     # review.py
     "Finding": "review",
     "review_contracts": "review",
+    # trust.py
+    "MeshTrust": "trust",
+    "ProducerDomain": "trust",
     # CDK constructs (importing them starts the CDK's Node.js process)
     "DataProduct": "data_product",
     "SharingMode": "data_product",
@@ -89,15 +91,16 @@ __all__ = [
     "DataProductContract",
     "Finding",
     "MeshHub",
+    "MeshTrust",
     "PiiCategory",
     "Problem",
+    "ProducerDomain",
     "ShardBudgetError",
     "ShardPlan",
     "ShareAcceptor",
     "SharingMode",
     "Slo",
     "SpokeProduct",
-    "load_allowed_buckets",
     "load_contracts",
     "parse_glue_type",
     "plan_shards",

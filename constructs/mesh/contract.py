@@ -44,9 +44,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from meshworks.constructs.mesh.trust import check_s3_folder
 from meshworks.lambdas.slo_monitor.cron import parse_cron, resolve_timezone
 
 __all__ = [
+    "PRODUCER_ACCOUNT_PARAMETER",
     "SCHEMA_PATH",
     "Classification",
     "Column",
@@ -63,6 +65,10 @@ __all__ = [
 
 SCHEMA_PATH = Path(__file__).with_name("data_product.schema.json")
 """Where the generated JSON Schema of :class:`DataProductContract` is committed."""
+
+PRODUCER_ACCOUNT_PARAMETER = "meshworks:producer_account"
+"""Glue table parameter holding the product's producer account: the only account whose refresh events the
+hub's notifier accepts for the table (set from the reviewed contract, see :mod:`~meshworks.constructs.mesh.trust`)."""
 
 LOCATED_ERROR = "meshworks_located"
 """Error type of validators that report several problems, each at its own place (see ``_located``)."""
@@ -386,8 +392,6 @@ _EMAIL_RE = re.compile(
 _SLACK_RE = re.compile(r"^#[a-z0-9]+(?:-[a-z0-9]+)*$")
 _OWNER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9 _.-]*[A-Za-z0-9]$")
 _ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_KEY_SEGMENT_RE = re.compile(r"^[A-Za-z0-9!_.*'()=+-]+$")
 _TAG_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9 _.:/=+@%-]+$")
 RESERVED_TAG_KEYS: frozenset[str] = frozenset({"domain", "classification", "product", "pii"})
@@ -455,13 +459,6 @@ def _check_account_type(value: Any) -> Any:
     return value
 
 
-def _check_bucket(bucket: str) -> None:
-    if not _BUCKET_RE.match(bucket) or ".." in bucket or ".-" in bucket or "-." in bucket:
-        raise ValueError(f"{bucket!r} is not a valid S3 bucket name: 3-63 lowercase letters, digits, '-' and '.'")
-    if re.match(r"^\d+\.\d+\.\d+\.\d+$", bucket):
-        raise ValueError(f"S3 bucket name {bucket!r} must not look like an IP address")
-
-
 def split_s3_uri(uri: str) -> tuple[str, str]:
     """Split ``s3://bucket/prefix/`` into ``("bucket", "prefix/")`` (no validation)."""
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
@@ -469,26 +466,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def _check_location(value: str) -> str:
-    if not value.startswith("s3://"):
-        raise ValueError(f"location {value!r} must be an S3 URI such as 's3://my-bucket/domain/product/'")
-    bucket, prefix = split_s3_uri(value)
-    _check_bucket(bucket)
-    if not prefix:
-        raise ValueError(
-            f"location {value!r} needs a prefix inside the bucket, such as 's3://{bucket}/<product>/': "
-            "a data product must not own a whole bucket"
-        )
-    if not prefix.endswith("/"):
-        raise ValueError(f"location {value!r} must end with '/' (it is a folder): use {value + '/'!r}")
-    for segment in prefix[:-1].split("/"):
-        if not segment or segment in {".", ".."} or not _KEY_SEGMENT_RE.match(segment):
-            raise ValueError(
-                f"location {value!r} has an invalid prefix segment {segment!r}: use letters, digits and "
-                "!_.*'()=+- between single '/'"
-            )
-    if len(prefix) > 700:
-        raise ValueError("location prefix is longer than 700 characters")
-    return value
+    return check_s3_folder(value, what="location")
 
 
 def _check_cron(value: str) -> str:
@@ -778,7 +756,7 @@ class DataProductContract(BaseModel):
         AfterValidator(_check_location),
         Field(
             description="S3 folder of the data: s3://bucket/prefix/ (trailing slash).",
-            json_schema_extra={"pattern": r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+/$"},
+            json_schema_extra={"pattern": r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([A-Za-z0-9!_.'()=+-]+/)+$"},
             examples=["s3://acme-sales-curated/orders/"],
         ),
     ]
@@ -789,7 +767,14 @@ class DataProductContract(BaseModel):
     )
     slo: Slo = Field(description="Delivery promise: cron schedule, time zone and grace period.")
     consumers: tuple[AccountId, ...] = Field(
-        default=(), description="AWS accounts the product is shared with (12-digit ids, unique)."
+        default=(),
+        description="AWS accounts the product is shared with (12-digit ids, unique); each must be an allowed "
+        "consumer of the mesh (the platform's configuration).",
+    )
+    producer_account: AccountId | None = Field(
+        default=None,
+        description="Account that produces the data and announces its refreshes: one of the domain's producer "
+        "accounts in the platform's configuration. Required when the domain has several; default: its only one.",
     )
     classification: Classification = Field(description="Sensitivity of the data.")
     tags: Annotated[dict[str, str], AfterValidator(_check_tags)] = Field(
@@ -888,6 +873,8 @@ class DataProductContract(BaseModel):
             "meshworks.pii": "true" if self.has_pii else "false",
             "meshworks.format": self.format.value,
         }
+        if self.producer_account is not None:
+            parameters[PRODUCER_ACCOUNT_PARAMETER] = self.producer_account
         if not self.format.is_table_format:
             parameters["classification"] = self.format.value
         return parameters

@@ -29,9 +29,10 @@ nobody consumes, and suits hubs that must not extend their LF-tag ontology.
 
 Example::
 
-    hub = MeshHub(self, "Hub", name_prefix="acme", producer_buckets=["acme-sales-curated"])
+    hub = MeshHub(self, "Hub", name_prefix="acme", producer_locations=["s3://acme-sales-curated/"])
     product = DataProduct(self, "Orders", contract=contract, hub=hub,
-                          data_access_role_arn=hub.data_access_role.role_arn)
+                          data_access_role_arn=hub.data_access_role.role_arn,
+                          allowed_consumer_accounts=["777788889999"])
     product.table              # the AWS::Glue::Table
     product.grants             # {} in LF_TAGS mode; account -> AWS::LakeFormation::PrincipalPermissions
 
@@ -44,6 +45,7 @@ must come from elsewhere: ``MeshHubStack`` and the consumer shards of ``DataProd
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +58,7 @@ from meshworks.constructs.core.inputs import account_ids
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
+from meshworks.constructs.mesh.trust import require_allowed_consumers
 
 if TYPE_CHECKING:
     from meshworks.constructs.mesh.mesh_hub import MeshHub
@@ -136,14 +139,17 @@ class DataProduct(Construct):
       data-access role (not the service-linked role: KMS keys and cross-account buckets need it);
     - ``AWS::Glue::Table`` in the domain's database: columns with their descriptions, partition
       keys, the SerDe of the format (:mod:`~meshworks.constructs.mesh.table_format`) and the
-      contract's owner, contact, SLO and classification as table parameters; retained;
+      contract's owner, contact, SLO and classification as table parameters, and its
+      ``producer_account`` as ``meshworks:producer_account`` (filled in when the contracts are loaded
+      with ``trust=``); retained;
     - the consumer shares of ``sharing_mode`` (see the module documentation for the costs).
 
     Example::
 
         DataProduct(self, "Orders", contract=contract, catalog_id="111122223333",
                     data_access_role_arn="arn:aws:iam::111122223333:role/acme-lf-data-access",
-                    sharing_mode=SharingMode.NAMED_RESOURCES)
+                    sharing_mode=SharingMode.NAMED_RESOURCES,
+                    allowed_consumer_accounts=["777788889999"])   # the platform's allowlist
 
     Args:
         contract: the reviewed contract.
@@ -158,9 +164,12 @@ class DataProduct(Construct):
         hub: the ``MeshHub`` that governs the catalog: the product's database, LF-tag keys and values are
             created there (or reused) and every resource of the product depends on what it needs (settings,
             database, tags, data-access role). Default: none (the prerequisites exist already).
+        allowed_consumer_accounts: the platform's consumer allowlist; every ``contract.consumers``
+            account must be in it. Default: none (the contract may name no consumer).
 
     Raises:
-        ValueError: no ``catalog_id`` and no ``hub``, or a ``catalog_id`` that is not a 12-digit account id.
+        ValueError: no ``catalog_id`` and no ``hub``, or a ``catalog_id`` that is not a 12-digit account id;
+            the contract names a consumer outside ``allowed_consumer_accounts``.
     """
 
     def __init__(
@@ -176,12 +185,14 @@ class DataProduct(Construct):
         csv_header: bool = True,
         removal_policy: RemovalPolicy | None = None,
         hub: MeshHub | None = None,
+        allowed_consumer_accounts: Collection[str] = (),
     ) -> None:
         if catalog_id is None and hub is None:
             raise ValueError(f"DataProduct {construct_id!r}: pass catalog_id (the hub account) or hub=MeshHub(...)")
         catalog_id = catalog_id if catalog_id is not None else hub.catalog_id  # type: ignore[union-attr]
         (catalog_id,) = account_ids("DataProduct", "catalog_id", [catalog_id])
         super().__init__(scope, construct_id)
+        require_allowed_consumers(self.node.path, [contract], allowed_consumer_accounts)
         self.contract = contract
         self.sharing_mode = SharingMode(sharing_mode)
         self.catalog_id = catalog_id

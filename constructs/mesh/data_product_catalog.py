@@ -24,13 +24,14 @@ Example::
     for plan in plans:   # consumer shards first: product shards use their LF-tag keys
         stack = Stack(app, plan.stack_id)
         DataProductCatalog(stack, "Products", plan=plan, catalog_id=hub_account,
-                           data_access_role_arn=data_access_role_arn)
+                           data_access_role_arn=data_access_role_arn,
+                           allowed_consumer_accounts=config.mesh_trust().consumer_accounts)
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aws_cdk import RemovalPolicy
@@ -45,6 +46,7 @@ from meshworks.constructs.mesh.data_product import (
     SharingMode,
     consumer_tag_key,
 )
+from meshworks.constructs.mesh.trust import require_allowed_consumers
 
 __all__ = [
     "CONSUMER_RESOURCES",
@@ -232,7 +234,8 @@ class DataProductCatalog(Construct):
     Example::
 
         DataProductCatalog(stack, "Products", contracts=contracts, catalog_id=hub_account,
-                           data_access_role_arn=role_arn)   # consumers default to the contracts'
+                           data_access_role_arn=role_arn,
+                           allowed_consumer_accounts=["777788889999"])   # consumers default to the contracts'
 
     Args:
         plan: a shard from :func:`plan_shards` (gives ``contracts`` and ``consumers``). Default: none.
@@ -244,6 +247,11 @@ class DataProductCatalog(Construct):
         sharing_mode: Default: ``SharingMode.LF_TAGS``.
         max_resources: refuse to build more than this many resources. Default: 500.
         removal_policy: of the tables. Default: RETAIN.
+        allowed_consumer_accounts: the platform's consumer allowlist: the only accounts products may be
+            shared with (a contract cannot widen it). Default: none (no product may name consumers).
+
+    Raises:
+        ValueError: a contract (or ``consumers``) names an account outside ``allowed_consumer_accounts``.
     """
 
     def __init__(
@@ -259,6 +267,7 @@ class DataProductCatalog(Construct):
         sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
         max_resources: int = 500,
         removal_policy: RemovalPolicy | None = None,
+        allowed_consumer_accounts: Collection[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.sharing_mode = SharingMode(sharing_mode)
@@ -271,6 +280,8 @@ class DataProductCatalog(Construct):
                 for account in contract.consumers:
                     derived.setdefault(account, set()).add(contract.domain)
             consumers = {account: sorted(domains) for account, domains in sorted(derived.items())}
+        self.allowed_consumer_accounts = frozenset(allowed_consumer_accounts)
+        require_allowed_consumers(self.node.path, contracts, self.allowed_consumer_accounts, extra=consumers)
         if self.sharing_mode is SharingMode.NAMED_RESOURCES:
             consumers = {}
         expected = sum(
@@ -297,6 +308,7 @@ class DataProductCatalog(Construct):
                 data_access_role_arn=data_access_role_arn,
                 sharing_mode=self.sharing_mode,
                 removal_policy=removal_policy,
+                allowed_consumer_accounts=self.allowed_consumer_accounts,
             )
             if product.tag_association is not None:  # tag keys defined in this catalog come first
                 for account in contract.consumers:

@@ -11,7 +11,7 @@ Example::
     from meshworks.constructs.mesh.loader import ContractError, load_contracts
 
     try:
-        contracts = load_contracts(["contracts/"], allowed_buckets={"sales": ["acme-sales-curated"]})
+        contracts = load_contracts(["contracts/"], trust=config.mesh_trust())
     except ContractError as error:
         raise SystemExit(str(error)) from None
 
@@ -34,7 +34,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from meshworks.constructs.mesh.contract import LOCATED_ERROR, DataProductContract
-from meshworks.constructs.mesh.review import DEFAULT_BUCKET_PATTERN, review_contracts
+from meshworks.constructs.mesh.review import resolve_producer_account, review_contracts
+from meshworks.constructs.mesh.trust import MeshTrust
 
 __all__ = [
     "CONTRACT_SUFFIXES",
@@ -43,7 +44,6 @@ __all__ = [
     "LoadedContract",
     "Problem",
     "discover_files",
-    "load_allowed_buckets",
     "load_contracts",
     "parse_contract_file",
     "validate_paths",
@@ -457,28 +457,17 @@ def discover_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[tuple[
     return found, problems
 
 
-def _review_problems(
-    loaded: Sequence[LoadedContract],
-    allowed_buckets: Mapping[str, Sequence[str]] | None,
-    bucket_pattern: str,
-) -> list[Problem]:
+def _review_problems(loaded: Sequence[LoadedContract], trust: MeshTrust | None) -> list[Problem]:
     def describe(index: int, loc: Loc = ()) -> str:
         item = loaded[index]
         return f"{item.path}:{item.line(loc)}"
 
-    findings = review_contracts(
-        [item.contract for item in loaded],
-        allowed_buckets=allowed_buckets,
-        bucket_pattern=bucket_pattern,
-        describe=describe,
-    )
+    findings = review_contracts([item.contract for item in loaded], trust=trust, describe=describe)
     return [Problem(loaded[f.index].path, loaded[f.index].line(f.loc), format_loc(f.loc), f.message) for f in findings]
 
 
 def _check_all(
-    paths: Iterable[str | os.PathLike[str]],
-    allowed_buckets: Mapping[str, Sequence[str]] | None,
-    bucket_pattern: str,
+    paths: Iterable[str | os.PathLike[str]], trust: MeshTrust | None
 ) -> tuple[list[LoadedContract], list[Problem]]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -492,79 +481,42 @@ def _check_all(
         problems += file_problems
         if item is not None:
             loaded.append(item)
-    problems += _review_problems(loaded, allowed_buckets, bucket_pattern)
+    problems += _review_problems(loaded, trust)
     return loaded, sorted(set(problems))
 
 
-def validate_paths(
-    paths: Iterable[str | os.PathLike[str]],
-    allowed_buckets: Mapping[str, Sequence[str]] | None = None,
-    *,
-    bucket_pattern: str = DEFAULT_BUCKET_PATTERN,
-) -> list[Problem]:
+def validate_paths(paths: Iterable[str | os.PathLike[str]], *, trust: MeshTrust | None = None) -> list[Problem]:
     """Check every contract under ``paths`` (files or directories); returns all problems, sorted.
 
     Args:
         paths: contract files, or directories searched recursively for ``*.yaml``/``*.yml``.
-        allowed_buckets: domain -> S3 bucket names its products may live in. ``None`` applies
-            ``bucket_pattern`` instead (see :func:`meshworks.constructs.mesh.review.review_contracts`).
-        bucket_pattern: regular expression a bucket must match when no mapping is given;
-            ``{domain}`` stands for the domain in kebab-case.
+        trust: the platform's domain map and consumer allowlist (``PlatformConfig.mesh_trust()``); the
+            trust rules of :func:`~meshworks.constructs.mesh.review.review_contracts` run only with it.
+            Default: ``None``.
     """
-    return _check_all(paths, allowed_buckets, bucket_pattern)[1]
+    return _check_all(paths, trust)[1]
 
 
 def load_contracts(
-    paths: Iterable[str | os.PathLike[str]],
-    allowed_buckets: Mapping[str, Sequence[str]] | None = None,
-    *,
-    bucket_pattern: str = DEFAULT_BUCKET_PATTERN,
+    paths: Iterable[str | os.PathLike[str]], *, trust: MeshTrust | None = None
 ) -> list[DataProductContract]:
     """Load and review every contract under ``paths``, in a stable order (by domain, then name).
+
+    Args:
+        paths: contract files, or directories searched recursively.
+        trust: the platform's domain map and consumer allowlist. With it, every contract is checked
+            against it and comes back with ``producer_account`` filled in (its domain's only producer
+            account when the contract names none). Anything that builds grants or IAM from the
+            contracts must pass it. Default: ``None`` (no trust rules, ``producer_account`` as written).
 
     Raises:
         ContractError: listing every problem, as ``file:line: field: message`` lines. Nothing else is
             raised for bad input.
     """
-    loaded, problems = _check_all(paths, allowed_buckets, bucket_pattern)
+    loaded, problems = _check_all(paths, trust)
     if problems:
         raise ContractError(problems)
-    return sorted((item.contract for item in loaded), key=lambda c: (c.domain, c.name))
-
-
-def load_allowed_buckets(path: str | os.PathLike[str]) -> dict[str, tuple[str, ...]]:
-    """Read a JSON or YAML mapping ``domain -> bucket name or list of bucket names``.
-
-    Raises:
-        ContractError: the file is unreadable or not such a mapping.
-    """
-    display = str(path)
-    text, problems = _read_text(Path(path), display)
-    if text is None:
-        raise ContractError(problems)
-    loader = _LineLoader(text)
-    try:
-        data = loader.get_single_data()
-    except (yaml.YAMLError, RecursionError) as exc:
-        if isinstance(exc, yaml.YAMLError):
-            raise ContractError([_yaml_problem(display, exc)]) from None
-        raise ContractError([Problem(display, 1, "(yaml)", "invalid YAML: nested too deeply")]) from None
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict) or not data:
-        raise ContractError([Problem(display, 1, FILE, "expected a mapping of domain -> list of bucket names")])
-    result: dict[str, tuple[str, ...]] = {}
-    for domain, value in data.items():
-        buckets = [value] if isinstance(value, str) else value
-        line = line_of(data, (domain,))
-        if not isinstance(domain, str) or not isinstance(buckets, list) or not buckets:
-            problems.append(Problem(display, line, str(domain), "expected a bucket name or a list of bucket names"))
-            continue
-        bad = [b for b in buckets if not isinstance(b, str) or not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b)]
-        if bad:
-            problems.append(Problem(display, line, domain, f"not a valid S3 bucket name: {_short(bad[0])}"))
-            continue
-        result[domain] = tuple(buckets)
-    if problems:
-        raise ContractError(problems)
-    return result
+    contracts = [item.contract for item in loaded]
+    if trust is not None:
+        contracts = [resolve_producer_account(contract, trust) for contract in contracts]
+    return sorted(contracts, key=lambda c: (c.domain, c.name))

@@ -8,7 +8,8 @@ replaced, no consumer shares), every permission here is scoped and nothing exist
   permissions for new databases and tables (no ``IAM_ALLOWED_PRINCIPALS`` grants, which defeat
   LF-tag cross-account sharing);
 - a data-access role Lake Formation assumes for the registered product locations (read-only on the
-  producer buckets, decrypt with their KMS keys), instead of the service-linked role;
+  configured producer locations, ``bucket/prefix*``, decrypt with their KMS keys), instead of the
+  service-linked role;
 - one Glue database per domain (``add_domain``), created with no default table permissions and
   tagged ``domain=<d>``;
 - the refresh path: producer accounts put ``DataProductRefreshed`` events on the hub bus (its policy
@@ -54,6 +55,7 @@ from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_gr
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.core.removal import resolve_removal_policy
+from meshworks.constructs.mesh.trust import check_s3_folder
 
 __all__ = ["REFRESH_DETAIL_TYPE", "REFRESH_SOURCE", "MeshHub"]
 
@@ -79,6 +81,8 @@ class MeshHub(Construct):
         cross_account_version: ``CROSS_ACCOUNT_VERSION``. Default: 4.
         producer_buckets: S3 buckets holding product data (read by the data-access role; the
             notifier writes ``_SUCCESS`` markers there). Default: none.
+        producer_locations: S3 folders (``s3://bucket/prefix/``) holding product data, each read only
+            under its prefix (see ``add_producer_location``). Default: none.
         producer_key_arns: KMS keys of those buckets. Default: none.
         encryption_key: encrypts the table, topic, logs and queues. Default: a new ``PlatformKey``.
         delivery_table_name: Default: ``<prefix>-deliveries``.
@@ -95,6 +99,7 @@ class MeshHub(Construct):
         include_deployment_role: bool = True,
         cross_account_version: int = 4,
         producer_buckets: Sequence[str] = (),
+        producer_locations: Sequence[str] = (),
         producer_key_arns: Sequence[str] = (),
         encryption_key: kms.IKey | None = None,
         delivery_table_name: str | None = None,
@@ -145,8 +150,8 @@ class MeshHub(Construct):
                     actions=["sts:SetContext"], principals=[iam.ServicePrincipal("lakeformation.amazonaws.com")]
                 )
             )
-        self._producer_buckets: list[str] = []
-        self._bucket_read = iam.PolicyStatement(sid="ReadProducerBuckets", actions=["s3:GetObject", "s3:ListBucket"])
+        self._producer_locations: list[str] = []
+        self._object_read = iam.PolicyStatement(sid="ReadProducerLocations", actions=["s3:GetObject"])
         self._marker_write = iam.PolicyStatement(sid="WriteSuccessMarkers", actions=["s3:PutObject"])
         self._producer_keys: list[str] = []
         self._key_decrypt = iam.PolicyStatement(
@@ -215,7 +220,7 @@ class MeshHub(Construct):
         acknowledge_policies(
             self.notifier.role,
             [
-                (r"Resource::arn:" + PARTITION + r":s3:::[^/]+/\*_SUCCESS", "Only objects named _SUCCESS (the "
+                (r"Resource::arn:" + PARTITION + r":s3:::[^/*]+/([^*]+/)?\*_SUCCESS", "Only objects named _SUCCESS (the "
                  "refresh markers) in the producer buckets; partition paths are only known at run time."),
                 (r"Resource::arn:" + PARTITION + r":glue:[^:]+:[^:]+:table/[a-z0-9_]+/\*", "GetTable/CreatePartition "
                  "on the tables of the mesh's domain databases (one ARN per domain); products come and go without "
@@ -225,12 +230,13 @@ class MeshHub(Construct):
         acknowledge_policies(
             self.data_access_role,
             [
-                (r"Resource::arn:" + PARTITION + r":s3:::[^/]+/\*", "Lake Formation reads any object of a registered "
-                 "producer bucket (GetObject only); which tables and columns a principal reads is decided by LF grants."),
+                (r"Resource::arn:" + PARTITION + r":s3:::[^/*]+/([^*]+/)?\*", "Lake Formation reads any object under a "
+                 "configured producer location (GetObject only); which tables and columns a principal reads is "
+                 "decided by LF grants."),
             ],
             extra={
                 "NIST.800.53.R5-IAMNoInlinePolicy": "The data-access role belongs to Lake Formation alone; its "
-                "one inline policy is read-only on the configured producer buckets and keys.",
+                "one inline policy is read-only on the configured producer locations and keys.",
             },
         )
         self._glue_access = iam.PolicyStatement(
@@ -270,26 +276,51 @@ class MeshHub(Construct):
 
         for bucket in producer_buckets:
             self.add_producer_bucket(bucket)
+        for location in producer_locations:
+            self.add_producer_location(location)
         for key_arn in producer_key_arns:
             self.add_producer_key(key_arn)
 
     # ---- producers -------------------------------------------------------------------------------
 
     def add_producer_bucket(self, bucket_name: str) -> None:
-        """Let Lake Formation read ``bucket_name`` and the notifier write its ``_SUCCESS`` markers.
+        """Same as ``add_producer_location("s3://<bucket_name>/")``: the whole bucket.
 
-        The bucket owner must also allow the data-access role (``data_access_role_arn``) and the
-        notifier role in the bucket policy when the bucket lives in another account.
+        Raises:
+            ValueError: ``bucket_name`` is not a bucket name (e.g. an ``s3://`` URI).
         """
         (bucket_name,) = bucket_names("MeshHub", "add_producer_bucket(bucket_name)", [bucket_name])
-        if bucket_name in self._producer_buckets:
+        self.add_producer_location(f"s3://{bucket_name}/")
+
+    def add_producer_location(self, location: str) -> None:
+        """Let Lake Formation read the S3 folder ``location`` and the notifier write its ``_SUCCESS`` markers.
+
+        ``location`` is ``s3://bucket/`` (the whole bucket) or ``s3://bucket/prefix/``: the data-access role
+        gets ``s3:GetObject`` on ``bucket/prefix*`` and ``s3:ListBucket`` on the bucket for keys under
+        ``prefix`` only. Take it from the platform's configuration (``ProducerDomain.buckets``), never from a
+        contract. The bucket owner must also allow the data-access role (``data_access_role_arn``) and
+        the notifier role in the bucket policy when the bucket lives in another account.
+
+        Raises:
+            ValueError: ``location`` is not such a folder (glob characters, ``.``/``..`` or empty segments).
+        """
+        check_s3_folder(location, what="producer location", allow_bucket_root=True)
+        if location in self._producer_locations:
             return
-        first = not self._producer_buckets
-        self._producer_buckets.append(bucket_name)
-        self._bucket_read.add_resources(f"arn:aws:s3:::{bucket_name}", f"arn:aws:s3:::{bucket_name}/*")
-        self._marker_write.add_resources(f"arn:aws:s3:::{bucket_name}/*_SUCCESS")
+        first = not self._producer_locations
+        self._producer_locations.append(location)
+        bucket, _, prefix = location.removeprefix("s3://").partition("/")
+        self._object_read.add_resources(f"arn:aws:s3:::{bucket}/{prefix}*")
+        self._marker_write.add_resources(f"arn:aws:s3:::{bucket}/{prefix}*_SUCCESS")
+        self.data_access_role.add_to_policy(  # list keys under the prefix only (a whole bucket: any key)
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[f"arn:aws:s3:::{bucket}"],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None,
+            )
+        )
         if first:
-            self.data_access_role.add_to_policy(self._bucket_read)
+            self.data_access_role.add_to_policy(self._object_read)
             self.notifier.add_to_role_policy(self._marker_write)
 
     def add_producer_key(self, key_arn: str) -> None:

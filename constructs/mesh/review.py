@@ -5,21 +5,27 @@ GoDaddy's governance team reviews every new data product; the common review item
 single fields: snake_case names, descriptions on the product and on every column (long enough, not
 placeholders), valid Glue types, 12-digit unique consumer accounts, unique column names and partition keys
 that are not columns. :func:`review_contracts` adds the rules that need policy, configuration, or several
-contracts at once:
+contracts at once. The trust rules (domain, location, consumers, producer) need the platform's
+:class:`~meshworks.constructs.mesh.trust.MeshTrust`; without one only the other rules run (for tools that
+build no grants, such as the SLO manifest):
 
 ========================  ===============================================================================
 rule                      finding
 ========================  ===============================================================================
 ``pii-column``            a column (or struct field) whose name suggests personal data is not ``pii: true``
 ``pii-classification``    a product with personal data is classified ``public``
-``location-bucket``       the location is outside the buckets registered for the producer's domain
+``domain-unknown``        the domain is not in the platform's domain map (``mesh.domains``)
+``location-bucket``       the location is outside the S3 folders configured for the domain
+``consumer-allowlist``    a consumer account is not an allowed consumer of the mesh
+``producer-account``      ``producer_account`` is not one of the domain's producer accounts, or is missing
+                          while the domain has several
 ``location-overlap``      two products' locations nest (one product's grants would expose the other's files)
 ``duplicate-product``     two contracts define the same ``domain.name``
 ========================  ===============================================================================
 
 Example::
 
-    findings = review_contracts(contracts, allowed_buckets={"sales": ["acme-sales-curated"]})
+    findings = review_contracts(contracts, trust=config.mesh_trust())
     for finding in findings:
         print(contracts[finding.index].qualified_name, finding.loc, finding.message)
 """
@@ -27,16 +33,13 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from meshworks.constructs.mesh.contract import Classification, DataProductContract, PiiCategory
+from meshworks.constructs.mesh.trust import MeshTrust
 
-__all__ = ["DEFAULT_BUCKET_PATTERN", "Finding", "review_contracts", "suggested_pii_category"]
-
-DEFAULT_BUCKET_PATTERN = r"(?:^|[.-]){domain}(?:[.-]|$)"
-"""Bucket rule used when no domain -> buckets mapping is given: the bucket name holds the domain (in
-kebab-case) as a whole ``-``/``.``-separated part, e.g. ``acme-sales-curated`` for domain ``sales``."""
+__all__ = ["Finding", "resolve_producer_account", "review_contracts", "suggested_pii_category"]
 
 Loc = tuple[str | int, ...]
 
@@ -130,61 +133,85 @@ def _pii_findings(index: int, contract: DataProductContract) -> Iterator[Finding
         )
 
 
-def _bucket_findings(
-    index: int,
-    contract: DataProductContract,
-    allowed_buckets: Mapping[str, Sequence[str]] | None,
-    bucket_pattern: str,
-) -> Iterator[Finding]:
-    bucket = contract.bucket_name
-    if allowed_buckets is not None:
-        allowed = allowed_buckets.get(contract.domain)
-        if not allowed:
-            yield Finding(
-                index,
-                ("location",),
-                "location-bucket",
-                f"domain {contract.domain!r} has no registered buckets; ask the platform team to register "
-                "the producer's bucket for it",
-            )
-        elif bucket not in allowed:
-            yield Finding(
-                index,
-                ("location",),
-                "location-bucket",
-                f"bucket {bucket!r} is not registered for domain {contract.domain!r} "
-                f"(registered: {', '.join(sorted(allowed))})",
-            )
-        return
-    kebab = contract.domain.replace("_", "-")
-    pattern = bucket_pattern.replace("{domain}", re.escape(kebab))
-    if not re.search(pattern, bucket):
+def _trust_findings(index: int, contract: DataProductContract, trust: MeshTrust) -> Iterator[Finding]:
+    domain = trust.domains.get(contract.domain)
+    if domain is None:
+        configured = ", ".join(sorted(trust.domains)) or "none"
         yield Finding(
             index,
-            ("location",),
-            "location-bucket",
-            f"bucket {bucket!r} does not belong to domain {contract.domain!r}: its name must contain "
-            f"'{kebab}' as a whole part (e.g. 'acme-{kebab}-curated'), or register the bucket in an "
-            "allowed-buckets mapping",
+            ("domain",),
+            "domain-unknown",
+            f"domain {contract.domain!r} is not in the platform's domain map (configured: {configured}): use one "
+            f"of them, or ask the platform team to add meshworks.mesh.domains.{contract.domain} with its producer "
+            "accounts, buckets and KMS keys",
         )
+    else:
+        if domain.folder_of(contract.location) is None:
+            yield Finding(
+                index,
+                ("location",),
+                "location-bucket",
+                f"location {contract.location!r} is outside the locations of domain {contract.domain!r} "
+                f"({', '.join(domain.buckets)}): put the data under one of them, or ask the platform team to add "
+                f"its folder to meshworks.mesh.domains.{contract.domain}.buckets",
+            )
+        producers = domain.producer_accounts
+        if contract.producer_account is not None and contract.producer_account not in producers:
+            yield Finding(
+                index,
+                ("producer_account",),
+                "producer-account",
+                f"account {contract.producer_account} is not a producer account of domain {contract.domain!r} "
+                f"({', '.join(producers)}): use one of them, or ask the platform team to add it to "
+                f"meshworks.mesh.domains.{contract.domain}.producer_accounts",
+            )
+        elif contract.producer_account is None and len(producers) > 1:
+            yield Finding(
+                index,
+                ("producer_account",),
+                "producer-account",
+                f"domain {contract.domain!r} has several producer accounts ({', '.join(producers)}): set "
+                "producer_account to the one that writes and announces this product",
+            )
+    allowed = ", ".join(sorted(trust.consumer_accounts)) or "none"
+    for position, account in enumerate(contract.consumers):
+        if account not in trust.consumer_accounts:
+            yield Finding(
+                index,
+                ("consumers", position),
+                "consumer-allowlist",
+                f"account {account} is not an allowed consumer of this mesh (allowed: {allowed}): remove it, or "
+                "ask the platform team to add the account to meshworks.environments.consumers",
+            )
+
+
+def resolve_producer_account(contract: DataProductContract, trust: MeshTrust) -> DataProductContract:
+    """``contract`` with ``producer_account`` filled in: its own, or its domain's only producer account.
+
+    Call it on a contract that passed :func:`review_contracts` with the same ``trust``.
+    """
+    if contract.producer_account is not None:
+        return contract
+    domain = trust.domains.get(contract.domain)
+    if domain is None or len(domain.producer_accounts) != 1:
+        raise ValueError(f"{contract.qualified_name}: review it first (domain map or producer_account problem)")
+    return contract.model_copy(update={"producer_account": domain.producer_accounts[0]})
 
 
 def review_contracts(
     contracts: Sequence[DataProductContract],
     *,
-    allowed_buckets: Mapping[str, Sequence[str]] | None = None,
-    bucket_pattern: str = DEFAULT_BUCKET_PATTERN,
+    trust: MeshTrust | None = None,
     describe: Callable[[int, Loc], str] | None = None,
 ) -> list[Finding]:
     """Run every governance rule over ``contracts``; returns the findings, sorted.
 
     Args:
         contracts: validated contracts (one per data product).
-        allowed_buckets: domain -> names of the S3 buckets registered for that domain's producers. When
-            given, a product's location must be in one of its domain's buckets.
-        bucket_pattern: when ``allowed_buckets`` is ``None``, a regular expression the bucket name must
-            match; ``{domain}`` stands for the domain in kebab-case. Defaults to
-            :data:`DEFAULT_BUCKET_PATTERN`.
+        trust: the platform's domain map and consumer allowlist. With it, a contract must be in a
+            configured domain, live under one of its folders, share only with allowed consumers and
+            name (or default to) one of the domain's producer accounts. ``None`` skips these rules:
+            only for tools that build no grants or IAM from the contracts. Default: ``None``.
         describe: ``describe(index, loc)`` names another contract in messages (the loader passes
             ``"path:line"``); defaults to ``"contract #<index>"``.
     """
@@ -196,7 +223,8 @@ def review_contracts(
     first_by_name: dict[tuple[str, str], int] = {}
     for index, contract in enumerate(contracts):
         findings += _pii_findings(index, contract)
-        findings += _bucket_findings(index, contract, allowed_buckets, bucket_pattern)
+        if trust is not None:
+            findings += _trust_findings(index, contract, trust)
         key = (contract.domain, contract.name)
         if key in first_by_name:
             findings.append(

@@ -100,7 +100,7 @@ MISTAKES = [
         "https://acme-sales-curated/orders/",
         8,
         "location",
-        "must be an S3 URI",
+        "must be an S3 folder URI",
     ),
     (
         "location-slash",
@@ -203,14 +203,6 @@ MISTAKES = [
     # Governance review (the model is valid, the policy is not).
     ("pii-unflagged", "    pii: true\n", "", 14, "columns[1].pii", "looks like personal data (email)"),
     ("pii-public", "classification: confidential", "classification: public", 31, "classification", "cannot be public"),
-    (
-        "bucket-of-other-domain",
-        "s3://acme-sales-curated/orders/",
-        "s3://acme-marketing-lake/orders/",
-        8,
-        "location",
-        "does not belong to domain 'sales'",
-    ),
     (
         "pii-struct-field",
         "type: decimal(12,2)",

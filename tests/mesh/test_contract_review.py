@@ -1,4 +1,4 @@
-"""Governance rules across a set of contracts: PII, buckets, duplicates, overlapping locations."""
+"""Governance rules across a set of contracts: PII, trust (domain map, consumers, producers), duplicates, overlaps."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from meshworks.constructs.mesh import DataProductContract, review_contracts, validate_paths
-from meshworks.constructs.mesh.loader import ContractError, load_allowed_buckets, load_contracts
-from meshworks.constructs.mesh.review import suggested_pii_category
+from meshworks.constructs.mesh.loader import ContractError, load_contracts
+from meshworks.constructs.mesh.review import resolve_producer_account, suggested_pii_category
+from meshworks.constructs.mesh.trust import MeshTrust, ProducerDomain
 from tests.mesh.contract_data import minimal_contract
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
@@ -96,36 +97,59 @@ def test_pii_products_cannot_be_public() -> None:
     assert review_contracts([_contract(classification="public")]) == []
 
 
+TRUST = MeshTrust(
+    domains={
+        "sales": ProducerDomain(producer_accounts=["444444444444"], buckets=["s3://shared-lake-1/sales/"]),
+        "marketing": ProducerDomain(
+            producer_accounts=["555555555555", "666666666666"], buckets=["s3://acme-marketing-lake/"]
+        ),
+    },
+    consumer_accounts=["333333333333"],
+)
+
+
 @pytest.mark.parametrize(
-    ("domain", "bucket", "ok"),
+    ("location", "ok"),
     [
-        ("sales", "acme-sales-curated", True),
-        ("sales", "sales-data", True),
-        ("sales", "acme.sales", True),
-        ("sales", "acme-wholesales", False),
-        ("sales", "acme-marketing", False),
-        ("customer_success", "acme-customer-success-lake", True),
-        ("customer_success", "acme-customer-lake", False),
+        ("s3://shared-lake-1/sales/orders/", True),
+        ("s3://shared-lake-1/sales/", True),  # the folder itself
+        ("s3://shared-lake-1/sales-archive/orders/", False),  # whole segments only
+        ("s3://shared-lake-1/marketing/orders/", False),
+        ("s3://acme-sales-curated/orders/", False),  # the domain in the bucket name proves nothing
+        ("s3://acme-marketing-lake/sales/", False),
     ],
 )
-def test_default_bucket_rule(domain: str, bucket: str, ok: bool) -> None:
-    findings = review_contracts([_contract(domain=domain, location=f"s3://{bucket}/orders/")])
-    assert (findings == []) is ok
+def test_location_must_be_under_a_configured_folder(location: str, ok: bool) -> None:
+    findings = review_contracts([_contract(location=location)], trust=TRUST)
+    assert (findings == []) is ok, findings
+    if not ok:
+        assert [f.rule for f in findings] == ["location-bucket"]
 
 
-def test_bucket_mapping() -> None:
-    contract = _contract(location="s3://shared-lake-1/sales/orders/")
-    assert review_contracts([contract], allowed_buckets={"sales": ["shared-lake-1"]}) == []
-    [wrong] = review_contracts([contract], allowed_buckets={"sales": ["sales-a", "sales-b"]})
-    assert wrong.message == "bucket 'shared-lake-1' is not registered for domain 'sales' (registered: sales-a, sales-b)"
-    [unknown] = review_contracts([contract], allowed_buckets={"marketing": ["shared-lake-1"]})
-    assert "domain 'sales' has no registered buckets" in unknown.message
+def test_trust_rules_name_the_fix() -> None:
+    contract = _contract(domain="finance", location="s3://shared-lake-1/sales/orders/", consumers=["999988887777"])
+    findings = review_contracts([contract], trust=TRUST)
+    assert [(f.rule, f.loc) for f in findings] == [
+        ("consumer-allowlist", ("consumers", 0)),
+        ("domain-unknown", ("domain",)),
+    ]
+    assert "meshworks.environments.consumers" in findings[0].message
+    assert "configured: marketing, sales" in findings[1].message and "meshworks.mesh.domains.finance" in findings[1].message
 
 
-def test_custom_bucket_pattern() -> None:
-    contract = _contract(location="s3://lake-sales/orders/")
-    assert review_contracts([contract], bucket_pattern=r"^lake-{domain}$") == []
-    assert review_contracts([_contract()], bucket_pattern=r"^lake-{domain}$") != []
+def test_producer_account_rules() -> None:
+    marketing = {"domain": "marketing", "location": "s3://acme-marketing-lake/campaigns/"}
+    [missing] = review_contracts([_contract(**marketing)], trust=TRUST)
+    assert missing.rule == "producer-account" and "555555555555, 666666666666" in missing.message
+    [wrong] = review_contracts([_contract(**marketing, producer_account="444444444444")], trust=TRUST)
+    assert wrong.rule == "producer-account" and "not a producer account of domain 'marketing'" in wrong.message
+    assert review_contracts([_contract(**marketing, producer_account="666666666666")], trust=TRUST) == []
+    sales = _contract(location="s3://shared-lake-1/sales/orders/")
+    assert resolve_producer_account(sales, TRUST).producer_account == "444444444444"
+
+
+def test_without_trust_only_the_other_rules_run() -> None:
+    assert review_contracts([_contract(domain="finance", consumers=["999988887777"])]) == []
 
 
 def test_duplicate_products_and_overlapping_locations() -> None:
@@ -158,28 +182,18 @@ def test_same_file_given_twice_is_checked_once() -> None:
     assert validate_paths([CONTRACTS, CONTRACTS / "sales" / "orders.yaml"]) == []
 
 
-def test_allowed_buckets_file(tmp_path: Path) -> None:
-    path = tmp_path / "buckets.yaml"
-    path.write_text("sales: [acme-sales-curated-eu-west-1]\nmarketing: acme-marketing-lake\n", encoding="utf-8")
-    allowed = load_allowed_buckets(path)
-    assert allowed == {"sales": ("acme-sales-curated-eu-west-1",), "marketing": ("acme-marketing-lake",)}
-    assert len(load_contracts([CONTRACTS], allowed)) == 4
-    with pytest.raises(ContractError, match="is not registered for domain 'sales'"):
-        load_contracts([CONTRACTS], {"sales": ["other-bucket"], "marketing": ["acme-marketing-lake"]})
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("[a, b]", "expected a mapping"),
-        ("sales: [Not_A_Bucket]", "not a valid S3 bucket name"),
-        ("sales: []", "expected a bucket name or a list"),
-        ("sales: [a", "invalid YAML"),
-        ('{"sales": 3}', "expected a bucket name or a list"),
-    ],
-)
-def test_bad_allowed_buckets_file(tmp_path: Path, content: str, message: str) -> None:
-    path = tmp_path / "buckets.json"
-    path.write_text(content, encoding="utf-8")
-    with pytest.raises(ContractError, match=message):
-        load_allowed_buckets(path)
+def test_load_contracts_with_trust(tmp_path: Path) -> None:
+    trust = MeshTrust(
+        domains={
+            "sales": ProducerDomain(producer_accounts=["444444444444"], buckets=["s3://acme-sales-curated-eu-west-1/"]),
+            "marketing": ProducerDomain(
+                producer_accounts=["555555555555", "666666666666"], buckets=["s3://acme-marketing-lake/"]
+            ),
+        },
+        consumer_accounts=["333333333333"],
+    )
+    contracts = load_contracts([CONTRACTS], trust=trust)
+    assert len(contracts) == 4 and all(c.producer_account for c in contracts)
+    narrow = MeshTrust(domains={"sales": trust.domains["sales"]}, consumer_accounts=trust.consumer_accounts)
+    with pytest.raises(ContractError, match="domain 'marketing' is not in the platform's domain map"):
+        load_contracts([CONTRACTS], trust=narrow)

@@ -37,11 +37,26 @@ def templates(contract) -> dict[str, Template]:
         catalog_id=HUB,
         data_access_role_arn=ROLE_ARN,
         sharing_mode=SharingMode.NAMED_RESOURCES,
+        allowed_consumer_accounts=CONSUMERS,
     )
     _, tags_stack = new_stack("Tags")
-    tagged = DataProduct(tags_stack, "Orders", contract=contract, catalog_id=HUB, data_access_role_arn=ROLE_ARN)
+    tagged = DataProduct(
+        tags_stack,
+        "Orders",
+        contract=contract,
+        catalog_id=HUB,
+        data_access_role_arn=ROLE_ARN,
+        allowed_consumer_accounts=CONSUMERS,
+    )
     _, bare_stack = new_stack("Bare")
-    DataProduct(bare_stack, "Orders", contract=contract, catalog_id=HUB, data_access_role_arn=None)
+    DataProduct(
+        bare_stack,
+        "Orders",
+        contract=contract,
+        catalog_id=HUB,
+        data_access_role_arn=None,
+        allowed_consumer_accounts=CONSUMERS,
+    )
     assert set(named.grants) == set(CONSUMERS) and tagged.grants == {}
     assert named.tag_association is None and tagged.tag_association is not None
     return {
@@ -240,3 +255,19 @@ def test_pii_columns_are_flagged_in_comments_and_long_descriptions_truncated() -
     comment = table_input(contract)["StorageDescriptor"]["Columns"][-1]["Comment"]
     assert comment.startswith("[PII email] Customer e-mail address.")
     assert len(comment) == 255
+
+
+@pytest.mark.parametrize("mode", list(SharingMode))
+def test_consumers_outside_the_allowlist_are_refused(contract, mode: SharingMode) -> None:
+    """A product alone never shares with an account the platform did not allow (issue 9, item 1)."""
+    _, stack = new_stack(f"Refused-{mode.value.replace('_', '-')}")
+    with pytest.raises(ValueError, match=rf"{CONSUMERS[1]} \(sales.orders\), {CONSUMERS[2]} .*not in allowed_consumer_accounts"):
+        DataProduct(
+            stack,
+            "Orders",
+            contract=contract,
+            catalog_id=HUB,
+            data_access_role_arn=ROLE_ARN,
+            sharing_mode=mode,
+            allowed_consumer_accounts=CONSUMERS[:1],
+        )

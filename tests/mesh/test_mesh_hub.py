@@ -33,7 +33,7 @@ def built() -> tuple[MeshHub, Template]:
     hub.add_domain("sales", producer_accounts=[PRODUCER])
     hub.add_domain("marketing", producer_accounts=[OTHER_PRODUCER, PRODUCER])
     hub.add_domain("finance")  # hub account only
-    hub.add_producer_bucket("acme-marketing-lake")
+    hub.add_producer_location("s3://acme-marketing-lake/raw/")
     for account in CONSUMERS:
         hub.add_consumer_account(account)
     hub.add_consumer_account(CONSUMERS[0])  # idempotent
@@ -101,13 +101,16 @@ def test_data_access_role_reads_producer_buckets_with_their_keys(template: Templ
         for p in template.find_resources("AWS::IAM::Policy").values()
         if p["Properties"]["Roles"] == [{"Ref": logical_id}]
     )
-    by_sid = {s["Sid"]: s for s in policy}
-    assert actions(by_sid["ReadProducerBuckets"]) == ["s3:GetObject", "s3:ListBucket"]
-    assert by_sid["ReadProducerBuckets"]["Resource"] == [
-        "arn:aws:s3:::acme-sales-curated",
-        "arn:aws:s3:::acme-sales-curated/*",
-        "arn:aws:s3:::acme-marketing-lake",
-        "arn:aws:s3:::acme-marketing-lake/*",
+    by_sid = {s["Sid"]: s for s in policy if "Sid" in s}
+    assert actions(by_sid["ReadProducerLocations"]) == ["s3:GetObject"]
+    assert by_sid["ReadProducerLocations"]["Resource"] == [
+        "arn:aws:s3:::acme-sales-curated/*",  # a whole bucket
+        "arn:aws:s3:::acme-marketing-lake/raw/*",  # one folder only
+    ]
+    listing = [s for s in policy if actions(s) == ["s3:ListBucket"]]
+    assert sorted((s["Resource"], json.dumps(s.get("Condition"))) for s in listing) == [
+        ("arn:aws:s3:::acme-marketing-lake", json.dumps({"StringLike": {"s3:prefix": ["raw/*"]}})),
+        ("arn:aws:s3:::acme-sales-curated", "null"),
     ]
     assert by_sid["DecryptProducerData"]["Resource"] == KEY_ARN
     assert by_sid["DecryptProducerData"]["Condition"] == {
@@ -185,7 +188,7 @@ def test_notifier_environment_and_least_privilege(template: Template) -> None:
         assert f"table/{domain}/*" in glue_arns and f"database/{domain}" in glue_arns
     assert by_sid["WriteSuccessMarkers"]["Resource"] == [
         "arn:aws:s3:::acme-sales-curated/*_SUCCESS",
-        "arn:aws:s3:::acme-marketing-lake/*_SUCCESS",
+        "arn:aws:s3:::acme-marketing-lake/raw/*_SUCCESS",
     ]
     dynamo = [s for s in statements(template) if any(a.startswith("dynamodb:") for a in actions(s))]
     assert {a for s in dynamo for a in actions(s)} == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}

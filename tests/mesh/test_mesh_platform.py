@@ -17,6 +17,8 @@ from tests.harness import ROOT, SynthesizedPlatform
 from tests.mesh.mesh_fixtures import make_contract
 
 MESH_PREFIXES = ("MeshHub", "MeshProducts-", "MeshConsumers-", "Spoke-")
+SALES = "s3://acme-sales-curated-eu-west-1/"  # the sales folder of cdk.json's domain map
+CONSUMER = "333333333333"  # cdk.json's allowed consumer
 
 
 def mesh_templates(platform: SynthesizedPlatform) -> dict[str, dict]:
@@ -33,7 +35,7 @@ def test_hub_shards_and_spoke_are_synthesized(platform: SynthesizedPlatform) -> 
 def test_shards_hold_exactly_the_planned_products(platform: SynthesizedPlatform) -> None:
     mesh = platform.config.mesh
     plans = plan_shards(
-        read_contracts(mesh),
+        read_contracts(platform.config),
         shards_per_domain=mesh.shards_per_domain,
         domain_shards=mesh.domain_shards,
         consumer_shards=mesh.consumer_shards,
@@ -74,7 +76,7 @@ def test_default_sharing_mode_is_lf_tags(platform: SynthesizedPlatform) -> None:
         for r in t["Resources"].values()
         if r["Type"] == "AWS::LakeFormation::Tag"
     }
-    assert consumer_keys == {f"meshworks:consumer:{a}" for a in ("333333333333", "444455556666", "777788889999")}
+    assert consumer_keys == {f"meshworks:consumer:{c.account}" for c in platform.config.environments.consumers}
 
 
 def test_spoke_trusts_the_configured_hub(platform: SynthesizedPlatform) -> None:
@@ -94,7 +96,7 @@ def test_spoke_trusts_the_configured_hub(platform: SynthesizedPlatform) -> None:
 
 def base_context(**mesh: object) -> dict:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    context["meshworks"] = {**context["meshworks"], "mesh": mesh}
+    context["meshworks"] = {**context["meshworks"], "mesh": {**context["meshworks"]["mesh"], **mesh}}
     return context
 
 
@@ -104,9 +106,7 @@ def base_context(**mesh: object) -> dict:
         ({"sharing_mode": "ram"}, "meshworks.mesh.sharing_mode", "lf_tags"),
         ({"shards_per_domain": 0}, "meshworks.mesh.shards_per_domain", "greater than or equal to 1"),
         ({"max_resources_per_stack": 900}, "meshworks.mesh.max_resources_per_stack", "less than or equal to 500"),
-        ({"producer_buckets": {"sales": ["Bad_Bucket"]}}, "meshworks.mesh.producer_buckets.sales.0", "must be an S3 bucket name"),
-        ({"producer_accounts": {"sales": []}}, "meshworks.mesh.producer_accounts", "empty list"),
-        ({"lf_admin_role_arns": ["admins"]}, "meshworks.mesh.lf_admin_role_arns.0", "must be an IAM role ARN"),
+        ({"lf_admin_role_arns": ["admins"]}, "meshworks.mesh.lf_admin_role_arns[0]", "must be an IAM role ARN"),
         ({"shard_count": 3}, "meshworks.mesh.shard_count", "not allowed"),
     ],
 )
@@ -124,7 +124,7 @@ def test_missing_contracts_folder_is_a_config_error() -> None:
 
 def write_contracts(folder: Path, count: int) -> None:
     for i in range(count):
-        contract = make_contract("sales", f"p{i:02d}", consumers=["123412341234"])
+        contract = make_contract("sales", f"p{i:02d}", consumers=[CONSUMER], location=f"{SALES}p{i:02d}/")
         (folder / f"p{i:02d}.yaml").write_text(yaml.safe_dump(contract.model_dump(mode="json"), sort_keys=False))
 
 
@@ -149,7 +149,7 @@ def test_bad_contracts_are_a_config_error(tmp_path: Path) -> None:
 
 def test_too_many_values_of_one_tag_is_a_config_error(tmp_path: Path) -> None:
     for i in range(51):
-        contract = make_contract("sales", f"t{i:02d}", tags={"cost_center": f"cc-{i}"})
+        contract = make_contract("sales", f"t{i:02d}", tags={"cost_center": f"cc-{i}"}, location=f"{SALES}t{i:02d}/")
         (tmp_path / f"t{i:02d}.yaml").write_text(yaml.safe_dump(contract.model_dump(mode="json"), sort_keys=False))
     config = config_from_context(base_context(contracts_path=str(tmp_path)))
     with pytest.raises(ConfigError, match=r"tags.cost_center: LF-tag 'cost_center' would have 51 values"):

@@ -145,6 +145,7 @@ def test_catalog_refuses_more_than_its_budget() -> None:
             catalog_id=HUB,
             data_access_role_arn=ROLE,
             max_resources=10,
+            allowed_consumer_accounts=POOL,
         )
 
 
@@ -164,6 +165,7 @@ def synth_shards(contracts, outdir: Path, max_bytes: int = 900_000) -> dict[str,
             data_access_role_arn=ROLE,
             max_resources=60,
             max_template_bytes=max_bytes,
+            allowed_consumer_accounts=POOL,
         )
     assembly = app.synth()
     return {s.stack_name: s.template for s in assembly.stacks}
@@ -217,6 +219,7 @@ def test_size_estimate_is_never_below_the_written_template(tmp_path: Path) -> No
         plan=plan,
         catalog_id=HUB,
         data_access_role_arn=ROLE,
+        allowed_consumer_accounts=POOL,
     )
     estimate = estimate_template_bytes(stack)
     app.synth()

@@ -69,26 +69,31 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert "Traceback" not in err
 
 
-def test_bad_allowed_buckets_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "buckets.yaml"
-    path.write_text("- not a mapping\n", encoding="utf-8")
-    assert main(["validate", "--allowed-buckets", str(path), str(CONTRACTS)]) == 2
-    assert "bad --allowed-buckets file" in capsys.readouterr().err
-    assert main(["validate", "--allowed-buckets", str(tmp_path / "missing.json"), str(CONTRACTS)]) == 2
+def test_bad_config_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cdk.json"
+    path.write_text("- not json\n", encoding="utf-8")
+    assert main(["validate", "--config", str(path), str(CONTRACTS)]) == 2
+    assert "is not JSON" in capsys.readouterr().err
+    path.write_text('{"context": {}}', encoding="utf-8")
+    assert main(["validate", "--config", str(path), str(CONTRACTS)]) == 2
+    assert "no context.meshworks" in capsys.readouterr().err
+    assert main(["validate", "--config", str(tmp_path / "missing.json"), str(CONTRACTS)]) == 2
 
 
-def test_allowed_buckets_file_is_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "buckets.json"
-    path.write_text(json.dumps({"sales": ["acme-sales-curated-eu-west-1"], "marketing": ["other"]}), encoding="utf-8")
-    assert main(["validate", "--allowed-buckets", str(path), str(CONTRACTS)]) == 1
+def test_config_domain_map_is_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))
+    data["context"]["meshworks"]["mesh"]["domains"]["marketing"]["buckets"] = ["s3://other/"]
+    path = tmp_path / "cdk.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["validate", "--config", str(path), str(CONTRACTS)]) == 1
     err = capsys.readouterr().err
-    assert err.count("is not registered for domain 'marketing'") == 2
+    assert err.count("is outside the locations of domain 'marketing' (s3://other/)") == 2
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert main(["validate", "--help"]) == 0
-    assert "--allowed-buckets" in capsys.readouterr().out
+    assert "--config" in capsys.readouterr().out
 
 
 def test_schema_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

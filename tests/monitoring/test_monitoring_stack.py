@@ -166,12 +166,12 @@ def test_config_values_reach_the_stack() -> None:
     ("monitoring", "expected"),
     [
         ({"sweep_minutes": 0}, "meshworks.monitoring.sweep_minutes = 0: "),
-        ({"ops_emails": ["not-an-email"]}, 'meshworks.monitoring.ops_emails.0 = "not-an-email"'),
+        ({"ops_emails": ["not-an-email"]}, 'meshworks.monitoring.ops_emails[0] = "not-an-email"'),
         ({"muted_jobs": ["a", "a"]}, "remove the repeated 'a'"),
         ({"job_alerts_slack_channel": "data-platform"}, "meshworks.monitoring.job_alerts_slack_channel"),
         (
             {"state_machine_arns": ["arn:aws:lambda:eu-west-1:1:function:x"]},
-            "meshworks.monitoring.state_machine_arns.0",
+            "meshworks.monitoring.state_machine_arns[0]",
         ),
         ({"partition_templates": {"customers": "dt={date}"}}, "must be a product key 'domain.name'"),
         ({"partition_templates": {"sales.customers": "dt"}}, "must contain {date}"),

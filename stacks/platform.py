@@ -63,6 +63,7 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
         )
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)
-    if policy_checks:
+    # `meshworks plan` synthesizes only to compare templates: it turns the packs off with this context key.
+    if policy_checks and str(app.node.try_get_context("@meshworks/policyChecks")).lower() != "false":
         add_policy_checks(app)
     return platform

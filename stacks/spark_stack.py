@@ -65,6 +65,7 @@ class SparkStack(Stack):
             queue_timeout_minutes=spark.serverless_queue_timeout_minutes,
             encryption_key=self.key,
             log_bucket=self.log_bucket,
+            application_tags={"meshworks:prefix": config.prefix},  # stable: app tags would need it stopped
         )
         self.job_role = SparkJobRole(
             self, "ServerlessJobRole", lake=lake, code_buckets=[self.artifact_bucket],

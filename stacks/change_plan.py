@@ -567,12 +567,14 @@ def export_revision(repo: Path, ref: str, target: Path) -> None:
         raise PlanError(f"cannot extract {ref}: {extract.stderr.decode(errors='replace').strip()}")
 
 
-def synthesize_revision(source: Path, outdir: Path) -> Assembly:
+def synthesize_revision(source: Path, outdir: Path, *, path_metadata: bool = True) -> Assembly:
     """Synthesize the app in ``source`` (a checkout holding ``app.py`` and ``cdk.json``) into ``outdir``.
 
     Runs ``app.py`` in a fresh Python process the way ``cdk synth`` does (``cdk.json``'s context in
     ``CDK_CONTEXT_JSON``, ``CDK_OUTDIR``), importing ``meshworks`` from ``source`` itself rather than the
     installed copy, offline. cdk-nag findings do not stop the plan (the templates are written anyway).
+    ``path_metadata``: write construct paths as ``cdk synth`` does (they also enter the hash of nested
+    template assets, such as a Service Catalog product's). Default: True.
 
     Raises:
         PlanError: no ``app.py``/``cdk.json``, or the app failed to synthesize (its last error lines).
@@ -584,7 +586,7 @@ def synthesize_revision(source: Path, outdir: Path) -> Assembly:
     # cdk-nag is off (``@meshworks/policyChecks``, honoured by revisions that know it): templates are the same.
     context = {
         **json.loads(cdk_json.read_text()).get("context", {}),
-        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:enable-path-metadata": path_metadata,
         "@meshworks/policyChecks": False,
     }
     shim = Path(tempfile.mkdtemp(prefix="meshworks-plan-pkg-"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Annotations, Stack
 from constructs import Construct
 
+from meshworks.constructs.core.naming import fit_name
 from meshworks.constructs.core.offline import pin_availability_zones
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.spark.emr_cluster import EmrCluster
@@ -136,10 +137,13 @@ class SparkStack(Stack):
         # EMR on EKS on the existing cluster.
         self.eks: EmrOnEksVirtualCluster | None = None
         if spark.eks.enabled:
+            # Names from the prefix, so two environments can share the account (IAM role names are global).
+            eks_kwargs = spark.eks.construct_kwargs()
+            eks_kwargs["job_role_name"] = eks_kwargs["job_role_name"] or fit_name(f"{config.prefix}-emr-eks-jobs", 64)
             self.eks = EmrOnEksVirtualCluster(
                 self, "EmrOnEks", encryption_key=self.key, log_bucket=self.log_bucket, lake=lake,
-                templates_bucket=bucket("PodTemplates"),
-                code_buckets=[self.artifact_bucket], **spark.eks.construct_kwargs(), **access,
+                templates_bucket=bucket("PodTemplates"), name=fit_name(f"{config.prefix}-{spark.eks.namespace}", 64),
+                code_buckets=[self.artifact_bucket], **eks_kwargs, **access,
             )
 
         # Flink on EMR.

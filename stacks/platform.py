@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
-from .config import PlatformConfig
+from .config import ConfigError, PlatformConfig
 from .foundation_stack import FoundationStack
 from .mesh_hub_stack import build_mesh, read_contracts
 from .monitoring_stack import monitoring_stacks
+from .spark_routing_stack import RoutingBudgetError, SparkRoutingStack, plan_routing
 from .spark_stack import SparkStack
 
 
@@ -30,6 +31,24 @@ class Platform:
 def add_policy_checks(app: App) -> None:
     """Run cdk-nag's AWS Solutions and NIST 800-53 rev 5 packs on every stack at synth."""
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+
+
+def spark_routing_stacks(app: App, config: PlatformConfig, env: Environment, spark: Stack) -> dict[str, Stack]:
+    """The stacks of the Spark jobs' routing parameters (``spark.routing_shards``), deployed after Spark."""
+    try:
+        shards = plan_routing(config.spark.catalog, config.spark.routing_shards)
+    except RoutingBudgetError as error:
+        raise ConfigError(str(error)) from None
+    stacks: dict[str, Stack] = {}
+    for shard in shards:
+        stack = SparkRoutingStack(
+            app, shard.stack_id, stack_name=config.stack_name(shard.stack_suffix), env=env,
+            catalog=config.spark.catalog, prefix=config.prefix, shard=shard,
+            description=f"meshworks Spark job routing, shard {shard.index} of {config.spark.routing_shards}",
+        )  # fmt: skip
+        stack.add_dependency(spark)
+        stacks[shard.stack_id] = stack
+    return stacks
 
 
 def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = True) -> Platform:
@@ -61,6 +80,7 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             foundation=platform.foundation,
             description="meshworks Spark: EMR Serverless with ring rollout, EMR on EC2, EMR on EKS, Flink on EMR",
         )
+        platform.extra.update(spark_routing_stacks(app, config, compute, platform.extra["Spark"]))
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)
     # `meshworks plan` synthesizes only to compare templates: it turns the packs off with this context key.

@@ -120,7 +120,7 @@ class SparkStack(Stack):
             )
             ec2_target["job_flow_overrides_parameter"] = self.transient.parameter_name
 
-        # Ring-based rollout: the routing the orchestration layer reads.
+        # Ring-based rollout: the index here; the jobs' parameters in the SparkRouting stacks (build_spark).
         self.rollout = JobRollout(
             self,
             "Rollout",
@@ -132,6 +132,7 @@ class SparkStack(Stack):
                 "state_machine_arn": self.runner.state_machine_arn,
             },
             ec2_target=ec2_target,
+            jobs=[],
         )
 
         # EMR on EKS on the existing cluster.

@@ -87,3 +87,22 @@ def test_lake_formation_tag_limits_are_contract_errors(overrides: dict, message:
 def test_47_tags_and_consumers_fit_a_table() -> None:
     contract = make_contract(tags={f"t{i}": "x" for i in range(40)}, consumers=[f"{100000000000 + i}" for i in range(7)])
     assert isinstance(contract, DataProductContract) and len(contract.lf_tags()) + len(contract.consumers) == 50
+
+
+def test_a_lambda_environment_over_4_kb_is_refused_at_synth() -> None:
+    """Lambda refuses environments over 4 KB at deploy; e.g. the SLO sweeper's domain -> topic map grows
+    with the domains of the contracts."""
+    from aws_cdk import Stack
+
+    from meshworks.constructs.core.platform_function import PlatformFunction, environment_bytes
+    from meshworks.constructs.core.platform_key import PlatformKey
+
+    app = App()
+    stack = Stack(app, "Env", env={"account": "111111111111", "region": "eu-west-1"})
+    key = PlatformKey(stack, "Key")
+    function = PlatformFunction(stack, "Fn", package="slo_monitor", handler="slo_monitor.handler.main",
+                                encryption_key=key, environment={"SMALL": "x"})  # fmt: skip
+    function.add_environment("DOMAIN_TOPIC_ARNS", "{" + ",".join(f'"d{i}":"{key.key_arn}"' for i in range(40)) + "}")
+    assert environment_bytes(function.environment) > 4096
+    errors = function.node.validate()
+    assert len(errors) == 1 and "over Lambda's 4096-byte limit; the largest variable is DOMAIN_TOPIC_ARNS" in errors[0]

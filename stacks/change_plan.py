@@ -123,9 +123,17 @@ class PlanError(Exception):
 # --------------------------------------------------------------------------------------------------
 
 
+def _schemas_package() -> Any:
+    try:
+        import cfnlint.data.schemas.providers as providers
+    except ImportError:
+        raise PlanError("meshworks plan reads the resource schemas cfn-lint ships: pip install 'meshworks[plan]'") from None
+    return providers
+
+
 @cache
 def _provider_index() -> dict[str, str]:
-    import cfnlint.data.schemas.providers as providers
+    providers = _schemas_package()
 
     path = Path(providers.__path__[0]).parent / "providers" / f"{SCHEMA_REGION}.json"
     if not path.exists():  # older cfn-lint: one folder per region
@@ -140,8 +148,7 @@ def create_only_properties(resource_type: str) -> tuple[tuple[str, ...], ...]:
     Read from cfn-lint's offline copy of the CloudFormation resource schemas; ``*`` stands for every
     item of a list. An unknown type (a custom resource) has none.
     """
-    import cfnlint.data.schemas.providers as providers
-
+    providers = _schemas_package()
     digest = _provider_index().get(resource_type)
     if digest is None:
         return ()

@@ -174,10 +174,10 @@ def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     change_plan.synthesize_revision, repo, work / "head.out"
                 )  # fmt: skip
                 base, head = base_job.result(), head_job.result()
+        plans = change_plan.compare_assemblies(base, head)
     except change_plan.PlanError as exc:
         print(f"meshworks plan: {exc}", file=err)
         return EXIT_USAGE
-    plans = change_plan.compare_assemblies(base, head)
     report = change_plan.render_markdown(plans, acknowledgements, title=f"meshworks plan: {label} -> working tree")
     out.write(report)
     if args.output is not None:

@@ -46,6 +46,8 @@ def test_routing_shards_spread_jobs_stably() -> None:
 def test_too_many_jobs_for_the_routing_stacks_is_one_clear_config_error() -> None:
     context = shipped_context()
     context.setdefault("spark", {})["catalog"] = catalog_of(460)
+    context["mesh"] = {"enabled": False}
+    context["monitoring"] = {"enabled": False}
     config = config_from_context({"meshworks": context})
     with pytest.raises(ConfigError) as error:
         build_platform(App(), config, policy_checks=False)

@@ -58,12 +58,22 @@ from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
 
-__all__ = ["CONSUMER_TAG_PREFIX", "CONSUMER_TAG_VALUE", "DataProduct", "SharingMode", "consumer_tag_key"]
+__all__ = [
+    "CONSUMER_TAG_PREFIX",
+    "CONSUMER_TAG_VALUE",
+    "RETAIN_LEGACY_TAG_ASSOCIATION",
+    "DataProduct",
+    "SharingMode",
+    "consumer_tag_key",
+]
 
 #: LF-tag key marking a table as shared with one consumer account: ``meshworks:consumer:<account>``.
 #: The colon cannot appear in contract tag keys, so the platform's keys never collide with producers'.
 CONSUMER_TAG_PREFIX = "meshworks:consumer:"
 CONSUMER_TAG_VALUE = "true"
+#: Context flag of the upgrade from one tag association per product (docs/mesh.md): ``true`` keeps the old
+#: association, marked Retain, beside the per-key ones; deploy once with it, then without it.
+RETAIN_LEGACY_TAG_ASSOCIATION = "@meshworks/retainLegacyTagAssociation"
 #: What a consumer account may do with a shared table (with grant option: its admins re-grant locally).
 CONSUMER_TABLE_PERMISSIONS = ("SELECT", "DESCRIBE")
 
@@ -255,6 +265,29 @@ class DataProduct(Construct):
                 )
                 association.add_resource_dependency(self.table)
                 self.tag_associations[key] = association
+            if self.node.try_get_context(RETAIN_LEGACY_TAG_ASSOCIATION) in (True, "true"):
+                self._retain_legacy_association(catalog_id, contract)
+
+    def _retain_legacy_association(self, catalog_id: str, contract: DataProductContract) -> None:
+        """Step 1 of the upgrade from one association per product: the old association, unchanged (same
+        construct id and LF-tags), marked Retain, so that step 2 removes it from the stack without its
+        delete handler removing the table's LF-tags (which the per-key associations now hold)."""
+        legacy = lakeformation.CfnTagAssociation(
+            self,
+            "LfTags",
+            lf_tags=[
+                lakeformation.CfnTagAssociation.LFTagPairProperty(catalog_id=catalog_id, tag_key=key, tag_values=[value])
+                for key, value in sorted(self.lf_tags().items())
+            ],
+            resource=lakeformation.CfnTagAssociation.ResourceProperty(
+                table=lakeformation.CfnTagAssociation.TableResourceProperty(
+                    catalog_id=catalog_id, database_name=self.database_name, name=contract.table_name
+                )
+            ),
+        )
+        legacy.cfn_options.deletion_policy = CfnDeletionPolicy.RETAIN
+        legacy.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
+        legacy.add_resource_dependency(self.table)
 
     @property
     def tag_association(self) -> _TagAssociations | None:

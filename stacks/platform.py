@@ -36,7 +36,7 @@ def add_policy_checks(app: App) -> None:
 def spark_routing_stacks(app: App, config: PlatformConfig, env: Environment, spark: Stack) -> dict[str, Stack]:
     """The stacks of the Spark jobs' routing parameters (``spark.routing_shards``), deployed after Spark."""
     try:
-        shards = plan_routing(config.spark.catalog, config.spark.routing_shards)
+        shards = plan_routing(config.spark.catalog, config.spark.routing_shards, prefix=config.prefix)
     except RoutingBudgetError as error:
         raise ConfigError(str(error)) from None
     stacks: dict[str, Stack] = {}

@@ -11,6 +11,7 @@ see a missing parameter in between).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from aws_cdk import Stack
@@ -22,6 +23,11 @@ from meshworks.constructs.spark.models import JobCatalog
 
 #: Resources one routing stack may hold (CloudFormation: 500; room for CDK's metadata).
 MAX_ROUTING_PARAMETERS = 450
+#: Template bytes one routing stack may reach (CloudFormation: 1 MB): a job's routing value is up to 4 KB,
+#: so 450 large ones would not fit.
+MAX_ROUTING_TEMPLATE_BYTES = 900_000
+#: Template bytes of one parameter besides its value (logical id, type, name, description, metadata).
+PARAMETER_OVERHEAD_BYTES = 700
 
 
 class RoutingBudgetError(ValueError):
@@ -34,6 +40,7 @@ class RoutingShard:
 
     index: int
     jobs: list[str] = field(default_factory=list)
+    template_bytes: int = 2_000  # estimate: the parameters plus the template's own sections
 
     @property
     def stack_id(self) -> str:
@@ -46,24 +53,37 @@ class RoutingShard:
         return f"spark-routing-{self.index:02d}"
 
 
-def plan_routing(catalog: JobCatalog, shards: int, *, max_jobs: int = MAX_ROUTING_PARAMETERS) -> list[RoutingShard]:
+def plan_routing(
+    catalog: JobCatalog,
+    shards: int,
+    *,
+    prefix: str = "meshworks",
+    max_jobs: int = MAX_ROUTING_PARAMETERS,
+    max_bytes: int = MAX_ROUTING_TEMPLATE_BYTES,
+) -> list[RoutingShard]:
     """Place every job in its shard (non-empty shards, by index).
 
     Raises:
-        RoutingBudgetError: a shard holds more than ``max_jobs`` jobs (names ``spark.routing_shards``).
+        RoutingBudgetError: a shard holds more than ``max_jobs`` jobs, or its template would exceed
+            ``max_bytes`` (the message names ``spark.routing_shards`` and the count to set).
     """
+    values = {json.loads(value)["job"]: value for value in catalog.routing_parameters(prefix).values()}
     placed: dict[int, RoutingShard] = {}
     for job in sorted(catalog.jobs, key=lambda j: j.name):
         index = shard_index(f"spark-job:{job.name}", shards)
-        placed.setdefault(index, RoutingShard(index)).jobs.append(job.name)
-    full = [shard for shard in placed.values() if len(shard.jobs) > max_jobs]
+        shard = placed.setdefault(index, RoutingShard(index))
+        shard.jobs.append(job.name)
+        shard.template_bytes += len(json.dumps(values[job.name])) + PARAMETER_OVERHEAD_BYTES
+    full = [s for s in placed.values() if len(s.jobs) > max_jobs or s.template_bytes > max_bytes]
     if full:
-        worst = max(len(shard.jobs) for shard in full)
-        needed = shards * (worst // max_jobs + 1)
+        factor = max(max(len(s.jobs) / max_jobs, s.template_bytes / max_bytes) for s in full)
+        needed = shards * (int(factor) + 1)
+        worst = max(full, key=lambda s: s.template_bytes)
         raise RoutingBudgetError(
             f"meshworks.spark.routing_shards = {shards}: {len(catalog.jobs)} Spark jobs need one SSM routing "
-            f"parameter each and a stack holds at most {max_jobs} (CloudFormation: 500 resources per stack); "
-            f"{len(full)} routing stack(s) would hold {worst}. Raise meshworks.spark.routing_shards to {needed} "
+            f"parameter each and a stack holds at most {max_jobs} resources and {max_bytes:,} template bytes "
+            f"(CloudFormation: 500 and 1 MB); routing stack {worst.index} would hold {len(worst.jobs)} jobs in about "
+            f"{worst.template_bytes:,} bytes. Raise meshworks.spark.routing_shards to {needed} "
             "or more (this moves jobs between routing stacks: do it before the catalog's next deployment)"
         )
     return [placed[index] for index in sorted(placed)]

@@ -3,6 +3,8 @@ designed around or refused with one message naming the key (fault 4)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import App
 
@@ -30,6 +32,12 @@ def test_379_spark_jobs_synthesize_with_every_stack_under_500_resources() -> Non
     assert max(sizes.values()) < 500, sizes
     routed = sum(size for stack, size in sizes.items() if stack.startswith("SparkRouting-"))
     assert routed == 379
+    # the byte estimate of the routing plan is never below the template CDK writes (indent 1)
+    from meshworks.constructs.spark.models import JobCatalog
+
+    (shard,) = plan_routing(JobCatalog.model_validate(context["spark"]["catalog"]), 1, prefix=context["prefix"])
+    written = len(json.dumps(assembly.templates["SparkRouting-00"], indent=1))
+    assert written <= shard.template_bytes, (written, shard.template_bytes)
 
 
 def test_routing_shards_spread_jobs_stably() -> None:
@@ -56,6 +64,18 @@ def test_too_many_jobs_for_the_routing_stacks_is_one_clear_config_error() -> Non
     assert "Raise meshworks.spark.routing_shards to 2" in message
     with pytest.raises(RoutingBudgetError):
         plan_routing(config.spark.catalog, 1)
+
+
+def test_routing_stacks_also_count_template_bytes() -> None:
+    """A routing value may reach 4 KB (SSM Standard) while a template must stay under 1 MB: the plan
+    counts bytes too. Today's routing documents are about 0.5 KB, so 450 fit in about 550 KB."""
+    from meshworks.constructs.spark.models import JobCatalog
+
+    catalog = JobCatalog.model_validate(catalog_of(450))
+    (shard,) = plan_routing(catalog, 1)
+    assert 450 * 700 < shard.template_bytes < 900_000
+    with pytest.raises(RoutingBudgetError, match=r"about [\d,]+ bytes\. Raise meshworks.spark.routing_shards to 4"):
+        plan_routing(catalog, 1, max_bytes=shard.template_bytes // 3)
 
 
 def test_app_tags_are_limited_to_what_every_resource_can_carry() -> None:

@@ -8,8 +8,10 @@ prints, per stack, the resources added, modified, removed and replaced (with the
 that forces each replacement); see :mod:`meshworks.stacks.change_plan`. It exits 1 when a stateful or
 access-granting resource is replaced or removed without an acknowledgement.
 
-Exit codes: 0 all contracts pass, 1 problems found, 2 usage error (bad option, missing path, bad
-``--allowed-buckets`` file), 3 internal error. A traceback is never printed.
+Exit codes: 0 all contracts pass (plan: nothing blocks), 1 problems found (plan: an unacknowledged
+blocking change), 2 usage error (bad option, missing path, bad ``--allowed-buckets`` file; plan: unknown
+ref, bad acknowledgement file, a revision that fails to synthesize), 3 internal error. A traceback is
+never printed.
 """
 
 from __future__ import annotations

@@ -5,9 +5,15 @@
 its ``mesh.domains`` domain map and ``environments.consumers`` allowlist) and prints every problem as
 ``file:line: field: message``.
 ``meshworks schema`` prints the JSON Schema of a contract (``--output FILE`` writes it).
+``meshworks plan --base REF`` synthesizes the app at git revision REF and in the working tree and
+prints, per stack, the resources added, modified, removed and replaced (with the create-only property
+that forces each replacement); see :mod:`meshworks.stacks.change_plan`. It exits 1 when a stateful or
+access-granting resource is replaced or removed without an acknowledgement.
 
-Exit codes: 0 all contracts pass, 1 problems found, 2 usage error (bad option, missing path, missing or
-invalid configuration), 3 internal error. A traceback is never printed.
+Exit codes: 0 all contracts pass (plan: nothing blocks), 1 problems found (plan: an unacknowledged
+blocking change), 2 usage error (bad option, missing path, missing or invalid configuration; plan: unknown
+ref, bad acknowledgement file, a revision that fails to synthesize), 3 internal error. A traceback is
+never printed.
 """
 
 from __future__ import annotations
@@ -65,6 +71,33 @@ def _build_parser() -> argparse.ArgumentParser:
         default="text",
         help="'github' also prints GitHub Actions annotations on stdout (default: text)",
     )
+
+    plan = commands.add_parser(
+        "plan",
+        help="classify the change from a git revision to the working tree (added/modified/removed/replaced)",
+        description="Synthesize the app at --base and in the working tree (offline) and classify every resource "
+        "change with the CloudFormation resource schemas. Exit 1 if a stateful or access-granting resource is "
+        "replaced or removed without an acknowledgement.",
+    )
+    source = plan.add_mutually_exclusive_group(required=True)
+    source.add_argument("--base", metavar="REF", help="git revision to compare with (e.g. origin/main)")
+    source.add_argument("--base-assembly", metavar="DIR", type=Path, help="an already synthesized cdk.out to compare")
+    plan.add_argument("--head-assembly", metavar="DIR", type=Path, help="compare this cdk.out instead of synthesizing")
+    plan.add_argument("--repo", metavar="DIR", type=Path, default=Path("."), help="the repository (default: .)")
+    plan.add_argument(
+        "--allow",
+        metavar="STACK/LOGICAL_ID",
+        action="append",
+        default=[],
+        help="acknowledge a replacement or removal (fnmatch patterns; repeatable)",
+    )
+    plan.add_argument(
+        "--acknowledgements",
+        metavar="FILE",
+        type=Path,
+        help="YAML list of {resource, reason} (default: plan-acknowledgements.yml in the repository)",
+    )
+    plan.add_argument("--output", metavar="FILE", type=Path, help="also append the Markdown report to FILE")
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a contract file")
     schema.add_argument("--output", metavar="FILE", type=Path, help="write the schema to FILE instead")
@@ -136,6 +169,54 @@ def _schema(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import tempfile
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from meshworks.stacks import change_plan
+
+    started = time.monotonic()
+    repo = args.repo.resolve()
+    try:
+        acknowledgements = change_plan.Acknowledgements.load(
+            args.acknowledgements or repo / change_plan.ACKNOWLEDGEMENTS_FILE
+        )
+        acknowledgements.add(args.allow)
+        with tempfile.TemporaryDirectory(prefix="meshworks-plan-") as scratch:
+            work = Path(scratch)
+            if args.base_assembly is None:
+                change_plan.export_revision(repo, args.base, work / "base")
+            label = f"`{args.base}`" if args.base_assembly is None else str(args.base_assembly)
+            with ThreadPoolExecutor(max_workers=2) as pool:  # the two synths run side by side
+                base_job = pool.submit(
+                    change_plan.read_assembly, args.base_assembly
+                ) if args.base_assembly is not None else pool.submit(
+                    change_plan.synthesize_revision, work / "base", work / "base.out"
+                )  # fmt: skip
+                head_job = pool.submit(
+                    change_plan.read_assembly, args.head_assembly
+                ) if args.head_assembly is not None else pool.submit(
+                    change_plan.synthesize_revision, repo, work / "head.out"
+                )  # fmt: skip
+                base, head = base_job.result(), head_job.result()
+        plans = change_plan.compare_assemblies(base, head)
+    except change_plan.PlanError as exc:
+        print(f"meshworks plan: {exc}", file=err)
+        return EXIT_USAGE
+    report = change_plan.render_markdown(plans, acknowledgements, title=f"meshworks plan: {label} -> working tree")
+    out.write(report)
+    if args.output is not None:
+        with args.output.open("a", encoding="utf-8") as summary:
+            summary.write(report)
+    blocked = change_plan.blocking(plans, acknowledgements)
+    print(
+        f"meshworks plan: {len(blocked)} blocking change(s); {time.monotonic() - started:.1f} s",
+        file=err,
+    )
+    return EXIT_PROBLEMS if blocked else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit code, never raises."""
     out, err = sys.stdout, sys.stderr
@@ -146,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         if args.command == "validate":
             return _validate(args, out, err)
+        if args.command == "plan":
+            return _plan(args, out, err)
         return _schema(args, out)
     except _UsageError as exc:
         print(f"meshworks: error: {exc}", file=err)

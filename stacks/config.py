@@ -393,6 +393,14 @@ class SparkConfig(_Model):
                 raise ValueError(f"{cidr!r} is not an IPv4 CIDR block ({exc}); e.g. '10.40.0.0/16'") from None
         return value
 
+    routing_shards: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Stacks holding the jobs' routing parameters (one SSM parameter per job, at most "
+        "450 per stack); a job's stack is a stable hash of its name: set it before the catalog grows.",
+    )
+
 
 Email = Annotated[
     str, _pattern(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", "must be an e-mail address"), StringConstraints(max_length=254)
@@ -540,6 +548,9 @@ class DeployRolesConfig(_Model):
             raise FieldProblem(("repository",), None, "is required when deploy_roles.enabled is true, e.g. 'acme/data'")
         return self
 
+#: Most tags ``PlatformConfig.tags`` may hold (AWS: 50 per resource, minus the platform's own).
+MAX_APP_TAGS = 40
+
 
 class PlatformConfig(_Model):
     """Everything the reference app needs; see the README's configuration reference."""
@@ -557,6 +568,20 @@ class PlatformConfig(_Model):
     tags: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], str] = Field(
         default_factory=dict, description="Tags applied to every resource."
     )
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        # AWS: at most 50 tags per resource, values up to 256 characters, no 'aws:' keys. The platform adds
+        # meshworks:prefix and some constructs their own (EMR's managed-policy tag): 40 leaves room.
+        if len(value) > MAX_APP_TAGS:
+            raise ValueError(f"at most {MAX_APP_TAGS} tags (AWS allows 50 per resource, the platform adds its own), got {len(value)}")
+        for key, tag in value.items():
+            if key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {key!r}: the 'aws:' prefix is reserved by AWS")
+            if len(tag) > 256:
+                raise ValueError(f"tag {key!r}: the value has {len(tag)} characters, AWS allows 256")
+        return value
 
     def stack_name(self, role: str) -> str:
         """Deterministic stack name: ``<prefix>-<role>``."""

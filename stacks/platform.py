@@ -8,11 +8,12 @@ from aws_cdk import App, Environment, Stack, Tags
 
 from meshworks.constructs.core.nag import add_policy_checks as _add_policy_checks
 
-from .config import PlatformConfig
+from .config import ConfigError, PlatformConfig
 from .deploy_roles_stack import DeployRolesStack
 from .foundation_stack import FoundationStack
 from .mesh_hub_stack import build_mesh, read_contracts
 from .monitoring_stack import monitoring_stacks
+from .spark_routing_stack import RoutingBudgetError, SparkRoutingStack, plan_routing
 from .spark_stack import SparkStack
 
 
@@ -35,6 +36,24 @@ def add_policy_checks(app: App) -> None:
     Kept for existing users; the public home is ``meshworks.constructs.core.nag.add_policy_checks``.
     """
     _add_policy_checks(app)
+
+
+def spark_routing_stacks(app: App, config: PlatformConfig, env: Environment, spark: Stack) -> dict[str, Stack]:
+    """The stacks of the Spark jobs' routing parameters (``spark.routing_shards``), deployed after Spark."""
+    try:
+        shards = plan_routing(config.spark.catalog, config.spark.routing_shards, prefix=config.prefix)
+    except RoutingBudgetError as error:
+        raise ConfigError(str(error)) from None
+    stacks: dict[str, Stack] = {}
+    for shard in shards:
+        stack = SparkRoutingStack(
+            app, shard.stack_id, stack_name=config.stack_name(shard.stack_suffix), env=env,
+            catalog=config.spark.catalog, prefix=config.prefix, shard=shard,
+            description=f"meshworks Spark job routing, shard {shard.index} of {config.spark.routing_shards}",
+        )  # fmt: skip
+        stack.add_dependency(spark)
+        stacks[shard.stack_id] = stack
+    return stacks
 
 
 def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = True) -> Platform:
@@ -66,6 +85,7 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             foundation=platform.foundation,
             description="meshworks Spark: EMR Serverless with ring rollout, EMR on EC2, EMR on EKS, Flink on EMR",
         )
+        platform.extra.update(spark_routing_stacks(app, config, compute, platform.extra["Spark"]))
     if config.deploy_roles.enabled:  # GitHub OIDC deploy role (hub account), deployed once by an administrator
         hub = config.environments.hub
         platform.extra["DeployRoles"] = DeployRolesStack(
@@ -78,6 +98,7 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
         )
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)
-    if policy_checks:
+    # `meshworks plan` synthesizes only to compare templates: it turns the packs off with this context key.
+    if policy_checks and str(app.node.try_get_context("@meshworks/policyChecks")).lower() != "false":
         add_policy_checks(app)
     return platform

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Annotations, Stack
 from constructs import Construct
 
+from meshworks.constructs.core.naming import fit_name
 from meshworks.constructs.core.offline import pin_availability_zones
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.spark.emr_cluster import EmrCluster
@@ -70,6 +71,7 @@ class SparkStack(Stack):
             encryption_key=self.key,
             log_bucket=self.log_bucket,
             **egress,
+            application_tags={"meshworks:prefix": config.prefix},  # stable: app tags would need it stopped
         )
         self.job_role = SparkJobRole(
             self, "ServerlessJobRole", lake=lake, code_buckets=[self.artifact_bucket],
@@ -124,7 +126,7 @@ class SparkStack(Stack):
             )
             ec2_target["job_flow_overrides_parameter"] = self.transient.parameter_name
 
-        # Ring-based rollout: the routing the orchestration layer reads.
+        # Ring-based rollout: the index here; the jobs' parameters in the SparkRouting stacks (build_spark).
         self.rollout = JobRollout(
             self,
             "Rollout",
@@ -136,15 +138,19 @@ class SparkStack(Stack):
                 "state_machine_arn": self.runner.state_machine_arn,
             },
             ec2_target=ec2_target,
+            jobs=[],
         )
 
         # EMR on EKS on the existing cluster.
         self.eks: EmrOnEksVirtualCluster | None = None
         if spark.eks.enabled:
+            # Names from the prefix, so two environments can share the account (IAM role names are global).
+            eks_kwargs = spark.eks.construct_kwargs()
+            eks_kwargs["job_role_name"] = eks_kwargs["job_role_name"] or fit_name(f"{config.prefix}-emr-eks-jobs", 64)
             self.eks = EmrOnEksVirtualCluster(
                 self, "EmrOnEks", encryption_key=self.key, log_bucket=self.log_bucket, lake=lake,
-                templates_bucket=bucket("PodTemplates"),
-                code_buckets=[self.artifact_bucket], **spark.eks.construct_kwargs(), **access,
+                templates_bucket=bucket("PodTemplates"), name=fit_name(f"{config.prefix}-{spark.eks.namespace}", 64),
+                code_buckets=[self.artifact_bucket], **eks_kwargs, **access,
             )
 
         # Flink on EMR.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
+import jsii
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -11,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from .dead_letter_queue import DeadLetterQueue
 from .inputs import whole_duration
@@ -66,6 +68,38 @@ def eni_statements(
         ),
         iam.PolicyStatement(sid="DescribeEnis", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]),
     ]
+
+
+#: Lambda: the environment variables of a function total at most 4 KB (keys and values).
+LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
+#: Bytes assumed for a value known only at deploy time (an ARN, a name, a URL).
+TOKEN_ESTIMATE_BYTES = 100
+_TOKEN = re.compile(r"\$\{Token\[[^\]]+\]\}")
+
+
+def environment_bytes(environment: Mapping[str, str]) -> int:
+    """Estimated size of a Lambda environment: keys and values, deploy-time values at 100 bytes each."""
+    return sum(len(key) + len(_TOKEN.sub("x" * TOKEN_ESTIMATE_BYTES, value).encode()) for key, value in environment.items())
+
+
+@jsii.implements(IValidation)
+class _EnvironmentSizeCheck:
+    """Synth-time check: the function's environment fits Lambda's 4 KB (else the deploy fails)."""
+
+    def __init__(self, owner: PlatformFunction) -> None:
+        self._owner = owner
+
+    def validate(self) -> list[str]:
+        environment = self._owner.environment
+        size = environment_bytes(environment)
+        if size <= LAMBDA_ENVIRONMENT_LIMIT_BYTES:
+            return []
+        largest = max(environment, key=lambda k: environment_bytes({k: environment[k]}))
+        return [
+            f"{self._owner.node.path}: environment of about {size} bytes, over Lambda's "
+            f"{LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit; the largest variable is {largest} (about "
+            f"{environment_bytes({largest: environment[largest]})} bytes): shorten the configuration it comes from"
+        ]
 
 
 class PlatformFunction(Construct):
@@ -153,6 +187,9 @@ class PlatformFunction(Construct):
                 self, vpc.private_subnets or vpc.isolated_subnets, [self.security_group]
             ):
                 self.role.add_to_policy(statement)
+        #: The environment variables (checked at synth against Lambda's 4 KB limit).
+        self.environment: dict[str, str] = dict(environment or {})
+        self.node.add_validation(_EnvironmentSizeCheck(self))
         self.function = lambda_.Function(
             self,
             "Function",
@@ -161,7 +198,7 @@ class PlatformFunction(Construct):
             code=lambda_code(package),
             handler=handler,
             role=self.role,
-            environment=dict(environment or {}),
+            environment=dict(self.environment),
             environment_encryption=encryption_key,
             timeout=timeout,
             memory_size=memory_size,
@@ -215,6 +252,7 @@ class PlatformFunction(Construct):
 
     def add_environment(self, key: str, value: str) -> None:
         """Add an environment variable."""
+        self.environment[key] = value
         self.function.add_environment(key, value)
 
     @property

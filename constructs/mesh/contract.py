@@ -396,6 +396,12 @@ _TAG_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9 _.:/=+@%-]+$")
 RESERVED_TAG_KEYS: frozenset[str] = frozenset({"domain", "classification", "product", "pii"})
 """LF-tag keys the platform sets itself from the contract (see :meth:`DataProductContract.lf_tags`)."""
+#: Lake Formation: LF-tag keys and values are at most 50 characters; a resource carries at most 50 LF-tags
+#: (developer guide, "Lake Formation tag-based access control notes and restrictions").
+MAX_LF_TAG_LENGTH = 50
+MAX_LF_TAGS_PER_RESOURCE = 50
+#: LF-tags every table carries besides the contract's tags and one per consumer: domain, classification, pii.
+PLATFORM_LF_TAGS = 3
 
 
 def _check_column_name(value: str) -> str:
@@ -513,14 +519,14 @@ def _check_tags(value: dict[str, str]) -> dict[str, str]:
     if len(value) > 40:
         issues.append(((), f"at most 40 tags are allowed (Lake Formation limit with platform tags), got {len(value)}"))
     for key, tag in value.items():
-        if not _TAG_KEY_RE.match(key) or len(key) > 128:
+        if not _TAG_KEY_RE.match(key) or len(key) > MAX_LF_TAG_LENGTH:
             issues.append(
-                ((key,), f"tag key {key!r} must be 1-128 lowercase letters, digits, '_' or '-', starting with a letter")
+                ((key,), f"tag key {key!r} must be 1-50 lowercase letters, digits, '_' or '-', starting with a letter")
             )
         elif key in RESERVED_TAG_KEYS:
             issues.append(((key,), f"tag key {key!r} is set by the platform from the contract; remove it"))
-        if not tag or len(tag) > 256 or not _TAG_VALUE_RE.match(tag):
-            issues.append(((key,), f"tag value {tag[:40]!r} must be 1-256 letters, digits, spaces or _.:/=+@%-"))
+        if not tag or len(tag) > MAX_LF_TAG_LENGTH or not _TAG_VALUE_RE.match(tag):
+            issues.append(((key,), f"tag value {tag[:40]!r} must be 1-50 letters, digits, spaces or _.:/=+@%-"))
     if issues:
         raise _located(issues)
     return value
@@ -537,10 +543,10 @@ SnakeName = Annotated[
 ]
 DomainName = Annotated[
     str,
-    AfterValidator(_snake_case(2, 64, "domain")),
+    AfterValidator(_snake_case(2, 50, "domain")),  # also the value of the LF-tag `domain`: at most 50
     Field(
-        description="Owning business domain (and Glue database name): snake_case, 2-64 characters.",
-        json_schema_extra={"pattern": _SNAKE_RE.pattern, "minLength": 2, "maxLength": 64},
+        description="Owning business domain (and Glue database name): snake_case, 2-50 characters.",
+        json_schema_extra={"pattern": _SNAKE_RE.pattern, "minLength": 2, "maxLength": 50},
         examples=["sales"],
     ),
 ]
@@ -793,6 +799,20 @@ class DataProductContract(BaseModel):
             seen.setdefault(account, index)
         if issues:
             raise _located(issues)
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _lf_tags_fit(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        consumers = len(info.data.get("consumers", ()))
+        total = PLATFORM_LF_TAGS + len(value) + consumers
+        if total > MAX_LF_TAGS_PER_RESOURCE:
+            raise ValueError(
+                f"the table would carry {total} LF-tags (domain, classification, pii, {len(value)} tags and one per "
+                f"consumer: {consumers}); Lake Formation assigns at most {MAX_LF_TAGS_PER_RESOURCE} to a table: "
+                f"keep tags + consumers at or below {MAX_LF_TAGS_PER_RESOURCE - PLATFORM_LF_TAGS} (share with more "
+                "accounts through one consumer account that re-grants, or drop tags)"
+            )
         return value
 
     @field_validator("columns")

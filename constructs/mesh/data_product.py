@@ -9,23 +9,29 @@ mode                   resources of one product                            cost
 ``NAMED_RESOURCES``    location + table + one ``PrincipalPermissions``     ``2 + c`` per product
                        grant per consumer account (each creates a RAM
                        share the consumer must accept)
-``LF_TAGS`` (default)  location + table + one ``TagAssociation`` (the      ``3`` per product, plus 3
-                       contract's LF-tags plus one                         per consumer *account*
-                       ``meshworks:consumer:<account>=true`` tag per
-                       consumer)
+``LF_TAGS`` (default)  location + table + one ``TagAssociation`` per       ``2 + 3 + t + c`` per
+                       LF-tag key: ``domain``, ``classification``,          product (``t`` contract
+                       ``pii``, each contract tag, and one                 tags), plus 3 per
+                       ``meshworks:consumer:<account>=true`` per consumer  consumer *account*
 =====================  ==================================================  ===========================
 
 In ``LF_TAGS`` mode the grants do not belong to a product: each consumer account has its tag key, one
 LF-tag expression grant on the tables carrying it and one DESCRIBE grant on the databases of the
 domains it consumes from, made once by
 :class:`~meshworks.constructs.mesh.data_product_catalog.DataProductCatalog`. Adding a consumer to a
-product changes one tag association instead of adding a resource, a product's cost does not grow with
-its audience, and (cross-account version 3+) no RAM invitation has to be accepted. With the
-benchmark's mesh (60 consumer accounts, 1.5 consumers per product on average) that is 3.09 resources
-per product at 2,000 products and 3.04 at 5,000, against 3.47 and 3.50 with named resources; the gap
-grows with the consumers per product. Hence ``LF_TAGS`` is the default. ``NAMED_RESOURCES`` costs less
-only for small meshes with many consumer accounts (200 products: 3.48 against 3.90) or products
-nobody consumes, and suits hubs that must not extend their LF-tag ontology.
+product adds one tag association and touches nothing else, and (cross-account version 3+) no RAM
+invitation has to be accepted.
+
+Why one association per key: ``AWS::LakeFormation::TagAssociation`` has only create-only properties
+(``LFTags``, ``Resource``: the resource schema's ``createOnlyProperties``), so a single association
+holding all of a product's tags was replaced on every consumer added or removed, tag or
+classification changed, and the table lost its LF-tags, and every consumer its access, while
+CloudFormation deleted and recreated it. With one association per key, whose logical id derives from
+the key, a new consumer is an added resource, a removed one a removed resource, and a changed value
+replaces only that key's association. The price is resources: ``5 + t + c`` per product instead of
+``3``, which the shard budget (:func:`~meshworks.constructs.mesh.data_product_catalog.plan_shards`)
+counts through :meth:`DataProduct.resource_count`. Lake Formation assigns at most 50 LF-tags to a
+table, so a contract's tags and consumers together are limited to 47 (the contract model refuses more).
 
 Example::
 
@@ -63,12 +69,22 @@ from meshworks.constructs.mesh.trust import require_allowed_consumers
 if TYPE_CHECKING:
     from meshworks.constructs.mesh.mesh_hub import MeshHub
 
-__all__ = ["CONSUMER_TAG_PREFIX", "CONSUMER_TAG_VALUE", "DataProduct", "SharingMode", "consumer_tag_key"]
+__all__ = [
+    "CONSUMER_TAG_PREFIX",
+    "CONSUMER_TAG_VALUE",
+    "RETAIN_LEGACY_TAG_ASSOCIATION",
+    "DataProduct",
+    "SharingMode",
+    "consumer_tag_key",
+]
 
 #: LF-tag key marking a table as shared with one consumer account: ``meshworks:consumer:<account>``.
 #: The colon cannot appear in contract tag keys, so the platform's keys never collide with producers'.
 CONSUMER_TAG_PREFIX = "meshworks:consumer:"
 CONSUMER_TAG_VALUE = "true"
+#: Context flag of the upgrade from one tag association per product (docs/mesh.md): ``true`` keeps the old
+#: association, marked Retain, beside the per-key ones; deploy once with it, then without it.
+RETAIN_LEGACY_TAG_ASSOCIATION = "@meshworks/retainLegacyTagAssociation"
 #: What a consumer account may do with a shared table (with grant option: its admins re-grant locally).
 CONSUMER_TABLE_PERMISSIONS = ("SELECT", "DESCRIBE")
 
@@ -76,6 +92,18 @@ CONSUMER_TABLE_PERMISSIONS = ("SELECT", "DESCRIBE")
 def consumer_tag_key(account: str) -> str:
     """The LF-tag key that shares a table with ``account``."""
     return f"{CONSUMER_TAG_PREFIX}{account}"
+
+
+class _TagAssociations:
+    """The tag associations of one product, ordered together by ``add_resource_dependency``."""
+
+    def __init__(self, associations: dict[str, lakeformation.CfnTagAssociation]) -> None:
+        self.associations = associations
+
+    def add_resource_dependency(self, target: CfnResource) -> None:
+        """Make every association depend on ``target`` (e.g. the ``AWS::LakeFormation::Tag`` of a key)."""
+        for association in self.associations.values():
+            association.add_resource_dependency(target)
 
 
 class SharingMode(str, Enum):
@@ -225,7 +253,8 @@ class DataProduct(Construct):
             self.table.add_resource_dependency(self.location_registration)
 
         self.grants: dict[str, lakeformation.CfnPrincipalPermissions] = {}
-        self.tag_association: lakeformation.CfnTagAssociation | None = None
+        #: LF-tag key -> the ``TagAssociation`` setting that one key on the table (LF-tag mode).
+        self.tag_associations: dict[str, lakeformation.CfnTagAssociation] = {}
         if self.sharing_mode is SharingMode.NAMED_RESOURCES:
             for account in contract.consumers:
                 grant = lakeformation.CfnPrincipalPermissions(
@@ -245,22 +274,31 @@ class DataProduct(Construct):
                 grant.add_resource_dependency(self.table)
                 self.grants[account] = grant
         else:
-            self.tag_association = lakeformation.CfnTagAssociation(
-                self,
-                "LfTags",
-                lf_tags=[
-                    lakeformation.CfnTagAssociation.LFTagPairProperty(
-                        catalog_id=catalog_id, tag_key=key, tag_values=[value]
-                    )
-                    for key, value in sorted(self.lf_tags().items())
-                ],
-                resource=lakeformation.CfnTagAssociation.ResourceProperty(
-                    table=lakeformation.CfnTagAssociation.TableResourceProperty(
-                        catalog_id=catalog_id, database_name=self.database_name, name=contract.table_name
-                    )
-                ),
-            )
-            self.tag_association.add_resource_dependency(self.table)
+            # One association per LF-tag key, its construct id (so its logical id) derived from the key
+            # alone: ``LFTags`` is create-only (a change replaces the association, which removes its tags
+            # from the table in between), so adding a consumer adds one association and touches no other;
+            # a changed value replaces only that key's association. Also keeps each association far from
+            # the 50 LF-tags an association may hold.
+            for key, value in sorted(self.lf_tags().items()):
+                association = lakeformation.CfnTagAssociation(
+                    self,
+                    f"LfTag-{key}",
+                    lf_tags=[
+                        lakeformation.CfnTagAssociation.LFTagPairProperty(
+                            catalog_id=catalog_id, tag_key=key, tag_values=[value]
+                        )
+                    ],
+                    resource=lakeformation.CfnTagAssociation.ResourceProperty(
+                        table=lakeformation.CfnTagAssociation.TableResourceProperty(
+                            catalog_id=catalog_id, database_name=self.database_name, name=contract.table_name
+                        )
+                    ),
+                )
+                association.add_resource_dependency(self.table)
+                self.tag_associations[key] = association
+            if self.node.try_get_context(RETAIN_LEGACY_TAG_ASSOCIATION) in (True, "true"):
+                self._retain_legacy_association(catalog_id, contract)
+
         if hub is not None:
             self._depend_on_hub(hub)
 
@@ -278,8 +316,38 @@ class DataProduct(Construct):
         self.table.node.add_dependency(database)
         for grant in self.grants.values():
             grant.node.add_dependency(database)
-        if self.tag_association is not None:
-            self.tag_association.node.add_dependency(hub.settings, database, *tags)
+        for association in self.tag_associations.values():
+            association.node.add_dependency(hub.settings, database, *tags)
+
+    def _retain_legacy_association(self, catalog_id: str, contract: DataProductContract) -> None:
+        """Step 1 of the upgrade from one association per product: the old association, unchanged (same
+        construct id and LF-tags), marked Retain, so that step 2 removes it from the stack without its
+        delete handler removing the table's LF-tags (which the per-key associations now hold)."""
+        legacy = lakeformation.CfnTagAssociation(
+            self,
+            "LfTags",
+            lf_tags=[
+                lakeformation.CfnTagAssociation.LFTagPairProperty(catalog_id=catalog_id, tag_key=key, tag_values=[value])
+                for key, value in sorted(self.lf_tags().items())
+            ],
+            resource=lakeformation.CfnTagAssociation.ResourceProperty(
+                table=lakeformation.CfnTagAssociation.TableResourceProperty(
+                    catalog_id=catalog_id, database_name=self.database_name, name=contract.table_name
+                )
+            ),
+        )
+        legacy.cfn_options.deletion_policy = CfnDeletionPolicy.RETAIN
+        legacy.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
+        legacy.add_resource_dependency(self.table)
+
+    @property
+    def tag_association(self) -> _TagAssociations | None:
+        """All of the product's tag associations as one dependency target (``None`` with named resources).
+
+        Kept for callers that order the associations after something (``add_resource_dependency``);
+        use :attr:`tag_associations` to reach one key's association.
+        """
+        return _TagAssociations(self.tag_associations) if self.tag_associations else None
 
     def lf_tags(self) -> dict[str, str]:
         """LF-tags of the table: the contract's (domain, classification, pii, tags) and one per consumer."""
@@ -308,5 +376,8 @@ class DataProduct(Construct):
         register_location: bool = True,
     ) -> int:
         """How many CloudFormation resources a product adds to its stack (used for stack budgets)."""
-        shares = len(contract.consumers) if SharingMode(sharing_mode) is SharingMode.NAMED_RESOURCES else 1
+        if SharingMode(sharing_mode) is SharingMode.NAMED_RESOURCES:
+            shares = len(contract.consumers)
+        else:  # one tag association per LF-tag key: the contract's and one per consumer
+            shares = len(contract.lf_tags()) + len(contract.consumers)
         return int(register_location) + 1 + shares

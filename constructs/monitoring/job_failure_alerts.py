@@ -21,6 +21,7 @@ from constructs import Construct
 from ..core.dead_letter_queue import DeadLetterQueue
 from ..core.inputs import account_ids, whole_duration
 from ..core.nag import acknowledge, acknowledge_grant
+from ..core.naming import fit_name
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
@@ -41,7 +42,8 @@ class JobFailureAlerts(Construct):
 
     Events from other accounts (jobs in the compute account) reach these rules when the accounts
     are listed in ``source_accounts`` (a default-bus policy lets them put events) and forward them
-    with ``JobEventForwarder``.
+    with ``JobEventForwarder``. The policy statement ids are ``<stack name>-job-events-<account>``
+    (at most 64 characters), so two environments can share an account.
 
     Example::
 
@@ -207,7 +209,9 @@ class JobFailureAlerts(Construct):
                 type="AWS::Events::EventBusPolicy",
                 properties={
                     "EventBusName": "default",
-                    "StatementId": f"meshworks-job-events-{account}",
+                    # The default bus is shared by every stack of the account: the statement id carries the
+                    # stack name (unique per account and region), so two environments never collide.
+                    "StatementId": fit_name(f"{stack.stack_name}-job-events-{account}", 64),
                     "Statement": {
                         "Effect": "Allow",
                         "Principal": {"AWS": f"arn:{stack.partition}:iam::{account}:root"},

@@ -64,7 +64,10 @@ class EmrServerlessApplication(Construct):
     delete fails while jobs run or before the idle timeout stops the application (aws/aws-cdk#35488).
     Deploy changes when no job runs, or stop the application first
     (``aws emr-serverless stop-application --application-id ...``); a short ``idle_timeout_minutes``
-    shortens the window. Changing ``name``, ``type`` or the architecture replaces the application.
+    shortens the window. Changing ``name`` or ``type`` replaces the application. ``meshworks plan``
+    reports every change to the application as one that needs it stopped. So that routine tagging
+    never becomes such a change, the application carries exactly ``application_tags``: tags added to
+    the app or stack (``Tags.of(app).add``) do not reach it (they still reach every other resource).
 
     Example::
 
@@ -101,6 +104,8 @@ class EmrServerlessApplication(Construct):
         log_prefix: Default: ``"emr-serverless/<construct id>/"``.
         log_retention: CloudWatch retention. Default: one year.
         removal_policy: of the log bucket and log group. Default: RETAIN.
+        application_tags: the application's own tags, its only ones (set them once: changing them is an
+            update that needs the application stopped). Default: none.
     """
 
     def __init__(
@@ -126,6 +131,7 @@ class EmrServerlessApplication(Construct):
         log_prefix: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy | None = None,
+        application_tags: Mapping[str, str] | None = None,
     ) -> None:
         owner = type(self).__name__
         defaults = defaults or EmrServerlessDefaults()
@@ -217,6 +223,14 @@ class EmrServerlessApplication(Construct):
             ),
         )
         self.application.node.add_dependency(self.log_group)
+        # Pin the tags: a property override wins over the tags that Tags.of(scope) aspects render, so a tag
+        # added to the app later is no update of a (possibly STARTED) application.
+        if application_tags:
+            self.application.add_property_override(
+                "Tags", [{"Key": key, "Value": value} for key, value in sorted(application_tags.items())]
+            )
+        else:
+            self.application.add_property_deletion_override("Tags")
         annotate_warnings(self, [*defaults.warnings(), *(limits.warnings() if app_type == "SPARK" else [])], "EmrServerless")
 
     # ------------------------------------------------------------------------------------------------

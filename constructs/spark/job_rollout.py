@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import aws_iam as iam
@@ -59,6 +59,10 @@ class JobRollout(Construct):
         prefix: first segment(s) of the parameter names, e.g. ``"acme"`` or ``"acme/prod"``.
         serverless_target: where EMR Serverless jobs go (published in the index). Default: none.
         ec2_target: where EMR on EC2 jobs go (published in the index). Default: none.
+        jobs: publish the parameters of these jobs only (the rest live in other stacks: a stack holds at
+            most 500 resources, so a large catalog spreads its job parameters, see ``SparkRoutingStack``).
+            Default: every job of the catalog.
+        index: publish the index parameter here. Default: True.
     """
 
     def __init__(
@@ -70,6 +74,8 @@ class JobRollout(Construct):
         prefix: str,
         serverless_target: Mapping[str, str] | None = None,
         ec2_target: Mapping[str, str] | None = None,
+        jobs: Sequence[str] | None = None,
+        index: bool = True,
     ) -> None:
         owner = type(self).__name__
         if not isinstance(catalog, JobCatalog):
@@ -84,8 +90,14 @@ class JobRollout(Construct):
         self.prefix = prefix
         #: One parameter per job, by job name.
         self.job_parameters: dict[str, ssm.StringParameter] = {}
+        selected = None if jobs is None else set(jobs)
+        unknown = sorted((selected or set()) - {job.name for job in catalog.jobs})
+        if unknown:
+            raise fail(owner, f"jobs {unknown} are not in the catalog")
         for name, value in values.items():
             job = json.loads(value)["job"]
+            if selected is not None and job not in selected:
+                continue
             self.job_parameters[job] = ssm.StringParameter(
                 self,
                 f"Route-{job}",
@@ -94,6 +106,16 @@ class JobRollout(Construct):
                 tier=ssm.ParameterTier.STANDARD,
                 description=f"meshworks Spark routing of job {job} (engine, ring, Spark settings)",
             )
+        #: The index parameter ``/<prefix>/spark/rollout`` (``None`` with ``index=False``).
+        self.index_parameter: ssm.StringParameter | None = None
+        if index:
+            self._add_index(owner, index_name, serverless_target, ec2_target)
+        annotate_warnings(self, catalog.warnings(), "SparkCatalog")
+
+    def _add_index(
+        self, owner: str, index_name: str, serverless_target: Mapping[str, str] | None,
+        ec2_target: Mapping[str, str] | None,
+    ) -> None:  # fmt: skip
         targets: dict[str, Any] = {}
         if serverless_target:
             targets["emr-serverless"] = dict(sorted(serverless_target.items()))
@@ -101,14 +123,13 @@ class JobRollout(Construct):
             targets["emr-ec2"] = dict(sorted(ec2_target.items()))
         index = {
             "version": ROUTING_DOCUMENT_VERSION,
-            "rollout_ring": catalog.rollout_ring,
-            "jobs": len(catalog.jobs),
+            "rollout_ring": self.catalog.rollout_ring,
+            "jobs": len(self.catalog.jobs),
             "targets": targets,
         }
         index_value = json.dumps(index, sort_keys=True, separators=(",", ":"))
         if len(index_value.encode()) > SSM_STANDARD_VALUE_LIMIT_BYTES:
             raise fail(owner, f"the rollout index is over {SSM_STANDARD_VALUE_LIMIT_BYTES} bytes: shorten the targets")
-        #: The index parameter ``/<prefix>/spark/rollout``.
         self.index_parameter = ssm.StringParameter(
             self,
             "Index",
@@ -117,7 +138,6 @@ class JobRollout(Construct):
             tier=ssm.ParameterTier.STANDARD,
             description="meshworks Spark rollout: ring reached and engine targets",
         )
-        annotate_warnings(self, catalog.warnings(), "SparkCatalog")
 
     def parameter_name(self, job: str) -> str:
         """The SSM parameter name of one job's routing."""
@@ -127,7 +147,8 @@ class JobRollout(Construct):
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """``ssm:GetParameter(s)`` on the index and every job's parameter (explicit ARNs, no wildcard)."""
-        self.index_parameter.grant_read(grantee)
+        if self.index_parameter is not None:
+            self.index_parameter.grant_read(grantee)
         for parameter in self.job_parameters.values():
             parameter.grant_read(grantee)
         acknowledge_grant(grantee)

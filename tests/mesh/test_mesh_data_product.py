@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 from meshworks.constructs.mesh.contract import DataFormat
 from meshworks.constructs.mesh.data_product import DataProduct, SharingMode, consumer_tag_key, location_arn
 from meshworks.constructs.mesh.table_format import avro_schema, open_table_format_input, table_input
-from tests.mesh.mesh_fixtures import HUB, make_contract, new_stack, only
+from tests.mesh.mesh_fixtures import HUB, make_contract, new_stack, only, resources
 
 ROLE_ARN = "arn:aws:iam::111111111111:role/acme-lf-data-access"
 CONSUMERS = ["222233334444", "333344445555", "444455556666"]
@@ -122,9 +122,17 @@ def test_named_mode_one_grant_per_consumer_with_grant_option(templates: dict[str
 
 
 def test_tag_mode_associates_contract_and_consumer_tags(templates: dict[str, Template]) -> None:
+    """One association per LF-tag key, each holding exactly one tag (LFTags is create-only)."""
     templates["tags"].resource_count_is("AWS::LakeFormation::PrincipalPermissions", 0)
-    association = only(templates["tags"], "AWS::LakeFormation::TagAssociation")["Properties"]
-    tags = {t["TagKey"]: t["TagValues"] for t in association["LFTags"]}
+    associations = resources(templates["tags"], "AWS::LakeFormation::TagAssociation")
+    tags = {}
+    for association in associations.values():
+        (pair,) = association["Properties"]["LFTags"]
+        assert pair["CatalogId"] == HUB and pair["TagKey"] not in tags
+        tags[pair["TagKey"]] = pair["TagValues"]
+        assert association["Properties"]["Resource"] == {
+            "Table": {"CatalogId": HUB, "DatabaseName": "sales", "Name": "orders"}
+        }
     assert tags == {
         "classification": ["internal"],
         "domain": ["sales"],
@@ -132,15 +140,14 @@ def test_tag_mode_associates_contract_and_consumer_tags(templates: dict[str, Tem
         "tier": ["gold"],
         **{consumer_tag_key(a): ["true"] for a in CONSUMERS},
     }
-    assert all(t["CatalogId"] == HUB for t in association["LFTags"])
-    assert association["Resource"] == {"Table": {"CatalogId": HUB, "DatabaseName": "sales", "Name": "orders"}}
 
 
 def test_resource_count_matches_the_template(contract, templates: dict[str, Template]) -> None:
     count = {name: len(t.to_json()["Resources"]) for name, t in templates.items()}
     assert count["named"] == DataProduct.resource_count(contract, SharingMode.NAMED_RESOURCES) == 2 + len(CONSUMERS)
-    assert count["tags"] == DataProduct.resource_count(contract, SharingMode.LF_TAGS) == 3
-    assert count["bare"] == DataProduct.resource_count(contract, "lf_tags", register_location=False) == 2
+    # location + table + domain, classification, pii, tier + one per consumer
+    assert count["tags"] == DataProduct.resource_count(contract, SharingMode.LF_TAGS) == 2 + 4 + len(CONSUMERS)
+    assert count["bare"] == DataProduct.resource_count(contract, "lf_tags", register_location=False) == 1 + 4 + 3
     unconsumed = make_contract(name="lonely")
     assert DataProduct.resource_count(unconsumed, SharingMode.NAMED_RESOURCES) == 2
 

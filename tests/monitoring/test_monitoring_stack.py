@@ -92,7 +92,8 @@ def test_one_key_and_the_shared_slack_secret_and_dlq(synthesized: dict[str, Any]
 def test_hub_accepts_job_events_from_compute_and_compute_forwards(synthesized: dict[str, Any]) -> None:
     hub: Template = synthesized["hub"]
     hub.has_resource_properties(
-        "AWS::Events::EventBusPolicy", {"StatementId": "meshworks-job-events-222222222222", "EventBusName": "default"}
+        "AWS::Events::EventBusPolicy",
+        {"StatementId": "meshworks-demo-monitoring-job-events-222222222222", "EventBusName": "default"},
     )
     compute: Template = synthesized["compute"]
     compute.resource_count_is("AWS::Events::Rule", 5)

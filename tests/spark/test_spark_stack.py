@@ -39,7 +39,14 @@ def test_no_unacknowledged_findings_in_the_spark_stack(platform: SynthesizedPlat
 
 
 def test_rollout_routing_published_from_the_config(spark: dict[str, Any], platform: SynthesizedPlatform) -> None:
-    names = {r["Properties"]["Name"]: r["Properties"] for r in spark["Resources"].values() if r["Type"] == "AWS::SSM::Parameter"}
+    # the jobs' parameters live in the SparkRouting-<nn> stacks, the index in the Spark stack
+    routing = [t for stack, t in platform.templates.items() if stack.startswith("SparkRouting-")]
+    names = {
+        r["Properties"]["Name"]: r["Properties"]
+        for template in [spark, *routing]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SSM::Parameter"
+    }
     prefix = platform.config.prefix
     catalog = platform.config.spark.catalog
     for job in catalog.jobs:

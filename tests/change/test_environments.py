@@ -1,0 +1,52 @@
+"""Two environments (prefixes) in one pair of accounts: no account-wide name may collide.
+
+Fault 3: the job-event bus policy statement id (``meshworks-job-events-<account>`` on the shared
+default bus) and the EMR on EKS job role and virtual cluster (``<cluster>-<namespace>...``) were the
+same for ``acme-dev`` and ``acme-test``. The mesh hub is one per hub account (its LF-tag ontology,
+domain databases and data-lake settings belong to the account: docs/mesh.md), so it is off here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from tests.change.change_fixtures import platform_assembly, shipped_context
+
+#: Properties that name something account-wide (or, for StatementId, bus-wide).
+NAME_KEYS = ("Name", "StatementId", "Alias", "ParameterName")
+#: References to shared things, and names that need not be unique (labels, per-role inline policies).
+SHARED = {("AWS::Events::EventBusPolicy", "EventBusName"), ("AWS::EMR::Cluster", "Name")}
+NOT_UNIQUE = ("MetricName", "ServiceName", "PolicyName", "DisplayName")
+
+
+def names(templates: dict[str, dict[str, Any]]) -> Iterator[tuple[str, str, str]]:
+    """(type, property, literal value) of every naming property of every resource."""
+    for template in templates.values():
+        for resource in template.get("Resources", {}).values():
+            for key, value in resource.get("Properties", {}).items():
+                if not isinstance(value, str) or not key.endswith(NAME_KEYS) or key in NOT_UNIQUE:
+                    continue
+                if (resource["Type"], key) not in SHARED:
+                    yield resource["Type"], key, value
+
+
+def test_two_prefixes_share_no_account_wide_name() -> None:
+    built = {}
+    for prefix in ("acme-dev", "acme-test"):
+        context = shipped_context()
+        context["prefix"] = prefix
+        built[prefix] = platform_assembly(context, spark=True, monitoring=True)
+    dev, test = (set(names(built[p].templates)) for p in ("acme-dev", "acme-test"))
+    assert len(dev) > 20  # the check sees the named resources
+    assert sorted(dev & test) == [], "\n".join(map(str, sorted(dev & test)))
+
+
+def test_fit_name_keeps_short_names_and_hashes_long_ones() -> None:
+    from meshworks.constructs.core.naming import fit_name
+
+    assert fit_name("acme-dev-monitoring-job-events-222222222222", 64) == "acme-dev-monitoring-job-events-222222222222"
+    long_a, long_b = "x" * 70 + "-a", "x" * 70 + "-b"
+    assert len(fit_name(long_a, 64)) == 64 and fit_name(long_a, 64) != fit_name(long_b, 64)
+    assert fit_name(long_a, 64) == fit_name(long_a, 64)
+    assert fit_name("a b/c", 20) == "a-b-c"

@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from meshworks.constructs.core.removal import REMOVE_DATA_ON_DESTROY
+from meshworks.constructs.mesh.trust import PATTERN_WORDS as TRUST_PATTERN_WORDS
 from meshworks.constructs.mesh.trust import DomainMap, MeshTrust, config_key
 from meshworks.constructs.network.platform_vpc import (
     DEFAULT_INTERFACE_ENDPOINTS,
@@ -56,6 +57,9 @@ _FLAGS = [REMOVE_DATA_ON_DESTROY]
 
 #: What each pattern of this module means, in words: an error message says this, never the regex.
 _PATTERN_WORDS: dict[str, str] = {}
+
+
+_PATTERN_WORDS.update(TRUST_PATTERN_WORDS)
 
 
 def _pattern(regex: str, words: str) -> StringConstraints:
@@ -178,7 +182,7 @@ class Environments(_Model):
                 raise FieldProblem(
                     ("consumers", index, "name"),
                     name,
-                    f"is already the name of consumers.{names.index(name)}; give each consumer its own name",
+                    f"is already the name of consumers[{names.index(name)}]; give each consumer its own name",
                 )
         return self
 

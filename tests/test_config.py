@@ -208,11 +208,11 @@ def test_non_string_fields_still_take_json() -> None:
         ({"environments.compute.region": "eu-west-4"}, 'meshworks.environments.compute.region = "eu-west-4": is not an AWS region'),
         (
             {"environments.consumers.0.principals": '["analytics-readers"]'},
-            'meshworks.environments.consumers.0.principals.0 = "analytics-readers": must be an IAM role ARN',
+            'meshworks.environments.consumers[0].principals[0] = "analytics-readers": must be an IAM role ARN',
         ),
         (
             {"environments.consumers.0.principals.0": "arn:aws:iam::333333333333:user/bob"},
-            "consumers.0.principals.0 = \"arn:aws:iam::333333333333:user/bob\": must be an IAM role ARN",
+            "consumers[0].principals[0] = \"arn:aws:iam::333333333333:user/bob\": must be an IAM role ARN",
         ),
         (
             {"environments.consumers.0.principals.0": "arn:aws:iam::999999999999:role/readers"},
@@ -224,7 +224,7 @@ def test_non_string_fields_still_take_json() -> None:
                 "environments.consumers.1.account": "444444444444",
                 "environments.consumers.1.region": "eu-west-1",
             },
-            'meshworks.environments.consumers.1.name = "analytics": is already the name of consumers.0',
+            'meshworks.environments.consumers[1].name = "analytics": is already the name of consumers[0]',
         ),
         ({"prefix": "Acme_Data"}, 'meshworks.prefix = "Acme_Data": must be 3-32 characters: lower-case letters'),
         ({"network.natgateways": "1"}, "this key is not allowed here; did you mean 'nat_gateways'?"),

@@ -74,7 +74,10 @@ def test_only_deploy_jobs_can_request_an_oidc_token() -> None:
         assert "id-token" not in (workflow.get("permissions") or {}), path.name
         for name, job in workflow["jobs"].items():
             if (job.get("permissions") or {}).get("id-token") == "write":
-                deploys = any("configure-aws-credentials" in s.get("uses", "") for s in job.get("steps", []))
+                deploys = any(
+                    "configure-aws-credentials" in s.get("uses", "") or "pypa/gh-action-pypi-publish" in s.get("uses", "")
+                    for s in job.get("steps", [])
+                )  # AWS deploys and PyPI trusted publishing
                 assert deploys or job.get("uses", "").endswith("deploy-stage.yml"), f"{path.name}:{name}"
 
 

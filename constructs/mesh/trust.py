@@ -129,6 +129,14 @@ def _unique(value: list[str]) -> list[str]:
     return value
 
 
+#: What each pattern of this module means, in words (error messages say these, not the regular expression).
+PATTERN_WORDS: dict[str, str] = {
+    r"^\d{12}$": "must be a 12-digit AWS account id (quote it in YAML/JSON so leading zeros stay)",
+    r"^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/[A-Za-z0-9-]{1,128}$": (
+        "must be a KMS key ARN, e.g. arn:aws:kms:eu-west-1:123456789012:key/<key-id> (not an alias)"
+    ),
+    r"^[a-z][a-z0-9_]{1,62}$": "must be 2-63 lower-case letters, digits or '_', starting with a letter",
+}
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 KmsKeyArn = Annotated[
     str, StringConstraints(pattern=r"^arn:aws[a-z-]*:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key/[A-Za-z0-9-]{1,128}$")
@@ -228,7 +236,8 @@ def _error_lines(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[st
         elif err["type"] == "extra_forbidden":
             message = "this key is not allowed here (check its spelling and its section)"
         elif "pattern" in (err.get("ctx") or {}):
-            message = f"{message.lower()} (expected pattern {err['ctx']['pattern']})"
+            pattern = err["ctx"]["pattern"]
+            message = PATTERN_WORDS.get(pattern, f"{message.lower()} (expected pattern {pattern})")
         lines.append(f"  {config_key((*prefix, *err['loc']))}{value}: {message}")
     return lines
 

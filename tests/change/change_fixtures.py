@@ -52,6 +52,7 @@ def mesh_assembly(contracts: Sequence[DataProductContract], **plan_kwargs: Any) 
             app, plan.stack_id, stack_name=f"acme-{plan.stack_suffix}", plan=plan, catalog_id=HUB,
             data_access_role_arn=f"arn:aws:iam::{HUB}:role/acme-lf-data-access",
             sharing_mode=plan_kwargs.get("sharing_mode", "lf_tags"), env={"account": HUB, "region": "eu-west-1"},
+            allowed_consumer_accounts=sorted({a for c in contracts for a in c.consumers}),
         )  # fmt: skip
     return _synth(app)
 

@@ -42,7 +42,8 @@ def synth(product_class, context: dict | None = None) -> dict:
     app = App(context=context or {}, builtin_cloud_formation_validation=False)
     stack = Stack(app, "Products", env=ENV)
     contract = make_contract(consumers=["222233334444", "333344445555"], tags={"tier": "gold"})
-    product_class(stack, "sales-orders", contract=contract, catalog_id=HUB, data_access_role_arn=None)
+    allowed = {"allowed_consumer_accounts": contract.consumers} if product_class is DataProduct else {}
+    product_class(stack, "sales-orders", contract=contract, catalog_id=HUB, data_access_role_arn=None, **allowed)
     return app.synth().get_stack_by_name("Products").template
 
 

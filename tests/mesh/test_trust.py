@@ -218,7 +218,7 @@ def test_validate_reports_a_bad_domain_map_in_one_line(tmp_path: Path, capsys: p
     ("domain", "key", "message"),
     [
         ({"producer_accounts": [], "buckets": [SALES_BUCKET]}, "producer_accounts", "at least 1"),
-        ({"producer_accounts": ["123"], "buckets": [SALES_BUCKET]}, "producer_accounts[0]", "pattern"),
+        ({"producer_accounts": ["123"], "buckets": [SALES_BUCKET]}, "producer_accounts[0]", "12-digit AWS account id"),
         ({"producer_accounts": [SALES_PRODUCER], "buckets": []}, "buckets", "at least 1"),
         ({"producer_accounts": [SALES_PRODUCER]}, "buckets", "required"),
         ({"producer_accounts": [SALES_PRODUCER], "buckets": ["s3://Bad_Bucket/"]}, "buckets[0]", "bucket"),
@@ -230,7 +230,7 @@ def test_validate_reports_a_bad_domain_map_in_one_line(tmp_path: Path, capsys: p
         (
             {"producer_accounts": [SALES_PRODUCER], "buckets": [SALES_BUCKET], "kms_key_arns": ["alias/x"]},
             "kms_key_arns[0]",
-            "pattern",
+            "must be a KMS key ARN",
         ),
         (
             {"producer_accounts": [SALES_PRODUCER, SALES_PRODUCER], "buckets": [SALES_BUCKET]},

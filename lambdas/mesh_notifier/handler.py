@@ -33,6 +33,7 @@ from .core import (
     parse_event,
     period_key,
     table_info,
+    typed_event,
     utc_now_iso,
 )
 from .steps import (
@@ -92,7 +93,8 @@ def process(event: dict[str, Any], config: Config, clients: Clients, now: dateti
     refresh = parse_event(event)
     database = f"{config.database_prefix}{refresh.domain}"
     info = table_info(get_table(clients.glue, config, database, refresh.product))
-    location = data_location(info, refresh)  # validates the partition keys too
+    refresh = typed_event(info, refresh)  # keys matched, values checked against their Glue types
+    location = data_location(info, refresh)
     period = period_key(info, refresh)
     context = {"event_id": refresh.event_id, "product_key": refresh.product_key, "period_key": period}
 

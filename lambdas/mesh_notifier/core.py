@@ -19,8 +19,10 @@ from .partition_values import (
     check_key_type,
     normalise_key,
     normalise_partition,
-    partition_path as render_partition_path,
     safe_relative_path,
+)
+from .partition_values import (
+    partition_path as render_partition_path,
 )
 
 LOGGER = logging.getLogger("meshworks.mesh_notifier")

@@ -78,7 +78,7 @@ _DECIMAL_RE = re.compile(r"^-?(0|[1-9]\d*)(?:\.(\d+))?$")
 _MAX_STRING = 1024
 #: Characters Hive (``FileUtils.escapePathName``) and Spark (``ExternalCatalogUtils``) escape in
 #: partition directory names, plus ``%`` itself.
-_ESCAPED = frozenset('"#%\'*/:=?\\\x7f{[]^') | frozenset(chr(c) for c in range(0x20))
+_ESCAPED = frozenset("\"#%'*/:=?\\\x7f{[]^") | frozenset(chr(c) for c in range(0x20))
 _DOT_SEGMENTS = frozenset({".", ".."})
 
 
@@ -211,9 +211,7 @@ def normalise_value(key: str, glue_type: str, value: object) -> str:
     return _string(key, glue_type, limit, value)
 
 
-def normalise_partition(
-    partition: Mapping[object, object], key_types: Sequence[tuple[str, str]]
-) -> dict[str, str]:
+def normalise_partition(partition: Mapping[object, object], key_types: Sequence[tuple[str, str]]) -> dict[str, str]:
     """Match an announced partition to the table's ``(key, glue_type)`` list and normalise every value.
 
     Returns ``{key: canonical value}`` in the table's key order.
@@ -261,4 +259,3 @@ def safe_relative_path(path: str) -> bool:
         if segment == "" or decoded in _DOT_SEGMENTS or not segment.isprintable() or "\\" in segment:
             return False
     return True
-

@@ -15,7 +15,6 @@ from moto import mock_aws
 
 from meshworks.lambdas.mesh_notifier import handler
 from meshworks.lambdas.mesh_notifier.core import NonRetryableEventError
-
 from tests.lambdas.test_mesh_notifier import BUCKET, CONTEXT, PARQUET_SD, REGION, TABLE, delivery_item, received
 
 
@@ -95,7 +94,9 @@ def test_an_impossible_date_is_a_clear_non_retried_rejection(hub: SimpleNamespac
 def test_a_valid_date_is_registered_at_the_derived_location(hub: SimpleNamespace) -> None:
     handler.main(event("orders", {"order_date": "2026-11-25"}), CONTEXT)
     partition = hub.glue.get_partition(DatabaseName="sales", TableName="orders", PartitionValues=["2026-11-25"])
-    assert partition["Partition"]["StorageDescriptor"]["Location"] == f"s3://{BUCKET}/sales/orders/order_date=2026-11-25"
+    assert (
+        partition["Partition"]["StorageDescriptor"]["Location"] == f"s3://{BUCKET}/sales/orders/order_date=2026-11-25"
+    )
     assert delivery_item(hub, "order_date=2026-11-25")
 
 

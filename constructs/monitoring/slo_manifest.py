@@ -18,9 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from meshworks.constructs.mesh.contract import DataProductContract
+from meshworks.constructs.mesh.contract import Column, DataProductContract
+from meshworks.lambdas.mesh_notifier.partition_values import (
+    PartitionValueError,
+    base_type,
+    escape_path_value,
+    normalise_value,
+)
 
 MANIFEST_VERSION = 1
 
@@ -53,29 +60,56 @@ class Manifest:
         return sorted({entry["location"].removeprefix("s3://").split("/", 1)[0] for entry in self.entries})
 
 
+_STRING_TYPES = frozenset({"string", "varchar", "char"})
+_INT_TYPES = frozenset({"tinyint", "smallint", "int", "bigint"})
+#: Instants the key templates are checked on (every hour of two days, across a month and year end).
+_SAMPLES = tuple(datetime(2026, 12, 31) + timedelta(hours=h) for h in range(48))
+
+
+def _key_template(key: Column) -> str | None:
+    """The period template of one key, chosen by its Glue type and name, or None."""
+    name, params = base_type(key.type)
+    lowered = key.name.lower()
+    if name == "date" or (name in _STRING_TYPES and lowered in DAY_KEYS):
+        template = "{date:%Y-%m-%d}"
+    elif lowered in HOUR_KEYS and name in _STRING_TYPES:
+        template = "{local:%H}"
+    elif lowered in HOUR_KEYS and name in _INT_TYPES:
+        template = "{local.hour}"  # 7, as Spark writes an INT partition (the notifier refuses 07)
+    else:
+        return None
+    for moment in _SAMPLES:  # the period must be a value the notifier accepts, in its canonical form
+        rendered = template.format(date=moment.date(), local=moment)
+        try:
+            canonical = normalise_value(key.name, key.type, rendered)
+        except PartitionValueError:
+            return None
+        if escape_path_value(canonical) != rendered:
+            return None
+    return f"{key.name}={template}"
+
+
 def partition_template(contract: DataProductContract) -> str | None:
     """The period key of a contract's deliveries (as the hub's notifier records it), ``""`` or None.
 
-    The notifier keys a delivery by its Hive partition path (``k1=v1/k2=v2``). Each partition key
-    must be recognisable: a ``date``-typed key or a day-named key (``dt``, ``ds``, ``date``, ``day``...)
-    gives ``{date:%Y-%m-%d}``, an hour-named key (``hour``, ``hr``, ``hh``) gives ``{local:%H}``, both
-    in the contract's time zone at the scheduled time. Unpartitioned products give ``""``: their
-    deliveries (keyed by snapshot/event id) are matched by time, through the product's ``latest``
-    delivery item. Other keys give None: their deliveries cannot be matched to a period (pass an
-    explicit template instead).
+    The notifier keys a delivery by its Hive partition path (``k1=v1/k2=v2``) with every value in
+    its canonical form for the key's Glue type
+    (:mod:`meshworks.lambdas.mesh_notifier.partition_values`), whatever the table format or folder
+    layout. Each key must be recognisable: a ``date`` key, or a string-typed day-named key (``dt``,
+    ``ds``, ``date``, ``day``...), gives ``{date:%Y-%m-%d}``; an hour-named key (``hour``, ``hr``,
+    ``hh``) gives ``{local:%H}`` (string, ``07``) or ``{local.hour}`` (integer, ``7``), all in the
+    contract's time zone at the scheduled time. Every template is checked against the key's type on
+    48 sample hours, so the manifest never expects a value the notifier would refuse. Unpartitioned
+    products give ``""``: their deliveries (keyed by snapshot/event id) are matched by time, through
+    the product's ``latest`` delivery item. Other keys give None: their deliveries cannot be matched
+    to a period (pass an explicit template instead).
     """
     if not contract.partition_keys:
         return ""
-    parts = []
-    for key in contract.partition_keys:
-        name = key.name.lower()
-        if key.type == "date" or name in DAY_KEYS:
-            parts.append(f"{key.name}={{date:%Y-%m-%d}}")
-        elif name in HOUR_KEYS:
-            parts.append(f"{key.name}={{local:%H}}")
-        else:
-            return None
-    return "/".join(parts)
+    parts = [_key_template(key) for key in contract.partition_keys]
+    if any(part is None for part in parts):
+        return None
+    return "/".join(part for part in parts if part is not None)
 
 
 def build_manifest(
@@ -101,7 +135,8 @@ def build_manifest(
         if template is None:
             skipped[key] = (
                 f"partition keys {[k.name for k in contract.partition_keys]} do not map to a period "
-                f"(day/hour keys only); set monitoring.partition_templates[{key!r}] to monitor it"
+                f"(date keys and day/hour-named keys of matching types only); set "
+                f"monitoring.partition_templates[{key!r}] to monitor it"
             )
             continue
         entries[key] = {

@@ -126,7 +126,7 @@ def test_partition_template_rules(contracts: list[DataProductContract]) -> None:
     assert partition_template(_contract(orders, partition_keys=[])) == ""
     # Keys that map to no period are still left out (with the reason), unless overridden.
     assert build_manifest([by_region]).skipped == {
-        "sales.orders": "partition keys ['region'] do not map to a period (day/hour keys only); "
+        "sales.orders": "partition keys ['region'] do not map to a period (date keys and day/hour-named keys of matching types only); "
         "set monitoring.partition_templates['sales.orders'] to monitor it"
     }
     [entry] = build_manifest([by_region], {"sales.orders": ""}).entries

@@ -112,6 +112,18 @@ def partition_template(contract: DataProductContract) -> str | None:
     return "/".join(part for part in parts if part is not None)
 
 
+def marker_template(contract: DataProductContract, template: str) -> str | None:
+    """Folder template of a period's ``_SUCCESS`` marker when it is not the period key, else None.
+
+    Tables whose partition folders are named by value (``partition_path_style: values``, Hudi's
+    default) keep a period's data and marker in ``2026-11-25/`` while the delivery is keyed
+    ``dt=2026-11-25``: the sweeper's marker fallback looks in the folder.
+    """
+    if not template or contract.format.value in {"iceberg", "delta"} or contract.path_style.value != "values":
+        return None
+    return "/".join(part.split("=", 1)[1] if "=" in part else part for part in template.split("/"))
+
+
 def build_manifest(
     contracts: Iterable[DataProductContract], partition_templates: Mapping[str, str] | None = None
 ) -> Manifest:
@@ -139,7 +151,9 @@ def build_manifest(
                 f"monitoring.partition_templates[{key!r}] to monitor it"
             )
             continue
+        marker = marker_template(contract, template)
         entries[key] = {
+            **({"marker_template": marker} if marker is not None else {}),
             "product_key": key,
             "domain": contract.domain,
             "product": contract.name,

@@ -210,6 +210,9 @@ def test_a_punctual_partitioned_delivery_meets_its_slo(hub: SimpleNamespace, fmt
     slo = parse_contract(entry)
     scheduled = datetime(2026, 11, 25, 5, 0, tzinfo=timezone.utc)  # 06:00 in Paris
     assert slo.partition_for(scheduled) == result["period_key"] == "dt=2026-11-25"
+    # The SLO's fallback looks for the _SUCCESS marker exactly where the notifier wrote it.
+    marker = "/".join(p for p in (slo.prefix, slo.marker_for(scheduled, result["period_key"]), "_SUCCESS") if p)
+    assert hub.s3.head_object(Bucket=slo.bucket, Key=marker)["ContentLength"] == 0
     item = hub.ddb.get_item(
         TableName="deliveries", Key={"product_key": {"S": "sales.orders"}, "period_key": {"S": "dt=2026-11-25"}}
     )

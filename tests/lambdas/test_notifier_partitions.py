@@ -204,3 +204,28 @@ def test_hudi_partitions_follow_the_tables_path_style(hub: SimpleNamespace) -> N
     [partition] = hub.glue.get_partitions(DatabaseName="sales", TableName="payments")["Partitions"]
     assert partition["StorageDescriptor"]["Location"] == f"s3://{BUCKET}/sales/payments/2026-11-25"
     assert delivery_item(hub, "pay_date=2026-11-25", "sales.payments")  # the period key stays k=v
+
+
+def test_iceberg_table_without_the_keys_parameter_accepts_typed_columns(hub: SimpleNamespace) -> None:
+    """If Glue does not surface the Iceberg properties as parameters, announced keys are typed by the columns."""
+    hub.glue.create_table(
+        DatabaseName="sales",
+        TableInput={
+            "Name": "ledger",
+            "TableType": "EXTERNAL_TABLE",
+            "Parameters": {"table_type": "ICEBERG"},
+            "StorageDescriptor": {
+                "Location": f"s3://{BUCKET}/sales/ledger",
+                "Columns": [{"Name": "amount", "Type": "double"}, {"Name": "booking_date", "Type": "date"}],
+            },
+        },
+    )
+    assert handler.main(event("ledger", {"booking_date": "2026-11-25"}), CONTEXT)["period_key"] == (
+        "booking_date=2026-11-25"
+    )
+    with pytest.raises(NonRetryableEventError, match=r"booking_date.*DATE"):
+        handler.main(event("ledger", {"booking_date": "2026-13-45"}, event_id="evt-2"), CONTEXT)
+    with pytest.raises(NonRetryableEventError, match="cannot be a partition key"):
+        handler.main(event("ledger", {"amount": "1.5"}, event_id="evt-3"), CONTEXT)
+    with pytest.raises(NonRetryableEventError, match="do not match"):
+        handler.main(event("ledger", {"nope": "1"}, event_id="evt-4"), CONTEXT)

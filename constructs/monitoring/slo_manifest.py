@@ -112,6 +112,32 @@ def partition_template(contract: DataProductContract) -> str | None:
     return "/".join(part for part in parts if part is not None)
 
 
+def check_template(contract: DataProductContract, template: str) -> None:
+    """Raise ValueError unless ``template`` renders periods the notifier records for this contract.
+
+    The rendered period must be ``k1=v1/k2=v2`` with the contract's partition keys in order and
+    every value canonical for its key's type, on 48 sample hours; ``""`` (monitor by time) is fine.
+    """
+    if not template:
+        return
+    keys = [k.name for k in contract.partition_keys]
+    types = {k.name: k.type for k in contract.partition_keys}
+    for moment in _SAMPLES:
+        rendered = template.format(
+            date=moment.date(), prev_date=moment.date() - timedelta(days=1), local=moment, utc=moment
+        )
+        pairs = [segment.partition("=") for segment in rendered.split("/")]
+        if [name for name, _, _ in pairs] != keys:
+            raise ValueError(f"renders {rendered!r}, whose partition keys are not the product's {keys} (in that order)")
+        for name, _, value in pairs:
+            try:
+                canonical = normalise_value(name, types[name], value)
+            except PartitionValueError as error:
+                raise ValueError(f"renders {rendered!r}: {error}") from None
+            if escape_path_value(canonical) != value:
+                raise ValueError(f"renders {rendered!r}: the notifier records {name}={escape_path_value(canonical)}")
+
+
 def marker_template(contract: DataProductContract, template: str) -> str | None:
     """Folder template of a period's ``_SUCCESS`` marker when it is not the period key, else None.
 
@@ -144,6 +170,14 @@ def build_manifest(
         template = overrides.pop(key, None)
         if template is None:
             template = partition_template(contract)
+        else:
+            try:
+                check_template(contract, template)
+            except (ValueError, KeyError, IndexError, AttributeError) as error:
+                raise ValueError(
+                    f"monitoring.partition_templates[{key!r}] = {template!r} {error}; the notifier keys a "
+                    "delivery k=v/... with values as docs/mesh.md 'Accepted partition values' lists"
+                ) from None
         if template is None:
             skipped[key] = (
                 f"partition keys {[k.name for k in contract.partition_keys]} do not map to a period "

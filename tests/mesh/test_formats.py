@@ -256,3 +256,18 @@ def test_an_int_hour_period_matches_the_notifier() -> None:
     [entry] = build_manifest([contract]).entries
     slo = parse_contract(entry)
     assert slo.partition_for(datetime(2026, 11, 25, 7, 0, tzinfo=timezone.utc)) == "dt=2026-11-25/hour=7"
+
+
+def test_a_partition_template_override_must_render_what_the_notifier_records() -> None:
+    """An override the notifier can never match would breach every period: it is a synth-time error."""
+    contract = contract_with("parquet", [{"name": "id", "type": "bigint"}], [{"name": "order_date", "type": "date"}])
+    key = contract.qualified_name
+    assert build_manifest([contract], {key: "order_date={prev_date:%Y-%m-%d}"}).entries
+    assert build_manifest([contract], {key: ""}).entries  # unpartitioned monitoring by time stays possible
+    for template, why in (
+        ("order_date={date:%Y%m%d}", "DATE"),
+        ("dt={date:%Y-%m-%d}", "partition keys"),
+        ("order_date={date:%Y-%m-%d}/hour={local:%H}", "partition keys"),
+    ):
+        with pytest.raises(ValueError, match=rf"partition_templates\['sales.orders'\].*{why}"):
+            build_manifest([contract], {key: template})

@@ -6,6 +6,7 @@ Each table is created on moto the way :mod:`meshworks.constructs.mesh.table_form
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -229,3 +230,19 @@ def test_iceberg_table_without_the_keys_parameter_accepts_typed_columns(hub: Sim
         handler.main(event("ledger", {"amount": "1.5"}, event_id="evt-3"), CONTEXT)
     with pytest.raises(NonRetryableEventError, match="do not match"):
         handler.main(event("ledger", {"nope": "1"}, event_id="evt-4"), CONTEXT)
+
+
+def test_a_rejected_event_goes_to_the_dead_letter_queue_once_without_retries(
+    hub: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda retries every raised error twice: a rejection is sent to the DLQ by the handler and not raised."""
+    queue_url = hub.sqs.create_queue(QueueName="notifier-dlq")["QueueUrl"]
+    monkeypatch.setenv("REJECTED_QUEUE_URL", queue_url)
+    bad = event("orders", {"order_date": "2026-13-45"})
+    result = handler.main(bad, CONTEXT)
+    assert result["rejected"] is True and result["error_type"] == "NonRetryableEventError"
+    [message] = hub.sqs.receive_message(QueueUrl=queue_url, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(message["Body"]) == bad
+    assert message["MessageAttributes"]["ErrorCode"]["StringValue"] == "NonRetryableEventError"
+    assert "2026-13-45" in message["MessageAttributes"]["ErrorMessage"]["StringValue"]
+    assert hub.glue.get_partitions(DatabaseName="sales", TableName="orders")["Partitions"] == []

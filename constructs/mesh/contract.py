@@ -402,7 +402,8 @@ def format_type_problem(fmt: str, glue_type: GlueType) -> str | None:
     while stack:
         current = stack.pop()
         if current.name in missing:
-            return f"{fmt} has no type {current} (in {glue_type}): use {missing[current.name]}"
+            inside = f" (in {glue_type})" if current is not glue_type else ""
+            return f"{fmt} has no type {current}{inside}: use {missing[current.name]}"
         if current.name == "map" and fmt in _STRING_MAP_KEYS and current.children[0].name != "string":
             return f"{fmt} maps have string keys: use map<string,{current.children[1]}> instead of {current}"
         stack.extend(reversed(current.children))

@@ -178,8 +178,8 @@ def _decimal(key: str, params: tuple[int, ...], value: str) -> str:
 
 
 def _string(key: str, glue_type: str, limit: int, value: str) -> str:
-    if not value or len(value) > limit:
-        raise _fail(key, glue_type, value, f"1-{limit} characters")
+    if not value or len(value) > limit or len(value.encode("utf-8")) > _MAX_STRING:
+        raise _fail(key, glue_type, value, f"1-{limit} characters, at most {_MAX_STRING} bytes in UTF-8 (Glue's limit)")
     if value in _DOT_SEGMENTS or "/" in value or "\\" in value or not value.isprintable():
         raise _fail(key, glue_type, value, "printable characters without '/' or '\\', not '.' or '..'")
     return value

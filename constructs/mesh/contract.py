@@ -45,6 +45,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from meshworks.constructs.mesh.trust import check_s3_folder
+from meshworks.lambdas.mesh_notifier.partition_values import PartitionValueError, check_key_type
 from meshworks.lambdas.slo_monitor.cron import parse_cron, resolve_timezone
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "DataFormat",
     "DataProductContract",
     "GlueType",
+    "PartitionPathStyle",
     "PiiCategory",
     "Slo",
     "json_schema",
@@ -380,6 +382,57 @@ def _check_glue_type(value: str) -> str:
         raise ValueError(f"invalid Glue type {value!r}: {exc}") from None
 
 
+#: Types each format cannot store, at any depth, with the type to use instead. Iceberg's types are
+#: boolean, int, long, float, double, decimal, date, time, timestamp(tz), string, uuid, fixed, binary,
+#: list, map and struct (Iceberg table spec, "Schemas and Data Types"); Delta's protocol has byte and
+#: short but no char/varchar (Spark stores those as string); Hudi's schema is an Avro schema, like the
+#: avro format's: no 8/16-bit integers, no char/varchar, and map keys are always strings.
+_FORMAT_MISSING_TYPES: dict[str, dict[str, str]] = {
+    "iceberg": {"tinyint": "int", "smallint": "int", "char": "string", "varchar": "string"},
+    "delta": {"char": "string", "varchar": "string"},
+    "hudi": {"tinyint": "int", "smallint": "int", "char": "string", "varchar": "string"},
+}
+_STRING_MAP_KEYS = frozenset({"hudi", "avro"})
+
+
+def format_type_problem(fmt: str, glue_type: GlueType) -> str | None:
+    """Why ``fmt`` cannot store a column of ``glue_type`` (with the type to use), or None when it can.
+
+    CSV has no nested types; Iceberg, Delta and Hudi lack some Hive types (``_FORMAT_MISSING_TYPES``);
+    Avro and Hudi maps have string keys.
+    """
+    if fmt == "csv" and not glue_type.is_primitive:
+        return f"csv files have no nested types: {glue_type} is not a primitive type (flatten it, or use parquet/json)"
+    missing = _FORMAT_MISSING_TYPES.get(fmt, {})
+    stack = [glue_type]
+    while stack:
+        current = stack.pop()
+        if current.name in missing:
+            inside = f" (in {glue_type})" if current is not glue_type else ""
+            return f"{fmt} has no type {current}{inside}: use {missing[current.name]}"
+        if current.name == "map" and fmt in _STRING_MAP_KEYS and current.children[0].name != "string":
+            return f"{fmt} maps have string keys: use map<string,{current.children[1]}> instead of {current}"
+        stack.extend(reversed(current.children))
+    return None
+
+
+def _format_issues(
+    columns: tuple[Column, ...], fmt: Any, *, partition_keys: bool = False
+) -> list[tuple[tuple[str | int, ...], str]]:
+    issues: list[tuple[tuple[str | int, ...], str]] = []
+    fmt_name = getattr(fmt, "value", fmt)
+    for index, column in enumerate(columns):
+        problem = format_type_problem(fmt_name, column.glue_type) if isinstance(fmt_name, str) else None
+        if problem is None and partition_keys:
+            try:
+                check_key_type(column.name, column.type)
+            except PartitionValueError as error:
+                problem = str(error)
+        if problem is not None:
+            issues.append(((index, "type"), f"column {column.name!r}: {problem}" if not partition_keys else problem))
+    return issues
+
+
 # --------------------------------------------------------------------------------------------------
 # Field types
 # --------------------------------------------------------------------------------------------------
@@ -600,6 +653,13 @@ class DataFormat(str, Enum):
         return self in {DataFormat.ICEBERG, DataFormat.HUDI, DataFormat.DELTA}
 
 
+class PartitionPathStyle(str, Enum):
+    """How partition folders are named under the table location."""
+
+    HIVE = "hive"  # order_date=2026-11-25/
+    VALUES = "values"  # 2026-11-25/
+
+
 class Classification(str, Enum):
     """Sensitivity of the data product, from least to most sensitive."""
 
@@ -771,6 +831,14 @@ class DataProductContract(BaseModel):
     partition_keys: tuple[Column, ...] = Field(
         default=(), description="Partition columns (Hive-style); none may repeat a column name."
     )
+    partition_path_style: PartitionPathStyle | None = Field(
+        default=None,
+        description=(
+            "Folder layout of the partitions: 'hive' (key=value/) or 'values' (value/). Default: 'values' "
+            "for hudi (Hudi's default unless hoodie.datasource.write.hive_style_partitioning is true), "
+            "'hive' for the other file formats; not for iceberg/delta, which keep partitions in their metadata."
+        ),
+    )
     slo: Slo = Field(description="Delivery promise: cron schedule, time zone and grace period.")
     consumers: tuple[AccountId, ...] = Field(
         default=(),
@@ -817,8 +885,11 @@ class DataProductContract(BaseModel):
 
     @field_validator("columns")
     @classmethod
-    def _unique_columns(cls, value: tuple[Column, ...]) -> tuple[Column, ...]:
+    def _unique_columns(cls, value: tuple[Column, ...], info: ValidationInfo) -> tuple[Column, ...]:
         _check_unique_columns(value, "column")
+        issues = _format_issues(value, info.data.get("format"))
+        if issues:
+            raise _located(issues)
         return value
 
     @field_validator("partition_keys")
@@ -832,9 +903,34 @@ class DataProductContract(BaseModel):
                 issues.append(((index, "name"), f"partition key {key.name!r} is also a column; list it only once"))
             elif not key.glue_type.is_primitive:
                 issues.append(((index, "type"), f"partition key {key.name!r} must have a primitive type"))
+        issues += [
+            issue
+            for issue in _format_issues(value, info.data.get("format"), partition_keys=True)
+            if issue[0] not in {i[0] for i in issues}
+        ]
         if issues:
             raise _located(issues)
         return value
+
+    @field_validator("partition_path_style")
+    @classmethod
+    def _path_style_needs_hive_partitions(
+        cls, value: PartitionPathStyle | None, info: ValidationInfo
+    ) -> PartitionPathStyle | None:
+        fmt = info.data.get("format")
+        if value is not None and fmt in {DataFormat.ICEBERG, DataFormat.DELTA}:
+            raise ValueError(
+                f"partition_path_style does not apply to {fmt.value} tables, whose partitions live in their own "
+                "metadata: remove it"
+            )
+        return value
+
+    @property
+    def path_style(self) -> PartitionPathStyle:
+        """The partition folder layout (``partition_path_style`` or the format's default)."""
+        if self.partition_path_style is not None:
+            return self.partition_path_style
+        return PartitionPathStyle.VALUES if self.format is DataFormat.HUDI else PartitionPathStyle.HIVE
 
     # ---- derived names and metadata ---------------------------------------------------------------
 

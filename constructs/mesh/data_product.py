@@ -145,12 +145,43 @@ def _table_input_props(spec: dict[str, Any]) -> glue.CfnTable.TableInputProperty
 
 
 def _open_table_format_props(spec: dict[str, Any] | None) -> glue.CfnTable.OpenTableFormatInputProperty | None:
+    """The L1 struct of an ``OpenTableFormatInput`` from :func:`table_format.open_table_format_input`."""
     if spec is None:
         return None
     iceberg = spec["IcebergInput"]
+    table = iceberg.get("IcebergTableInput")
+    table_props = None
+    if table is not None:
+        schema = table["Schema"]
+        spec_input = table.get("PartitionSpec")
+        table_props = glue.CfnTable.IcebergTableInputProperty(
+            location=table["Location"],
+            schema=glue.CfnTable.IcebergSchemaProperty(
+                schema_id=schema["SchemaId"],
+                type=schema["Type"],
+                fields=[
+                    glue.CfnTable.IcebergStructFieldProperty(
+                        id=f["Id"], name=f["Name"], type=f["Type"], required=f["Required"], doc=f["Doc"]
+                    )
+                    for f in schema["Fields"]
+                ],
+            ),
+            partition_spec=glue.CfnTable.IcebergPartitionSpecProperty(
+                spec_id=spec_input["SpecId"],
+                fields=[
+                    glue.CfnTable.IcebergPartitionFieldProperty(
+                        name=f["Name"], source_id=f["SourceId"], field_id=f["FieldId"], transform=f["Transform"]
+                    )
+                    for f in spec_input["Fields"]
+                ],
+            )
+            if spec_input
+            else None,
+            properties=table["Properties"],
+        )
     return glue.CfnTable.OpenTableFormatInputProperty(
         iceberg_input=glue.CfnTable.IcebergInputProperty(
-            metadata_operation=iceberg["MetadataOperation"], version=iceberg["Version"]
+            metadata_operation=iceberg["MetadataOperation"], version=iceberg["Version"], iceberg_table_input=table_props
         )
     )
 
@@ -237,12 +268,15 @@ class DataProduct(Construct):
                 hybrid_access_enabled=False,
             )
 
+        spec = table_input(contract, csv_header=csv_header)
         self.table = glue.CfnTable(
             self,
             "Table",
             catalog_id=catalog_id,
             database_name=self.database_name,
-            table_input=_table_input_props(table_input(contract, csv_header=csv_header)),
+            # Iceberg: the table is defined by its IcebergTableInput alone, named by the top-level Name.
+            name=contract.table_name if spec is None else None,
+            table_input=_table_input_props(spec) if spec is not None else None,
             open_table_format_input=_open_table_format_props(open_table_format_input(contract)),
         )
         policy = resolve_removal_policy(self, removal_policy)

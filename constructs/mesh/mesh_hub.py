@@ -215,6 +215,8 @@ class MeshHub(Construct):
             reserved_concurrency=10,
             description="meshworks: _SUCCESS marker, Glue partition, delivery record, SNS fan-out",
         )
+        if self.notifier.dead_letter_queue is not None:  # rejected events go there at once, without retries
+            self.notifier.function.add_environment("REJECTED_QUEUE_URL", self.notifier.dead_letter_queue.queue_url)
         self.delivery_table.grant(self.notifier.role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         self.topic.grant_publish(self.notifier.role)
         acknowledge_policies(

@@ -14,6 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .partition_values import (
+    PartitionValueError,
+    check_key_type,
+    normalise_key,
+    normalise_partition,
+    safe_relative_path,
+)
+from .partition_values import (
+    partition_path as render_partition_path,
+)
+
 LOGGER = logging.getLogger("meshworks.mesh_notifier")
 LOGGER.setLevel(logging.INFO)
 
@@ -26,7 +37,8 @@ LATEST_PERIOD_KEY = "latest"
 
 _NAME_RE = re.compile(r"^[a-z0-9_-]{1,128}$")
 _PREFIX_RE = re.compile(r"^[a-z0-9_-]{0,64}$")
-_VALUE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,256}$")
+#: Snapshot ids: also ISO-8601 timestamps (``2026-11-25T06:00:00Z``, ``...+01:00``); never part of a path.
+_SNAPSHOT_RE = re.compile(r"^[A-Za-z0-9_.:+\-]{1,256}$")
 _CATALOG_RE = re.compile(r"^\d{12}$")
 
 
@@ -128,14 +140,17 @@ def parse_event(event: Mapping[str, Any]) -> RefreshEvent:
     if not isinstance(partition, Mapping):
         raise NonRetryableEventError('detail.partition must be an object such as {"dt": "2026-11-25"}')
     for key, value in partition.items():
-        if not _NAME_RE.match(str(key)) or not isinstance(value, str) or not _VALUE_RE.match(value):
-            raise NonRetryableEventError(
-                f"detail.partition[{key!r}]={value!r}: keys are lowercase names and values 1-256 of "
-                "[A-Za-z0-9_.-] (no '/', '=' or spaces)"
-            )
+        try:
+            normalise_key(key)
+        except PartitionValueError as error:
+            raise NonRetryableEventError(f"detail.partition: {error}") from None
+        if not isinstance(value, str):
+            raise NonRetryableEventError(f"detail.partition[{key!r}]={value!r}: values are strings (JSON text)")
     snapshot_id = detail.get("snapshot_id")
-    if snapshot_id is not None and (not isinstance(snapshot_id, str) or not _VALUE_RE.match(snapshot_id)):
-        raise NonRetryableEventError(f"detail.snapshot_id must be 1-256 of [A-Za-z0-9_.-], got {snapshot_id!r}")
+    if snapshot_id is not None and (not isinstance(snapshot_id, str) or not _SNAPSHOT_RE.match(snapshot_id)):
+        raise NonRetryableEventError(
+            f"detail.snapshot_id must be 1-256 of [A-Za-z0-9_.:+-] (an id or an ISO-8601 timestamp), got {snapshot_id!r}"
+        )
     location = detail.get("location")
     if location is not None and (not isinstance(location, str) or not location.startswith("s3://")):
         raise NonRetryableEventError(f"detail.location must be an s3:// URI, got {location!r}")
@@ -146,9 +161,22 @@ def parse_event(event: Mapping[str, Any]) -> RefreshEvent:
     return RefreshEvent(str(event_id), domain, product, dict(partition), snapshot_id, location)
 
 
+#: Glue ``table_type`` parameters of the open table formats that keep partitions in their own metadata.
+OPEN_TABLE_TYPES = frozenset({"iceberg", "delta"})
+#: Table parameters the hub sets (``constructs/mesh/table_format.py``) and the notifier reads.
+PARTITION_KEYS_PARAMETER = "meshworks.partition_keys"
+PATH_STYLE_PARAMETER = "meshworks.partition_path_style"
+
+
 @dataclass(frozen=True)
 class TableInfo:
-    """What the notifier needs from a Glue table."""
+    """What the notifier needs from a Glue table.
+
+    ``partition_keys``/``partition_types`` are the Glue ``PartitionKeys`` of a Hive-style table, or
+    for Iceberg/Delta the keys named by the ``meshworks.partition_keys`` parameter, typed by their
+    columns (``()`` when that parameter is absent: any primitive column may then be announced).
+    ``path_style`` is ``hive`` (``k=v/``) or ``values`` (``v/``, Hudi's default layout).
+    """
 
     database: str
     name: str
@@ -156,28 +184,79 @@ class TableInfo:
     partition_keys: tuple[str, ...]
     storage_descriptor: dict[str, Any]
     registers_partitions: bool
+    partition_types: tuple[str, ...] = ()
+    path_style: str = "hive"
+    open_table_format: bool = False
+    column_types: tuple[tuple[str, str], ...] = ()
 
 
 def table_info(table: Mapping[str, Any]) -> TableInfo:
-    """Extract location, partition keys and StorageDescriptor from a Glue ``GetTable`` result.
+    """Extract location, typed partition keys and StorageDescriptor from a Glue ``GetTable`` result.
 
-    Iceberg tables and tables using partition projection keep no partitions in Glue, so the
-    notifier only writes their marker.
+    Iceberg and Delta tables and tables using partition projection keep no partitions in Glue, so
+    the notifier only validates, marks and records their deliveries.
     """
     descriptor = dict(table.get("StorageDescriptor") or {})
     location = str(descriptor.get("Location") or "").rstrip("/")
+    label = f"{table.get('DatabaseName')}.{table.get('Name')}"
     if not location.startswith("s3://") or len(location) <= len("s3://"):
-        raise NonRetryableEventError(
-            f"table {table.get('DatabaseName')}.{table.get('Name')} has no s3:// location ({location!r})"
-        )
+        raise NonRetryableEventError(f"table {label} has no s3:// location ({location!r})")
     params = {str(k).lower(): str(v).lower() for k, v in (table.get("Parameters") or {}).items()}
-    registers = params.get("table_type") != "iceberg" and params.get("projection.enabled") != "true"
-    keys = tuple(key["Name"] for key in table.get("PartitionKeys") or [])
-    return TableInfo(str(table["DatabaseName"]), str(table["Name"]), location, keys, descriptor, registers)
+    open_format = params.get("table_type") in OPEN_TABLE_TYPES
+    registers = not open_format and params.get("projection.enabled") != "true"
+    columns = tuple((str(c["Name"]).lower(), str(c.get("Type") or "")) for c in descriptor.get("Columns") or [])
+    if open_format:
+        by_name = dict(columns)
+        names = [k.strip() for k in params.get(PARTITION_KEYS_PARAMETER, "").split(",") if k.strip()]
+        missing = [k for k in names if k not in by_name]
+        if missing:
+            raise NonRetryableEventError(f"table {label} names partition keys {missing} that are not columns")
+        typed = [(k, by_name[k]) for k in names]
+    else:
+        typed = [(str(k["Name"]).lower(), str(k.get("Type") or "string")) for k in table.get("PartitionKeys") or []]
+    style = params.get(PATH_STYLE_PARAMETER, "hive")
+    if style not in {"hive", "values"}:
+        raise NonRetryableEventError(f"table {label} has {PATH_STYLE_PARAMETER}={style!r}: use 'hive' or 'values'")
+    return TableInfo(
+        str(table["DatabaseName"]),
+        str(table["Name"]),
+        location,
+        tuple(k for k, _ in typed),
+        descriptor,
+        registers,
+        tuple(t for _, t in typed),
+        style,
+        open_format,
+        columns,
+    )
+
+
+def typed_event(info: TableInfo, event: RefreshEvent) -> RefreshEvent:
+    """The event with its partition matched to the table's keys and every value normalised.
+
+    Keys are matched case-insensitively and returned in the table's key order; values are checked
+    against their key's Glue type (:mod:`.partition_values`). An Iceberg/Delta table without the
+    ``meshworks.partition_keys`` parameter accepts any of its primitive columns as keys.
+
+    Raises:
+        NonRetryableEventError: keys that differ from the table's, or a value its type rejects.
+    """
+    label = f"table {info.database}.{info.name}"
+    key_types = list(zip(info.partition_keys, info.partition_types, strict=True))
+    try:
+        if info.open_table_format and not key_types and event.partition:
+            announced = {normalise_key(k) for k in event.partition}
+            key_types = [(name, glue_type) for name, glue_type in info.column_types if name in announced]
+            for name, glue_type in key_types:
+                check_key_type(name, glue_type)
+        partition = normalise_partition(event.partition, key_types) if (event.partition or key_types) else {}
+    except PartitionValueError as error:
+        raise NonRetryableEventError(f"{label}: {error}") from None
+    return RefreshEvent(event.event_id, event.domain, event.product, partition, event.snapshot_id, event.location)
 
 
 def ordered_partition_values(info: TableInfo, partition: Mapping[str, str]) -> list[str]:
-    """Return the partition values in the table's key order, or fail if the keys differ."""
+    """Return the (normalised) partition values in the table's key order, or fail if the keys differ."""
     if set(partition) != set(info.partition_keys):
         raise NonRetryableEventError(
             f"partition keys {sorted(partition)} do not match the partition keys "
@@ -187,26 +266,47 @@ def ordered_partition_values(info: TableInfo, partition: Mapping[str, str]) -> l
 
 
 def partition_path(info: TableInfo, partition: Mapping[str, str]) -> str:
-    """Hive-style path ``k1=v1/k2=v2`` in the table's key order ('' when unpartitioned)."""
-    ordered_partition_values(info, partition)
-    return "/".join(f"{key}={partition[key]}" for key in info.partition_keys)
+    """Hive-style ``k1=v1/k2=v2`` of a normalised partition in its key order ('' when unpartitioned).
+
+    This is the delivery's period key (the SLO manifest renders the same); values are escaped as Hive
+    and Spark escape them in directory names.
+    """
+    return render_partition_path(partition)
 
 
 def data_location(info: TableInfo, event: RefreshEvent) -> str:
-    """Where this delivery's data lives: the event's location or ``<table>/<k=v/...>``.
+    """Where this delivery's data lives, derived from the table location and the validated values.
 
-    An explicit location must stay under the table location, so an event can never make the
-    hub register partitions or write markers elsewhere.
+    ``<table>/<k=v/...>`` (or ``<table>/<v/...>`` for ``values``-style tables such as Hudi's default
+    layout). An explicit ``detail.location`` must be that folder or a folder below it whose segments
+    are neither empty nor ``.``/``..`` (also percent-encoded), so an event can never make the hub
+    register partitions or write markers outside its partition (``orders/../customers`` is refused).
     """
-    if event.location:
-        location = event.location.rstrip("/")
-        if location != info.location and not location.startswith(info.location + "/"):
-            raise NonRetryableEventError(
-                f"detail.location {event.location!r} is outside the table location {info.location!r}"
-            )
-        return location
-    path = partition_path(info, event.partition)
-    return f"{info.location}/{path}" if path else info.location
+    path = render_partition_path(event.partition, style=info.path_style) if event.partition else ""
+    derived = f"{info.location}/{path}" if path else info.location
+    if not event.location:
+        return derived
+    location = event.location.rstrip("/")
+    below = location[len(derived) + 1 :] if location.startswith(derived + "/") else None
+    if location != derived and (below is None or not safe_relative_path(below)):
+        raise NonRetryableEventError(
+            f"detail.location {event.location!r} is outside the delivery's location {derived!r}: give that "
+            "folder or a folder below it (no '.', '..' or empty segments), or omit detail.location"
+        )
+    return location
+
+
+def period_key(info: TableInfo, event: RefreshEvent) -> str:
+    """DynamoDB sort key identifying one delivery of a product.
+
+    ``dt=2026-11-25`` for a partition (Hive-style whatever the table's path style, as the SLO
+    manifest expects), ``snapshot=<id>`` for a snapshot (both joined with ``#`` when a partition is
+    re-delivered as a new snapshot), else ``event=<id>``.
+    """
+    parts = [partition_path(info, event.partition)] if event.partition else []
+    if event.snapshot_id:
+        parts.append(f"snapshot={event.snapshot_id}")
+    return "#".join(parts) if parts else f"event={event.event_id}"
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -219,18 +319,6 @@ def marker_key(location: str) -> tuple[str, str]:
     """Bucket and key of the ``_SUCCESS`` marker for a data location."""
     bucket, prefix = split_s3_uri(location)
     return bucket, f"{prefix}/{MARKER_NAME}" if prefix else MARKER_NAME
-
-
-def period_key(info: TableInfo, event: RefreshEvent) -> str:
-    """DynamoDB sort key identifying one delivery of a product.
-
-    ``dt=2026-11-25`` for a partition, ``snapshot=<id>`` for a snapshot (both joined with ``#``
-    when a partition is re-delivered as a new snapshot), else ``event=<id>``.
-    """
-    parts = [partition_path(info, event.partition)] if event.partition else []
-    if event.snapshot_id:
-        parts.append(f"snapshot={event.snapshot_id}")
-    return "#".join(parts) if parts else f"event={event.event_id}"
 
 
 def utc_now_iso(now: datetime) -> str:

@@ -6,12 +6,17 @@ pointing at its newest ``delivered_at``, see :func:`.steps.record_latest`) and p
 message with ``domain``/``product``/``event_type`` attributes for subscription filter policies.
 Replaying the same event is harmless.
 
-Environment: ``DELIVERY_TABLE`` and ``TOPIC_ARN`` (required), ``CATALOG_ID`` and
-``DATABASE_PREFIX`` (optional).
+Environment: ``DELIVERY_TABLE`` and ``TOPIC_ARN`` (required), ``CATALOG_ID``,
+``DATABASE_PREFIX`` and ``REJECTED_QUEUE_URL`` (optional).
+
+An event that can never succeed (``NonRetryableEventError``: a bad partition value, an unknown
+table...) is sent once to ``REJECTED_QUEUE_URL`` (the function's dead-letter queue, with Lambda's
+``ErrorCode``/``ErrorMessage`` attributes) and not raised, so Lambda does not retry it twice first.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import uuid
@@ -26,6 +31,7 @@ from botocore.exceptions import ClientError
 from .core import (
     Config,
     MeshNotifierError,
+    NonRetryableEventError,
     RetryableDeliveryError,
     data_location,
     log,
@@ -33,6 +39,7 @@ from .core import (
     parse_event,
     period_key,
     table_info,
+    typed_event,
     utc_now_iso,
 )
 from .steps import (
@@ -61,6 +68,7 @@ class Clients:
 
 
 _CLIENTS: Clients | None = None
+_SQS: Any = None  # only for rejected events
 
 
 def get_clients(config: Config) -> Clients:
@@ -78,8 +86,9 @@ def get_clients(config: Config) -> Clients:
 
 def reset_clients() -> None:
     """Forget cached clients (tests)."""
-    global _CLIENTS
+    global _CLIENTS, _SQS
     _CLIENTS = None
+    _SQS = None
 
 
 def process(event: dict[str, Any], config: Config, clients: Clients, now: datetime, owner: str) -> dict[str, Any]:
@@ -92,7 +101,8 @@ def process(event: dict[str, Any], config: Config, clients: Clients, now: dateti
     refresh = parse_event(event)
     database = f"{config.database_prefix}{refresh.domain}"
     info = table_info(get_table(clients.glue, config, database, refresh.product))
-    location = data_location(info, refresh)  # validates the partition keys too
+    refresh = typed_event(info, refresh)  # keys matched, values checked against their Glue types
+    location = data_location(info, refresh)
     period = period_key(info, refresh)
     context = {"event_id": refresh.event_id, "product_key": refresh.product_key, "period_key": period}
 
@@ -145,6 +155,21 @@ def process(event: dict[str, Any], config: Config, clients: Clients, now: dateti
     return {**summary, "claim": claim.value, "published": True, "message_id": message_id}
 
 
+def reject(event: Any, error: NonRetryableEventError, queue_url: str) -> None:
+    """Send a rejected event to ``queue_url`` as Lambda's dead-letter queue would (body: the event)."""
+    global _SQS
+    if _SQS is None:
+        _SQS = boto3.client("sqs", config=_BOTO_CONFIG)
+    _SQS.send_message(
+        QueueUrl=queue_url,
+        MessageBody=json.dumps(event, default=str),
+        MessageAttributes={
+            "ErrorCode": {"DataType": "String", "StringValue": type(error).__name__},
+            "ErrorMessage": {"DataType": "String", "StringValue": str(error)[:1024]},
+        },
+    )
+
+
 def main(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point: thin wrapper around :func:`process`."""
     owner = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
@@ -159,4 +184,11 @@ def main(event: dict[str, Any], context: Any) -> dict[str, Any]:
             error=str(error),
             event_id=event.get("id") if isinstance(event, dict) else None,
         )
-        raise
+        queue_url = os.environ.get("REJECTED_QUEUE_URL")
+        if not isinstance(error, NonRetryableEventError) or not queue_url:
+            raise
+        try:
+            reject(event, error, queue_url)
+        except ClientError:  # not recorded: let Lambda retry and dead-letter it
+            raise error from None
+        return {"rejected": True, "error_type": type(error).__name__, "error": str(error)}

@@ -151,6 +151,9 @@ class SloContract:
     bucket: str
     prefix: str
     partition_template: str = DEFAULT_PARTITION_TEMPLATE
+    #: Folder of a period's ``_SUCCESS`` marker when it differs from the period key (tables whose
+    #: partition folders are named by value, e.g. Hudi's default ``2026-11-25/``); None: the period key.
+    marker_template: str | None = None
 
     @property
     def unpartitioned(self) -> bool:
@@ -160,6 +163,14 @@ class SloContract:
     def partition_for(self, scheduled_utc: datetime) -> str:
         """Partition string of the period scheduled at ``scheduled_utc`` (formatted in local time)."""
         return render_partition(self.partition_template, scheduled_utc, self.timezone)
+
+    def marker_for(self, scheduled_utc: datetime, period_key: str) -> str:
+        """Folder (under the location) of the ``_SUCCESS`` marker of the period ``period_key``."""
+        if self.unpartitioned:
+            return ""
+        if self.marker_template:
+            return render_partition(self.marker_template, scheduled_utc, self.timezone)
+        return period_key
 
     def success_key(self, partition: str) -> str:
         """S3 key of the ``_SUCCESS`` marker of ``partition``."""
@@ -225,6 +236,12 @@ def parse_contract(entry: Mapping[str, Any]) -> SloContract:
             f"partition_template: {template!r} is invalid ({exc}); "
             "use {date}, {prev_date}, {local} or {utc} with optional strftime formats"
         ) from exc
+    marker = text("marker_template", required=False) or None
+    if marker is not None:
+        try:
+            render_partition(marker, datetime(2026, 1, 1, tzinfo=UTC), "UTC")
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ValueError(f"marker_template: {marker!r} is invalid ({exc})") from exc
     channel = text("slack_channel", required=False) or None
     return SloContract(
         product_key=product_key,
@@ -240,6 +257,7 @@ def parse_contract(entry: Mapping[str, Any]) -> SloContract:
         bucket=bucket,
         prefix=prefix,
         partition_template=template,
+        marker_template=marker,
     )
 
 
@@ -341,7 +359,7 @@ class DueCheck:
     @property
     def marker_partition(self) -> str:
         """Folder under the location holding the ``_SUCCESS`` marker ("" when unpartitioned)."""
-        return "" if self.contract.unpartitioned else self.period_key
+        return self.contract.marker_for(self.scheduled_utc, self.period_key)
 
 
 def due_checks(contracts: Iterable[SloContract], window_start: datetime, window_end: datetime) -> list[DueCheck]:
@@ -433,6 +451,8 @@ class Breach:
     last_escalated_deadline: str | None = None
     #: Unpartitioned products only: the period's scheduled instant (deliveries count from then on).
     scheduled: datetime | None = None
+    #: Folder of the period's ``_SUCCESS`` marker when it is not the period key (``marker_template``).
+    marker_path: str | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Breach:
@@ -457,6 +477,7 @@ class Breach:
             escalations=int(plain.get("escalations", 0)),
             last_escalated_deadline=plain.get("last_escalated_deadline"),
             scheduled=scheduled,
+            marker_path=plain.get("marker_partition") or None,
         )
 
     @classmethod
@@ -475,6 +496,7 @@ class Breach:
             cron=contract.cron,
             grace_minutes=int(contract.grace.total_seconds() // 60),
             scheduled=check.since,
+            marker_path=check.marker_partition if check.marker_partition != check.period_key else None,
         )
 
     @property
@@ -491,7 +513,7 @@ class Breach:
 
     @property
     def marker_partition(self) -> str:
-        return "" if self.scheduled else self.period_key
+        return "" if self.scheduled else (self.marker_path or self.period_key)
 
     @property
     def period_text(self) -> str:
@@ -528,6 +550,8 @@ class Breach:
         }
         if self.slack_channel:
             plain["slack_channel"] = self.slack_channel
+        if self.marker_path and not self.scheduled:
+            plain["marker_partition"] = self.marker_path
         if self.scheduled:
             plain["delivery_key"] = LATEST_PERIOD_KEY
             plain["scheduled_at"] = iso(self.scheduled)

@@ -317,7 +317,7 @@ def test_fifo_topic_gets_group_and_deterministic_deduplication_id(aws: SimpleNam
 
 
 def test_location_outside_the_table_is_rejected(aws: SimpleNamespace) -> None:
-    with pytest.raises(NonRetryableEventError, match="outside the table location"):
+    with pytest.raises(NonRetryableEventError, match="is outside the delivery.s location"):
         handler.main(refresh_event(location="s3://other-bucket/x/dt=2026-11-25"), CONTEXT)
 
 
@@ -333,7 +333,7 @@ def test_explicit_location_under_the_table_is_used(aws: SimpleNamespace) -> None
     ("event", "message"),
     [
         ({**refresh_event(), "source": "someone.else"}, "expected source"),
-        (refresh_event(partition={"dt": "../../x"}), "detail.partition"),
+        (refresh_event(partition={"dt": "../../x"}), "partition value dt="),
         (refresh_event(domain="Sales Team"), "detail.domain"),
         (refresh_event(location="https://x"), "detail.location"),
     ],

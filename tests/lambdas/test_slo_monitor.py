@@ -819,3 +819,27 @@ def test_settings_from_env_errors() -> None:
         Settings.from_env({**base, "SWEEP_MINUTES": "0"})
     settings = Settings.from_env({**base, "DOMAIN_TOPIC_ARNS": "not json", "DEFAULT_TOPIC_ARN": "arn:x"})
     assert settings.topic_for("sales") == "arn:x"
+
+
+# ------------------------------------------------------------------------- folders named by value (Hudi)
+
+
+def test_marker_fallback_follows_the_marker_template(env: Env) -> None:
+    """Hudi's default layout puts the period's data (and the notifier's marker) in ``2035-01-10/``,
+    while the delivery is keyed ``dt=2035-01-10``: the manifest's ``marker_template`` says where to look."""
+    env.write_manifest([contract(partition_template="dt={date:%Y-%m-%d}", marker_template="{date:%Y-%m-%d}")])
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=LAKE_BUCKET, Key="sales/orders/2035-01-10/_SUCCESS", Body=b""
+    )
+    summary = env.run(utc(2035, 1, 10, 6, 3))
+    assert (summary.due, summary.on_time, summary.breaches) == (1, 1, 0)
+
+
+def test_open_breach_is_rechecked_at_the_marker_template(env: Env) -> None:
+    env.write_manifest([contract(partition_template="dt={date:%Y-%m-%d}", marker_template="{date:%Y-%m-%d}")])
+    first = env.run(utc(2035, 1, 10, 6, 3))
+    assert first.breaches == 1
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=LAKE_BUCKET, Key="sales/orders/2035-01-10/_SUCCESS", Body=b""
+    )
+    assert env.run(utc(2035, 1, 10, 6, 30)).recoveries == 1

@@ -162,7 +162,7 @@ def test_resource_count_matches_the_template(contract, templates: dict[str, Temp
         ("orc", "orc.OrcSerde", "OrcInputFormat"),
         ("avro", "avro.AvroSerDe", "AvroContainerInputFormat"),
         ("json", "org.openx.data.jsonserde.JsonSerDe", "TextInputFormat"),
-        ("csv", "lazy.LazySimpleSerDe", "TextInputFormat"),
+        ("csv", "serde2.OpenCSVSerde", "TextInputFormat"),
         ("hudi", "parquet.serde.ParquetHiveSerDe", "HoodieParquetInputFormat"),
     ],
 )
@@ -179,7 +179,7 @@ def test_serde_per_file_format(fmt: str, serde: str, input_format: str) -> None:
 def test_csv_header_and_json_paths() -> None:
     csv = table_input(make_contract(fmt="csv"))
     assert csv["Parameters"]["skip.header.line.count"] == "1"
-    assert csv["StorageDescriptor"]["SerdeInfo"]["Parameters"]["field.delim"] == ","
+    assert csv["StorageDescriptor"]["SerdeInfo"]["Parameters"]["separatorChar"] == ","
     assert "skip.header.line.count" not in table_input(make_contract(fmt="csv"), csv_header=False)["Parameters"]
     json_spec = table_input(make_contract(fmt="json", columns=1))
     assert json_spec["StorageDescriptor"]["SerdeInfo"]["Parameters"]["paths"] == "id,c0"
@@ -222,22 +222,35 @@ def test_avro_schema_literal_covers_nested_types() -> None:
 
 def test_open_table_formats() -> None:
     iceberg = make_contract(fmt="iceberg")
-    assert open_table_format_input(iceberg) == {"IcebergInput": {"MetadataOperation": "CREATE", "Version": "2"}}
-    spec = table_input(iceberg)
-    assert "PartitionKeys" not in spec and "SerdeInfo" not in spec["StorageDescriptor"]
-    assert [c["Name"] for c in spec["StorageDescriptor"]["Columns"]][-1] == "dt"
-    assert spec["Parameters"]["meshworks.partition_keys"] == "dt"
-    assert "classification" not in spec["Parameters"]
+    spec = open_table_format_input(iceberg)["IcebergInput"]
+    assert (spec["MetadataOperation"], spec["Version"]) == ("CREATE", "2")
+    assert [f["Name"] for f in spec["IcebergTableInput"]["Schema"]["Fields"]][-1] == "dt"
+    assert spec["IcebergTableInput"]["Properties"]["meshworks.partition_keys"] == "dt"
+    assert "classification" not in spec["IcebergTableInput"]["Properties"]
+    assert table_input(iceberg) is None
     delta = table_input(make_contract(fmt="delta"))
     assert delta["Parameters"]["table_type"] == "DELTA"
+    assert delta["Parameters"]["meshworks.partition_keys"] == "dt"
+    assert "PartitionKeys" not in delta and "SerdeInfo" not in delta["StorageDescriptor"]
     assert DataFormat("delta").is_table_format
 
 
-def test_iceberg_product_synthesizes_open_table_format_input() -> None:
+def test_iceberg_product_synthesizes_its_iceberg_table_input() -> None:
     _, stack = new_stack("Iceberg")
     DataProduct(stack, "Events", contract=make_contract(fmt="iceberg"), catalog_id=HUB, data_access_role_arn=ROLE_ARN)
     props = only(Template.from_stack(stack), "AWS::Glue::Table")["Properties"]
-    assert props["OpenTableFormatInput"] == {"IcebergInput": {"MetadataOperation": "CREATE", "Version": "2"}}
+    assert props["Name"] == "orders" and "TableInput" not in props
+    iceberg = props["OpenTableFormatInput"]["IcebergInput"]
+    assert iceberg["IcebergTableInput"]["PartitionSpec"]["Fields"] == [
+        {"Name": "dt", "SourceId": 5, "FieldId": 1000, "Transform": "identity"}
+    ]
+    assert iceberg["IcebergTableInput"]["Schema"]["Fields"][0] == {
+        "Id": 1,
+        "Name": "id",
+        "Type": "long",
+        "Required": False,
+        "Doc": "Primary key of the row.",
+    }
 
 
 def test_pii_columns_are_flagged_in_comments_and_long_descriptions_truncated() -> None:

@@ -178,8 +178,12 @@ def test_notifier_environment_and_least_privilege(template: Template) -> None:
         if f["Properties"].get("Handler") == "mesh_notifier.handler.main"
     )
     env = function["Environment"]["Variables"]
-    assert set(env) == {"DELIVERY_TABLE", "TOPIC_ARN", "CATALOG_ID", "DATABASE_PREFIX"}
+    assert set(env) == {"DELIVERY_TABLE", "TOPIC_ARN", "CATALOG_ID", "DATABASE_PREFIX", "REJECTED_QUEUE_URL"}
     assert env["CATALOG_ID"] == HUB and env["DATABASE_PREFIX"] == ""
+    # Rejected events (bad partition values...) go to the function's own DLQ at once, without Lambda's retries.
+    dlq = function["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0]
+    assert env["REJECTED_QUEUE_URL"] == {"Ref": dlq}
+    assert any("sqs:SendMessage" in actions(s) and dlq in json.dumps(s["Resource"]) for s in statements(template))
     by_sid: dict[str, Any] = {s.get("Sid"): s for s in statements(template)}
     glue = by_sid["ReadTablesAddPartitions"]
     assert actions(glue) == ["glue:GetTable", "glue:CreatePartition"]

@@ -47,7 +47,7 @@ def test_shards_hold_exactly_the_planned_products(platform: SynthesizedPlatform)
         resources = templates[plan.stack_id]["Resources"]
         assert len(resources) == plan.resources
         tables = sorted(
-            r["Properties"]["TableInput"]["Name"] for r in resources.values() if r["Type"] == "AWS::Glue::Table"
+            r["Properties"].get("Name") or r["Properties"]["TableInput"]["Name"] for r in resources.values() if r["Type"] == "AWS::Glue::Table"
         )
         assert tables == [c.name for c in plan.products]
 

@@ -96,11 +96,15 @@ def test_the_runtime_accepts_the_manifest(contracts: list[DataProductContract]) 
         "30 6 * * *",
         3600,
     )
-    manifest = build_manifest(contracts, {"sales.customers": "dt={date:%Y-%m-%d}"})
+    manifest = build_manifest(contracts, {"sales.orders": "order_date={prev_date:%Y-%m-%d}"})
     parsed, errors = parse_manifest(manifest.document)
     assert errors == []
-    customers = next(c for c in parsed if c.product_key == "sales.customers")
-    assert (customers.unpartitioned, customers.partition_template) == (False, "dt={date:%Y-%m-%d}")
+    orders = next(c for c in parsed if c.product_key == "sales.orders")
+    assert (orders.unpartitioned, orders.partition_template) == (False, "order_date={prev_date:%Y-%m-%d}")
+    # A partition template on an unpartitioned product would breach every period (the notifier keys
+    # its deliveries by snapshot/event id): refused at synth.
+    with pytest.raises(ValueError, match=r"partition_templates\['sales.customers'\].*not the product's \[\]"):
+        build_manifest(contracts, {"sales.customers": "dt={date:%Y-%m-%d}"})
 
 
 def test_partition_templates_override_and_errors(contracts: list[DataProductContract]) -> None:
@@ -126,7 +130,7 @@ def test_partition_template_rules(contracts: list[DataProductContract]) -> None:
     assert partition_template(_contract(orders, partition_keys=[])) == ""
     # Keys that map to no period are still left out (with the reason), unless overridden.
     assert build_manifest([by_region]).skipped == {
-        "sales.orders": "partition keys ['region'] do not map to a period (day/hour keys only); "
+        "sales.orders": "partition keys ['region'] do not map to a period (date keys and day/hour-named keys of matching types only); "
         "set monitoring.partition_templates['sales.orders'] to monitor it"
     }
     [entry] = build_manifest([by_region], {"sales.orders": ""}).entries

@@ -139,7 +139,7 @@ def test_config_values_reach_the_stack() -> None:
             muted_jobs=["sandbox-*"],
             job_alerts_slack_channel="#data-platform",
             state_machine_arns=["arn:aws:states:eu-west-1:111111111111:stateMachine:nightly"],
-            partition_templates={"sales.customers": "dt={date:%Y-%m-%d}"},
+            partition_templates={"sales.orders": "order_date={prev_date:%Y-%m-%d}"},
             ops_emails=["ops@example.com"],
         )
     )
@@ -159,7 +159,8 @@ def test_config_values_reach_the_stack() -> None:
         "AWS::Events::Rule",
         {"EventPattern": Match.object_like({"detail": Match.object_like({"stateMachineArn": Match.any_value()})})},
     )
-    assert "sales.customers" in [e["product_key"] for e in stacks["monitoring"].slo_monitor.manifest.entries]
+    entries = {e["product_key"]: e for e in stacks["monitoring"].slo_monitor.manifest.entries}
+    assert entries["sales.orders"]["partition_template"] == "order_date={prev_date:%Y-%m-%d}"
     hub.has_resource_properties("AWS::SNS::Subscription", {"Endpoint": "ops@example.com"})
 
 

@@ -1,13 +1,18 @@
 """Hub-side notifier for ``DataProductRefreshed`` events (handler ``mesh_notifier.handler.main``).
 
-For each refresh it writes a 0-byte ``_SUCCESS`` marker, registers the Glue partition, records
-the delivery in DynamoDB (item ``product_key``/``period_key``, and the product's ``latest`` item
-pointing at its newest ``delivered_at``, see :func:`.steps.record_latest`) and publishes one SNS
-message with ``domain``/``product``/``event_type`` attributes for subscription filter policies.
-Replaying the same event is harmless.
+For each refresh it checks the announcing account against the product's producer, claims the
+delivery (``claim#<period>`` item with a lease), registers the Glue partition, publishes one SNS
+message per topic (the hub topic and each consumer account's topic, attributes ``domain``/
+``product``/``event_type``/``delivery_id`` for filter policies), then records the delivery
+(item ``product_key``/``period_key``, and the product's ``latest`` item, see
+:func:`.steps.record_latest`) and writes the 0-byte ``_SUCCESS`` marker last.
 
-Environment: ``DELIVERY_TABLE`` and ``TOPIC_ARN`` (required), ``CATALOG_ID`` and
-``DATABASE_PREFIX`` (optional).
+Guarantee: at least once per topic, with the dedupe key ``delivery_id`` in every message (the
+same for every copy of a delivery); a replayed event is a no-op, a new announcement of a period
+already delivered is a correction (``revision`` + 1, a new ``delivery_id``). See docs/mesh.md.
+
+Environment: ``DELIVERY_TABLE`` and ``TOPIC_ARN`` (required), ``CATALOG_ID``, ``DATABASE_PREFIX``,
+``CONSUMER_TOPIC_PREFIX``, ``PRODUCER_ACCOUNTS`` (comma-separated) and ``LEASE_SECONDS`` (optional).
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ from .core import (
     Config,
     MeshNotifierError,
     RetryableDeliveryError,
+    build_message,
+    check_producer_account,
     data_location,
     log,
     ordered_partition_values,
     parse_event,
     period_key,
+    publish_targets,
     table_info,
     utc_now_iso,
 )
@@ -40,8 +48,10 @@ from .steps import (
     claim_delivery,
     get_table,
     mark_published,
+    mark_target_published,
     publish,
     put_marker,
+    record_delivery,
     record_latest,
     register_partition,
 )
@@ -86,21 +96,18 @@ def process(event: dict[str, Any], config: Config, clients: Clients, now: dateti
     """Deliver one refresh event; return a summary of what was done.
 
     Raises:
-        NonRetryableEventError: bad event, unknown table, partition keys that do not match.
+        NonRetryableEventError: bad event, unknown table, partition keys that do not match, an
+            account that may not announce the product.
         RetryableDeliveryError: AWS failures worth retrying (access denied, throttling, ...).
     """
     refresh = parse_event(event)
     database = f"{config.database_prefix}{refresh.domain}"
-    info = table_info(get_table(clients.glue, config, database, refresh.product))
+    table = get_table(clients.glue, config, database, refresh.product)
+    info = table_info(table)
+    account_check = check_producer_account(refresh, table, config.producer_accounts)
     location = data_location(info, refresh)  # validates the partition keys too
     period = period_key(info, refresh)
     context = {"event_id": refresh.event_id, "product_key": refresh.product_key, "period_key": period}
-
-    marker_created = put_marker(clients.s3, location)
-    partition_created = False
-    if refresh.partition and info.registers_partitions:
-        values = ordered_partition_values(info, refresh.partition)
-        partition_created = register_partition(clients.glue, config, info, values, location)
 
     record: dict[str, Any] = {
         "product_key": refresh.product_key,
@@ -109,40 +116,64 @@ def process(event: dict[str, Any], config: Config, clients: Clients, now: dateti
         "product": refresh.product,
         "partition": refresh.partition,
         "location": location,
-        "delivered_at": utc_now_iso(now),
+        "revision_at": utc_now_iso(now),
         "event_id": refresh.event_id,
+        "snapshot_id": refresh.snapshot_id,
+        "targets": publish_targets(config, table),
     }
-    if refresh.snapshot_id:
-        record["snapshot_id"] = refresh.snapshot_id
-    claim, stored = claim_delivery(clients.table, record, owner, int(now.timestamp()))
+    claim, stored = claim_delivery(clients.table, record, owner, int(now.timestamp()), config.lease_seconds)
+    partition_created = False
+    published: dict[str, str] = {}
     try:
-        # Every outcome (duplicates too): the stored delivered_at makes it a no-op once done.
-        latest_updated = record_latest(clients.table, stored)
+        # The stored claim decides what is published and registered: a replayed older event never
+        # undoes a correction.
+        if stored.get("partition") and info.registers_partitions:
+            values = ordered_partition_values(info, stored["partition"])
+            partition_created = register_partition(
+                clients.glue, config, info, values, stored["location"], update_existing=int(stored["revision"]) > 1
+            )
+        if claim is not Claim.DUPLICATE:
+            done = set(stored.get("published_to") or ())
+            for target in stored.get("targets") or [config.topic_arn]:
+                if target in done:
+                    continue
+                try:
+                    published[target] = publish(clients.sns, target, stored)
+                except ClientError as error:
+                    if target != config.topic_arn and _code(error) == "NotFound":
+                        log(logging.ERROR, "consumer topic missing; skipped", topic_arn=target, **context)
+                        continue
+                    raise RetryableDeliveryError(f"publish to {target} failed: {error}") from error
+                mark_target_published(clients.table, stored, target, published[target])
+            mark_published(clients.table, stored, utc_now_iso(datetime.now(timezone.utc)))
     except RetryableDeliveryError:
         if claim is not Claim.DUPLICATE:
             _release_lease(clients.table, stored, owner)
         raise
+    # Only now is the delivery complete: what the SLO sweeper reads comes last (every outcome
+    # runs these idempotent steps, so a crash before them is finished by the retry).
+    recorded = record_delivery(clients.table, stored)
+    latest_updated = record_latest(clients.table, stored)
+    marker_created = put_marker(clients.s3, stored["location"], build_message(stored)["delivery_id"])
     summary = {
         **context,
+        "revision": int(stored["revision"]),
+        "producer_check": account_check,
         "marker_created": marker_created,
         "partition_created": partition_created,
+        "recorded": recorded,
         "latest_updated": latest_updated,
     }
     if claim is Claim.DUPLICATE:
         log(logging.INFO, "duplicate delivery, already published", **summary)
         return {**summary, "claim": claim.value, "published": False}
+    log(logging.INFO, "delivery published", message_ids=published, claim=claim.value, **summary)
+    message_id = published.get(config.topic_arn) or next(iter(published.values()), None)
+    return {**summary, "claim": claim.value, "published": True, "message_id": message_id, "message_ids": published}
 
-    try:
-        message_id = publish(clients.sns, config, stored)
-    except ClientError as error:
-        _release_lease(clients.table, stored, owner)
-        raise RetryableDeliveryError(f"publish to {config.topic_arn} failed: {error}") from error
-    try:
-        mark_published(clients.table, stored, message_id, utc_now_iso(datetime.now(timezone.utc)))
-    except ClientError as error:
-        raise RetryableDeliveryError(f"published {message_id} but could not record it: {error}") from error
-    log(logging.INFO, "delivery published", message_id=message_id, claim=claim.value, **summary)
-    return {**summary, "claim": claim.value, "published": True, "message_id": message_id}
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def main(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import jsii
 from aws_cdk import CfnResource, Stack
@@ -68,6 +69,7 @@ class DataProductStack(Stack):
         sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
         max_resources: int = 450,
         max_template_bytes: int = 900_000,
+        location_access_role_arns: Sequence[str] = (),
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -80,6 +82,7 @@ class DataProductStack(Stack):
             data_access_role_arn=data_access_role_arn,
             sharing_mode=sharing_mode,
             max_resources=max_resources,
+            location_access_role_arns=location_access_role_arns,
         )
         self.size_check = TemplateSizeCheck(self, max_template_bytes)
         self.node.add_validation(self.size_check)

@@ -40,6 +40,7 @@ before the product is deployed: :class:`~meshworks.constructs.mesh.mesh_hub.Mesh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
@@ -58,6 +59,8 @@ __all__ = ["CONSUMER_TAG_PREFIX", "CONSUMER_TAG_VALUE", "DataProduct", "SharingM
 #: The colon cannot appear in contract tag keys, so the platform's keys never collide with producers'.
 CONSUMER_TAG_PREFIX = "meshworks:consumer:"
 CONSUMER_TAG_VALUE = "true"
+#: Glue table parameter listing the product's consumer accounts (read by the hub's notifier).
+CONSUMERS_PARAMETER = "meshworks:consumers"
 #: What a consumer account may do with a shared table (with grant option: its admins re-grant locally).
 CONSUMER_TABLE_PERMISSIONS = ("SELECT", "DESCRIBE")
 
@@ -146,6 +149,10 @@ class DataProduct(Construct):
         database_name: Default: ``contract.database_name`` (the domain).
         csv_header: CSV files start with a header line. Default: True.
         removal_policy: of the table. Default: RETAIN (DESTROY needs ``@meshworks/removeDataOnDestroy``).
+        location_access_role_arns: roles granted ``DATA_LOCATION_ACCESS`` on the registered location
+            (``self.location_grants``): the hub's notifier, which adds partitions there (Lake Formation
+            refuses ``CreatePartition`` in a registered location without it). One resource each.
+            Default: none.
     """
 
     def __init__(
@@ -160,6 +167,7 @@ class DataProduct(Construct):
         database_name: str | None = None,
         csv_header: bool = True,
         removal_policy: RemovalPolicy | None = None,
+        location_access_role_arns: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.contract = contract
@@ -178,12 +186,35 @@ class DataProduct(Construct):
                 hybrid_access_enabled=False,
             )
 
+        self.location_grants: list[lakeformation.CfnPrincipalPermissions] = []
+        if self.location_registration is not None:
+            for index, role_arn in enumerate(location_access_role_arns):
+                grant = lakeformation.CfnPrincipalPermissions(
+                    self,
+                    f"LocationAccess{index}" if index else "LocationAccess",
+                    principal=lakeformation.CfnPrincipalPermissions.DataLakePrincipalProperty(
+                        data_lake_principal_identifier=role_arn
+                    ),
+                    resource=lakeformation.CfnPrincipalPermissions.ResourceProperty(
+                        data_location=lakeformation.CfnPrincipalPermissions.DataLocationResourceProperty(
+                            catalog_id=catalog_id, resource_arn=location_arn(contract.location)
+                        )
+                    ),
+                    permissions=["DATA_LOCATION_ACCESS"],
+                    permissions_with_grant_option=[],
+                )
+                grant.add_resource_dependency(self.location_registration)
+                self.location_grants.append(grant)
+
+        spec = table_input(contract, csv_header=csv_header)
+        # Who receives the product's refresh notifications (the hub notifier publishes to each one's topic).
+        spec["Parameters"] = {**spec["Parameters"], CONSUMERS_PARAMETER: ",".join(sorted(contract.consumers))}
         self.table = glue.CfnTable(
             self,
             "Table",
             catalog_id=catalog_id,
             database_name=self.database_name,
-            table_input=_table_input_props(table_input(contract, csv_header=csv_header)),
+            table_input=_table_input_props(spec),
             open_table_format_input=_open_table_format_props(open_table_format_input(contract)),
         )
         policy = resolve_removal_policy(self, removal_policy)
@@ -256,7 +287,8 @@ class DataProduct(Construct):
         sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
         *,
         register_location: bool = True,
+        location_access_grants: int = 0,
     ) -> int:
         """How many CloudFormation resources a product adds to its stack (used for stack budgets)."""
         shares = len(contract.consumers) if SharingMode(sharing_mode) is SharingMode.NAMED_RESOURCES else 1
-        return int(register_location) + 1 + shares
+        return int(register_location) * (1 + location_access_grants) + 1 + shares

@@ -38,6 +38,7 @@ def test_shards_hold_exactly_the_planned_products(platform: SynthesizedPlatform)
         domain_shards=mesh.domain_shards,
         consumer_shards=mesh.consumer_shards,
         sharing_mode=mesh.sharing_mode,
+        location_access_grants=1 if mesh.register_locations else 0,  # the notifier's DATA_LOCATION_ACCESS
     )
     templates = mesh_templates(platform)
     assert {p.stack_id for p in plans} == {n for n in templates if n.startswith(("MeshProducts-", "MeshConsumers-"))}

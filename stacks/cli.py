@@ -3,6 +3,9 @@
 ``meshworks validate PATH...`` checks data-product contracts (files, or directories searched for
 ``*.yaml``/``*.yml``) and prints every problem as ``file:line: field: message``.
 ``meshworks schema`` prints the JSON Schema of a contract (``--output FILE`` writes it).
+``meshworks producer-policy --domain D`` prints, as JSON, the bucket policies and key-policy
+statements the producer of domain ``D`` applies so the hub's roles can use its buckets and keys
+(from ``cdk.json`` and the contracts; see docs/mesh.md "Producer prerequisites").
 
 Exit codes: 0 all contracts pass, 1 problems found, 2 usage error (bad option, missing path, bad
 ``--allowed-buckets`` file), 3 internal error. A traceback is never printed.
@@ -61,7 +64,52 @@ def _build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a contract file")
     schema.add_argument("--output", metavar="FILE", type=Path, help="write the schema to FILE instead")
+    producer = commands.add_parser(
+        "producer-policy",
+        help="print the bucket and key policy statements a producer applies",
+        description="Print (JSON) the bucket policies and KMS key-policy statements the producer of a domain "
+        "applies so the hub's Lake Formation, notifier and SLO sweeper roles can use its buckets and keys.",
+    )
+    producer.add_argument("--domain", required=True, help="the producer's domain, e.g. sales")
+    producer.add_argument("--config", type=Path, default=Path("cdk.json"), help="cdk.json (default: ./cdk.json)")
     return parser
+
+
+def _producer_policy(args: argparse.Namespace, out: TextIO) -> int:
+    import json
+
+    from meshworks.constructs.mesh.producer_policy import producer_policy
+    from meshworks.stacks.config import ConfigError, load_cdk_json
+    from meshworks.stacks.mesh_hub_stack import read_contracts
+
+    if not args.config.exists():
+        raise _UsageError(f"no such configuration file: {args.config}")
+    try:
+        config = load_cdk_json(args.config)
+        contracts = read_contracts(config.mesh)
+    except ConfigError as exc:
+        raise _UsageError(str(exc)) from None
+    mesh = config.mesh
+    locations = [c.location for c in contracts if c.domain == args.domain]
+    locations += [f"s3://{bucket}" for bucket in mesh.producer_buckets.get(args.domain, [])]
+    if not locations:
+        raise _UsageError(
+            f"no data product of domain {args.domain!r} and no mesh.producer_buckets[{args.domain!r}] in {args.config}"
+        )
+    hub = config.environments.hub
+    try:
+        policy = producer_policy(
+            hub_account=hub.account,
+            name_prefix=config.prefix,
+            region=hub.region,
+            locations=sorted(set(locations)),
+            kms_key_arns=mesh.producer_kms_key_arns,
+        )
+    except ValueError as exc:
+        raise _UsageError(f"{args.config}: {exc}") from None
+    json.dump({"domain": args.domain, **policy}, out, indent=2, sort_keys=True)
+    out.write("\n")
+    return EXIT_OK
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -122,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         if args.command == "validate":
             return _validate(args, out, err)
+        if args.command == "producer-policy":
+            return _producer_policy(args, out)
         return _schema(args, out)
     except _UsageError as exc:
         print(f"meshworks: error: {exc}", file=err)

@@ -154,10 +154,18 @@ def test_refresh_reaches_the_consumer_queue_with_iam_and_lake_formation_satisfie
         handler.reset_clients()
         result = handler.main(event_for(hub), CONTEXT)
         replay = handler.main(event_for(hub), CONTEXT)
+        # A producer's correction: same partition, rewritten under a new run folder.
+        first = event_for(hub)
+        location = f"{hub.table_input['StorageDescriptor']['Location'].rstrip('/')}/" + "/".join(
+            f"{k}={v}" for k, v in first["detail"]["partition"].items()
+        )
+        correction = {**first, "id": "e2e-2", "detail": {**first["detail"], "location": f"{location}/run=2"}}
+        corrected = handler.main(correction, CONTEXT)
     handler.reset_clients()
-    assert result["published"] is True and replay["claim"] == "duplicate"
+    assert result["published"] is True and replay["claim"] == "duplicate" and corrected["claim"] == "correction"
     messages = hub.sqs.receive_message(QueueUrl=hub.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    [body] = [json.loads(m["Body"]) for m in messages]
+    body, fix = sorted((json.loads(m["Body"]) for m in messages), key=lambda b: b["revision"])
+    assert (fix["revision"], fix["location"]) == (2, f"{location}/run=2")
     assert body["product_key"] == f"{hub.database}.{hub.table_input['Name']}"
     assert body["delivery_id"].endswith("/r1")
     record = hub.ddb.get_item(
@@ -167,7 +175,7 @@ def test_refresh_reaches_the_consumer_queue_with_iam_and_lake_formation_satisfie
     assert record["delivered_at"]["S"] == body["delivered_at"]  # what the SLO sweeper reads
     hub.role.check_resources()
     assert hub.role.unchecked() == set()
-    assert {"glue:GetTable", "glue:CreatePartition"} <= hub.role.actions()
+    assert {"glue:GetTable", "glue:CreatePartition", "glue:UpdatePartition"} <= hub.role.actions()
     # Lake Formation: every Glue call of the run is granted in the templates (moto cannot tell).
     assert registered_locations(hub.platform.templates, account=hub.account, region=hub.region)
     assert audit(
@@ -193,7 +201,11 @@ def test_without_the_location_grant_the_audit_names_data_location_access(hub: An
         hub.role.calls, templates, principal_arn=notifier_role_arn(hub), refs=hub.refs, account=hub.account,
         region=hub.region,
     )
-    assert problems and all("DATA_LOCATION_ACCESS" in p and "glue:CreatePartition" in p for p in problems)
+    assert problems == [
+        f"glue:CreatePartition {hub.database}.{hub.table_input['Name']}: DATA_LOCATION_ACCESS on "
+        f"{hub.role.calls[[c.operation for c in hub.role.calls].index('CreatePartition')].params['PartitionInput']['StorageDescriptor']['Location'].replace('s3://', 'arn:aws:s3:::')} "
+        "(registered with Lake Formation)"
+    ]
 
 
 def test_publish_denied_by_iam_leaves_nothing_that_looks_delivered(hub: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
@@ -577,6 +577,7 @@ def test_crash_after_each_side_effect_then_retry(
                 crashed.append(step)
                 sweeper_view_at_crash.update(
                     record=delivery_item(aws, "dt=2026-11-25"),
+                    latest=delivery_item(aws, "latest"),
                     marker=aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount"),
                     messages=len(received(aws)) + len(drain(aws, url)),
                 )
@@ -596,6 +597,7 @@ def test_crash_after_each_side_effect_then_retry(
     complete = step in ("record_delivery", "record_latest", "put_marker")
     if not complete:
         assert sweeper_view_at_crash["record"] == {}, "a half-done delivery looked complete to the SLO sweeper"
+        assert sweeper_view_at_crash["latest"] == {}
         assert sweeper_view_at_crash["marker"] == 0
     # Re-run the same event once the lease has expired (Lambda retries a crashed invocation after >= 1 min).
     later = t0.replace(minute=10)
@@ -615,3 +617,23 @@ def test_crash_after_each_side_effect_then_retry(
     assert record["published"] == {"BOOL": True}
     assert aws.s3.head_object(Bucket=BUCKET, Key="sales/orders/dt=2026-11-25/_SUCCESS")
     assert len(aws.glue.get_partitions(DatabaseName="sales", TableName="orders")["Partitions"]) == 1
+
+
+def test_a_lease_outlives_the_invocation_that_holds_it(aws: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault 6: with lease == function timeout (60 s), a concurrent copy of the event arriving just after
+    the lease ran out published a second time while the first invocation could still be publishing."""
+    config = Config.from_env(dict(os.environ))
+    clients = handler.get_clients(config)
+    t0 = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+
+    def slow_publish(*_: Any, **__: Any) -> Any:
+        raise Crash("still publishing when the function times out")
+
+    monkeypatch.setattr(handler, "publish", slow_publish)
+    with pytest.raises(Crash):
+        handler.process(refresh_event(), config, clients, t0, "req-1")
+    monkeypatch.undo()
+    function_timeout = 60
+    with pytest.raises(RetryableDeliveryError, match="another invocation"):
+        handler.process(refresh_event(), config, clients, t0 + timedelta(seconds=function_timeout + 1), "req-2")
+    assert received(aws) == []

@@ -305,6 +305,8 @@ class MeshHub(Construct):
         )
         self._bus_policy: events.CfnEventBusPolicy | None = None
         if self.notifier.dead_letter_queue is not None:
+            # Rejected events go there at once (not retried), with their reason; the DLQ is alarmed.
+            self.notifier.function.add_environment("REJECTED_QUEUE_URL", self.notifier.dead_letter_queue.queue_url)
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="AllowEventBridgeDeadLetters",

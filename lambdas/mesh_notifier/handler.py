@@ -17,6 +17,7 @@ Environment: ``DELIVERY_TABLE`` and ``TOPIC_ARN`` (required), ``CATALOG_ID``, ``
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import uuid
@@ -31,6 +32,7 @@ from botocore.exceptions import ClientError
 from .core import (
     Config,
     MeshNotifierError,
+    NonRetryableEventError,
     RetryableDeliveryError,
     build_message,
     check_producer_account,
@@ -176,8 +178,30 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def reject(event: Any, error: NonRetryableEventError, queue_url: str) -> dict[str, Any]:
+    """Send a rejected event once to the dead-letter queue, as Lambda's own DLQ does, and return.
+
+    Raising would make Lambda retry the event twice for nothing. The message body is the event;
+    the attributes ``ErrorCode``/``ErrorMessage`` say why (the DLQ is alarmed). If the send fails,
+    the error is raised instead, so Lambda retries and the event still ends in the DLQ.
+    """
+    boto3.client("sqs", config=_BOTO_CONFIG).send_message(
+        QueueUrl=queue_url,
+        MessageBody=json.dumps(event, default=str),
+        MessageAttributes={
+            "ErrorCode": {"DataType": "String", "StringValue": type(error).__name__},
+            "ErrorMessage": {"DataType": "String", "StringValue": str(error)[:4096]},
+        },
+    )
+    return {"rejected": True, "reason": str(error)}
+
+
 def main(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point: thin wrapper around :func:`process`."""
+    """Lambda entry point: thin wrapper around :func:`process`.
+
+    A rejected event (``NonRetryableEventError``) goes once to ``REJECTED_QUEUE_URL`` (the function's
+    DLQ) when set, instead of being raised and retried.
+    """
     owner = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
     try:
         config = Config.from_env(os.environ)
@@ -185,9 +209,12 @@ def main(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except MeshNotifierError as error:
         log(
             logging.ERROR,
-            "delivery failed",
+            "delivery failed" if isinstance(error, RetryableDeliveryError) else "event rejected",
             error_type=type(error).__name__,
             error=str(error),
             event_id=event.get("id") if isinstance(event, dict) else None,
         )
+        queue_url = os.environ.get("REJECTED_QUEUE_URL")
+        if isinstance(error, NonRetryableEventError) and queue_url:
+            return reject(event, error, queue_url)
         raise

@@ -637,3 +637,24 @@ def test_a_lease_outlives_the_invocation_that_holds_it(aws: SimpleNamespace, mon
     with pytest.raises(RetryableDeliveryError, match="another invocation"):
         handler.process(refresh_event(), config, clients, t0 + timedelta(seconds=function_timeout + 1), "req-2")
     assert received(aws) == []
+
+
+# ----------------------------------------------------------------------------------------------- rejections
+
+
+def test_rejections_go_to_the_dead_letter_queue_once_with_their_reason_and_are_not_retried(
+    aws: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rejected event (here: another account's announcement) is not raised (Lambda would retry it twice):
+    it is sent once to the notifier's dead-letter queue (alarmed) with the reason, like Lambda's own DLQ."""
+    dlq = aws.sqs.create_queue(QueueName="notifier-dlq")["QueueUrl"]
+    monkeypatch.setenv("REJECTED_QUEUE_URL", dlq)
+    event = {**refresh_event(), "account": OTHER_PRODUCER}
+    result = handler.main(event, CONTEXT)
+    assert result["rejected"] is True and "sent by account" in result["reason"]
+    [message] = aws.sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(message["Body"]) == event
+    attributes = message["MessageAttributes"]
+    assert attributes["ErrorCode"]["StringValue"] == "NonRetryableEventError"
+    assert "sent by account" in attributes["ErrorMessage"]["StringValue"]
+    assert received(aws) == [] and aws.ddb.scan(TableName=TABLE)["Count"] == 0

@@ -78,6 +78,7 @@ def hub(platform: SynthesizedPlatform, monkeypatch: pytest.MonkeyPatch) -> Any:
                 refs[logical_id] = refs[f"{logical_id}.TopicArn"] = f"arn:aws:sns:{region}:{account}:{props['TopicName']}"
             elif kind == "AWS::SQS::Queue":
                 refs[f"{logical_id}.Arn"] = f"arn:aws:sqs:{region}:{account}:{logical_id}"
+                refs[logical_id] = boto3.client("sqs", region_name=region).create_queue(QueueName=logical_id)["QueueUrl"]
             elif kind == "AWS::Logs::LogGroup":
                 refs[f"{logical_id}.Arn"] = f"arn:aws:logs:{region}:{account}:log-group:{logical_id}:*"
             elif kind == "AWS::Events::EventBus":
@@ -222,3 +223,17 @@ def test_publish_denied_by_iam_leaves_nothing_that_looks_delivered(hub: Any, mon
     assert [i["period_key"]["S"] for i in items] == [f"claim#{items[0]['period_key']['S'].removeprefix('claim#')}"]
     assert hub.s3.list_objects_v2(Bucket=hub.bucket).get("KeyCount") == 0
     assert hub.sqs.receive_message(QueueUrl=hub.queue_url).get("Messages") is None
+
+
+def test_rejected_announcement_goes_to_the_dlq_under_the_roles_policy(hub: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9 item 3: an event from an account that is not the product's producer is rejected, once, to the DLQ."""
+    intruder = {**event_for(hub), "account": "999999999999"}
+    with hub.role.enforced(monkeypatch):
+        handler.reset_clients()
+        result = handler.main(intruder, CONTEXT)
+    handler.reset_clients()
+    assert result["rejected"] is True and "999999999999" in result["reason"]
+    [message] = hub.sqs.receive_message(QueueUrl=hub.env["REJECTED_QUEUE_URL"]).get("Messages")
+    assert json.loads(message["Body"])["account"] == "999999999999"
+    hub.role.check_resources()
+    assert hub.ddb.scan(TableName=hub.env["DELIVERY_TABLE"])["Count"] == 0

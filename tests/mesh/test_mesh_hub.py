@@ -204,7 +204,7 @@ def test_notifier_environment_and_least_privilege(template: Template) -> None:
     env = function["Environment"]["Variables"]
     assert set(env) == {
         "DELIVERY_TABLE", "TOPIC_ARN", "CATALOG_ID", "DATABASE_PREFIX", "CONSUMER_TOPIC_PREFIX", "PRODUCER_ACCOUNTS",
-        "LEASE_SECONDS",
+        "LEASE_SECONDS", "REJECTED_QUEUE_URL",
     }
     assert env["CATALOG_ID"] == HUB and env["DATABASE_PREFIX"] == ""
     assert env["PRODUCER_ACCOUNTS"] == f"{HUB},{PRODUCER},{OTHER_PRODUCER}"

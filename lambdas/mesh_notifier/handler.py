@@ -148,7 +148,7 @@ def process(event: dict[str, Any], config: Config, clients: Clients, now: dateti
                     raise RetryableDeliveryError(f"publish to {target} failed: {error}") from error
                 mark_target_published(clients.table, stored, target, published[target])
             mark_published(clients.table, stored, utc_now_iso(datetime.now(timezone.utc)))
-    except RetryableDeliveryError:
+    except MeshNotifierError:
         if claim is not Claim.DUPLICATE:
             _release_lease(clients.table, stored, owner)
         raise

@@ -15,6 +15,9 @@ mode                   resources of one product                            cost
                        consumer)
 =====================  ==================================================  ===========================
 
+With ``location_access_role_arns`` (the reference app: the hub's notifier), a registered location
+also gets one ``DATA_LOCATION_ACCESS`` grant per role: one more resource per product in both modes.
+
 In ``LF_TAGS`` mode the grants do not belong to a product: each consumer account has its tag key, one
 LF-tag expression grant on the tables carrying it and one DESCRIBE grant on the databases of the
 domains it consumes from, made once by

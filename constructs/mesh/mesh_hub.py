@@ -13,9 +13,11 @@ replaced, no consumer shares), every permission here is scoped and nothing exist
   tagged ``domain=<d>``;
 - the refresh path: producer accounts put ``DataProductRefreshed`` events on the hub bus (its policy
   admits exactly those accounts, one rule per domain only accepts events of that domain from that
-  domain's producers), the ``mesh_notifier`` Lambda writes the ``_SUCCESS`` marker, registers the
-  partition, records the delivery in a DynamoDB table (CMK, PITR, retained) and publishes to an SNS
-  topic (CMK, TLS only) whose policy admits exactly the consumer accounts (``add_consumer_account``).
+  domain's producers), the ``mesh_notifier`` Lambda (role ``<prefix>-mesh-notifier``) checks the
+  announcing account, registers the partition, publishes to the hub-only topic and to the topic of
+  each of the product's consumer accounts (``add_consumer_account``: one topic per account, CMK, TLS
+  only, only that account may subscribe), then records the delivery in a DynamoDB table (CMK, PITR,
+  retained) and writes the ``_SUCCESS`` marker last; its DLQ and errors are alarmed.
 
 Example::
 

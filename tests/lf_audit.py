@@ -48,7 +48,7 @@ REGRANTING_LOCATIONS = "https://docs.aws.amazon.com/lake-formation/latest/dg/reg
 class Requirement:
     """The Lake Formation permissions one API needs.
 
-    ``on``: ``"table"`` or ``"database"`` (the Data Catalog resource named by the request), or
+    ``on``: ``"table"``, ``"database"`` or ``"catalog"`` (the Data Catalog resource named by the request), or
     ``None`` when the API needs none. ``permissions``: all needed (``ALL`` covers any). ``location``:
     where the request's S3 location is (a path into the request parameters), when the call needs
     ``DATA_LOCATION_ACCESS`` on it if it is registered.
@@ -71,6 +71,10 @@ _TABLE_LOCATION = ("TableInput", "StorageDescriptor", "Location")
 
 #: API (IAM action) -> Lake Formation permissions it needs. Sources: see the constants above.
 LF_REQUIREMENTS: dict[str, Requirement] = {
+    # Resource links are databases/tables too: creating one needs CREATE_DATABASE / CREATE_TABLE.
+    "glue:CreateDatabase": _req("catalog", "CREATE_DATABASE", source=f"{LF_PERMISSIONS_REFERENCE} (CREATE_DATABASE)"),
+    # Lists return only what the caller holds some permission on: nothing to require.
+    "glue:GetDatabases": _req(None, source=LF_PERMISSIONS_REFERENCE),
     "glue:GetDatabase": _req("database", "DESCRIBE", source=f"{LF_PERMISSIONS_REFERENCE} (DESCRIBE)"),
     "glue:GetTable": _req("table", "DESCRIBE", source=f"{LF_PERMISSIONS_REFERENCE} (DESCRIBE)"),
     "glue:GetTables": _req("database", "DESCRIBE", source=f"{LF_PERMISSIONS_REFERENCE} (DESCRIBE)"),
@@ -225,6 +229,9 @@ def audit(
         if requirement.on == "table":
             held = frozenset().union(*(g.permissions for g in grants if _covers_table(g, catalog, database, table)))
             name = f"{database}.{table}"
+        elif requirement.on == "catalog":
+            held = frozenset().union(*(g.permissions for g in grants if "Catalog" in g.resource))
+            name = f"catalog {catalog}"
         elif requirement.on == "database":
             held = frozenset().union(*(g.permissions for g in grants if _covers_database(g, catalog, database)))
             name = database

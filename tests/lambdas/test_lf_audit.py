@@ -85,3 +85,11 @@ def test_unknown_apis_are_reported_and_grant_apis_are_named_unaudited() -> None:
     grant = Call("lakeformation", "GrantPermissions", {})
     assert audit([grant], templates(), principal_arn=ROLE) == []
     assert unaudited([grant, CREATE]) == {"lakeformation:GrantPermissions"}
+
+
+def test_create_database_needs_create_database_on_the_catalog() -> None:
+    call = Call("glue", "CreateDatabase", {"DatabaseInput": {"Name": "shared_sales"}})
+    assert audit([call], templates(), principal_arn=ROLE) == [
+        "glue:CreateDatabase catalog 123456789012: CREATE_DATABASE on the catalog"
+    ]
+    assert audit([call], templates(({"Catalog": {}}, ["CREATE_DATABASE"])), principal_arn=ROLE) == []

@@ -10,6 +10,10 @@ prints, per stack, the resources added, modified, removed and replaced (with the
 that forces each replacement); see :mod:`meshworks.stacks.change_plan`. It exits 1 when a stateful or
 access-granting resource is replaced or removed without an acknowledgement.
 
+``meshworks producer-policy --domain D`` prints, as JSON, the bucket policies and key-policy
+statements the producer of domain ``D`` applies so the hub's roles can use its buckets and keys
+(from ``cdk.json`` and the contracts; see docs/mesh.md "Producer prerequisites").
+
 Exit codes: 0 all contracts pass (plan: nothing blocks), 1 problems found (plan: an unacknowledged
 blocking change), 2 usage error (bad option, missing path, missing or invalid configuration; plan: unknown
 ref, bad acknowledgement file, a revision that fails to synthesize), 3 internal error. A traceback is
@@ -101,7 +105,51 @@ def _build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a contract file")
     schema.add_argument("--output", metavar="FILE", type=Path, help="write the schema to FILE instead")
+    producer = commands.add_parser(
+        "producer-policy",
+        help="print the bucket and key policy statements a producer applies",
+        description="Print (JSON) the bucket policies and KMS key-policy statements the producer of a domain "
+        "applies so the hub's Lake Formation, notifier and SLO sweeper roles can use its buckets and keys.",
+    )
+    producer.add_argument("--domain", required=True, help="the producer's domain, e.g. sales")
+    producer.add_argument("--config", type=Path, default=Path("cdk.json"), help="cdk.json (default: ./cdk.json)")
     return parser
+
+
+def _producer_policy(args: argparse.Namespace, out: TextIO) -> int:
+    import json
+
+    from meshworks.constructs.mesh.producer_policy import producer_policy
+    from meshworks.stacks.config import ConfigError, load_cdk_json
+    from meshworks.stacks.mesh_hub_stack import read_contracts
+
+    if not args.config.exists():
+        raise _UsageError(f"no such configuration file: {args.config}")
+    try:
+        config = load_cdk_json(args.config)
+        contracts = read_contracts(config)
+    except ConfigError as exc:
+        raise _UsageError(str(exc)) from None
+    domain = config.mesh.domains.get(args.domain)
+    if domain is None:
+        known = ", ".join(sorted(config.mesh.domains)) or "none"
+        raise _UsageError(f"domain {args.domain!r} is not in mesh.domains of {args.config} (configured: {known})")
+    locations = [c.location for c in contracts if c.domain == args.domain]
+    locations += [location.rstrip("/") for location in domain.buckets]
+    hub = config.environments.hub
+    try:
+        policy = producer_policy(
+            hub_account=hub.account,
+            name_prefix=config.prefix,
+            region=hub.region,
+            locations=sorted(set(locations)),
+            kms_key_arns=list(domain.kms_key_arns),
+        )
+    except ValueError as exc:
+        raise _UsageError(f"{args.config}: {exc}") from None
+    json.dump({"domain": args.domain, **policy}, out, indent=2, sort_keys=True)
+    out.write("\n")
+    return EXIT_OK
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -229,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args, out, err)
         if args.command == "plan":
             return _plan(args, out, err)
+        if args.command == "producer-policy":
+            return _producer_policy(args, out)
         return _schema(args, out)
     except _UsageError as exc:
         print(f"meshworks: error: {exc}", file=err)

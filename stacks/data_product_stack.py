@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import jsii
 from aws_cdk import CfnResource, Stack
@@ -70,6 +70,7 @@ class DataProductStack(Stack):
         max_resources: int = 450,
         max_template_bytes: int = 900_000,
         allowed_consumer_accounts: Collection[str] = (),
+        location_access_role_arns: Sequence[str] = (),
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -83,6 +84,7 @@ class DataProductStack(Stack):
             sharing_mode=sharing_mode,
             max_resources=max_resources,
             allowed_consumer_accounts=allowed_consumer_accounts,
+            location_access_role_arns=location_access_role_arns,
         )
         self.size_check = TemplateSizeCheck(self, max_template_bytes)
         self.node.add_validation(self.size_check)

@@ -135,6 +135,7 @@ def build_mesh(
             max_resources=mesh.max_resources_per_stack,
             sharing_mode=mesh.sharing_mode,
             register_locations=mesh.register_locations,
+            location_access_grants=1 if mesh.register_locations else 0,
         )
     except ShardBudgetError as error:
         raise ConfigError(f"Invalid meshworks configuration (mesh sharding): {error}") from None
@@ -149,6 +150,8 @@ def build_mesh(
             catalog_id=config.environments.hub.account,
             data_access_role_arn=hub.hub.data_access_role_arn if mesh.register_locations else None,
             allowed_consumer_accounts=sorted(config.mesh_trust().consumer_accounts),
+            # The notifier adds partitions in the registered locations: Lake Formation wants DATA_LOCATION_ACCESS.
+            location_access_role_arns=[hub.hub.notifier_role_arn] if mesh.register_locations else [],
             sharing_mode=mesh.sharing_mode,
             max_resources=mesh.max_resources_per_stack,
             max_template_bytes=mesh.max_template_bytes,

@@ -16,6 +16,7 @@ from constructs import Construct
 
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.mesh.contract import DataProductContract
+from meshworks.constructs.mesh.mesh_hub import role_names
 from meshworks.constructs.monitoring import JobEventForwarder, JobFailureAlerts, PlatformDashboard, SloMonitor
 
 from .config import PlatformConfig
@@ -51,6 +52,7 @@ class MonitoringStack(Stack):
             topic_name_prefix=f"{prefix}-slo",
             domain_alert_emails=settings.domain_alert_emails,
             partition_templates=settings.partition_templates,
+            sweeper_role_name=role_names(prefix)["slo_sweeper"],  # named in producers' bucket policies
         )
         compute = config.environments.compute.account
         self.job_alerts = JobFailureAlerts(

@@ -251,7 +251,9 @@ class EnforcedRole:
             for document in role_policy_documents(template, role)
             for statement in _as_list(resolve(document, refs, account=account, region=region)["Statement"])
         ]
-        return cls(role_name=role[:64], statements=statements, account=account, region=region)
+        name = template["Resources"][role].get("Properties", {}).get("RoleName")
+        name = name if isinstance(name, str) else role  # the deterministic name when the template has one
+        return cls(role_name=name[:64], statements=statements, account=account, region=region)
 
     def allows(self, action: str, arn: str) -> bool:
         """Whether the resolved statements allow ``action`` on ``arn`` (conditions not evaluated)."""

@@ -136,6 +136,8 @@ class PlatformFunction(Construct):
         retry_attempts: asynchronous retries. Default: 2.
         log_retention: Default: one year.
         description: Default: none.
+        role_name: a fixed name for the function's role, when other accounts must name it in their
+            bucket or key policies (at most 64 characters). Default: a generated name.
     """
 
     def __init__(
@@ -156,6 +158,7 @@ class PlatformFunction(Construct):
         retry_attempts: int = 2,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         description: str | None = None,
+        role_name: str | None = None,
     ) -> None:
         whole_duration("PlatformFunction", "timeout", timeout, "seconds", minimum=1, maximum=900)
         super().__init__(scope, construct_id)
@@ -164,6 +167,7 @@ class PlatformFunction(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            role_name=role_name,
             description=f"Runtime role of {self.node.path}",
         )
         own_log_streams = f"{self.log_group.log_group_arn}:log-stream:*"

@@ -49,6 +49,7 @@ from meshworks.lambdas.mesh_notifier.partition_values import PartitionValueError
 from meshworks.lambdas.slo_monitor.cron import parse_cron, resolve_timezone
 
 __all__ = [
+    "CONSUMERS_PARAMETER",
     "PRODUCER_ACCOUNT_PARAMETER",
     "SCHEMA_PATH",
     "Classification",
@@ -69,6 +70,8 @@ SCHEMA_PATH = Path(__file__).with_name("data_product.schema.json")
 """Where the generated JSON Schema of :class:`DataProductContract` is committed."""
 
 PRODUCER_ACCOUNT_PARAMETER = "meshworks:producer_account"
+#: Glue table parameter listing the product's consumer accounts (the hub notifier publishes to each one's topic).
+CONSUMERS_PARAMETER = "meshworks:consumers"
 """Glue table parameter holding the product's producer account: the only account whose refresh events the
 hub's notifier accepts for the table (set from the reviewed contract, see :mod:`~meshworks.constructs.mesh.trust`)."""
 
@@ -991,6 +994,7 @@ class DataProductContract(BaseModel):
         }
         if self.producer_account is not None:
             parameters[PRODUCER_ACCOUNT_PARAMETER] = self.producer_account
+        parameters[CONSUMERS_PARAMETER] = ",".join(sorted(self.consumers))
         if not self.format.is_table_format:
             parameters["classification"] = self.format.value
         return parameters

@@ -15,6 +15,9 @@ mode                   resources of one product                            cost
                        ``meshworks:consumer:<account>=true`` per consumer  consumer *account*
 =====================  ==================================================  ===========================
 
+With ``location_access_role_arns`` (the reference app: the hub's notifier), a registered location
+also gets one ``DATA_LOCATION_ACCESS`` grant per role: one more resource per product in both modes.
+
 In ``LF_TAGS`` mode the grants do not belong to a product: each consumer account has its tag key, one
 LF-tag expression grant on the tables carrying it and one DESCRIBE grant on the databases of the
 domains it consumes from, made once by
@@ -51,7 +54,7 @@ must come from elsewhere: ``MeshHubStack`` and the consumer shards of ``DataProd
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +65,7 @@ from constructs import Construct
 
 from meshworks.constructs.core.inputs import account_ids
 from meshworks.constructs.core.removal import resolve_removal_policy
-from meshworks.constructs.mesh.contract import DataProductContract
+from meshworks.constructs.mesh.contract import CONSUMERS_PARAMETER, DataProductContract  # noqa: F401 - re-exported
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
 from meshworks.constructs.mesh.trust import require_allowed_consumers
 
@@ -85,6 +88,8 @@ CONSUMER_TAG_VALUE = "true"
 #: Context flag of the upgrade from one tag association per product (docs/mesh.md): ``true`` keeps the old
 #: association, marked Retain, beside the per-key ones; deploy once with it, then without it.
 RETAIN_LEGACY_TAG_ASSOCIATION = "@meshworks/retainLegacyTagAssociation"
+
+
 #: What a consumer account may do with a shared table (with grant option: its admins re-grant locally).
 CONSUMER_TABLE_PERMISSIONS = ("SELECT", "DESCRIBE")
 
@@ -226,6 +231,10 @@ class DataProduct(Construct):
         allowed_consumer_accounts: the platform's consumer allowlist; every ``contract.consumers``
             account must be in it. Default: none (the contract may name no consumer).
 
+        location_access_role_arns: roles granted ``DATA_LOCATION_ACCESS`` on the registered location
+            (``self.location_grants``): the hub's notifier, which adds partitions there (Lake Formation
+            refuses ``CreatePartition`` in a registered location without it). One resource each.
+            Default: none.
     Raises:
         ValueError: no ``catalog_id`` and no ``hub``, or a ``catalog_id`` that is not a 12-digit account id;
             the contract names a consumer outside ``allowed_consumer_accounts``.
@@ -245,6 +254,7 @@ class DataProduct(Construct):
         removal_policy: RemovalPolicy | None = None,
         hub: MeshHub | None = None,
         allowed_consumer_accounts: Collection[str] = (),
+        location_access_role_arns: Sequence[str] = (),
     ) -> None:
         if catalog_id is None and hub is None:
             raise ValueError(f"DataProduct {construct_id!r}: pass catalog_id (the hub account) or hub=MeshHub(...)")
@@ -267,6 +277,26 @@ class DataProduct(Construct):
                 use_service_linked_role=False,
                 hybrid_access_enabled=False,
             )
+
+        self.location_grants: list[lakeformation.CfnPrincipalPermissions] = []
+        if self.location_registration is not None:
+            for index, role_arn in enumerate(location_access_role_arns):
+                grant = lakeformation.CfnPrincipalPermissions(
+                    self,
+                    f"LocationAccess{index}" if index else "LocationAccess",
+                    principal=lakeformation.CfnPrincipalPermissions.DataLakePrincipalProperty(
+                        data_lake_principal_identifier=role_arn
+                    ),
+                    resource=lakeformation.CfnPrincipalPermissions.ResourceProperty(
+                        data_location=lakeformation.CfnPrincipalPermissions.DataLocationResourceProperty(
+                            catalog_id=catalog_id, resource_arn=location_arn(contract.location)
+                        )
+                    ),
+                    permissions=["DATA_LOCATION_ACCESS"],
+                    permissions_with_grant_option=[],
+                )
+                grant.add_resource_dependency(self.location_registration)
+                self.location_grants.append(grant)
 
         spec = table_input(contract, csv_header=csv_header)
         self.table = glue.CfnTable(
@@ -408,10 +438,11 @@ class DataProduct(Construct):
         sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
         *,
         register_location: bool = True,
+        location_access_grants: int = 0,
     ) -> int:
         """How many CloudFormation resources a product adds to its stack (used for stack budgets)."""
         if SharingMode(sharing_mode) is SharingMode.NAMED_RESOURCES:
             shares = len(contract.consumers)
         else:  # one tag association per LF-tag key: the contract's and one per consumer
             shares = len(contract.lf_tags()) + len(contract.consumers)
-        return int(register_location) + 1 + shares
+        return int(register_location) * (1 + location_access_grants) + 1 + shares

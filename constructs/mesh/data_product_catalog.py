@@ -141,6 +141,7 @@ def plan_shards(
     max_resources: int = 450,
     sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
     register_locations: bool = True,
+    location_access_grants: int = 0,
 ) -> list[ShardPlan]:
     """Place every product (and, in LF-tag mode, every consumer account) in its shard.
 
@@ -152,6 +153,8 @@ def plan_shards(
         max_resources: resource budget of one shard stack. Default: 450 (CloudFormation: 500).
         sharing_mode: Default: ``SharingMode.LF_TAGS``.
         register_locations: products register their S3 location. Default: True.
+        location_access_grants: ``DATA_LOCATION_ACCESS`` grants per registered location (the hub's
+            notifier: 1). Default: 0.
 
     Returns:
         The non-empty shards: consumer shards first, then product shards by domain and index.
@@ -179,7 +182,9 @@ def plan_shards(
         seen.add(identity)
         plan = shard_of(contract.domain, identity, overrides.get(contract.domain, shards_per_domain))
         plan.products.append(contract)
-        plan.resources += DataProduct.resource_count(contract, mode, register_location=register_locations)
+        plan.resources += DataProduct.resource_count(
+            contract, mode, register_location=register_locations, location_access_grants=location_access_grants
+        )
         for account in contract.consumers:
             domains_of.setdefault(account, set()).add(contract.domain)
     if mode is SharingMode.LF_TAGS:
@@ -250,6 +255,8 @@ class DataProductCatalog(Construct):
         allowed_consumer_accounts: the platform's consumer allowlist: the only accounts products may be
             shared with (a contract cannot widen it). Default: none (no product may name consumers).
 
+        location_access_role_arns: granted ``DATA_LOCATION_ACCESS`` on each registered product
+            location (the hub's notifier role). Default: none.
     Raises:
         ValueError: a contract (or ``consumers``) names an account outside ``allowed_consumer_accounts``.
     """
@@ -268,6 +275,7 @@ class DataProductCatalog(Construct):
         max_resources: int = 500,
         removal_policy: RemovalPolicy | None = None,
         allowed_consumer_accounts: Collection[str] = (),
+        location_access_role_arns: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.sharing_mode = SharingMode(sharing_mode)
@@ -285,7 +293,12 @@ class DataProductCatalog(Construct):
         if self.sharing_mode is SharingMode.NAMED_RESOURCES:
             consumers = {}
         expected = sum(
-            DataProduct.resource_count(c, self.sharing_mode, register_location=data_access_role_arn is not None)
+            DataProduct.resource_count(
+                c,
+                self.sharing_mode,
+                register_location=data_access_role_arn is not None,
+                location_access_grants=len(location_access_role_arns),
+            )
             for c in contracts
         ) + CONSUMER_RESOURCES * len(consumers)
         if expected > max_resources:
@@ -309,6 +322,7 @@ class DataProductCatalog(Construct):
                 sharing_mode=self.sharing_mode,
                 removal_policy=removal_policy,
                 allowed_consumer_accounts=self.allowed_consumer_accounts,
+                location_access_role_arns=location_access_role_arns,
             )
             if product.tag_association is not None:  # tag keys defined in this catalog come first
                 for account in contract.consumers:

@@ -14,9 +14,11 @@ replaced, no consumer shares), every permission here is scoped and nothing exist
   tagged ``domain=<d>``;
 - the refresh path: producer accounts put ``DataProductRefreshed`` events on the hub bus (its policy
   admits exactly those accounts, one rule per domain only accepts events of that domain from that
-  domain's producers), the ``mesh_notifier`` Lambda writes the ``_SUCCESS`` marker, registers the
-  partition, records the delivery in a DynamoDB table (CMK, PITR, retained) and publishes to an SNS
-  topic (CMK, TLS only) whose policy admits exactly the consumer accounts (``add_consumer_account``).
+  domain's producers), the ``mesh_notifier`` Lambda (role ``<prefix>-mesh-notifier``) checks the
+  announcing account, registers the partition, publishes to the hub-only topic and to the topic of
+  each of the product's consumer accounts (``add_consumer_account``: one topic per account, CMK, TLS
+  only, only that account may subscribe), then records the delivery in a DynamoDB table (CMK, PITR,
+  retained) and writes the ``_SUCCESS`` marker last; its DLQ and errors are alarmed.
 
 Example::
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import (
+    Annotations,
     ArnFormat,
     CfnDeletionPolicy,
     DefaultStackSynthesizer,
@@ -40,6 +43,8 @@ from aws_cdk import (
     RemovalPolicy,
     Stack,
 )
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -63,7 +68,38 @@ __all__ = ["REFRESH_DETAIL_TYPE", "REFRESH_SOURCE", "MeshHub"]
 REFRESH_SOURCE = "meshworks.producer"
 REFRESH_DETAIL_TYPE = "DataProductRefreshed"
 #: LF permissions of the notifier on the tables of each domain: read the table, add partitions.
+#: (Adding a partition in a registered location also needs DATA_LOCATION_ACCESS on that location:
+#: ``DataProduct`` grants it on each product's registered location, see ``notifier_role_arn``.)
 NOTIFIER_TABLE_PERMISSIONS = ("DESCRIBE", "ALTER", "INSERT")
+#: IAM allows role names of at most 64 characters.
+MAX_ROLE_NAME = 64
+#: Function timeout of the notifier, and the publish lease (timeout + margin, see lambdas/mesh_notifier).
+NOTIFIER_TIMEOUT_SECONDS = 60
+NOTIFIER_LEASE_SECONDS = NOTIFIER_TIMEOUT_SECONDS + 120
+
+
+def role_names(name_prefix: str) -> dict[str, str]:
+    """The deterministic role names of the mesh that producers' bucket and key policies name.
+
+    ``data_access`` (Lake Formation reads product locations), ``notifier`` (writes ``_SUCCESS``
+    markers) and ``slo_sweeper`` (reads them; created by ``SloMonitor`` in the monitoring stack).
+
+    Raises:
+        ValueError: a name longer than IAM's 64 characters (names the prefix and the fix).
+    """
+    names = {
+        "data_access": f"{name_prefix}-lf-data-access",
+        "notifier": f"{name_prefix}-mesh-notifier",
+        "slo_sweeper": f"{name_prefix}-slo-sweeper",
+    }
+    too_long = {k: n for k, n in names.items() if len(n) > MAX_ROLE_NAME}
+    if too_long:
+        longest = max(len(n) - len(name_prefix) for n in names.values())
+        raise ValueError(
+            f"name_prefix {name_prefix!r} makes role names longer than IAM's {MAX_ROLE_NAME} characters "
+            f"({', '.join(sorted(too_long.values()))}); use a prefix of at most {MAX_ROLE_NAME - longest} characters"
+        )
+    return names
 #: Most LF-tag values CloudFormation accepts for one key.
 MAX_TAG_VALUES = 50
 
@@ -87,6 +123,12 @@ class MeshHub(Construct):
         encryption_key: encrypts the table, topic, logs and queues. Default: a new ``PlatformKey``.
         delivery_table_name: Default: ``<prefix>-deliveries``.
         removal_policy: of the delivery table. Default: RETAIN.
+        alarm_topic: where the notifier's alarms (dead letters, errors) go. Default: a new encrypted
+            topic ``<prefix>-mesh-hub-alarms`` (``self.alarm_topic``) to subscribe the on-call to.
+
+    Roles named ``<prefix>-lf-data-access`` and ``<prefix>-mesh-notifier`` (:func:`role_names`);
+    a prefix that makes them longer than 64 characters raises ``ValueError``. Producer buckets
+    without producer KMS keys add a synth-time warning (a KMS-encrypted bucket needs its key).
     """
 
     def __init__(
@@ -104,6 +146,7 @@ class MeshHub(Construct):
         encryption_key: kms.IKey | None = None,
         delivery_table_name: str | None = None,
         removal_policy: RemovalPolicy | None = None,
+        alarm_topic: sns.ITopic | None = None,
     ) -> None:
         # Checked before anything is built: an s3:// URI or a bad ARN would otherwise fail only at deploy time.
         producer_buckets = bucket_names("MeshHub", "producer_buckets", producer_buckets)
@@ -113,6 +156,14 @@ class MeshHub(Construct):
         stack = Stack.of(self)
         self._stack = stack
         self.name_prefix = name_prefix
+        self.role_names = role_names(name_prefix)
+        if producer_buckets and not producer_key_arns:
+            Annotations.of(self).add_warning_v2(
+                "meshworks:mesh-producer-keys",
+                f"producer buckets {sorted(producer_buckets)} but no producer KMS keys: if a bucket is SSE-KMS "
+                "encrypted, Lake Formation cannot read it and the notifier cannot write its _SUCCESS markers. "
+                "Set mesh.producer_kms_key_arns (and apply `meshworks producer-policy` in the producer account).",
+            )
         self.catalog_id = stack.account
         self.key: kms.IKey = encryption_key or PlatformKey(
             self, "Key", alias=f"alias/{name_prefix}/mesh-hub", description="meshworks mesh hub key"
@@ -139,7 +190,7 @@ class MeshHub(Construct):
         self.data_access_role = iam.Role(
             self,
             "DataAccessRole",
-            role_name=f"{name_prefix}-lf-data-access",
+            role_name=self.role_names["data_access"],
             assumed_by=iam.ServicePrincipal("lakeformation.amazonaws.com"),
             description="Lake Formation reads registered data-product locations with this role",
         )
@@ -196,8 +247,9 @@ class MeshHub(Construct):
             master_key=self.key,
             enforce_ssl=True,
         )
-        self._subscribers: iam.PolicyStatement | None = None
         self._consumers: list[str] = []
+        self.consumer_topics: dict[str, sns.Topic] = {}
+        self._producer_accounts: list[str] = []
 
         self.notifier = PlatformFunction(
             self,
@@ -210,23 +262,35 @@ class MeshHub(Construct):
                 "TOPIC_ARN": self.topic.topic_arn,
                 "CATALOG_ID": self.catalog_id,
                 "DATABASE_PREFIX": "",
+                "CONSUMER_TOPIC_PREFIX": self._consumer_topic_arn(""),
+                "PRODUCER_ACCOUNTS": self.catalog_id,  # and each admitted producer account (_admit_producer)
+                "LEASE_SECONDS": str(NOTIFIER_LEASE_SECONDS),
             },
-            timeout=Duration.seconds(60),
+            timeout=Duration.seconds(NOTIFIER_TIMEOUT_SECONDS),
             reserved_concurrency=10,
-            description="meshworks: _SUCCESS marker, Glue partition, delivery record, SNS fan-out",
+            description="meshworks: Glue partition, SNS fan-out per consumer, delivery record, _SUCCESS marker",
+            role_name=self.role_names["notifier"],
         )
-        if self.notifier.dead_letter_queue is not None:  # rejected events go there at once, without retries
-            self.notifier.function.add_environment("REJECTED_QUEUE_URL", self.notifier.dead_letter_queue.queue_url)
         self.delivery_table.grant(self.notifier.role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         self.topic.grant_publish(self.notifier.role)
+        # One topic per consumer account (add_consumer_account); the name pattern keeps the policy
+        # one statement long however many consumers there are.
+        self.notifier.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PublishToConsumerTopics", actions=["sns:Publish"], resources=[self._consumer_topic_arn("*")]
+            )
+        )
         acknowledge_policies(
             self.notifier.role,
             [
                 (r"Resource::arn:" + PARTITION + r":s3:::[^/*]+/([^*]+/)?\*_SUCCESS", "Only objects named _SUCCESS (the "
                  "refresh markers) in the producer buckets; partition paths are only known at run time."),
-                (r"Resource::arn:" + PARTITION + r":glue:[^:]+:[^:]+:table/[a-z0-9_]+/\*", "GetTable/CreatePartition "
-                 "on the tables of the mesh's domain databases (one ARN per domain); products come and go without "
-                 "a policy change."),
+                (r"Resource::arn:" + PARTITION + r":glue:[^:]+:[^:]+:table/[a-z0-9_]+/\*", "GetTable/CreatePartition/"
+                 "UpdatePartition on the tables of the mesh's domain databases (one ARN per domain); products come "
+                 "and go without a policy change."),
+                (r"Resource::arn:" + PARTITION + r":sns:[^:]+:[^:]+:[a-z0-9-]+-mesh-refreshed-\*", "Publish only to "
+                 "the hub's per-consumer-account refresh topics (<prefix>-mesh-refreshed-<account>); accounts are "
+                 "added by configuration without a policy change."),
             ],
         )
         acknowledge_policies(
@@ -243,7 +307,7 @@ class MeshHub(Construct):
         )
         self._glue_access = iam.PolicyStatement(
             sid="ReadTablesAddPartitions",
-            actions=["glue:GetTable", "glue:CreatePartition"],
+            actions=["glue:GetTable", "glue:CreatePartition", "glue:UpdatePartition"],
             resources=[stack.format_arn(service="glue", resource="catalog")],
         )
         self.notifier.add_to_role_policy(self._glue_access)
@@ -253,8 +317,9 @@ class MeshHub(Construct):
             self, "RefreshBus", event_bus_name=f"{name_prefix}-mesh-refresh", description="meshworks producer refreshes"
         )
         self._bus_policy: events.CfnEventBusPolicy | None = None
-        self._producer_accounts: list[str] = []
         if self.notifier.dead_letter_queue is not None:
+            # Rejected events go there at once (not retried), with their reason; the DLQ is alarmed.
+            self.notifier.function.add_environment("REJECTED_QUEUE_URL", self.notifier.dead_letter_queue.queue_url)
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="AllowEventBridgeDeadLetters",
@@ -282,6 +347,69 @@ class MeshHub(Construct):
             self.add_producer_location(location)
         for key_arn in producer_key_arns:
             self.add_producer_key(key_arn)
+
+        # ---- alarms: every retry path of the refresh flow ends in the notifier's DLQ --------------
+        self.alarm_topic: sns.ITopic = alarm_topic or sns.Topic(
+            self,
+            "Alarms",
+            topic_name=f"{name_prefix}-mesh-hub-alarms",
+            display_name="meshworks mesh hub alarms",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        if alarm_topic is None:
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowCloudWatchAlarms",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],  # in a key policy "*" means this key
+                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                )
+            )
+        self.alarms: list[cloudwatch.Alarm] = []
+        if self.notifier.dead_letter_queue is not None:
+            self.alarms.append(
+                cloudwatch.Alarm(
+                    self,
+                    "NotifierDeadLetters",
+                    metric=self.notifier.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                        period=Duration.minutes(5), statistic="Maximum"
+                    ),
+                    threshold=0,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    evaluation_periods=1,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    alarm_description="Refresh events the notifier gave up on (rejected or failed after retries, or "
+                    "not deliverable by EventBridge): read errorType/errorMessage on each message, fix, then redrive.",
+                )
+            )
+        self.alarms.append(
+            cloudwatch.Alarm(
+                self,
+                "NotifierErrors",
+                metric=self.notifier.function.metric_errors(period=Duration.minutes(15), statistic="Sum"),
+                threshold=3,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description="The notifier keeps failing (Lake Formation or KMS denied, throttling, publish "
+                "errors): deliveries are late until it recovers; see its logs.",
+            )
+        )
+        for alarm in self.alarms:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+
+    def _consumer_topic_arn(self, account: str) -> str:
+        """ARN of a consumer account's refresh topic ``<prefix>-mesh-refreshed-<account>``."""
+        return self._stack.format_arn(
+            service="sns", resource=f"{self.name_prefix}-mesh-refreshed-{account}", arn_format=ArnFormat.NO_RESOURCE_NAME
+        )
+
+    def _platform_key(self) -> PlatformKey:
+        if not isinstance(self.key, PlatformKey):
+            raise TypeError("MeshHub needs a PlatformKey (log groups use it); pass encryption_key=PlatformKey(...)")
+        return self.key
 
     # ---- producers -------------------------------------------------------------------------------
 
@@ -342,6 +470,7 @@ class MeshHub(Construct):
         if account in self._producer_accounts or account == self.catalog_id:
             return
         self._producer_accounts.append(account)
+        self.notifier.function.add_environment("PRODUCER_ACCOUNTS", ",".join([self.catalog_id, *self.producer_accounts]))
         if self._bus_policy is None:
             self._bus_policy = events.CfnEventBusPolicy(
                 self,
@@ -475,22 +604,37 @@ class MeshHub(Construct):
 
     # ---- consumers -------------------------------------------------------------------------------
 
-    def add_consumer_account(self, account: str) -> None:
-        """Admit ``account`` to subscribe to the refresh topic (SQS or Lambda endpoints, filter by attributes)."""
+    def add_consumer_account(self, account: str) -> sns.Topic:
+        """Give ``account`` its own refresh topic ``<prefix>-mesh-refreshed-<account>`` and admit it to subscribe.
+
+        The notifier publishes a product's refreshes only to the topics of the product's consumers
+        (Glue table parameter ``meshworks:consumers``), so an account never learns of products it was
+        not granted. Endpoints: SQS or Lambda; filter on the ``domain``/``product`` attributes.
+        Costs two resources (topic, topic policy) per consumer account, none per product.
+        """
         (account,) = account_ids("MeshHub", "add_consumer_account(account)", [account])
-        principal = iam.AccountPrincipal(account)
-        if self._subscribers is None:
-            self._subscribers = iam.PolicyStatement(
-                sid="AdmitConsumerAccounts",
+        if account in self.consumer_topics:
+            return self.consumer_topics[account]
+        topic = sns.Topic(
+            self,
+            f"Refreshed-{account}",
+            topic_name=f"{self.name_prefix}-mesh-refreshed-{account}",
+            display_name=f"meshworks data product refreshed (consumer {account})",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AdmitConsumerAccount",
                 actions=["sns:Subscribe"],
-                principals=[principal],
-                resources=[self.topic.topic_arn],
+                principals=[iam.AccountPrincipal(account)],
+                resources=[topic.topic_arn],
                 conditions={"StringEquals": {"sns:Protocol": ["sqs", "lambda"]}},
             )
-            self.topic.add_to_resource_policy(self._subscribers)
-        elif account not in self.consumer_accounts:
-            self._subscribers.add_principals(principal)
-        self._consumers = sorted({*self.consumer_accounts, account})
+        )
+        self.consumer_topics[account] = topic
+        self._consumers = sorted({*self._consumers, account})
+        return topic
 
     @property
     def consumer_accounts(self) -> list[str]:
@@ -505,13 +649,18 @@ class MeshHub(Construct):
     # ---- grants and names ------------------------------------------------------------------------
 
     @property
+    def notifier_role_arn(self) -> str:
+        """ARN of the notifier's role ``<prefix>-mesh-notifier`` (deterministic: producers' policies name it)."""
+        return self._stack.format_arn(service="iam", region="", resource="role", resource_name=self.role_names["notifier"])
+
+    @property
     def data_access_role_arn(self) -> str:
         """ARN of the data-access role, built from its deterministic name (no cross-stack export).
 
         Producers allow it in their bucket policies; data-product stacks register locations with it.
         """
         return self._stack.format_arn(
-            service="iam", region="", resource="role", resource_name=f"{self.name_prefix}-lf-data-access"
+            service="iam", region="", resource="role", resource_name=self.role_names["data_access"]
         )
 
     def database_arn(self, domain: str) -> str:

@@ -164,6 +164,9 @@ class SloMonitor(Construct):
         manifest_key: Default: ``slo/manifest.json``.
         sweeper_timeout: Default: 5 minutes.
         sweeper_memory_size: Default: 512 MB.
+        sweeper_role_name: a fixed name for the sweeper's role, so producers' bucket policies can
+            name it (the mesh uses ``<prefix>-slo-sweeper``, see ``meshworks producer-policy``).
+            Default: a generated name.
         removal_policy: of the bucket, table and secret. Default: RETAIN.
     """
 
@@ -186,6 +189,7 @@ class SloMonitor(Construct):
         manifest_key: str = "slo/manifest.json",
         sweeper_timeout: Duration = Duration.minutes(5),
         sweeper_memory_size: int = 512,
+        sweeper_role_name: str | None = None,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         sweep_minutes = whole_duration("SloMonitor", "sweep_interval", sweep_interval, "minutes", minimum=1)
@@ -334,6 +338,7 @@ class SloMonitor(Construct):
             timeout=sweeper_timeout,
             memory_size=sweeper_memory_size,
             reserved_concurrency=1,  # one sweep at a time; overlapping runs would only repeat work
+            role_name=sweeper_role_name,
             environment={
                 "MANIFEST_BUCKET": self.manifest_bucket.bucket_name,
                 "MANIFEST_KEY": manifest_key,

@@ -40,6 +40,18 @@ _PREFIX_RE = re.compile(r"^[a-z0-9_-]{0,64}$")
 #: Snapshot ids: also ISO-8601 timestamps (``2026-11-25T06:00:00Z``, ``...+01:00``); never part of a path.
 _SNAPSHOT_RE = re.compile(r"^[A-Za-z0-9_.:+\-]{1,256}$")
 _CATALOG_RE = re.compile(r"^\d{12}$")
+_ACCOUNT_RE = _CATALOG_RE
+#: Glue table parameter naming the one account allowed to announce the product (written by the
+#: platform from its configuration, never by the producer's event).
+PRODUCER_ACCOUNT_PARAMETER = "meshworks:producer_account"
+#: Glue table parameter listing the consumer accounts of the product (comma-separated, written by
+#: ``DataProduct``); each gets the notification on its own topic ``<CONSUMER_TOPIC_PREFIX><account>``.
+CONSUMERS_PARAMETER = "meshworks:consumers"
+#: Sort-key prefix of the item that tracks an unfinished delivery (claim, lease, published targets).
+#: The SLO sweeper never reads it: the delivery record (``period_key``) is written only when complete.
+CLAIM_PREFIX = "claim#"
+#: Default publish lease: longer than the function timeout plus Lambda's first retry delay (60 s).
+DEFAULT_LEASE_SECONDS = 180
 
 
 class MeshNotifierError(Exception):
@@ -76,6 +88,9 @@ class Config:
     topic_arn: str
     catalog_id: str | None = None
     database_prefix: str = ""
+    consumer_topic_prefix: str = ""
+    producer_accounts: tuple[str, ...] = ()
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
 
     @property
     def is_fifo(self) -> bool:
@@ -96,7 +111,17 @@ class Config:
             raise NonRetryableEventError(
                 f"DATABASE_PREFIX may hold only lowercase letters, digits, '_' and '-', got {prefix!r}"
             )
-        return cls(env["DELIVERY_TABLE"], env["TOPIC_ARN"], catalog_id, prefix)
+        accounts = tuple(a for a in (env.get("PRODUCER_ACCOUNTS") or "").split(",") if a)
+        bad = [a for a in accounts if not _ACCOUNT_RE.match(a)]
+        if bad:
+            raise NonRetryableEventError(f"PRODUCER_ACCOUNTS must list 12-digit account ids, got {bad}")
+        lease = env.get("LEASE_SECONDS") or str(DEFAULT_LEASE_SECONDS)
+        if not lease.isdigit() or int(lease) < 1:
+            raise NonRetryableEventError(f"LEASE_SECONDS must be a positive number of seconds, got {lease!r}")
+        topic_prefix = env.get("CONSUMER_TOPIC_PREFIX", "")
+        if topic_prefix and not topic_prefix.startswith("arn:"):
+            raise NonRetryableEventError(f"CONSUMER_TOPIC_PREFIX must be an SNS ARN prefix, got {topic_prefix!r}")
+        return cls(env["DELIVERY_TABLE"], env["TOPIC_ARN"], catalog_id, prefix, topic_prefix, accounts, int(lease))
 
 
 @dataclass(frozen=True)
@@ -109,6 +134,7 @@ class RefreshEvent:
     partition: dict[str, str] = field(default_factory=dict)
     snapshot_id: str | None = None
     location: str | None = None
+    account: str | None = None
 
     @property
     def product_key(self) -> str:
@@ -158,7 +184,61 @@ def parse_event(event: Mapping[str, Any]) -> RefreshEvent:
         event.get("id")
         or "sha256-" + hashlib.sha256(json.dumps(detail, sort_keys=True, default=str).encode()).hexdigest()
     )
-    return RefreshEvent(str(event_id), domain, product, dict(partition), snapshot_id, location)
+    account = event.get("account")
+    if account is not None and (not isinstance(account, str) or not _ACCOUNT_RE.match(account)):
+        raise NonRetryableEventError(f"event.account must be a 12-digit account id, got {account!r}")
+    return RefreshEvent(str(event_id), domain, product, dict(partition), snapshot_id, location, account)
+
+
+def check_producer_account(event: RefreshEvent, table: Mapping[str, Any], allowed: tuple[str, ...]) -> str:
+    """Reject an announcement whose EventBridge ``account`` is not the product's producer.
+
+    The product's producer is the table parameter ``meshworks:producer_account`` (written from the
+    platform's configuration). Older tables without it fall back to the bus's allowed producer
+    accounts (``PRODUCER_ACCOUNTS``), and the fallback is logged. Returns how the check passed
+    (``"table"`` or ``"bus"``).
+
+    Raises:
+        NonRetryableEventError: no account on the event, or an account that may not announce this product.
+    """
+    name = f"{event.domain}.{event.product}"
+    if not event.account:
+        raise NonRetryableEventError(f"rejected refresh of {name}: the event has no 'account' (EventBridge sets it)")
+    parameters = table.get("Parameters") or {}
+    producer = parameters.get(PRODUCER_ACCOUNT_PARAMETER)
+    if producer:
+        if event.account != producer:
+            raise NonRetryableEventError(
+                f"rejected refresh of {name}: sent by account {event.account}, but the product's producer "
+                f"account ({PRODUCER_ACCOUNT_PARAMETER} on the Glue table) is {producer}"
+            )
+        return "table"
+    if event.account not in allowed:
+        raise NonRetryableEventError(
+            f"rejected refresh of {name}: account {event.account} is not one of the hub bus's producer accounts "
+            f"{sorted(allowed)} (and the table has no {PRODUCER_ACCOUNT_PARAMETER} parameter)"
+        )
+    log(logging.WARNING, "producer account checked against the bus's accounts only", product_key=name,
+        account=event.account, missing_parameter=PRODUCER_ACCOUNT_PARAMETER)
+    return "bus"
+
+
+def consumer_accounts(table: Mapping[str, Any]) -> list[str]:
+    """The product's consumer accounts from the table parameter ``meshworks:consumers`` (sorted, valid ids only)."""
+    raw = str((table.get("Parameters") or {}).get(CONSUMERS_PARAMETER) or "")
+    accounts = sorted({a.strip() for a in raw.split(",") if a.strip()})
+    bad = [a for a in accounts if not _ACCOUNT_RE.match(a)]
+    if bad:
+        log(logging.ERROR, "ignoring malformed consumer accounts", parameter=CONSUMERS_PARAMETER, values=bad)
+    return [a for a in accounts if _ACCOUNT_RE.match(a)]
+
+
+def publish_targets(config: Config, table: Mapping[str, Any]) -> list[str]:
+    """Topics one delivery is published to: the hub topic, then one topic per consumer account."""
+    targets = [config.topic_arn]
+    if config.consumer_topic_prefix:
+        targets += [f"{config.consumer_topic_prefix}{account}" for account in consumer_accounts(table)]
+    return targets
 
 
 #: Glue ``table_type`` parameters of the open table formats that keep partitions in their own metadata.
@@ -326,21 +406,42 @@ def utc_now_iso(now: datetime) -> str:
     return now.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def build_message(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The SNS message body, built only from the stored delivery record (so re-publishes are identical)."""
+def period_of(item: Mapping[str, Any]) -> str:
+    """The period key of a delivery or claim item (a claim's sort key is ``claim#<period_key>``)."""
+    return str(item["period_key"]).removeprefix(CLAIM_PREFIX)
+
+
+def delivery_id(product_key: str, period: str, revision: int) -> str:
+    """The consumer-side dedupe key: the same for every copy of one delivery, new for a correction.
+
+    ``sales.orders/dt=2026-11-25/r1``; a re-announced partition (a producer's correction) is ``r2``.
+    """
+    return f"{product_key}/{period}/r{revision}"
+
+
+def build_message(claim: Mapping[str, Any]) -> dict[str, Any]:
+    """The SNS message body, built only from the stored claim (so re-publishes are identical).
+
+    ``delivery_id`` is the dedupe key (delivery is at least once); ``revision`` counts the
+    announcements of the same period (``> 1``: a correction replacing the earlier data).
+    """
+    revision = int(claim.get("revision", 1))
     return {
         "event_type": "refresh",
-        "domain": record["domain"],
-        "product": record["product"],
-        "product_key": record["product_key"],
-        "partition": dict(record.get("partition") or {}),
-        "snapshot_id": record.get("snapshot_id"),
-        "location": record["location"],
-        "delivered_at": record["delivered_at"],
-        "event_id": record["event_id"],
+        "domain": claim["domain"],
+        "product": claim["product"],
+        "product_key": claim["product_key"],
+        "partition": dict(claim.get("partition") or {}),
+        "snapshot_id": claim.get("snapshot_id"),
+        "location": claim["location"],
+        "delivered_at": claim["revision_at"],
+        "event_id": claim["event_id"],
+        "revision": revision,
+        "correction": revision > 1,
+        "delivery_id": delivery_id(claim["product_key"], period_of(claim), revision),
     }
 
 
-def deduplication_id(product_key: str, period: str) -> str:
-    """Deterministic FIFO ``MessageDeduplicationId`` (64 hex characters)."""
-    return hashlib.sha256(f"{product_key}|{period}".encode()).hexdigest()
+def deduplication_id(delivery: str) -> str:
+    """Deterministic FIFO ``MessageDeduplicationId`` of a delivery id (64 hex characters)."""
+    return hashlib.sha256(delivery.encode()).hexdigest()

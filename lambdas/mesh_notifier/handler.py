@@ -1,17 +1,24 @@
 """Hub-side notifier for ``DataProductRefreshed`` events (handler ``mesh_notifier.handler.main``).
 
-For each refresh it writes a 0-byte ``_SUCCESS`` marker, registers the Glue partition, records
-the delivery in DynamoDB (item ``product_key``/``period_key``, and the product's ``latest`` item
-pointing at its newest ``delivered_at``, see :func:`.steps.record_latest`) and publishes one SNS
-message with ``domain``/``product``/``event_type`` attributes for subscription filter policies.
-Replaying the same event is harmless.
+For each refresh it checks the announcing account against the product's producer, claims the
+delivery (``claim#<period>`` item with a lease), registers the Glue partition, publishes one SNS
+message per topic (the hub topic and each consumer account's topic, attributes ``domain``/
+``product``/``event_type``/``delivery_id`` for filter policies), then records the delivery
+(item ``product_key``/``period_key``, and the product's ``latest`` item, see
+:func:`.steps.record_latest`) and writes the 0-byte ``_SUCCESS`` marker last.
 
-Environment: ``DELIVERY_TABLE`` and ``TOPIC_ARN`` (required), ``CATALOG_ID``,
-``DATABASE_PREFIX`` and ``REJECTED_QUEUE_URL`` (optional).
+Guarantee: at least once per topic, with the dedupe key ``delivery_id`` in every message (the
+same for every copy of a delivery); a replayed event is a no-op, a new announcement of a period
+already delivered is a correction (``revision`` + 1, a new ``delivery_id``). See docs/mesh.md.
+
+Environment: ``DELIVERY_TABLE`` and ``TOPIC_ARN`` (required), ``CATALOG_ID``, ``DATABASE_PREFIX``,
+``CONSUMER_TOPIC_PREFIX``, ``PRODUCER_ACCOUNTS`` (comma-separated), ``LEASE_SECONDS`` and
+``REJECTED_QUEUE_URL`` (optional).
 
 An event that can never succeed (``NonRetryableEventError``: a bad partition value, an unknown
-table...) is sent once to ``REJECTED_QUEUE_URL`` (the function's dead-letter queue, with Lambda's
-``ErrorCode``/``ErrorMessage`` attributes) and not raised, so Lambda does not retry it twice first.
+table, another account's product...) is sent once to ``REJECTED_QUEUE_URL`` (the function's dead-letter
+queue, with Lambda's ``ErrorCode``/``ErrorMessage`` attributes) and not raised, so Lambda does not retry
+it twice first.
 """
 
 from __future__ import annotations
@@ -33,11 +40,14 @@ from .core import (
     MeshNotifierError,
     NonRetryableEventError,
     RetryableDeliveryError,
+    build_message,
+    check_producer_account,
     data_location,
     log,
     ordered_partition_values,
     parse_event,
     period_key,
+    publish_targets,
     table_info,
     typed_event,
     utc_now_iso,
@@ -47,8 +57,10 @@ from .steps import (
     claim_delivery,
     get_table,
     mark_published,
+    mark_target_published,
     publish,
     put_marker,
+    record_delivery,
     record_latest,
     register_partition,
 )
@@ -68,7 +80,6 @@ class Clients:
 
 
 _CLIENTS: Clients | None = None
-_SQS: Any = None  # only for rejected events
 
 
 def get_clients(config: Config) -> Clients:
@@ -86,31 +97,27 @@ def get_clients(config: Config) -> Clients:
 
 def reset_clients() -> None:
     """Forget cached clients (tests)."""
-    global _CLIENTS, _SQS
+    global _CLIENTS
     _CLIENTS = None
-    _SQS = None
 
 
 def process(event: dict[str, Any], config: Config, clients: Clients, now: datetime, owner: str) -> dict[str, Any]:
     """Deliver one refresh event; return a summary of what was done.
 
     Raises:
-        NonRetryableEventError: bad event, unknown table, partition keys that do not match.
+        NonRetryableEventError: bad event, unknown table, partition keys that do not match, an
+            account that may not announce the product.
         RetryableDeliveryError: AWS failures worth retrying (access denied, throttling, ...).
     """
     refresh = parse_event(event)
     database = f"{config.database_prefix}{refresh.domain}"
-    info = table_info(get_table(clients.glue, config, database, refresh.product))
+    table = get_table(clients.glue, config, database, refresh.product)
+    info = table_info(table)
+    account_check = check_producer_account(refresh, table, config.producer_accounts)
     refresh = typed_event(info, refresh)  # keys matched, values checked against their Glue types
     location = data_location(info, refresh)
     period = period_key(info, refresh)
     context = {"event_id": refresh.event_id, "product_key": refresh.product_key, "period_key": period}
-
-    marker_created = put_marker(clients.s3, location)
-    partition_created = False
-    if refresh.partition and info.registers_partitions:
-        values = ordered_partition_values(info, refresh.partition)
-        partition_created = register_partition(clients.glue, config, info, values, location)
 
     record: dict[str, Any] = {
         "product_key": refresh.product_key,
@@ -119,59 +126,90 @@ def process(event: dict[str, Any], config: Config, clients: Clients, now: dateti
         "product": refresh.product,
         "partition": refresh.partition,
         "location": location,
-        "delivered_at": utc_now_iso(now),
+        "revision_at": utc_now_iso(now),
         "event_id": refresh.event_id,
+        "snapshot_id": refresh.snapshot_id,
+        "targets": publish_targets(config, table),
     }
-    if refresh.snapshot_id:
-        record["snapshot_id"] = refresh.snapshot_id
-    claim, stored = claim_delivery(clients.table, record, owner, int(now.timestamp()))
+    claim, stored = claim_delivery(clients.table, record, owner, int(now.timestamp()), config.lease_seconds)
+    partition_created = False
+    published: dict[str, str] = {}
     try:
-        # Every outcome (duplicates too): the stored delivered_at makes it a no-op once done.
-        latest_updated = record_latest(clients.table, stored)
-    except RetryableDeliveryError:
+        # The stored claim decides what is published and registered: a replayed older event never
+        # undoes a correction.
+        if stored.get("partition") and info.registers_partitions:
+            values = ordered_partition_values(info, stored["partition"])
+            partition_created = register_partition(
+                clients.glue, config, info, values, stored["location"], update_existing=int(stored["revision"]) > 1
+            )
+        if claim is not Claim.DUPLICATE:
+            done = set(stored.get("published_to") or ())
+            for target in stored.get("targets") or [config.topic_arn]:
+                if target in done:
+                    continue
+                try:
+                    published[target] = publish(clients.sns, target, stored)
+                except ClientError as error:
+                    if target != config.topic_arn and _code(error) == "NotFound":
+                        log(logging.ERROR, "consumer topic missing; skipped", topic_arn=target, **context)
+                        continue
+                    raise RetryableDeliveryError(f"publish to {target} failed: {error}") from error
+                mark_target_published(clients.table, stored, target, published[target])
+            mark_published(clients.table, stored, utc_now_iso(datetime.now(timezone.utc)))
+    except MeshNotifierError:
         if claim is not Claim.DUPLICATE:
             _release_lease(clients.table, stored, owner)
         raise
+    # Only now is the delivery complete: what the SLO sweeper reads comes last (every outcome
+    # runs these idempotent steps, so a crash before them is finished by the retry).
+    recorded = record_delivery(clients.table, stored)
+    latest_updated = record_latest(clients.table, stored)
+    marker_created = put_marker(clients.s3, stored["location"], build_message(stored)["delivery_id"])
     summary = {
         **context,
+        "revision": int(stored["revision"]),
+        "producer_check": account_check,
         "marker_created": marker_created,
         "partition_created": partition_created,
+        "recorded": recorded,
         "latest_updated": latest_updated,
     }
     if claim is Claim.DUPLICATE:
         log(logging.INFO, "duplicate delivery, already published", **summary)
         return {**summary, "claim": claim.value, "published": False}
-
-    try:
-        message_id = publish(clients.sns, config, stored)
-    except ClientError as error:
-        _release_lease(clients.table, stored, owner)
-        raise RetryableDeliveryError(f"publish to {config.topic_arn} failed: {error}") from error
-    try:
-        mark_published(clients.table, stored, message_id, utc_now_iso(datetime.now(timezone.utc)))
-    except ClientError as error:
-        raise RetryableDeliveryError(f"published {message_id} but could not record it: {error}") from error
-    log(logging.INFO, "delivery published", message_id=message_id, claim=claim.value, **summary)
-    return {**summary, "claim": claim.value, "published": True, "message_id": message_id}
+    log(logging.INFO, "delivery published", message_ids=published, claim=claim.value, **summary)
+    message_id = published.get(config.topic_arn) or next(iter(published.values()), None)
+    return {**summary, "claim": claim.value, "published": True, "message_id": message_id, "message_ids": published}
 
 
-def reject(event: Any, error: NonRetryableEventError, queue_url: str) -> None:
-    """Send a rejected event to ``queue_url`` as Lambda's dead-letter queue would (body: the event)."""
-    global _SQS
-    if _SQS is None:
-        _SQS = boto3.client("sqs", config=_BOTO_CONFIG)
-    _SQS.send_message(
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def reject(event: Any, error: NonRetryableEventError, queue_url: str) -> dict[str, Any]:
+    """Send a rejected event once to the dead-letter queue, as Lambda's own DLQ does, and return.
+
+    Raising would make Lambda retry the event twice for nothing. The message body is the event;
+    the attributes ``ErrorCode``/``ErrorMessage`` say why (the DLQ is alarmed). If the send fails,
+    the error is raised instead, so Lambda retries and the event still ends in the DLQ.
+    """
+    boto3.client("sqs", config=_BOTO_CONFIG).send_message(
         QueueUrl=queue_url,
         MessageBody=json.dumps(event, default=str),
         MessageAttributes={
             "ErrorCode": {"DataType": "String", "StringValue": type(error).__name__},
-            "ErrorMessage": {"DataType": "String", "StringValue": str(error)[:1024]},
+            "ErrorMessage": {"DataType": "String", "StringValue": str(error)[:4096]},
         },
     )
+    return {"rejected": True, "reason": str(error)}
 
 
 def main(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point: thin wrapper around :func:`process`."""
+    """Lambda entry point: thin wrapper around :func:`process`.
+
+    A rejected event (``NonRetryableEventError``) goes once to ``REJECTED_QUEUE_URL`` (the function's
+    DLQ) when set, instead of being raised and retried.
+    """
     owner = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
     try:
         config = Config.from_env(os.environ)
@@ -179,7 +217,7 @@ def main(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except MeshNotifierError as error:
         log(
             logging.ERROR,
-            "delivery failed",
+            "delivery failed" if isinstance(error, RetryableDeliveryError) else "event rejected",
             error_type=type(error).__name__,
             error=str(error),
             event_id=event.get("id") if isinstance(event, dict) else None,

@@ -1,9 +1,12 @@
 """The AWS side effects of one delivery, each idempotent on its own.
 
-Order (see ``handler.process``): marker, partition, delivery record (claims the right to
-publish), the product's ``latest`` pointer, publish, mark published. A record whose ``published`` flag is still false after a
-failed or crashed publish is re-claimed by the next attempt, so no message is ever lost and
-the same event never yields two messages.
+Order (see ``handler.process``): claim (with a lease), partition, publish to each topic (each
+recorded once sent), mark published, delivery record, the product's ``latest`` pointer, and the
+``_SUCCESS`` marker last. What the SLO sweeper reads (record, ``latest``, marker) exists only once
+the messages are out, so a half-done delivery never looks complete. A claim left unpublished by a
+failure or a crash is re-claimed by the next attempt once its lease has expired, so no message is
+lost; a crash between a publish and its record repeats that one message, with the same
+``delivery_id`` (at least once, see docs/mesh.md "Delivery guarantees").
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .core import (
+    CLAIM_PREFIX,
     LATEST_PERIOD_KEY,
     Config,
     NonRetryableEventError,
@@ -25,10 +29,8 @@ from .core import (
     deduplication_id,
     log,
     marker_key,
+    period_of,
 )
-
-#: How long an invocation may hold the right to publish before another attempt may take over.
-PUBLISH_LEASE_SECONDS = 60
 
 
 def _code(error: ClientError) -> str:
@@ -50,11 +52,18 @@ def get_table(glue: Any, config: Config, database: str, table: str) -> dict[str,
         raise RetryableDeliveryError(f"cannot read Glue table {database}.{table}: {error}") from error
 
 
-def put_marker(s3: Any, location: str) -> bool:
-    """Write the 0-byte ``_SUCCESS`` marker once; return False when it already existed."""
+def put_marker(s3: Any, location: str, delivery: str = "") -> bool:
+    """Write the 0-byte ``_SUCCESS`` marker once, LAST, when the delivery is complete; False if it existed.
+
+    The SLO sweeper falls back to this marker when it finds no delivery record, so it must never
+    exist before the partition, the messages and the record. Its metadata
+    ``meshworks-delivery-id`` names the delivery that wrote it.
+    """
     bucket, key = marker_key(location)
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=b"", IfNoneMatch="*")
+        s3.put_object(
+            Bucket=bucket, Key=key, Body=b"", IfNoneMatch="*", Metadata={"meshworks-delivery-id": delivery}
+        )
     except ClientError as error:
         if _code(error) in {"PreconditionFailed", "ConditionalRequestConflict"}:
             return False
@@ -62,8 +71,13 @@ def put_marker(s3: Any, location: str) -> bool:
     return True
 
 
-def register_partition(glue: Any, config: Config, info: TableInfo, values: list[str], location: str) -> bool:
-    """Create the Glue partition with the table's StorageDescriptor; False if it already existed."""
+def register_partition(
+    glue: Any, config: Config, info: TableInfo, values: list[str], location: str, *, update_existing: bool = False
+) -> bool:
+    """Create the Glue partition with the table's StorageDescriptor; False if it already existed.
+
+    With ``update_existing`` (a correction), an existing partition is updated to ``location``.
+    """
     descriptor = {**info.storage_descriptor, "Location": location}
     kwargs: dict[str, Any] = {
         "DatabaseName": info.database,
@@ -74,64 +88,179 @@ def register_partition(glue: Any, config: Config, info: TableInfo, values: list[
         kwargs["CatalogId"] = config.catalog_id
     try:
         glue.create_partition(**kwargs)
+        return True
     except ClientError as error:
         if _code(error) == "AlreadyExistsException":
-            return False
-        if _code(error) in {"InvalidInputException", "EntityNotFoundException"}:
+            if not update_existing:
+                return False
+        elif _code(error) in {"InvalidInputException", "EntityNotFoundException"}:
             raise NonRetryableEventError(f"Glue rejected partition {values}: {error}") from error
-        raise RetryableDeliveryError(f"cannot register partition {values}: {error}") from error
-    return True
+        elif _code(error) == "AccessDeniedException":
+            raise RetryableDeliveryError(
+                f"cannot register partition {values} at {location}: {error} (the notifier role needs glue:CreatePartition "
+                "and Lake Formation ALTER/INSERT on the table plus DATA_LOCATION_ACCESS on the registered location)"
+            ) from error
+        else:
+            raise RetryableDeliveryError(f"cannot register partition {values}: {error}") from error
+    # A correction: point the existing partition at the corrected location.
+    try:
+        glue.update_partition(**{k: v for k, v in kwargs.items() if k != "PartitionInput"},
+                              PartitionValueList=values, PartitionInput=kwargs["PartitionInput"])
+    except ClientError as error:
+        raise RetryableDeliveryError(f"cannot update partition {values} to {location}: {error}") from error
+    return False
 
 
 class Claim(Enum):
     """Outcome of trying to claim the right to publish a delivery."""
 
-    NEW = "new"  # first time this delivery is seen
-    RETRY = "retry"  # recorded earlier, never published: publish now
-    DUPLICATE = "duplicate"  # already published: do nothing
+    NEW = "new"  # first announcement of this period
+    CORRECTION = "correction"  # a new announcement (new event id) of a period already announced
+    RETRY = "retry"  # this announcement was claimed earlier and never fully published: publish now
+    DUPLICATE = "duplicate"  # this announcement (or a newer one) is already published: do nothing
 
 
-def claim_delivery(table: Any, record: dict[str, Any], owner: str, now_epoch: int) -> tuple[Claim, dict]:
-    """Record the delivery (conditional put) and take a short lease on publishing it.
+def claim_key(record: dict[str, Any]) -> dict[str, str]:
+    """Key of the claim item that tracks a delivery until it is complete."""
+    return {"product_key": record["product_key"], "period_key": CLAIM_PREFIX + period_of(record)}
 
-    Returns the claim and the stored record (for a retry, the original one, so the re-published
-    message is identical). Raises ``RetryableDeliveryError`` while another invocation holds a
-    live lease: its outcome is unknown, and the retry will find either ``published`` or an
-    expired lease.
+
+def claim_delivery(
+    table: Any, record: dict[str, Any], owner: str, now_epoch: int, lease_seconds: int
+) -> tuple[Claim, dict]:
+    """Record the announcement in the claim item and take a lease on publishing it.
+
+    The claim item (sort key ``claim#<period_key>``) holds the current revision of the period:
+    ``revision``, its ``event_id`` and ``revision_at``, ``location``/``partition``/``snapshot_id``,
+    ``targets`` (topic ARNs), ``published_to`` (those already published), ``published``, the
+    ``event_ids`` seen, and the lease. Returns the claim and the stored item (for a retry, the
+    original one, so the re-published message is identical).
+
+    Raises:
+        RetryableDeliveryError: another invocation holds a live lease (its outcome is unknown:
+            the retry finds either ``published`` or an expired lease), or DynamoDB failed.
     """
-    lease = {"lease_owner": owner, "lease_expires_at": now_epoch + PUBLISH_LEASE_SECONDS}
-    key = {"product_key": record["product_key"], "period_key": record["period_key"]}
+    key = claim_key(record)
+    lease = {"lease_owner": owner, "lease_expires_at": now_epoch + lease_seconds}
+    fresh = {**record, **key, "revision": 1, "event_ids": {record["event_id"]}, "published": False, **lease}
     try:
-        table.put_item(
-            Item={**record, "published": False, **lease},
-            ConditionExpression="attribute_not_exists(product_key)",
-        )
-        return Claim.NEW, record
+        table.put_item(Item=fresh, ConditionExpression="attribute_not_exists(product_key)")
+        return Claim.NEW, fresh
     except ClientError as error:
         if _code(error) != "ConditionalCheckFailedException":
             raise RetryableDeliveryError(f"cannot record delivery {key}: {error}") from error
     try:
+        stored = table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+    except ClientError as error:
+        raise RetryableDeliveryError(f"cannot read delivery {key}: {error}") from error
+    seen = set(stored.get("event_ids") or {stored.get("event_id")})
+    revision = int(stored.get("revision", 1))
+    if record["event_id"] in seen and record["event_id"] != stored.get("event_id"):
+        return Claim.DUPLICATE, stored  # an older announcement, superseded by a correction
+    lease_free = "(attribute_not_exists(lease_expires_at) OR lease_expires_at < :now OR lease_owner = :owner)"
+    values = {":owner": owner, ":expires": lease["lease_expires_at"], ":now": now_epoch, ":rev": revision}
+    try:
+        if record["event_id"] == stored.get("event_id"):
+            if stored.get("published"):
+                return Claim.DUPLICATE, stored
+            stored = table.update_item(
+                Key=key,
+                UpdateExpression="SET lease_owner = :owner, lease_expires_at = :expires",
+                ConditionExpression=f"published = :false AND revision = :rev AND {lease_free}",
+                ExpressionAttributeValues={**values, ":false": False},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+            return Claim.RETRY, stored
+        # A new announcement of a period already announced: a correction, published as revision + 1.
         stored = table.update_item(
             Key=key,
-            UpdateExpression="SET lease_owner = :owner, lease_expires_at = :expires",
-            ConditionExpression="published = :false AND "
-            "(attribute_not_exists(lease_expires_at) OR lease_expires_at < :now)",
+            UpdateExpression="SET revision = :next, event_id = :event, revision_at = :at, #loc = :loc, "
+            "#part = :part, snapshot_id = :snap, targets = :targets, published = :false, "
+            "lease_owner = :owner, lease_expires_at = :expires REMOVE published_to ADD event_ids :events",
+            ConditionExpression=f"revision = :rev AND (published = :true OR {lease_free})",
+            ExpressionAttributeNames={"#loc": "location", "#part": "partition"},
             ExpressionAttributeValues={
-                ":owner": owner,
-                ":expires": lease["lease_expires_at"],
+                **values,
+                ":next": revision + 1,
+                ":event": record["event_id"],
+                ":at": record["revision_at"],
+                ":loc": record["location"],
+                ":part": record["partition"],
+                ":snap": record.get("snapshot_id"),
+                ":targets": record["targets"],
                 ":false": False,
-                ":now": now_epoch,
+                ":true": True,
+                ":events": {record["event_id"]},
             },
             ReturnValues="ALL_NEW",
         )["Attributes"]
-        return Claim.RETRY, stored
+        return Claim.CORRECTION, stored
     except ClientError as error:
         if _code(error) != "ConditionalCheckFailedException":
             raise RetryableDeliveryError(f"cannot claim delivery {key}: {error}") from error
-    stored = table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
-    if stored.get("published"):
-        return Claim.DUPLICATE, stored
     raise RetryableDeliveryError(f"delivery {key} is being published by another invocation; retry later")
+
+
+def mark_target_published(table: Any, claim: dict[str, Any], target: str, message_id: str) -> None:
+    """Remember that ``target`` has this revision's message (a crash before this line repeats it)."""
+    try:
+        table.update_item(
+            Key=claim_key(claim),
+            UpdateExpression="ADD published_to :target SET last_message_id = :mid",
+            ConditionExpression="revision = :rev",
+            ExpressionAttributeValues={":target": {target}, ":mid": message_id, ":rev": claim["revision"]},
+        )
+    except ClientError as error:
+        raise RetryableDeliveryError(f"published {message_id} to {target} but could not record it: {error}") from error
+
+
+def mark_published(table: Any, claim: dict[str, Any], published_at: str) -> None:
+    """Every target has the message: set ``published`` and drop the lease."""
+    try:
+        table.update_item(
+            Key=claim_key(claim),
+            UpdateExpression="SET published = :true, published_at = :at REMOVE lease_owner, lease_expires_at",
+            ConditionExpression="revision = :rev",
+            ExpressionAttributeValues={":true": True, ":at": published_at, ":rev": claim["revision"]},
+        )
+    except ClientError as error:
+        raise RetryableDeliveryError(f"could not mark {claim_key(claim)} published: {error}") from error
+
+
+def record_delivery(table: Any, claim: dict[str, Any]) -> bool:
+    """Write the delivery record the SLO sweeper reads, once the delivery is complete.
+
+    Item ``product_key``/``period_key``: ``delivered_at`` (the first complete delivery: an SLO
+    counts the first one), ``revision``, ``event_id``, ``location``, ``partition``,
+    ``snapshot_id``, ``corrected_at`` (for revisions > 1). Idempotent; never moves
+    ``delivered_at``. Returns True when the item changed.
+    """
+    key = {"product_key": claim["product_key"], "period_key": period_of(claim)}
+    try:
+        table.update_item(
+            Key=key,
+            UpdateExpression="SET delivered_at = if_not_exists(delivered_at, :at), revision = :rev, "
+            "event_id = :event, #loc = :loc, #part = :part, snapshot_id = :snap, #dom = :dom, product = :product, "
+            "published = :true" + (", corrected_at = :at" if int(claim["revision"]) > 1 else ""),
+            ConditionExpression="attribute_not_exists(revision) OR revision < :rev",
+            ExpressionAttributeNames={"#loc": "location", "#part": "partition", "#dom": "domain"},
+            ExpressionAttributeValues={
+                ":at": claim["revision_at"],
+                ":rev": claim["revision"],
+                ":event": claim["event_id"],
+                ":loc": claim["location"],
+                ":part": claim.get("partition") or {},
+                ":snap": claim.get("snapshot_id"),
+                ":dom": claim["domain"],
+                ":product": claim["product"],
+                ":true": True,
+            },
+        )
+    except ClientError as error:
+        if _code(error) == "ConditionalCheckFailedException":
+            return False
+        raise RetryableDeliveryError(f"cannot record delivery {key}: {error}") from error
+    return True
 
 
 def record_latest(table: Any, record: dict[str, Any]) -> bool:
@@ -152,8 +281,8 @@ def record_latest(table: Any, record: dict[str, Any]) -> bool:
             "source_period_key = :period, event_id = :event",
             ConditionExpression="attribute_not_exists(delivered_at) OR delivered_at < :at",
             ExpressionAttributeValues={
-                ":at": record["delivered_at"],
-                ":period": record["period_key"],
+                ":at": record["revision_at"],
+                ":period": period_of(record),
                 ":event": record["event_id"],
             },
         )
@@ -164,38 +293,30 @@ def record_latest(table: Any, record: dict[str, Any]) -> bool:
     return True
 
 
-def publish(sns: Any, config: Config, record: dict[str, Any]) -> str:
+def publish(sns: Any, topic_arn: str, record: dict[str, Any]) -> str:
     """Publish the refresh notification with filterable attributes; return the message id."""
+    message = build_message(record)
     kwargs: dict[str, Any] = {
-        "TopicArn": config.topic_arn,
-        "Message": json.dumps(build_message(record), sort_keys=True, default=str),
+        "TopicArn": topic_arn,
+        "Message": json.dumps(message, sort_keys=True, default=str),
         "MessageAttributes": {
             "domain": {"DataType": "String", "StringValue": record["domain"]},
             "product": {"DataType": "String", "StringValue": record["product"]},
             "event_type": {"DataType": "String", "StringValue": "refresh"},
+            "delivery_id": {"DataType": "String", "StringValue": message["delivery_id"]},
         },
     }
-    if config.is_fifo:
+    if topic_arn.endswith(".fifo"):
         kwargs["MessageGroupId"] = record["product_key"]
-        kwargs["MessageDeduplicationId"] = deduplication_id(record["product_key"], record["period_key"])
+        kwargs["MessageDeduplicationId"] = deduplication_id(message["delivery_id"])
     return sns.publish(**kwargs)["MessageId"]
-
-
-def mark_published(table: Any, record: dict[str, Any], message_id: str, published_at: str) -> None:
-    """Set ``published`` and drop the lease (a failure here is retried: FIFO dedups, standard may repeat)."""
-    table.update_item(
-        Key={"product_key": record["product_key"], "period_key": record["period_key"]},
-        UpdateExpression="SET published = :true, published_at = :at, message_id = :mid "
-        "REMOVE lease_owner, lease_expires_at",
-        ExpressionAttributeValues={":true": True, ":at": published_at, ":mid": message_id},
-    )
 
 
 def release_lease(table: Any, record: dict[str, Any], owner: str) -> None:
     """Give the lease back after a failed publish so the next retry can publish at once."""
     try:
         table.update_item(
-            Key={"product_key": record["product_key"], "period_key": record["period_key"]},
+            Key=claim_key(record),
             UpdateExpression="REMOVE lease_owner, lease_expires_at",
             ConditionExpression="lease_owner = :owner",
             ExpressionAttributeValues={":owner": owner},

@@ -142,18 +142,45 @@ def test_each_domain_rule_accepts_only_its_own_producers_and_domain(template: Te
     assert "DeadLetterConfig" in target
 
 
-def test_topic_is_encrypted_tls_only_and_admits_exactly_the_consumers(template: Template) -> None:
-    topic = only(template, "AWS::SNS::Topic")["Properties"]
-    assert topic["TopicName"] == "acme-mesh-refreshed"
-    assert "KmsMasterKeyId" in topic
-    document = only(template, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
-    allows = [s for s in document if s["Effect"] == "Allow"]
-    assert len(allows) == 1
-    assert re.findall(r":iam::(\d{12}):root", json.dumps(allows[0]["Principal"])) == CONSUMERS
-    assert allows[0]["Action"] == "sns:Subscribe"
-    assert allows[0]["Condition"] == {"StringEquals": {"sns:Protocol": ["sqs", "lambda"]}}
+def topics(template: Template) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Topic name -> (properties, statements of its topic policy)."""
+    out = {}
+    policies = template.find_resources("AWS::SNS::TopicPolicy")
+    for logical_id, topic in template.find_resources("AWS::SNS::Topic").items():
+        statements_ = [
+            st
+            for p in policies.values()
+            if {"Ref": logical_id} in p["Properties"]["Topics"]
+            for st in p["Properties"]["PolicyDocument"]["Statement"]
+        ]
+        out[topic["Properties"]["TopicName"]] = (topic["Properties"], statements_)
+    return out
+
+
+def test_hub_topic_is_encrypted_tls_only_and_admits_no_consumer_account(template: Template) -> None:
+    """Issue 9 item 4: the hub-wide topic carries every product: no consumer account may subscribe to it."""
+    props, document = topics(template)["acme-mesh-refreshed"]
+    assert "KmsMasterKeyId" in props
+    assert not re.findall(r":iam::(\d{12}):root", json.dumps([s for s in document if s["Effect"] == "Allow"]))
     denies = [s for s in document if s["Effect"] == "Deny"]
     assert denies and denies[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_each_consumer_account_has_its_own_topic_admitting_only_it(template: Template) -> None:
+    """Issue 9 item 4: a topic per consumer account (cost per account, not per product, like the LF-tags)."""
+    by_name = topics(template)
+    for account in CONSUMERS:
+        props, document = by_name[f"acme-mesh-refreshed-{account}"]
+        assert "KmsMasterKeyId" in props
+        allows = [s for s in document if s["Effect"] == "Allow"]
+        assert len(allows) == 1
+        assert re.findall(r":iam::(\d{12}):root", json.dumps(allows[0]["Principal"])) == [account]
+        assert allows[0]["Action"] == "sns:Subscribe"
+        assert allows[0]["Condition"] == {"StringEquals": {"sns:Protocol": ["sqs", "lambda"]}}
+        assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in document)
+    assert set(by_name) == {
+        "acme-mesh-refreshed", "acme-mesh-hub-alarms", *(f"acme-mesh-refreshed-{a}" for a in CONSUMERS)
+    }
 
 
 def test_delivery_table_retained_pitr_cmk(template: Template) -> None:
@@ -178,15 +205,22 @@ def test_notifier_environment_and_least_privilege(template: Template) -> None:
         if f["Properties"].get("Handler") == "mesh_notifier.handler.main"
     )
     env = function["Environment"]["Variables"]
-    assert set(env) == {"DELIVERY_TABLE", "TOPIC_ARN", "CATALOG_ID", "DATABASE_PREFIX", "REJECTED_QUEUE_URL"}
+    assert set(env) == {
+        "DELIVERY_TABLE", "TOPIC_ARN", "CATALOG_ID", "DATABASE_PREFIX", "CONSUMER_TOPIC_PREFIX", "PRODUCER_ACCOUNTS",
+        "LEASE_SECONDS", "REJECTED_QUEUE_URL",
+    }
     assert env["CATALOG_ID"] == HUB and env["DATABASE_PREFIX"] == ""
+    assert env["PRODUCER_ACCOUNTS"] == f"{HUB},{PRODUCER},{OTHER_PRODUCER}"
+    assert "acme-mesh-refreshed-" in json.dumps(env["CONSUMER_TOPIC_PREFIX"])
+    # Fault 6: the lease outlives the invocation that holds it (timeout) plus a margin.
+    assert int(env["LEASE_SECONDS"]) >= function["Timeout"] + 60
     # Rejected events (bad partition values...) go to the function's own DLQ at once, without Lambda's retries.
     dlq = function["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0]
     assert env["REJECTED_QUEUE_URL"] == {"Ref": dlq}
     assert any("sqs:SendMessage" in actions(s) and dlq in json.dumps(s["Resource"]) for s in statements(template))
     by_sid: dict[str, Any] = {s.get("Sid"): s for s in statements(template)}
     glue = by_sid["ReadTablesAddPartitions"]
-    assert actions(glue) == ["glue:GetTable", "glue:CreatePartition"]
+    assert actions(glue) == ["glue:GetTable", "glue:CreatePartition", "glue:UpdatePartition"]
     glue_arns = json.dumps(glue["Resource"])
     for domain in ("sales", "marketing", "finance"):
         assert f"table/{domain}/*" in glue_arns and f"database/{domain}" in glue_arns
@@ -233,3 +267,41 @@ def test_grant_methods() -> None:
     assert hub.producer_accounts == [] and hub.consumer_accounts == []
     assert "role/meshworks-lf-data-access" in json.dumps(stack.resolve(hub.data_access_role_arn))
     template.has_resource_properties("AWS::IAM::Role", {"RoleName": Match.string_like_regexp("lf-data-access")})
+
+
+def test_notifier_role_has_a_deterministic_name_producers_can_name() -> None:
+    """Fault 5: producers' bucket and key policies name the notifier role: its name is <prefix>-mesh-notifier."""
+    _, stack = new_stack("Names")
+    hub = MeshHub(stack, "Hub", name_prefix="acme")
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::IAM::Role", {"RoleName": "acme-mesh-notifier"})
+    assert "role/acme-mesh-notifier" in json.dumps(stack.resolve(hub.notifier_role_arn))
+
+
+def test_role_names_over_64_characters_fail_at_synth_with_the_fix() -> None:
+    _, stack = new_stack("LongNames")
+    with pytest.raises(ValueError, match=r"name_prefix .* 64 characters"):
+        MeshHub(stack, "Hub", name_prefix="a" * 60)
+
+
+def test_producer_buckets_without_kms_keys_warn_at_synth() -> None:
+    """Fault 5: without producer KMS keys a KMS-encrypted producer bucket cannot work: say so at synth."""
+    from aws_cdk.assertions import Annotations
+
+    _, stack = new_stack("NoKeys")
+    MeshHub(stack, "Hub", producer_buckets=["acme-sales-curated"])
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("producer_kms_key_arns"))
+    assert warnings, "expected a synth-time warning naming mesh.producer_kms_key_arns"
+
+
+def test_notifier_dead_letters_and_errors_are_alarmed(template: Template) -> None:
+    """Fault 7: the notifier's DLQ (Lambda on-failure and the EventBridge targets' DLQ) and its errors are watched."""
+    alarms = [a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()]
+    metrics = {(a.get("Namespace"), a.get("MetricName")) for a in alarms}
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
+    assert ("AWS/Lambda", "Errors") in metrics
+    assert all(a["AlarmActions"] for a in alarms), "every alarm notifies the hub's alarm topic"
+    queues = template.find_resources("AWS::SQS::Queue")
+    dlq_alarms = [a for a in alarms if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"]
+    watched = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in dlq_alarms}
+    assert watched == set(queues), "every queue of the hub is a dead-letter queue and each one is watched"

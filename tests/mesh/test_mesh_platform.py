@@ -40,6 +40,7 @@ def test_shards_hold_exactly_the_planned_products(platform: SynthesizedPlatform)
         domain_shards=mesh.domain_shards,
         consumer_shards=mesh.consumer_shards,
         sharing_mode=mesh.sharing_mode,
+        location_access_grants=1 if mesh.register_locations else 0,  # the notifier's DATA_LOCATION_ACCESS
     )
     templates = mesh_templates(platform)
     assert {p.stack_id for p in plans} == {n for n in templates if n.startswith(("MeshProducts-", "MeshConsumers-"))}
@@ -168,3 +169,17 @@ def test_the_demo_spoke_receives_shares(platform: SynthesizedPlatform) -> None:
         and r["Properties"]["Principal"]["DataLakePrincipalIdentifier"] == consumer
     ]
     assert grants, f"no grant to the configured consumer {consumer}"
+
+
+def test_every_queue_of_the_hub_stack_is_alarmed(platform: SynthesizedPlatform) -> None:
+    """Issue 8 fault 7: every dead-letter queue of the hub stack has an alarm (none did before)."""
+    resources = platform.templates["MeshHub"]["Resources"]
+    queues = {k for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    watched = {
+        d["Value"]["Fn::GetAtt"][0]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        for d in r["Properties"].get("Dimensions", [])
+        if d["Name"] == "QueueName"
+    }
+    assert queues and queues <= watched

@@ -226,7 +226,7 @@ def main(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not isinstance(error, NonRetryableEventError) or not queue_url:
             raise
         try:
-            reject(event, error, queue_url)
+            result = reject(event, error, queue_url)
         except ClientError:  # not recorded: let Lambda retry and dead-letter it
             raise error from None
-        return {"rejected": True, "error_type": type(error).__name__, "error": str(error)}
+        return {**result, "error_type": type(error).__name__, "error": str(error)}

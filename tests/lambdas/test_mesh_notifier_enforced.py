@@ -37,7 +37,7 @@ def product_table(platform: SynthesizedPlatform, consumer: str) -> tuple[str, di
             continue
         for resource in template["Resources"].values():
             props = resource["Properties"]
-            if resource["Type"] == "AWS::Glue::Table" and props["TableInput"].get("PartitionKeys") and (
+            if resource["Type"] == "AWS::Glue::Table" and props.get("TableInput", {}).get("PartitionKeys") and (
                 "OpenTableFormatInput" not in props
             ):
                 table_input = resolve(props["TableInput"], {}, account=props["CatalogId"])
@@ -137,7 +137,8 @@ def event_for(hub: Any, event_id: str = "e2e-1") -> dict[str, Any]:
     partition = {k["Name"]: values.get(k["Type"], "2026-11-25") for k in keys}
     return {
         "id": event_id,
-        "account": hub.account,
+        # The product's producer (trust model), else the hub's own account (tables without the parameter).
+        "account": hub.table_input.get("Parameters", {}).get("meshworks:producer_account", hub.account),
         "source": "meshworks.producer",
         "detail-type": "DataProductRefreshed",
         "detail": {"domain": hub.database, "product": hub.table_input["Name"], "partition": partition},

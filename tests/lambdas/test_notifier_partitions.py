@@ -16,14 +16,26 @@ from moto import mock_aws
 
 from meshworks.lambdas.mesh_notifier import handler
 from meshworks.lambdas.mesh_notifier.core import NonRetryableEventError
-from tests.lambdas.test_mesh_notifier import BUCKET, CONTEXT, PARQUET_SD, REGION, TABLE, delivery_item, received
+from tests.lambdas.test_mesh_notifier import (
+    BUCKET,
+    CONTEXT,
+    PARQUET_SD,
+    PRODUCER,
+    REGION,
+    TABLE,
+    delivery_item,
+    received,
+)
 
 
 def event(product: str, partition: dict[str, str] | None = None, event_id: str = "evt-1", **detail: Any) -> dict:
     body: dict[str, Any] = {"domain": "sales", "product": product, **detail}
     if partition is not None:
         body["partition"] = partition
-    return {"id": event_id, "source": "meshworks.producer", "detail-type": "DataProductRefreshed", "detail": body}
+    return {
+        "id": event_id, "account": PRODUCER, "source": "meshworks.producer", "detail-type": "DataProductRefreshed",
+        "detail": body,
+    }  # fmt: skip
 
 
 def _table(glue: Any, name: str, keys: list[dict[str, str]], **extra: Any) -> None:
@@ -72,6 +84,7 @@ def hub(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("TOPIC_ARN", topic_arn)
         monkeypatch.delenv("CATALOG_ID", raising=False)
         monkeypatch.delenv("DATABASE_PREFIX", raising=False)
+        monkeypatch.setenv("PRODUCER_ACCOUNTS", PRODUCER)
         yield SimpleNamespace(s3=s3, glue=glue, ddb=ddb, sqs=sqs, queue_url=queue_url)
     handler.reset_clients()
 

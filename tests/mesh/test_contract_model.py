@@ -71,6 +71,7 @@ def test_glue_table_parameters_are_strings() -> None:
         "meshworks.classification": "internal",
         "meshworks.pii": "true",
         "meshworks.format": "parquet",
+        "meshworks:consumers": "",
     }
 
 

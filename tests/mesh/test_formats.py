@@ -25,6 +25,8 @@ from meshworks.lambdas.slo_monitor.checker import parse_contract
 from tests.mesh.contract_data import minimal_contract
 from tests.mesh.mesh_fixtures import make_contract
 
+PRODUCER = "444455556666"  # the account the producers' refresh events come from
+
 REGION = "eu-west-1"
 
 
@@ -187,6 +189,7 @@ def hub(monkeypatch: pytest.MonkeyPatch):
         topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="refresh")["TopicArn"]
         monkeypatch.setenv("DELIVERY_TABLE", "deliveries")
         monkeypatch.setenv("TOPIC_ARN", topic_arn)
+        monkeypatch.setenv("PRODUCER_ACCOUNTS", PRODUCER)  # tables without meshworks:producer_account
         monkeypatch.delenv("CATALOG_ID", raising=False)
         monkeypatch.delenv("DATABASE_PREFIX", raising=False)
         yield SimpleNamespace(s3=s3, glue=glue, ddb=ddb)
@@ -199,6 +202,7 @@ def test_a_punctual_partitioned_delivery_meets_its_slo(hub: SimpleNamespace, fmt
     hub.glue.create_table(DatabaseName="sales", TableInput=glue_table_as_created(contract))
     event = {
         "id": "evt-1",
+        "account": PRODUCER,
         "source": "meshworks.producer",
         "detail-type": "DataProductRefreshed",
         "detail": {"domain": "sales", "product": "orders", "partition": {"DT": "2026-11-25"}},

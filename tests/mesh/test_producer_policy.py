@@ -70,7 +70,7 @@ def test_cli_prints_the_statements_of_a_domain_of_the_reference_app(capsys: pyte
 
 def test_cli_unknown_domain_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["producer-policy", "--domain", "nope", "--config", "cdk.json"]) == 2
-    assert "no data product of domain 'nope'" in capsys.readouterr().err
+    assert "domain 'nope' is not in mesh.domains" in capsys.readouterr().err
 
 
 def test_cli_missing_config_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

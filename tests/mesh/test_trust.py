@@ -334,14 +334,22 @@ def test_hub_domains_and_producers_come_from_the_configuration(platform: Synthes
 # ---- producer account on the table ------------------------------------------------------------------
 
 
+def _parameters(properties: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(name, parameters) of a Glue table; an Iceberg table keeps them among its Iceberg properties."""
+    if "TableInput" in properties:
+        return properties["TableInput"]["Name"], properties["TableInput"]["Parameters"]
+    iceberg = properties["OpenTableFormatInput"]["IcebergInput"]["IcebergTableInput"]
+    return properties["Name"], iceberg["Properties"]
+
+
 def _tables(platform: SynthesizedPlatform) -> dict[str, dict[str, Any]]:
-    return {
-        r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]["Parameters"]
+    return dict(
+        _parameters(r["Properties"])
         for name, t in platform.templates.items()
         if name.startswith("MeshProducts-")
         for r in t["Resources"].values()
         if r["Type"] == "AWS::Glue::Table"
-    }
+    )
 
 
 def test_tables_record_their_producer_account(platform: SynthesizedPlatform) -> None:

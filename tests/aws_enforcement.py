@@ -141,17 +141,51 @@ def resolve(value: Any, refs: Mapping[str, Any], *, account: str = ACCOUNT, regi
     return walk(value)
 
 
+def placeholder_refs(template: Mapping[str, Any], *, account: str = ACCOUNT, region: str = REGION) -> dict[str, str]:
+    """A ``Ref`` and an ``.Arn`` for every resource of ``template``, named after its logical id.
+
+    For the resources a test does not create in moto (its own log group, key, dead-letter queue ...):
+    merge the real values over these (``{**placeholder_refs(t), **refs}``). ARNs follow the resource
+    type's service (``AWS::SQS::Queue`` -> ``arn:aws:sqs:<region>:<account>:<logical id>``).
+    """
+    refs: dict[str, str] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        service = resource["Type"].split("::")[1].lower()
+        refs[logical_id] = logical_id
+        refs[f"{logical_id}.Arn"] = f"arn:{PARTITION}:{service}:{region}:{account}:{logical_id}"
+    for name in template.get("Parameters", {}):
+        refs.setdefault(name, name)
+    return refs
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+#: moto names some actions after the API's signing name, not the IAM prefix AWS evaluates.
+_MOTO_ACTION_ALIASES = {"cloudwatch:": "monitoring:"}
+
+
+def _moto_actions(actions: Any) -> list[str]:
+    result = []
+    for action in _as_list(actions):
+        result.append(action)
+        for prefix, alias in _MOTO_ACTION_ALIASES.items():
+            if str(action).lower().startswith(prefix):
+                result.append(alias + str(action)[len(prefix):])
+    return result
+
+
 def for_moto(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The statements as moto can evaluate them: S3 resources kept, others ``*``, conditions dropped."""
+    """The statements as moto can evaluate them: S3 resources kept, others ``*``, conditions dropped,
+    CloudWatch actions also under moto's ``monitoring:`` name."""
     result = []
     for statement in statements:
         if "Condition" in statement and statement["Effect"] == "Deny":
             continue
         converted = {k: v for k, v in statement.items() if k not in ("Condition", "Sid")}
+        if "Action" in converted:
+            converted["Action"] = _moto_actions(converted["Action"])
         resources = _as_list(statement.get("Resource", "*"))
         if not all(str(r).startswith("arn:aws:s3:::") for r in resources):
             converted["Resource"] = "*"
@@ -201,6 +235,11 @@ def request_arns(service: str, operation: str, params: Mapping[str, Any], region
         return ["*"]  # these APIs have no resource-level permissions
     if service == "sts" and operation == "GetCallerIdentity":
         return ["*"]
+    if service == "ram":
+        if operation == "AcceptResourceShareInvitation":
+            return [params["resourceShareInvitationArn"]]
+        if operation in ("GetResourceShareInvitations", "ListResources"):
+            return ["*"]  # no resource-level permissions
     if service == "s3":
         return ["*"]  # moto enforces S3 resources itself
     return None

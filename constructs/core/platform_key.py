@@ -81,4 +81,26 @@ class PlatformKey(kms.Key):
         )
 
 
+def allow_service_to_use_key(key: kms.IKey, service: str, sid: str, source_arn_pattern: str | None = None) -> None:
+    """Let an AWS service principal of this account encrypt with ``key`` (SNS/SQS writes on our behalf).
 
+    Idempotent per key, service and source pattern (constructs sharing a key add the statement once).
+    """
+    done: set[tuple[str, str | None]] = getattr(key, "_meshworks_service_grants", set())
+    if (service, source_arn_pattern) in done:
+        return
+    done.add((service, source_arn_pattern))
+    key._meshworks_service_grants = done  # type: ignore[attr-defined]
+    stack = Stack.of(key)
+    conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": stack.account}}
+    if source_arn_pattern:
+        conditions["ArnLike"] = {"aws:SourceArn": source_arn_pattern}
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(service)],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions=conditions,
+        )
+    )

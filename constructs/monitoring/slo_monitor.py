@@ -23,12 +23,11 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from meshworks.constructs.mesh.contract import DataProductContract
 
-from ..core.dead_letter_queue import DeadLetterQueue
+from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
 from ..core.nag import (
     BUCKET_OBJECTS,
     CDK_ASSET_OBJECTS,
@@ -38,7 +37,7 @@ from ..core.nag import (
     acknowledge_policies,
 )
 from ..core.platform_function import PlatformFunction
-from ..core.platform_key import PlatformKey
+from ..core.platform_key import PlatformKey, allow_service_to_use_key
 from ..core.removal import resolve_removal_policy
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
@@ -53,31 +52,6 @@ DEFAULT_NAMESPACE = "meshworks/slo"
 MAX_TOPIC_MAP_CHARS = 3000
 
 
-def allow_service_to_use_key(key: kms.IKey, service: str, sid: str, source_arn_pattern: str | None = None) -> None:
-    """Let an AWS service principal of this account encrypt with ``key`` (SNS/SQS writes on our behalf).
-
-    Idempotent per key, service and source pattern (constructs sharing a key add the statement once).
-    """
-    done: set[tuple[str, str | None]] = getattr(key, "_meshworks_service_grants", set())
-    if (service, source_arn_pattern) in done:
-        return
-    done.add((service, source_arn_pattern))
-    key._meshworks_service_grants = done  # type: ignore[attr-defined]
-    stack = Stack.of(key)
-    conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": stack.account}}
-    if source_arn_pattern:
-        conditions["ArnLike"] = {"aws:SourceArn": source_arn_pattern}
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=sid,
-            principals=[iam.ServicePrincipal(service)],
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=["*"],  # in a key policy "*" means this key
-            conditions=conditions,
-        )
-    )
-
-
 def secure_topic(
     scope: Construct, construct_id: str, *, key: kms.IKey, topic_name: str | None, display_name: str
 ) -> sns.Topic:
@@ -87,18 +61,8 @@ def secure_topic(
     )
 
 
-def dlq_alarm(scope: Construct, construct_id: str, queue: sqs.IQueue, what: str) -> cloudwatch.Alarm:
-    """Alarm as soon as one message waits in a dead-letter queue."""
-    return cloudwatch.Alarm(
-        scope,
-        construct_id,
-        alarm_description=f"{what}: at least one message is waiting in {queue.node.path}; inspect and redrive it.",
-        metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
-        threshold=1,
-        evaluation_periods=1,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-    )
+#: Kept under its former name for the monitoring constructs (one definition, in ``core``).
+dlq_alarm = dead_letter_alarm
 
 
 class SloMonitor(Construct):

@@ -1008,6 +1008,15 @@ class Sweeper:
                         },
                     }
                 )
+        data.append(
+            {
+                "MetricName": "SlackNotConfigured",
+                "Dimensions": [{"Name": "Domain", "Value": "ALL"}],
+                "Timestamp": now,
+                "Value": self.notifier.slack_not_configured,
+                "Unit": "Count",
+            }
+        )
         for start in range(0, len(data), METRIC_BATCH_LIMIT):
             try:
                 self.clients.cloudwatch.put_metric_data(

@@ -232,7 +232,9 @@ def test_alert_sent_to_sns_and_slack(world: World) -> None:
     assert message["Subject"] == "[AWS Glue] sales-orders-nightly FAILED"
     assert message["Message"] == GOLDEN["glue_failed"][1]
     attrs = {k: v["Value"] for k, v in message["MessageAttributes"].items()}
-    assert attrs == {"service": "glue", "job": "sales-orders-nightly", "state": "FAILED"}
+    assert attrs == {
+        "service": "glue", "job": "sales-orders-nightly", "state": "FAILED", "dedupe_id": result["dedupe_key"]
+    }
     [request] = world.slack.requests
     assert request["path"] == "/services/T0/B1/jobs"
     assert request["body"]["text"] == f"*[AWS Glue] sales-orders-nightly FAILED*\n{GOLDEN['glue_failed'][1]}"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -819,3 +820,78 @@ def test_settings_from_env_errors() -> None:
         Settings.from_env({**base, "SWEEP_MINUTES": "0"})
     settings = Settings.from_env({**base, "DOMAIN_TOPIC_ARNS": "not json", "DEFAULT_TOPIC_ARN": "arn:x"})
     assert settings.topic_for("sales") == "arn:x"
+
+
+# ----------------------------------------------------------------------------------------------- secrets, channels
+
+TOKEN = "XoXb9SeCrEtToKeN42"
+
+
+@pytest.mark.parametrize(
+    "bad_url",
+    [
+        f"https://hooks.slack.com:{TOKEN}/services/T0/B0/x",  # http.client.InvalidURL (not a ValueError)
+        f"https://hooks.slack.com/services/T0/B0/{TOKEN} x",  # a space: InvalidURL quoting the path
+        f"https://[{TOKEN}/services",  # ValueError from urlsplit
+        f"https://hooks.slack.com/services/T0/B0/{TOKEN}\u00e9",  # UnicodeEncodeError quoting the path
+        f"hooks.slack.com/services/T0/B0/{TOKEN}",  # no scheme
+    ],
+)
+def test_malformed_webhook_never_leaks_and_never_stops_the_sweep(
+    env: Env, bad_url: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9 item 7: one bad channel's URL (holding the token) fails that channel only, quoted nowhere."""
+    secret = make_webhook_secret(
+        "slack-webhooks-mixed", {"#sales-data": bad_url, "#finance-data": f"{env.slack.url}/services/T0/B0/finance"}
+    )
+    env.settings = replace(env.settings, slack_secret_arn=secret)
+    env.write_manifest([contract(), contract(domain="finance", product="ledger", slack_channel="#finance-data")])
+    caplog.set_level(logging.DEBUG)
+
+    summary = env.run(DEADLINE + timedelta(minutes=1))
+
+    assert sorted((a["id"].split(":")[1], a["slack"]) for a in summary.alerts) == [
+        ("finance.ledger", "sent"), ("sales.orders", "failed")
+    ]
+    assert len(env.slack.requests) == 1  # the good channel got its alert
+    dead = drain(env.dlq)
+    assert [d["channel"] for d in dead] == ["#sales-data"]
+    captured = capsys.readouterr()
+    everything = json.dumps(dead) + caplog.text + captured.out + captured.err + json.dumps(
+        [r.__dict__ for r in caplog.records], default=str
+    )
+    assert TOKEN not in everything
+
+
+def test_sender_errors_never_quote_the_url() -> None:
+    for url in (f"https://hooks.slack.com:{TOKEN}/x", f"https://h/services/{TOKEN} x", f"ftp://h/{TOKEN}"):
+        with pytest.raises(ValueError) as caught:
+            SlackSender(max_attempts=1).send(url, {"text": "t"})
+        assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value)
+
+
+def test_unreadable_secret_json_is_not_quoted(env: Env) -> None:
+    client = boto3.client("secretsmanager", region_name=REGION)
+    client.put_secret_value(SecretId=env.settings.slack_secret_arn, SecretString=f'{{"#sales-data": "{TOKEN}')
+    env.run(DEADLINE + timedelta(minutes=1))
+    [dead] = drain(env.dlq)
+    assert dead["reason"].startswith("secret unreadable") and TOKEN not in json.dumps(dead)
+
+
+def test_slack_not_configured_is_visible_and_does_not_page(env: Env) -> None:
+    """The deployed placeholder secret ``{}``: no DLQ message (its alarm pages), a metric and a report instead."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+    client.put_secret_value(SecretId=env.settings.slack_secret_arn, SecretString="{}")
+
+    summary = env.run(DEADLINE + timedelta(minutes=1))
+
+    assert summary.alerts[0]["slack"] == "not_configured"
+    assert summary.alerts[0]["sns"] == "sent"
+    assert drain(env.dlq) == []
+    stats = boto3.client("cloudwatch", region_name=REGION).get_metric_statistics(
+        Namespace=env.settings.metric_namespace, MetricName="SlackNotConfigured",
+        Dimensions=[{"Name": "Domain", "Value": "ALL"}],
+        StartTime=DEADLINE - timedelta(hours=1), EndTime=DEADLINE + timedelta(hours=1), Period=3600,
+        Statistics=["Sum"],
+    )
+    assert sum(p["Sum"] for p in stats["Datapoints"]) == 1

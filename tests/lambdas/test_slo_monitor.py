@@ -865,7 +865,7 @@ def test_malformed_webhook_never_leaks_and_never_stops_the_sweep(
 
 def test_sender_errors_never_quote_the_url() -> None:
     for url in (f"https://hooks.slack.com:{TOKEN}/x", f"https://h/services/{TOKEN} x", f"ftp://h/{TOKEN}"):
-        with pytest.raises(ValueError) as caught:
+        with pytest.raises(ValueError, match="Slack webhook URL") as caught:
             SlackSender(max_attempts=1).send(url, {"text": "t"})
         assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value)
 

@@ -81,6 +81,10 @@ class AwsClients:
     def cloudwatch(self) -> Any:
         return self.client("cloudwatch")
 
+    @property
+    def emr_serverless(self) -> Any:
+        return self.client("emr-serverless")
+
 
 _DEFAULT: AwsClients | None = None
 

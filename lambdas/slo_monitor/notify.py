@@ -45,6 +45,19 @@ class Alert:
     slack_channel: str | None = None
     dedupe_id: str = ""
 
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> Alert:
+        """The alert :meth:`payload` describes (the sweeper's outbox keeps payloads)."""
+        return cls(
+            kind=str(data["kind"]),
+            subject=str(data["subject"]),
+            text=str(data["text"]),
+            attributes=dict(data.get("attributes") or {}),
+            topic_arn=data.get("topic_arn"),
+            slack_channel=data.get("slack_channel"),
+            dedupe_id=str(data.get("dedupe_id") or ""),
+        )
+
     def payload(self) -> dict[str, Any]:
         """JSON-serialisable form (used for the DLQ)."""
         return {

@@ -616,14 +616,15 @@ def test_calls_are_batched_for_1000_checks(env: Env) -> None:
     assert (summary.checks, summary.on_time, summary.breaches) == (1000, 990, 10)
     calls = summary.aws_calls
     assert calls["dynamodb:BatchGetItem"] == 10
-    assert calls["dynamodb:Query"] == 1
+    assert calls["dynamodb:Query"] == 2  # open breaches, and the alert outbox
     assert calls["s3:GetObject"] == 1
     assert calls["s3:HeadObject"] == 10  # fallback for the 10 misses only
-    assert calls["dynamodb:PutItem"] == 10
+    assert calls["dynamodb:TransactWriteItems"] == 10  # breach + its alert in the outbox, atomically
     assert calls["sns:Publish"] == 10
+    assert calls["dynamodb:DeleteItem"] == 10  # the outbox, once the alert is sent
     assert calls["cloudwatch:PutMetricData"] == 1
     assert "dynamodb:GetItem" not in calls
-    assert calls["total"] == 1 + 1 + 10 + 10 + 10 + 10 + 1
+    assert calls["total"] == 1 + 2 + 10 + 10 + 10 + 10 + 10 + 1
 
 
 def test_calls_stay_batched_with_unpartitioned_products(env: Env) -> None:
@@ -654,9 +655,9 @@ def test_calls_stay_batched_with_unpartitioned_products(env: Env) -> None:
     calls = summary.aws_calls
     assert calls["dynamodb:BatchGetItem"] == 10
     assert calls["s3:HeadObject"] == 10
-    assert calls["dynamodb:PutItem"] == 10
+    assert calls["dynamodb:TransactWriteItems"] == 10
     assert calls["sns:Publish"] == 10
-    assert calls["total"] == 1 + 1 + 10 + 10 + 10 + 10 + 1
+    assert calls["total"] == 1 + 2 + 10 + 10 + 10 + 10 + 10 + 1
 
 
 class FlakyBatchGet:

@@ -65,6 +65,10 @@ def secure_topic(
 dlq_alarm = dead_letter_alarm
 
 
+#: The breach table's partition holding alerts written but not yet known sent (``checker.OUTBOX_KEY``).
+OUTBOX_PARTITION = "#outbox"
+
+
 class SloMonitor(Construct):
     """Delivery-SLO monitoring of data products: manifest, sweeper, breach table, alerts and alarms.
 
@@ -377,12 +381,22 @@ class SloMonitor(Construct):
         )
 
     def grant_record_breaches(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Conditional writes of breach items and queries of the open-breach index (what the sweeper does)."""
+        """Conditional writes of breach items (with their alerts, in ``TransactWriteItems``: authorised as
+        ``PutItem``/``UpdateItem``), queries of the open-breach index, and reading and clearing the alert
+        outbox (``Query``/``DeleteItem`` on the ``#outbox`` partition only): what the sweeper does."""
         self.key.grant_encrypt_decrypt(grantee)
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["dynamodb:Query"],
             resource_arns=[f"{self.breach_table.table_arn}/index/{OPEN_BREACH_INDEX}"],
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="AlertOutbox",
+                actions=["dynamodb:Query", "dynamodb:DeleteItem"],
+                resources=[self.breach_table.table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [OUTBOX_PARTITION]}},
+            )
         )
         return iam.Grant.add_to_principal(
             grantee=grantee,

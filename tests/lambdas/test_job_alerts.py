@@ -11,8 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from crash_points import SimulatedCrash, crash_after
+from moto import mock_aws
 from slo_fixtures import REGION, SlackStub, drain, make_queue, make_topic_with_queue, make_webhook_secret, slack_server
 
 from meshworks.lambdas.slo_monitor import job_alerts
@@ -355,7 +355,6 @@ def test_redriven_step_functions_execution_that_fails_again_alerts_again(world: 
 def test_a_crash_at_every_point_never_loses_the_alert(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fault 6: at least once. Side effects: claim, SNS publish, Slack post, mark SENT."""
     event = load("glue_failed")
-    clean_run: list[str] = []
     with crash_after(monkeypatch, None) as clean_run:
         world.alerter().handle(event)
     assert clean_run == ["PutItem", "Publish", "slack", "UpdateItem"]

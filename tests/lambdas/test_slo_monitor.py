@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from crash_points import SimulatedCrash, crash_after
 from slo_fixtures import REGION, SlackStub, drain, make_queue, make_topic_with_queue, make_webhook_secret, slack_server
 
 from meshworks.lambdas.slo_monitor import handler as handler_module
@@ -896,3 +897,68 @@ def test_slack_not_configured_is_visible_and_does_not_page(env: Env) -> None:
         Statistics=["Sum"],
     )
     assert sum(p["Sum"] for p in stats["Datapoints"]) == 1
+
+
+# ----------------------------------------------------------------------------------------------- crashes
+
+
+def _crash_scenarios() -> list[tuple[str, Any]]:
+    """(name, setup) for each alert kind; setup(env) returns the ``now`` of the run that alerts."""
+
+    def breach(env: Env) -> datetime:
+        return DEADLINE + timedelta(minutes=1)
+
+    def late(env: Env) -> datetime:
+        env.deliver("sales.orders", PERIOD, DEADLINE + timedelta(minutes=20))
+        return DEADLINE + timedelta(minutes=1)
+
+    def recovery(env: Env) -> datetime:
+        env.run(DEADLINE + timedelta(minutes=1))  # the breach (and its alert) first
+        env.published()
+        env.slack.requests.clear()
+        env.deliver("sales.orders", PERIOD, DEADLINE + timedelta(hours=2))
+        return DEADLINE + timedelta(hours=3)
+
+    def escalation(env: Env) -> datetime:
+        env.run(DEADLINE + timedelta(minutes=1))
+        env.published()
+        env.slack.requests.clear()
+        return DEADLINE + timedelta(days=1, minutes=1)
+
+    return [("BREACH", breach), ("LATE", late), ("RECOVERY", recovery), ("ESCALATION", escalation)]
+
+
+@pytest.mark.parametrize(("kind", "setup"), _crash_scenarios(), ids=[k for k, _ in _crash_scenarios()])
+def test_the_side_effects_of_an_alert(env: Env, monkeypatch: pytest.MonkeyPatch, kind: str, setup: Any) -> None:
+    """The points a crash can fall between: record + outbox, SNS, Slack, outbox cleared."""
+    now = setup(env)
+    with crash_after(monkeypatch, None) as clean:
+        env.run(now)
+    assert _count(env, kind) == (1, 1)
+    assert clean == ["TransactWriteItems", "Publish", "slack", "DeleteItem"]
+
+
+def _count(env: Env, kind: str) -> tuple[int, int]:
+    sns = [m for m in env.published() if m["MessageAttributes"]["kind"]["Value"] == kind]
+    slack = [r for r in env.slack.requests if f"[SLO {kind.replace('RECOVERY', 'RECOVERED')}" in r["body"]["text"]]
+    return len(sns), len(slack)
+
+
+@pytest.mark.parametrize(("kind", "setup"), _crash_scenarios(), ids=[k for k, _ in _crash_scenarios()])
+@pytest.mark.parametrize("crash_at", [1, 2, 3, 4])
+def test_the_next_sweep_delivers_what_a_crashed_sweep_left(
+    env: Env, monkeypatch: pytest.MonkeyPatch, kind: str, setup: Any, crash_at: int
+) -> None:
+    now = setup(env)
+    with crash_after(monkeypatch, crash_at), pytest.raises(SimulatedCrash):
+        env.run(now)
+    during = _count(env, kind)
+    env.slack.requests.clear()
+    later = now + timedelta(seconds=env.settings.alert_lease_seconds + 60)
+    summary = env.run(later)
+    after = _count(env, kind)
+    total = (during[0] + after[0], during[1] + after[1])
+    assert 1 <= total[0] <= 2 and 1 <= total[1] <= 2, (during, after)
+    assert summary.resent == (1 if crash_at < 4 else 0)
+    env.slack.requests.clear()
+    assert _count(env, kind) == (0, 0) and env.run(later + timedelta(minutes=5)).resent == 0

@@ -11,8 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from crash_points import SimulatedCrash, crash_after
+from moto import mock_aws
 from slo_fixtures import REGION, SlackStub, drain, make_queue, make_topic_with_queue, make_webhook_secret, slack_server
 
 from meshworks.lambdas.slo_monitor import handler as handler_module

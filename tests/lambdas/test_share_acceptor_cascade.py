@@ -12,8 +12,10 @@ other side: the local principals end up able to read exactly the tables shared w
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import boto3
 import pytest
 from aws_cdk import App, Environment, Stack
 from botocore.stub import Stubber
@@ -21,7 +23,8 @@ from moto import mock_aws
 
 from meshworks.constructs.mesh.data_product import SharingMode
 from meshworks.constructs.mesh.data_product_catalog import DataProductCatalog
-from meshworks.lambdas.share_acceptor import handler
+from meshworks.lambdas.share_acceptor import core, handler
+from meshworks.lambdas.share_acceptor.core import RunFailedError
 from meshworks.stacks.spoke_stack import SpokeStack
 from tests.aws_enforcement import EnforcedRole, find_function, placeholder_refs, resolve
 from tests.harness import SynthesizedPlatform
@@ -46,8 +49,15 @@ def run_acceptor(
     principals: list[str],
     shared_arns: list[str],
     foreign_databases: list[str],
+    invitations: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    throttled_accepts: int = 0,
+    existing_databases: list[str] = (),  # type: ignore[assignment]
+    expect_errors: int = 0,
 ) -> EnforcedRole:
-    """One scheduled run of the acceptor of ``template`` in ``consumer``, IAM enforced; returns its role."""
+    """One scheduled run of the acceptor of ``template`` in ``consumer``, IAM enforced; returns its role.
+
+    ``invitations`` are pending; each accept is first refused ``throttled_accepts`` times;
+    ``existing_databases`` already exist in the account (not links: conflicts)."""
     refs = {
         **placeholder_refs(template, account=consumer),
         "ResourceLinkPrefix": "shared_",
@@ -59,19 +69,30 @@ def run_acceptor(
     monkeypatch.setenv("MOTO_ACCOUNT_ID", consumer)
     monkeypatch.setattr(handler, "list_foreign_databases", lambda glue, hub: list(foreign_databases))
     role = EnforcedRole.from_template(template, handler=HANDLER, refs=refs, account=consumer)
+    monkeypatch.setattr(core, "_sleep", lambda seconds: None)
     with mock_aws():
+        for name in existing_databases:
+            boto3.client("glue", region_name=REGION).create_database(DatabaseInput={"Name": name})
         with role.enforced(monkeypatch):
             handler.reset_clients()
             clients = handler.get_clients()
             with Stubber(clients.ram) as ram:
-                ram.add_response("get_resource_share_invitations", {"resourceShareInvitations": []})
+                ram.add_response("get_resource_share_invitations", {"resourceShareInvitations": list(invitations)})
+                for invitation in invitations:
+                    for _ in range(throttled_accepts):
+                        ram.add_client_error("accept_resource_share_invitation", "ThrottlingException")
+                    if throttled_accepts < core.MAX_ATTEMPTS:
+                        ram.add_response("accept_resource_share_invitation", {"resourceShareInvitation": invitation})
                 resources = [
                     {"arn": arn, "type": "glue:Table" if ":table/" in arn else "glue:Database"} for arn in shared_arns
                 ]
                 ram.add_response("list_resources", {"resources": resources}, {"resourceOwner": "OTHER-ACCOUNTS"})
-                counts = handler.main({"source": "meshworks.schedule"}, None)
+                try:
+                    counts = handler.main({"source": "meshworks.schedule"}, None)
+                except RunFailedError as error:
+                    counts = {"errors": int(str(error).split(" ", 1)[0])}  # "<n> step(s) failed: ..."
         handler.reset_clients()
-    assert counts["errors"] == 0, counts
+    assert counts["errors"] == expect_errors, counts
     role.check_resources()
     return role
 
@@ -163,3 +184,25 @@ def test_the_rule_refuses_what_the_acceptor_used_to_ask(platform: SynthesizedPla
     assert refusal({**request, "Resource": policy}, upstream, catalog, consumer) is None
     other = {"LFTagPolicy": {**policy["LFTagPolicy"], "Expression": [{"TagKey": "domain", "TagValues": ["sales"]}]}}
     assert refusal({**request, "Resource": other}, upstream, catalog, consumer)
+
+
+def test_aws_errors_with_iam_enforced(platform: SynthesizedPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Throttled accepts (given up after the bounded retries) and a name conflict: reported, metrics
+    still published, the other database still linked and granted; nothing the role does is denied."""
+    hub, consumer, principals = _setup(platform)
+    invitation = {
+        "resourceShareInvitationArn": f"arn:aws:ram:{REGION}:{hub}:resource-share-invitation/inv-1",
+        "resourceShareArn": f"arn:aws:ram:{REGION}:{hub}:resource-share/s1",
+        "senderAccountId": hub, "status": "PENDING",
+    }
+    role = run_acceptor(
+        platform.templates[PRODUCT], monkeypatch, consumer=consumer, principals=principals,
+        shared_arns=[], foreign_databases=["marketing", "sales"], invitations=[invitation],
+        throttled_accepts=core.MAX_ATTEMPTS, existing_databases=["shared_sales"], expect_errors=2,
+    )
+    assert role.actions() >= {"ram:AcceptResourceShareInvitation", "cloudwatch:PutMetricData"}
+    links = [c.params["DatabaseInput"]["Name"] for c in role.calls if c.action == "glue:CreateDatabase"]
+    assert links == ["shared_marketing", "shared_sales"]
+    granted = {json.dumps(r["Resource"], sort_keys=True) for r in grant_requests(role)}
+    assert json.dumps({"Database": {"Name": "shared_marketing"}}, sort_keys=True) in granted
+    assert json.dumps({"Database": {"Name": "shared_sales"}}, sort_keys=True) not in granted

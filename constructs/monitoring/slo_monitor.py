@@ -545,6 +545,13 @@ class SloMonitor(Construct):
         """New breaches (Sum)."""
         return self._slo_metric("Breaches", domain, "Sum", period, f"{domain} breaches")
 
+    def metric_slack_not_configured(self, *, period: Duration = Duration.hours(1)) -> cloudwatch.Metric:
+        """Alerts whose Slack part was skipped because the webhook secret holds no webhook (Sum).
+
+        A visible, non-paging state (the secret is deployed as ``{}``): show it, do not alarm on it.
+        """
+        return self._slo_metric("SlackNotConfigured", "ALL", "Sum", period, "alerts without Slack (not configured)")
+
     def metric_lateness(
         self, domain: str = "ALL", *, statistic: str = "Maximum", period: Duration = Duration.hours(1)
     ) -> cloudwatch.Metric:

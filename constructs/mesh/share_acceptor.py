@@ -57,10 +57,21 @@ class ShareAcceptor(Construct):
     """A scheduled, deploy-time-triggered Lambda that accepts the hub's shares in a consumer account.
 
     Least privilege: RAM accept is allowed on the hub account's invitation ARNs only; Glue writes
-    only on databases named ``<prefix>*`` of this account; Glue reads of the hub's catalog; metrics
-    only in its namespace. ``ram:GetResourceShareInvitations``, ``ram:ListResources``,
-    ``lakeformation:GrantPermissions`` and ``cloudwatch:PutMetricData`` have no resource-level
-    permissions (acknowledged on the policy with that reason).
+    only on databases named ``<prefix>*`` of this account (the prefix is never empty); Glue reads of
+    the hub's catalog; metrics only in its namespace. ``ram:GetResourceShareInvitations``,
+    ``ram:ListResources``, ``lakeformation:GrantPermissions`` and ``cloudwatch:PutMetricData`` have no
+    resource-level permissions (acknowledged on the policy with that reason).
+
+    What it grants never exceeds what the hub granted the account with grant option (Lake Formation
+    refuses more): in ``lf_tags`` mode the identical LF-tag policy ``meshworks:consumer:<account>=true``,
+    in ``named_resources`` mode each shared table by name; never ``TableWildcard``. Only a data lake
+    administrator may exercise the account's grant option on shared resources (Lake Formation
+    Developer Guide, "Granting permissions on a database or table shared with your account"), hence
+    the admin registration; the function checks every grant against its scope before sending it.
+
+    Failure paths: the schedule retries twice into ``schedule_dead_letter_queue``; failed runs land in
+    the function's dead-letter queue; ``dead_letter_alarms``, ``expired_alarm`` and ``errors_alarm``
+    notify ``alarm_topic``.
 
     Args:
         hub_account_id: the only account whose invitations are accepted (a token is allowed).
@@ -73,7 +84,8 @@ class ShareAcceptor(Construct):
         schedule: time between two runs. Default: 30 minutes.
         run_on_deploy: run once when the stack is deployed or its settings change. Default: True.
         register_as_lake_formation_admin: append the function's role to this account's Lake
-            Formation admins (needed to create links and re-grant shared tables). Default: True.
+            Formation admins (needed to re-grant shared tables: only admins exercise the account's
+            grant option). Default: True.
         encryption_key: Default: a new ``PlatformKey`` (``self.key``).
         metric_namespace: Default: "meshworks/share-acceptor".
         alarm_topic: where the expired-invitation and failed-run alarms go. Default: a new encrypted

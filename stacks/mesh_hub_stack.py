@@ -77,8 +77,8 @@ class MeshHubStack(Stack):
                 hub_account_id=self.account,
                 consumer_accounts=spoke_accounts,
                 asset_bucket_name=f"{config.prefix}-{self.account}-{self.region}-sc-assets"[:63],
-                encryption_key=self.hub.key,
                 schedule=Duration.minutes(mesh.share_acceptor_schedule_minutes),
+                sharing_mode=mesh.sharing_mode,
             )
 
 
@@ -177,6 +177,7 @@ def build_mesh(
             hub_account_id=config.environments.hub.account,
             local_principal_arns=consumer.principals,
             schedule=Duration.minutes(mesh.share_acceptor_schedule_minutes),
+            sharing_mode=mesh.sharing_mode,
             description=f"meshworks spoke {consumer.name}: accepts the hub's shares",
         )
     return stacks

@@ -21,6 +21,7 @@ class SpokeStack(Stack):
         hub_account_id: str,
         local_principal_arns: Sequence[str] = (),
         schedule: Duration = Duration.minutes(30),
+        sharing_mode: str = "lf_tags",
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -30,4 +31,5 @@ class SpokeStack(Stack):
             hub_account_id=hub_account_id,
             local_principal_arns=list(local_principal_arns),
             schedule=schedule,
+            sharing_mode=sharing_mode,
         )

@@ -43,6 +43,11 @@ import boto3
 import botocore.client
 import pytest
 from moto.core import enable_iam_authentication
+from moto.iam import access_control
+
+#: Services whose request signatures moto recomputes wrongly (REST paths): moto's signature check is
+#: skipped for them, its action check still runs (and this module checks their resources).
+_MOTO_SIGNATURE_UNSUPPORTED = frozenset({"emr-serverless"})
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "eu-west-1"
@@ -50,6 +55,13 @@ PARTITION = "aws"
 
 #: botocore signing names whose IAM action prefix differs.
 _IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "states": "states"}
+#: API operations authorised under another IAM action (Service Authorization Reference).
+_OPERATION_ACTIONS = {
+    "s3:HeadObject": "s3:GetObject",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:ListObjectVersions": "s3:ListBucketVersions",
+}
 
 
 class UnresolvedReference(KeyError):
@@ -141,17 +153,74 @@ def resolve(value: Any, refs: Mapping[str, Any], *, account: str = ACCOUNT, regi
     return walk(value)
 
 
+def placeholder_refs(template: Mapping[str, Any], *, account: str = ACCOUNT, region: str = REGION) -> dict[str, str]:
+    """A ``Ref`` and an ``.Arn`` for every resource of ``template``, named after its logical id.
+
+    For the resources a test does not create in moto (its own log group, key, dead-letter queue ...):
+    merge the real values over these (``{**placeholder_refs(t), **refs}``). ARNs follow the resource
+    type's service (``AWS::SQS::Queue`` -> ``arn:aws:sqs:<region>:<account>:<logical id>``).
+    """
+    refs: dict[str, str] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        service = resource["Type"].split("::")[1].lower()
+        refs[logical_id] = logical_id
+        refs[f"{logical_id}.Arn"] = f"arn:{PARTITION}:{service}:{region}:{account}:{logical_id}"
+    for name in template.get("Parameters", {}):
+        refs.setdefault(name, name)
+    return refs
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def for_moto(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The statements as moto can evaluate them: S3 resources kept, others ``*``, conditions dropped."""
+#: moto names some actions after the API's signing name, not the IAM prefix AWS evaluates.
+_MOTO_ACTION_ALIASES = {"cloudwatch:": "monitoring:"}
+
+
+def _moto_actions(actions: Any) -> list[str]:
     result = []
+    for action in _as_list(actions):
+        result.append(action)
+        for prefix, alias in _MOTO_ACTION_ALIASES.items():
+            if str(action).lower().startswith(prefix):
+                result.append(alias + str(action)[len(prefix):])
+    return result
+
+
+#: Operations moto authorises under an action AWS does not have: AWS authorises each item of a
+#: transaction as ``PutItem``/``UpdateItem``/``DeleteItem``/``ConditionCheckItem``/``GetItem``
+#: ("Using IAM with DynamoDB transactions"). moto is told to allow them; the harness checks the items.
+_MOTO_ONLY_ACTIONS = ["dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"]
+_TRANSACT_ITEM_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+    "Get": "dynamodb:GetItem",
+}
+
+
+def transact_item_actions(call_params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
+    """(IAM action, table ARN) of each item of a ``TransactWriteItems``/``TransactGetItems`` request."""
+    return [
+        (_TRANSACT_ITEM_ACTIONS[kind], f"arn:aws:dynamodb:{region}:{account}:table/{item[kind]['TableName']}")
+        for item in call_params.get("TransactItems", [])
+        for kind in item
+    ]
+
+
+def for_moto(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statements as moto can evaluate them: S3 resources kept, others ``*``, conditions dropped,
+    CloudWatch actions also under moto's ``monitoring:`` name, DynamoDB transactions allowed (their
+    items are checked by :meth:`EnforcedRole.denied_resources`)."""
+    result: list[dict[str, Any]] = [{"Effect": "Allow", "Action": list(_MOTO_ONLY_ACTIONS), "Resource": "*"}]
     for statement in statements:
         if "Condition" in statement and statement["Effect"] == "Deny":
             continue
         converted = {k: v for k, v in statement.items() if k not in ("Condition", "Sid")}
+        if "Action" in converted:
+            converted["Action"] = _moto_actions(converted["Action"])
         resources = _as_list(statement.get("Resource", "*"))
         if not all(str(r).startswith("arn:aws:s3:::") for r in resources):
             converted["Resource"] = "*"
@@ -201,6 +270,11 @@ def request_arns(service: str, operation: str, params: Mapping[str, Any], region
         return ["*"]  # these APIs have no resource-level permissions
     if service == "sts" and operation == "GetCallerIdentity":
         return ["*"]
+    if service == "ram":
+        if operation == "AcceptResourceShareInvitation":
+            return [params["resourceShareInvitationArn"]]
+        if operation in ("GetResourceShareInvitations", "ListResources"):
+            return ["*"]  # no resource-level permissions
     if service == "s3":
         return ["*"]  # moto enforces S3 resources itself
     return None
@@ -220,7 +294,9 @@ class Call:
 
     @property
     def action(self) -> str:
-        return f"{self.service}:{self.operation}"
+        """The IAM action AWS evaluates for the call (``s3:HeadObject`` is ``s3:GetObject``)."""
+        name = f"{self.service}:{self.operation}"
+        return _OPERATION_ACTIONS.get(name, name)
 
 
 @dataclass
@@ -273,6 +349,13 @@ class EnforcedRole:
         """Each recorded call whose derived ARN no statement allows, as ``action on arn``."""
         problems = []
         for call in self.calls:
+            if call.action in _MOTO_ONLY_ACTIONS:
+                problems += [
+                    f"{action} on {arn} (in {call.operation})"
+                    for action, arn in transact_item_actions(call.params, self.region, self.account)
+                    if not self.allows(action, arn)
+                ]
+                continue
             arns = request_arns(call.service, call.operation, call.params, self.region, self.account)
             for arn in arns or []:
                 if not self.allows(call.action, arn):
@@ -289,7 +372,8 @@ class EnforcedRole:
         return {
             c.action
             for c in self.calls
-            if request_arns(c.service, c.operation, c.params, self.region, self.account) is None
+            if c.action not in _MOTO_ONLY_ACTIONS
+            and request_arns(c.service, c.operation, c.params, self.region, self.account) is None
         }
 
     def actions(self) -> set[str]:
@@ -332,6 +416,13 @@ class EnforcedRole:
             return original(client, operation_name, api_params)
 
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+        check_signature = access_control.IAMRequestBase.check_signature
+
+        def signature(request: Any) -> None:
+            if request._service not in _MOTO_SIGNATURE_UNSUPPORTED:
+                check_signature(request)
+
+        monkeypatch.setattr(access_control.IAMRequestBase, "check_signature", signature)
         # botocore sessions cache the credentials they first resolved: start from a fresh default.
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
         try:
@@ -339,6 +430,7 @@ class EnforcedRole:
                 yield self
         finally:
             monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", original)
+            monkeypatch.setattr(access_control.IAMRequestBase, "check_signature", check_signature)
             for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
                 monkeypatch.setenv(name, "testing")
             boto3.DEFAULT_SESSION = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -45,3 +46,25 @@ class DeadLetterQueue(sqs.Queue):
             retention_period=retention_period,
         )
         acknowledge(self, {"AwsSolutions-SQS3": f"This queue is the dead-letter queue of {receives}."})
+
+
+def dead_letter_alarm(scope: Construct, construct_id: str, queue: sqs.IQueue, what: str) -> cloudwatch.Alarm:
+    """An alarm as soon as one message waits in ``queue`` (maximum of ``ApproximateNumberOfMessagesVisible``
+    over 5 minutes >= 1; no data is not breaching). Every dead-letter queue gets one: a message there
+    is an event nobody processed.
+
+    Example::
+
+        alarm = dead_letter_alarm(self, "RuleDlqDepth", dlq, "Job-failure events not delivered")
+        alarm.add_alarm_action(cw_actions.SnsAction(ops_topic))
+    """
+    return cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_description=f"{what}: at least one message is waiting in {queue.node.path}; inspect and redrive it.",
+        metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )

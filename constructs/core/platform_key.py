@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -104,3 +104,35 @@ def allow_cloudwatch_logs(key: kms.IKey) -> bool:
         with contextlib.suppress(AttributeError):  # a proxy of a key made outside Python takes no attribute
             key._meshworks_logs_allowed = True  # type: ignore[attr-defined]
     return result.statement_added
+
+
+def allow_service_to_use_key(key: kms.IKey, service: str, sid: str, source_arn_pattern: str | None = None) -> None:
+    """Let an AWS service principal of this account encrypt with ``key`` (SNS/SQS writes on our behalf).
+
+    Idempotent per key, service and source pattern (constructs sharing a key add the statement once).
+    """
+    done: set[tuple[str, str | None]] = getattr(key, "_meshworks_service_grants", set())
+    if (service, source_arn_pattern) in done:
+        return
+    done.add((service, source_arn_pattern))
+    with contextlib.suppress(AttributeError):  # an imported key takes no attribute (and no statement, below)
+        key._meshworks_service_grants = done  # type: ignore[attr-defined]
+    stack = Stack.of(key)
+    conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": stack.account}}
+    if source_arn_pattern:
+        conditions["ArnLike"] = {"aws:SourceArn": source_arn_pattern}
+    added = key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(service)],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions=conditions,
+        )
+    ).statement_added
+    if not added:
+        Annotations.of(key).add_warning_v2(
+            "meshworks:ImportedKeyServiceUse",
+            f"the imported key {key.key_arn} cannot be changed by this app; its key policy must allow {service} "
+            f"kms:Decrypt and kms:GenerateDataKey (aws:SourceAccount = {stack.account}), or its messages are lost.",
+        )

@@ -32,6 +32,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from meshworks.constructs.core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
 from meshworks.constructs.core.inputs import whole_duration
 from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_policies
 from meshworks.constructs.core.platform_function import PlatformFunction
@@ -42,7 +43,10 @@ __all__ = ["ShareAcceptor"]
 
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _PRINCIPAL_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
-_PREFIX_RE = re.compile(r"^[a-z0-9_]{0,64}$")
+#: Non-empty: Glue writes are scoped to ``database/<prefix>*``; an empty prefix would mean every database.
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+PREFIX_PATTERN = _PREFIX_RE.pattern
+SHARING_MODES = ("lf_tags", "named_resources")
 DEFAULT_NAMESPACE = "meshworks/share-acceptor"
 #: The scheduler and the Provider framework invoke the acceptor function by ``<function ARN>:*`` (its versions).
 _INVOKE_ACCEPTOR = (
@@ -55,20 +59,35 @@ class ShareAcceptor(Construct):
     """A scheduled, deploy-time-triggered Lambda that accepts the hub's shares in a consumer account.
 
     Least privilege: RAM accept is allowed on the hub account's invitation ARNs only; Glue writes
-    only on databases named ``<prefix>*`` of this account; Glue reads of the hub's catalog; metrics
-    only in its namespace. ``ram:GetResourceShareInvitations``, ``ram:ListResources``,
-    ``lakeformation:GrantPermissions`` and ``cloudwatch:PutMetricData`` have no resource-level
-    permissions (acknowledged on the policy with that reason).
+    only on databases named ``<prefix>*`` of this account (the prefix is never empty); Glue reads of
+    the hub's catalog; metrics only in its namespace. ``ram:GetResourceShareInvitations``,
+    ``ram:ListResources``, ``lakeformation:GrantPermissions`` and ``cloudwatch:PutMetricData`` have no
+    resource-level permissions (acknowledged on the policy with that reason).
+
+    What it grants never exceeds what the hub granted the account with grant option (Lake Formation
+    refuses more): in ``lf_tags`` mode the identical LF-tag policy ``meshworks:consumer:<account>=true``,
+    in ``named_resources`` mode each shared table by name; never ``TableWildcard``. Only a data lake
+    administrator may exercise the account's grant option on shared resources (Lake Formation
+    Developer Guide, "Granting permissions on a database or table shared with your account"), hence
+    the admin registration; the function checks every grant against its scope before sending it.
+
+    Failure paths: the schedule retries twice into ``schedule_dead_letter_queue``; failed runs land in
+    the function's dead-letter queue; ``dead_letter_alarms``, ``expired_alarm`` and ``errors_alarm``
+    notify ``alarm_topic``.
 
     Args:
         hub_account_id: the only account whose invitations are accepted (a token is allowed).
         local_principal_arns: IAM roles/users of this account granted SELECT+DESCRIBE on the shared
             tables. Default: none (links only).
-        resource_link_prefix: prefix of the resource-link databases. Default: "shared_".
+        resource_link_prefix: prefix of the resource-link databases: a lowercase letter, then
+            lowercase letters, digits and '_' (never empty). Default: "shared_".
+        sharing_mode: how the hub shares ("lf_tags" or "named_resources", the hub's
+            ``mesh.sharing_mode``): decides what the acceptor may re-grant. Default: "lf_tags".
         schedule: time between two runs. Default: 30 minutes.
         run_on_deploy: run once when the stack is deployed or its settings change. Default: True.
         register_as_lake_formation_admin: append the function's role to this account's Lake
-            Formation admins (needed to create links and re-grant shared tables). Default: True.
+            Formation admins (needed to re-grant shared tables: only admins exercise the account's
+            grant option). Default: True.
         encryption_key: Default: a new ``PlatformKey`` (``self.key``).
         metric_namespace: Default: "meshworks/share-acceptor".
         alarm_topic: where the expired-invitation and failed-run alarms go. Default: a new encrypted
@@ -83,6 +102,7 @@ class ShareAcceptor(Construct):
         hub_account_id: str,
         local_principal_arns: Sequence[str] | str = (),
         resource_link_prefix: str = "shared_",
+        sharing_mode: str = "lf_tags",
         schedule: Duration = Duration.minutes(30),
         run_on_deploy: bool = True,
         register_as_lake_formation_admin: bool = True,
@@ -96,8 +116,11 @@ class ShareAcceptor(Construct):
             raise ValueError(f"hub_account_id must be a 12-digit account id, got {hub_account_id!r}")
         if not Token.is_unresolved(resource_link_prefix) and not _PREFIX_RE.match(resource_link_prefix):
             raise ValueError(
-                f"resource_link_prefix may hold only lowercase letters, digits and '_', got {resource_link_prefix!r}"
+                "resource_link_prefix must start with a lowercase letter and hold only lowercase letters, digits "
+                f"and '_' (1 to 64 characters), got {resource_link_prefix!r}"
             )
+        if sharing_mode not in SHARING_MODES:
+            raise ValueError(f"sharing_mode must be one of {SHARING_MODES}, got {sharing_mode!r}")
         if isinstance(local_principal_arns, str):
             principals_env = local_principal_arns  # a token (e.g. a CfnParameter joined with ',')
         else:
@@ -115,6 +138,8 @@ class ShareAcceptor(Construct):
             encryption_key=self.key,
             environment={
                 "HUB_ACCOUNT_ID": hub_account_id,
+                "ACCOUNT_ID": stack.account,
+                "SHARING_MODE": sharing_mode,
                 "RESOURCE_LINK_DATABASE_PREFIX": resource_link_prefix,
                 "LOCAL_PRINCIPAL_ARNS": principals_env,
                 "ALARM_METRIC_NAMESPACE": metric_namespace,
@@ -210,6 +235,9 @@ class ShareAcceptor(Construct):
             ),
             description="EventBridge Scheduler invokes the share acceptor",
         )
+        self.schedule_dead_letter_queue = DeadLetterQueue(
+            self, "ScheduleDeadLetterQueue", encryption_key=self.key, receives="the share acceptor's schedule"
+        )
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",
@@ -217,7 +245,9 @@ class ShareAcceptor(Construct):
             target=scheduler_targets.LambdaInvoke(
                 self.function.function,
                 input=scheduler.ScheduleTargetInput.from_object({"source": "meshworks.schedule"}),
-                retry_attempts=0,
+                retry_attempts=2,  # an invocation the scheduler could not make (throttled, Lambda error)
+                max_event_age=schedule,  # the next run supersedes it
+                dead_letter_queue=self.schedule_dead_letter_queue,
                 role=self.scheduler_role,
             ),
             key=self.key,
@@ -257,6 +287,7 @@ class ShareAcceptor(Construct):
                 properties={
                     "HubAccountId": hub_account_id,
                     "ResourceLinkPrefix": resource_link_prefix,
+                    "SharingMode": sharing_mode,
                     "LocalPrincipalArns": principals_env,
                 },
             )
@@ -305,7 +336,18 @@ class ShareAcceptor(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description="Share-acceptor runs keep failing steps (throttling, conflicts, access): see its logs.",
         )
-        for alarm in (self.expired_alarm, self.errors_alarm):
+        self.dead_letter_alarms = [
+            dead_letter_alarm(
+                self, "ScheduleDlqDepth", self.schedule_dead_letter_queue, "Share-acceptor runs the scheduler could not start"
+            ),
+        ]
+        if self.function.dead_letter_queue is not None:
+            self.dead_letter_alarms.append(
+                dead_letter_alarm(
+                    self, "FunctionDlqDepth", self.function.dead_letter_queue, "Share-acceptor runs that failed"
+                )
+            )
+        for alarm in (self.expired_alarm, self.errors_alarm, *self.dead_letter_alarms):
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
 
     @staticmethod

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import CfnParameter, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnParameter, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
@@ -35,10 +36,46 @@ from meshworks.constructs.core.nag import (
     acknowledge_policies,
 )
 from meshworks.constructs.core.platform_key import PlatformKey
-from meshworks.constructs.mesh.share_acceptor import ShareAcceptor
+from meshworks.constructs.mesh.share_acceptor import PREFIX_PATTERN, ShareAcceptor
 from meshworks.constructs.storage.secure_bucket import SecureBucket
 
-__all__ = ["ShareAcceptorProductStack", "SpokeProduct"]
+__all__ = ["AssetKey", "ShareAcceptorProductStack", "SpokeProduct"]
+
+
+class AssetKey(PlatformKey):
+    """The asset bucket's own key: what it grants to decrypt is limited to reads of that bucket through S3.
+
+    The Service Catalog portfolio grants its accounts read access to the product's asset bucket
+    (``bucket.grant_read``, which asks the key for ``grant_decrypt``). Here that grant becomes one
+    key-policy statement with ``kms:ViaService`` = S3 of this region and the bucket as encryption
+    context, so a consumer account can decrypt the product's code and nothing else.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, bucket_name: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self._bucket_arn = f"arn:{Aws.PARTITION}:s3:::{bucket_name}"
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """A read grant (``kms:Decrypt``, ``kms:DescribeKey``: what ``bucket.grant_read`` asks) becomes the scoped statement."""
+        if not set(actions) <= {"kms:Decrypt", "kms:DescribeKey"}:
+            return super().grant(grantee, *actions)
+        return self.grant_decrypt(grantee)
+
+    def grant_decrypt(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to decrypt objects of the asset bucket, read through S3 only."""
+        self.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DecryptProductAssetsThroughS3",
+                principals=[grantee.grant_principal],
+                actions=["kms:Decrypt"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"},
+                    "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [self._bucket_arn, f"{self._bucket_arn}/*"]},
+                },
+            )
+        )
+        return iam.Grant.drop(grantee, "decrypt product assets (granted in the key policy, with conditions)")
 
 
 class ShareAcceptorProductStack(servicecatalog.ProductStack):
@@ -56,6 +93,7 @@ class ShareAcceptorProductStack(servicecatalog.ProductStack):
         hub_account_id: str,
         asset_bucket: SecureBucket,
         schedule: Duration = Duration.minutes(30),
+        sharing_mode: str = "lf_tags",
     ) -> None:
         super().__init__(scope, construct_id, asset_bucket=asset_bucket, description="meshworks spoke: share acceptor")
         principals = CfnParameter(
@@ -71,8 +109,9 @@ class ShareAcceptorProductStack(servicecatalog.ProductStack):
             "ResourceLinkPrefix",
             type="String",
             default="shared_",
-            allowed_pattern=r"^[a-z0-9_]{0,64}$",
-            description="Prefix of the local resource-link databases.",
+            allowed_pattern=PREFIX_PATTERN,
+            description="Prefix of the local resource-link databases (a lowercase letter, then lowercase letters, "
+            "digits and '_'; never empty: the acceptor may write only databases with this prefix).",
         )
         self.acceptor = ShareAcceptor(
             self,
@@ -80,6 +119,7 @@ class ShareAcceptorProductStack(servicecatalog.ProductStack):
             hub_account_id=hub_account_id,
             local_principal_arns=principals.value_as_string,
             resource_link_prefix=prefix.value_as_string,
+            sharing_mode=sharing_mode,
             schedule=schedule,
         )
 
@@ -95,7 +135,10 @@ class SpokeProduct(Construct):
         provider_name: Default: "meshworks platform team".
         product_version: Default: "v1" (bump it when the acceptor changes).
         schedule: acceptor schedule in launched products. Default: 30 minutes.
-        encryption_key: encrypts the asset bucket. Default: a new ``PlatformKey``.
+        sharing_mode: the hub's sharing mode, given to launched acceptors. Default: "lf_tags".
+        encryption_key: encrypts the asset bucket; consumer accounts are granted ``kms:Decrypt`` on
+            it (through S3, for this bucket) when the portfolio is shared with them, so never pass a
+            key that encrypts anything else. Default: a new ``AssetKey`` used by this bucket only.
     """
 
     def __init__(
@@ -110,6 +153,7 @@ class SpokeProduct(Construct):
         provider_name: str = "meshworks platform team",
         product_version: str = "v1",
         schedule: Duration = Duration.minutes(30),
+        sharing_mode: str = "lf_tags",
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
@@ -117,7 +161,9 @@ class SpokeProduct(Construct):
         account_ids("SpokeProduct", "hub_account_id", [hub_account_id])
         account_ids("SpokeProduct", "consumer_accounts", consumer_accounts)
         super().__init__(scope, construct_id)
-        self.key = encryption_key or PlatformKey(self, "Key", description="meshworks spoke product assets key")
+        self.key = encryption_key or AssetKey(
+            self, "Key", bucket_name=asset_bucket_name, description="meshworks spoke product assets key"
+        )
         self.asset_bucket = SecureBucket(
             self,
             "Assets",
@@ -131,6 +177,7 @@ class SpokeProduct(Construct):
             hub_account_id=hub_account_id,
             asset_bucket=self.asset_bucket,
             schedule=schedule,
+            sharing_mode=sharing_mode,
         )
         self.product = servicecatalog.CloudFormationProduct(
             self,

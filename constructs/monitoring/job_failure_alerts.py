@@ -20,7 +20,7 @@ from constructs import Construct
 
 from ..core.dead_letter_queue import DeadLetterQueue
 from ..core.inputs import account_ids, whole_duration
-from ..core.nag import acknowledge, acknowledge_grant
+from ..core.nag import PARTITION, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.naming import fit_name
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey
@@ -160,9 +160,30 @@ class JobFailureAlerts(Construct):
         role = self.function.role
         iam.Grant.add_to_principal(
             grantee=role,
-            actions=["dynamodb:PutItem"],  # conditional put: the first event of a (run, state) wins
+            # claim (conditional put), re-claim after the lease / mark SENT (update), read a held claim
+            actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"],
             resource_arns=[self.dedup_table.table_arn],
         )
+        if JobService.EMR_SERVERLESS in [JobService(s) for s in services]:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReadFailedEmrServerlessRuns",  # the documented event has no failure reason
+                    actions=["emr-serverless:GetJobRun"],
+                    resources=[
+                        stack.format_arn(
+                            service="emr-serverless", resource="/applications", resource_name="*/jobruns/*"
+                        )
+                    ],
+                )
+            )
+            acknowledge_policies(
+                role,
+                [
+                    (r"Resource::arn:" + PARTITION + r":emr-serverless:.*:/applications/\*/jobruns/\*",
+                     "GetJobRun (read-only) on the job runs of this account and region: failure events of any "
+                     "application alert, and the event carries no reason."),
+                ],
+            )
         self.topic.grant_publish(role)
         if slack_secret is not None:
             slack_secret.grant_read(role)

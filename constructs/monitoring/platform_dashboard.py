@@ -135,19 +135,25 @@ class PlatformDashboard(Construct):
                 cloudwatch.SingleValueWidget(
                     title="SLO compliance, last 24 h (%)",
                     metrics=[monitor.metric_compliance(period=day)],
-                    width=8,
+                    width=6,
                     height=4,
                 ),
                 cloudwatch.SingleValueWidget(
                     title="SLO breaches, last 24 h",
                     metrics=[monitor.metric_breaches(period=day)],
-                    width=8,
+                    width=6,
                     height=4,
                 ),
                 cloudwatch.SingleValueWidget(
                     title="Undelivered alerts (DLQ)",
                     metrics=[monitor.metric_alert_dead_letters()],
-                    width=8,
+                    width=6,
+                    height=4,
+                ),
+                cloudwatch.SingleValueWidget(
+                    title="Alerts without Slack (not configured), 24 h",
+                    metrics=[monitor.metric_slack_not_configured(period=day)],
+                    width=6,
                     height=4,
                 ),
             ]

@@ -9,7 +9,6 @@ and period. Adding a product costs no CloudFormation resource; only a new domain
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Mapping, Sequence
 
@@ -24,12 +23,11 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from meshworks.constructs.mesh.contract import DataProductContract
 
-from ..core.dead_letter_queue import DeadLetterQueue
+from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
 from ..core.inputs import whole_duration
 from ..core.nag import (
     BUCKET_OBJECTS,
@@ -41,7 +39,7 @@ from ..core.nag import (
     acknowledge_policies,
 )
 from ..core.platform_function import PlatformFunction
-from ..core.platform_key import PlatformKey
+from ..core.platform_key import PlatformKey, allow_service_to_use_key
 from ..core.removal import resolve_removal_policy
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
@@ -56,38 +54,6 @@ DEFAULT_NAMESPACE = "meshworks/slo"
 MAX_TOPIC_MAP_CHARS = 3000
 
 
-def allow_service_to_use_key(key: kms.IKey, service: str, sid: str, source_arn_pattern: str | None = None) -> None:
-    """Let an AWS service principal of this account encrypt with ``key`` (SNS/SQS writes on our behalf).
-
-    Idempotent per key, service and source pattern (constructs sharing a key add the statement once).
-    """
-    done: set[tuple[str, str | None]] = getattr(key, "_meshworks_service_grants", set())
-    if (service, source_arn_pattern) in done:
-        return
-    done.add((service, source_arn_pattern))
-    with contextlib.suppress(AttributeError):  # an imported key takes no attribute (and no statement, below)
-        key._meshworks_service_grants = done  # type: ignore[attr-defined]
-    stack = Stack.of(key)
-    conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": stack.account}}
-    if source_arn_pattern:
-        conditions["ArnLike"] = {"aws:SourceArn": source_arn_pattern}
-    added = key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=sid,
-            principals=[iam.ServicePrincipal(service)],
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=["*"],  # in a key policy "*" means this key
-            conditions=conditions,
-        )
-    ).statement_added
-    if not added:
-        Annotations.of(key).add_warning_v2(
-            "meshworks:ImportedKeyServiceUse",
-            f"the imported key {key.key_arn} cannot be changed by this app; its key policy must allow {service} "
-            f"kms:Decrypt and kms:GenerateDataKey (aws:SourceAccount = {stack.account}), or its messages are lost.",
-        )
-
-
 def secure_topic(
     scope: Construct, construct_id: str, *, key: kms.IKey, topic_name: str | None, display_name: str
 ) -> sns.Topic:
@@ -97,18 +63,12 @@ def secure_topic(
     )
 
 
-def dlq_alarm(scope: Construct, construct_id: str, queue: sqs.IQueue, what: str) -> cloudwatch.Alarm:
-    """Alarm as soon as one message waits in a dead-letter queue."""
-    return cloudwatch.Alarm(
-        scope,
-        construct_id,
-        alarm_description=f"{what}: at least one message is waiting in {queue.node.path}; inspect and redrive it.",
-        metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
-        threshold=1,
-        evaluation_periods=1,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-    )
+#: Kept under its former name for the monitoring constructs (one definition, in ``core``).
+dlq_alarm = dead_letter_alarm
+
+
+#: The breach table's partition holding alerts written but not yet known sent (``checker.OUTBOX_KEY``).
+OUTBOX_PARTITION = "#outbox"
 
 
 class SloMonitor(Construct):
@@ -430,13 +390,23 @@ class SloMonitor(Construct):
         )
 
     def grant_record_breaches(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Conditional writes of breach items and queries of the open-breach index (what the sweeper does)."""
+        """Conditional writes of breach items (with their alerts, in ``TransactWriteItems``: authorised as
+        ``PutItem``/``UpdateItem``), queries of the open-breach index, and reading and clearing the alert
+        outbox (``Query``/``DeleteItem`` on the ``#outbox`` partition only): what the sweeper does."""
         acknowledge_grant(grantee)
         self.key.grant_encrypt_decrypt(grantee)
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["dynamodb:Query"],
             resource_arns=[f"{self.breach_table.table_arn}/index/{OPEN_BREACH_INDEX}"],
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="AlertOutbox",
+                actions=["dynamodb:Query", "dynamodb:DeleteItem"],
+                resources=[self.breach_table.table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [OUTBOX_PARTITION]}},
+            )
         )
         return iam.Grant.add_to_principal(
             grantee=grantee,
@@ -591,6 +561,13 @@ class SloMonitor(Construct):
     def metric_breaches(self, domain: str = "ALL", *, period: Duration = Duration.hours(1)) -> cloudwatch.Metric:
         """New breaches (Sum)."""
         return self._slo_metric("Breaches", domain, "Sum", period, f"{domain} breaches")
+
+    def metric_slack_not_configured(self, *, period: Duration = Duration.hours(1)) -> cloudwatch.Metric:
+        """Alerts whose Slack part was skipped because the webhook secret holds no webhook (Sum).
+
+        A visible, non-paging state (the secret is deployed as ``{}``): show it, do not alarm on it.
+        """
+        return self._slo_metric("SlackNotConfigured", "ALL", "Sum", period, "alerts without Slack (not configured)")
 
     def metric_lateness(
         self, domain: str = "ALL", *, statistic: str = "Maximum", period: Duration = Duration.hours(1)

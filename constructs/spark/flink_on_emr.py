@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_events as events
@@ -12,10 +13,13 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.platform_function import PlatformFunction
+from ..core.platform_key import allow_service_to_use_key
 from ..storage.access_logs_bucket import AccessLogsBucket
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ..storage.secure_bucket import SecureBucket
@@ -49,6 +53,9 @@ class FlinkOnEmr(Construct):
       which runs the jar with the request's parameters and writes ``results/<path>.json`` (SUCCEEDED/FAILED).
     * Both Lambdas are ``PlatformFunction``s in the VPC with least privilege: exactly the prefixes above, the
       bucket key, and network access to the NLB's port.
+    * **Failure paths**: each EventBridge target retries twice into ``rule_dead_letter_queue``, each function's
+      failed asynchronous invocations land in its own dead-letter queue, and ``alarms`` (one per queue, at the
+      first message) watch them all: add your alarm actions to them (``add_alarm_action``).
 
     Example::
 
@@ -76,6 +83,8 @@ class FlinkOnEmr(Construct):
         in_transit_certificate_s3_uri / https_egress_cidrs / https_egress_prefix_list_ids: see
             ``EmrClusterPrerequisites``. Default: no in-transit TLS; HTTPS egress anywhere.
         removal_policy: of buckets and log groups. Default: RETAIN.
+        alarm_topic: where the dead-letter alarms go. Default: a new topic encrypted with
+            ``encryption_key`` (``self.alarm_topic``) to subscribe the operators to.
     """
 
     def __init__(
@@ -108,6 +117,7 @@ class FlinkOnEmr(Construct):
         https_egress_cidrs: Sequence[str] = DEFAULT_HTTPS_EGRESS_CIDRS,
         https_egress_prefix_list_ids: Sequence[str] = (),
         removal_policy: RemovalPolicy | None = None,
+        alarm_topic: sns.ITopic | None = None,
     ) -> None:
         owner = type(self).__name__
         cidrs = check_cidrs(owner, "ui_allowed_cidrs", ui_allowed_cidrs)
@@ -241,8 +251,33 @@ class FlinkOnEmr(Construct):
         self.request_bucket.grant_read(runner_role, f"{RESULT_PREFIX}*")
         self.request_bucket.grant_put(runner_role, f"{RESULT_PREFIX}*")
         self.request_bucket.grant_read_write(runner_role, f"{STATE_PREFIX}*")
+        self.rule_dead_letter_queue = DeadLetterQueue(
+            self, "RuleDeadLetterQueue", encryption_key=encryption_key, receives="the Flink S3-event rules' targets"
+        )
+        stack = Stack.of(self)
+        allow_service_to_use_key(
+            encryption_key, "events.amazonaws.com", "AllowEventBridgeDeadLetters",
+            f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/*",
+        )
         self._trigger(self.artifact_bucket, f"{JAR_PREFIX}*.jar", self.jar_uploader, "JarUploaded")
         self._trigger(self.request_bucket, f"{REQUEST_PREFIX}*.json", self.job_runner, "RequestCreated")
+        #: One alarm per dead-letter queue (rule targets, then each function's), at the first message.
+        self.alarms = [dead_letter_alarm(self, "RuleDlqDepth", self.rule_dead_letter_queue, "Flink S3 events not delivered")]
+        for function in (self.jar_uploader, self.job_runner):
+            if function.dead_letter_queue is not None:
+                self.alarms.append(
+                    dead_letter_alarm(
+                        self, f"{function.node.id}DlqDepth", function.dead_letter_queue,
+                        f"Flink {function.node.id} invocations that failed after retries",
+                    )
+                )
+        self.alarm_topic: sns.ITopic = alarm_topic or sns.Topic(
+            self, "Alarms", display_name="meshworks Flink alarms", master_key=encryption_key, enforce_ssl=True
+        )
+        if alarm_topic is None:
+            allow_service_to_use_key(encryption_key, "cloudwatch.amazonaws.com", "AllowCloudWatchAlarms")
+        for alarm in self.alarms:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
         self._acknowledge()
 
     # ------------------------------------------------------------------------------------------------
@@ -267,7 +302,14 @@ class FlinkOnEmr(Construct):
                 detail_type=["Object Created"],
                 detail={"bucket": {"name": [bucket.bucket_name]}, "object": {"key": [{"wildcard": key_pattern}]}},
             ),
-            targets=[targets.LambdaFunction(function.function, retry_attempts=2, max_event_age=Duration.hours(6))],
+            targets=[
+                targets.LambdaFunction(
+                    function.function,
+                    retry_attempts=2,
+                    max_event_age=Duration.hours(6),
+                    dead_letter_queue=self.rule_dead_letter_queue,
+                )
+            ],
         )
 
     def _acknowledge(self) -> None:

@@ -9,9 +9,13 @@ Runs on a schedule and once at deployment (custom resource through the CDK Provi
    shares; ``glue:GetDatabases(ResourceShareType=FOREIGN)`` adds hub databases that RAM does
    not list as named resources (LF-tag grants);
 4. creates ``<prefix><db>`` database links, or table links in a local ``<prefix><db>``;
-5. grants each local principal DESCRIBE on the links and SELECT+DESCRIBE on the hub tables.
+5. grants each local principal DESCRIBE on the links and SELECT+DESCRIBE on the shared hub tables,
+   never more than this account holds with grant option: in ``lf_tags`` mode through the identical
+   LF-tag policy the hub granted (``meshworks:consumer:<account>=true``), in ``named_resources`` mode on
+   each shared table by name. Every grant is checked against the acceptor's scope before it is sent.
 
-Environment: ``HUB_ACCOUNT_ID`` (required), ``RESOURCE_LINK_DATABASE_PREFIX`` (``shared_``),
+Environment: ``HUB_ACCOUNT_ID`` (required), ``ACCOUNT_ID`` (this account; required in ``lf_tags``
+mode), ``SHARING_MODE`` (``lf_tags``), ``RESOURCE_LINK_DATABASE_PREFIX`` (``shared_``, non-empty),
 ``LOCAL_PRINCIPAL_ARNS`` (comma-separated), ``ALARM_METRIC_NAMESPACE`` (``meshworks/share-acceptor``).
 """
 
@@ -35,11 +39,13 @@ from .core import (
     RunFailedError,
     ShareAcceptorError,
     Summary,
-    database_share_grants,
+    check_grant_scope,
     error_code,
+    link_grant,
     log,
     plan_shares,
-    table_share_grants,
+    shared_table_grants,
+    table_link_grant,
     with_backoff,
 )
 
@@ -173,32 +179,39 @@ def link_and_grant(clients: Clients, config: Config, summary: Summary) -> None:
     ok, foreign = _attempt(summary, "glue:GetDatabases(FOREIGN)", list_foreign_databases, glue, hub)
     plan = plan_shares(shared_arns, hub, foreign if ok else ())
     grants: list[Grant] = []
+    linked: set[str] = set()  # hub databases reachable through a link
     for database in plan.databases:
         link = f"{prefix}{database}"
         ok, created = _attempt(summary, f"link {link}", ensure_database_link, glue, link, hub, database)
         if ok:
             _count_link(summary, created)
-            grants += database_share_grants(link, hub, database)
+            grants.append(link_grant(link))
+            linked.add(database)
     for database, tables in plan.tables.items():
         local = f"{prefix}{database}"
         ok, state = _attempt(summary, f"database {local}", ensure_local_database, glue, local, hub, database)
         if not ok:
             continue
-        linked = state == "linked"  # an existing link to the same hub database already exposes the tables
-        grants.append(({"Database": {"Name": local}}, ("DESCRIBE",)))
+        grants.append(link_grant(local))
+        linked.add(database)
+        if state == "linked":  # an existing link to the same hub database already exposes the tables
+            continue
         for table in tables:
-            if not linked:
-                ok, created = _attempt(
-                    summary, f"link {local}.{table}", ensure_table_link, glue, local, table, hub, database
-                )
-                if not ok:
-                    continue
+            ok, created = _attempt(summary, f"link {local}.{table}", ensure_table_link, glue, local, table, hub, database)
+            if ok:
                 _count_link(summary, created)
-            grants += table_share_grants(local, hub, database, table, linked)
+                grants.append(table_link_grant(local, table))
+    if linked:
+        grants += shared_table_grants(config, plan, linked)
     for principal in config.principal_arns:
         for item in grants:
-            ok, _ = _attempt(summary, f"grant {item} to {principal}", grant, clients.lakeformation, principal, item)
+            ok, _ = _attempt(summary, f"grant {item} to {principal}", _scoped_grant, clients, config, principal, item)
             summary.grants += int(ok)
+
+
+def _scoped_grant(clients: Clients, config: Config, principal: str, item: Grant) -> None:
+    check_grant_scope(config, item)
+    grant(clients.lakeformation, principal, item)
 
 
 def _attempt(summary: Summary, what: str, call: Callable[..., Any], *args: Any) -> tuple[bool, Any]:

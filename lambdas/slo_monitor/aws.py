@@ -16,6 +16,10 @@ import boto3
 from botocore.config import Config
 
 LOG = logging.getLogger(__name__)
+# botocore's DEBUG logs print response bodies (GetSecretValue holds the Slack webhooks): whatever
+# LOG_LEVEL says, the SDK logs at INFO at most, so secrets never reach the logs.
+for _sdk_logger in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_sdk_logger).setLevel(logging.INFO)
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
 
@@ -76,6 +80,10 @@ class AwsClients:
     @property
     def cloudwatch(self) -> Any:
         return self.client("cloudwatch")
+
+    @property
+    def emr_serverless(self) -> Any:
+        return self.client("emr-serverless")
 
 
 _DEFAULT: AwsClients | None = None

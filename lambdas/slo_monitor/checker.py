@@ -41,7 +41,7 @@ import time
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -57,6 +57,8 @@ UTC = timezone.utc
 DEFAULT_PARTITION_TEMPLATE = "dt={date:%Y-%m-%d}"
 #: Delivery-table sort key of a product's newest delivery (unpartitioned products).
 LATEST_PERIOD_KEY = "latest"
+#: Breach-table partition of the alert outbox: one item per alert written but not yet known sent.
+OUTBOX_KEY = "#outbox"
 BATCH_GET_LIMIT = 100
 METRIC_BATCH_LIMIT = 1000
 _SERIALIZER = TypeSerializer()
@@ -97,6 +99,8 @@ class Settings:
     metric_namespace: str = "meshworks/slo"
     breach_retention_days: int = 90
     region: str = "eu-west-1"
+    #: How long a run holds an alert it is sending before another run may resend it (outbox lease).
+    alert_lease_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -120,6 +124,7 @@ class Settings:
             metric_namespace=env.get("METRIC_NAMESPACE") or "meshworks/slo",
             breach_retention_days=_int_env(env, "BREACH_RETENTION_DAYS", 90, minimum=1),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1",
+            alert_lease_seconds=_int_env(env, "ALERT_LEASE_SECONDS", 300, minimum=1),
         )
 
     def topic_for(self, domain: str) -> str | None:
@@ -590,6 +595,7 @@ class RunSummary:
     recoveries: int = 0
     duplicates: int = 0
     unknown: int = 0
+    resent: int = 0
     open_breaches: int = 0
     alerts: list[dict[str, str]] = field(default_factory=list)
     aws_calls: dict[str, int] = field(default_factory=dict)
@@ -748,74 +754,151 @@ class Sweeper:
 
     # ---- writes
 
-    def _put_breach(self, breach: Breach, now: datetime, *, is_open: bool, delivered_at: datetime | None) -> bool:
-        try:
-            self.clients.dynamodb.put_item(
-                TableName=self.settings.breach_table,
-                Item=breach.item(now, is_open=is_open, delivered_at=delivered_at),
-                ConditionExpression="attribute_not_exists(product_key)",
-            )
-        except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def _outbox_put(self, alert: Alert, now: datetime) -> dict[str, Any]:
+        lease = int(now.timestamp()) + self.settings.alert_lease_seconds
+        return {
+            "Put": {
+                "TableName": self.settings.breach_table,
+                "Item": {
+                    "product_key": {"S": OUTBOX_KEY},
+                    "period_key": {"S": alert.dedupe_id},
+                    "payload": {"S": json.dumps(alert.payload(), default=str)},
+                    "lease_until": {"N": str(lease)},
+                    "created_at": {"S": iso(now)},
+                },
+            }
+        }
 
-    def _escalate(self, root: Breach, check: DueCheck) -> int | None:
-        """Count one escalation of ``root`` for ``check``'s period; None if already done (or closed)."""
+    def _write_with_alert(self, writes: list[dict[str, Any]], alert: Alert, now: datetime) -> int | None:
+        """Apply the conditional ``writes`` and record ``alert`` in the outbox, atomically.
+
+        Returns None when done, else the index of the write whose condition failed (another run made
+        that write, and its alert is that run's).
+        """
         try:
-            response = self.clients.dynamodb.update_item(
-                TableName=self.settings.breach_table,
-                Key={"product_key": {"S": root.product_key}, "period_key": {"S": root.period_key}},
-                UpdateExpression=(
+            self.clients.dynamodb.transact_write_items(TransactItems=[*writes, self._outbox_put(alert, now)])
+        except Exception as exc:
+            reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
+            failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+            if error_code(exc) == "TransactionCanceledException" and failed:
+                return failed[0]
+            raise
+        return None
+
+    def _put_breach(
+        self, breach: Breach, now: datetime, alert: Alert, *, is_open: bool, delivered_at: datetime | None
+    ) -> bool:
+        return self._write_with_alert([self._breach_put(breach, now, is_open, delivered_at)], alert, now) is None
+
+    def _breach_put(self, breach: Breach, now: datetime, is_open: bool, delivered_at: datetime | None) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.settings.breach_table,
+                "Item": breach.item(now, is_open=is_open, delivered_at=delivered_at),
+                "ConditionExpression": "attribute_not_exists(product_key)",
+            }
+        }
+
+    def _escalate(self, breach: Breach, root: Breach, check: DueCheck, alert: Alert, now: datetime) -> str:
+        """Record ``breach`` (a further missed period) and count one escalation of ``root`` for it, with
+        its alert, atomically. Returns ``"escalated"``, ``"duplicate"`` (``breach`` exists: another run's)
+        or ``"recorded"`` (``root`` closed or already escalated for it: ``breach`` recorded, no alert)."""
+        write = {
+            "Update": {
+                "TableName": self.settings.breach_table,
+                "Key": {"product_key": {"S": root.product_key}, "period_key": {"S": root.period_key}},
+                "UpdateExpression": (
                     "SET escalations = if_not_exists(escalations, :zero) + :one, "
                     "last_escalated_period = :period, last_escalated_deadline = :deadline"
                 ),
-                ConditionExpression=(
+                "ConditionExpression": (
                     "attribute_exists(#open) AND (attribute_not_exists(last_escalated_deadline) "
                     "OR last_escalated_deadline < :deadline)"
                 ),
-                ExpressionAttributeNames={"#open": "open"},
-                ExpressionAttributeValues={
+                "ExpressionAttributeNames": {"#open": "open"},
+                "ExpressionAttributeValues": {
                     ":zero": {"N": "0"},
                     ":one": {"N": "1"},
                     ":period": {"S": check.period_key},
                     ":deadline": {"S": iso(check.deadline)},
                 },
-                ReturnValues="UPDATED_NEW",
-            )
-        except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return int(response["Attributes"]["escalations"]["N"])
+            }
+        }
+        failed = self._write_with_alert([self._breach_put(breach, now, True, None), write], alert, now)
+        if failed == 0:
+            return "duplicate"
+        if failed == 1:
+            return "recorded" if self._put_breach_quietly(breach, now) else "duplicate"
+        root.escalations += 1
+        root.last_escalated_deadline = iso(check.deadline)
+        return "escalated"
 
-    def _close(self, breach: Breach, delivered_at: datetime, now: datetime) -> bool:
+    def _close(self, breach: Breach, delivered_at: datetime, now: datetime, alert: Alert) -> bool:
         lateness = max(0, int((delivered_at - breach.deadline).total_seconds() // 60))
         expires = int((now + timedelta(days=self.settings.breach_retention_days)).timestamp())
-        try:
-            self.clients.dynamodb.update_item(
-                TableName=self.settings.breach_table,
-                Key={"product_key": {"S": breach.product_key}, "period_key": {"S": breach.period_key}},
-                UpdateExpression=(
+        write = {
+            "Update": {
+                "TableName": self.settings.breach_table,
+                "Key": {"product_key": {"S": breach.product_key}, "period_key": {"S": breach.period_key}},
+                "UpdateExpression": (
                     "SET #status = :closed, delivered_at = :delivered, lateness_minutes = :late, "
                     "closed_at = :now, expires_at = :expires REMOVE #open"
                 ),
-                ConditionExpression="attribute_exists(#open)",
-                ExpressionAttributeNames={"#open": "open", "#status": "status"},
-                ExpressionAttributeValues={
+                "ConditionExpression": "attribute_exists(#open)",
+                "ExpressionAttributeNames": {"#open": "open", "#status": "status"},
+                "ExpressionAttributeValues": {
                     ":closed": {"S": "CLOSED"},
                     ":delivered": {"S": iso(delivered_at)},
                     ":late": {"N": str(lateness)},
                     ":now": {"S": iso(now)},
                     ":expires": {"N": str(expires)},
                 },
-            )
-        except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            }
+        }
+        return self._write_with_alert([write], alert, now) is None
+
+    def _clear_outbox(self, alert: Alert) -> None:
+        self.clients.dynamodb.delete_item(
+            TableName=self.settings.breach_table,
+            Key={"product_key": {"S": OUTBOX_KEY}, "period_key": {"S": alert.dedupe_id}},
+        )
+
+    def _resend_pending(self, now: datetime, summary: RunSummary) -> None:
+        """Send again the alerts of the outbox whose lease expired (a run crashed before clearing them)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.settings.breach_table,
+            "KeyConditionExpression": "product_key = :outbox",
+            "ExpressionAttributeValues": {":outbox": {"S": OUTBOX_KEY}},
+            "ConsistentRead": True,
+        }
+        pending: list[dict[str, Any]] = []
+        while True:
+            response = self.clients.dynamodb.query(**kwargs)
+            pending += [i for i in response.get("Items", []) if int(i["lease_until"]["N"]) < now.timestamp()]
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for item in pending:
+            try:  # claim it: only one run resends
+                self.clients.dynamodb.update_item(
+                    TableName=self.settings.breach_table,
+                    Key={"product_key": item["product_key"], "period_key": item["period_key"]},
+                    UpdateExpression="SET lease_until = :until",
+                    ConditionExpression="lease_until = :seen",
+                    ExpressionAttributeValues={
+                        ":until": {"N": str(int(now.timestamp()) + self.settings.alert_lease_seconds)},
+                        ":seen": item["lease_until"],
+                    },
+                )
+            except Exception as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    continue
+                raise
+            alert = Alert.from_payload(json.loads(item["payload"]["S"]))
+            LOG.warning("resending an alert left in the outbox", extra={"dedupe_id": alert.dedupe_id})
+            summary.resent += 1
+            self._send(alert, summary)
+            self._clear_outbox(alert)
 
     # ---- alerts
 
@@ -841,6 +924,25 @@ class Sweeper:
             dedupe_id=f"{kind}:{breach.product_key}:{breach.period_key}",
         )
 
+    def _send_and_clear(self, alert: Alert, summary: RunSummary) -> None:
+        """Send an alert recorded in the outbox, then clear it (a crash in between: resent by a later run)."""
+        self._send(alert, summary)
+        self._clear_outbox(alert)
+
+    def _put_breach_quietly(self, breach: Breach, now: datetime) -> bool:
+        """Record an open breach whose news is an escalation of an older one (no alert of its own)."""
+        try:
+            self.clients.dynamodb.put_item(
+                TableName=self.settings.breach_table,
+                Item=breach.item(now, is_open=True, delivered_at=None),
+                ConditionExpression="attribute_not_exists(product_key)",
+            )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def _send(self, alert: Alert, summary: RunSummary) -> None:
         report = self.notifier.deliver(alert)
         summary.alerts.append({"kind": alert.kind, "id": alert.dedupe_id, "sns": report.sns, "slack": report.slack})
@@ -856,6 +958,7 @@ class Sweeper:
         primary_start = now - sweep
         summary = RunSummary(now=iso(now), window_start=iso(window_start))
         stats: dict[str, _DomainStats] = defaultdict(_DomainStats)
+        self._resend_pending(self.clock().astimezone(UTC), summary)
 
         contracts = self.manifest.load(self.clients.s3, self.settings.manifest_bucket, self.settings.manifest_key)
         checks = due_checks(contracts, window_start, now)
@@ -879,24 +982,22 @@ class Sweeper:
                 still_open[breach.product_key].append(breach)
             elif breach.key in deliveries:
                 delivered_at = deliveries[breach.key] or checked_at
-                if self._close(breach, delivered_at, checked_at):
+                lateness = delivered_at - breach.deadline
+                alert = self._alert(
+                    "RECOVERY",
+                    "INFO",
+                    breach,
+                    f"[SLO RECOVERED] {breach.product_key} {breach.period_key} delivered "
+                    f"{human_duration(lateness)} late",
+                    [
+                        f"Data product {breach.product_key} {breach.period_text} was delivered "
+                        f"at {utc_text(delivered_at)}, {human_duration(lateness)} after its deadline.",
+                    ],
+                )
+                if self._close(breach, delivered_at, checked_at, alert):
                     summary.recoveries += 1
-                    lateness = delivered_at - breach.deadline
                     stats[breach.domain].lateness.append(max(0.0, lateness.total_seconds() / 60))
-                    self._send(
-                        self._alert(
-                            "RECOVERY",
-                            "INFO",
-                            breach,
-                            f"[SLO RECOVERED] {breach.product_key} {breach.period_key} delivered "
-                            f"{human_duration(lateness)} late",
-                            [
-                                f"Data product {breach.product_key} {breach.period_text} was delivered "
-                                f"at {utc_text(delivered_at)}, {human_duration(lateness)} after its deadline.",
-                            ],
-                        ),
-                        summary,
-                    )
+                    self._send_and_clear(alert, summary)
             else:
                 still_open[breach.product_key].append(breach)
         summary.open_breaches = sum(len(v) for v in still_open.values())
@@ -928,77 +1029,80 @@ class Sweeper:
                     # Only the run whose slice holds the deadline decides "late" (see the module docstring).
                     continue
                 breach = Breach.from_check(check)
-                if not self._put_breach(breach, checked_at, is_open=False, delivered_at=delivered_at):
+                lateness = delivered_at - check.deadline
+                alert = self._alert(
+                    "LATE",
+                    "WARNING",
+                    breach,
+                    f"[SLO LATE] {contract.product_key} {check.period_key} delivered "
+                    f"{human_duration(lateness)} late",
+                    [
+                        f"Data product {contract.product_key} {breach.period_text} missed its "
+                        f"deadline and arrived at {utc_text(delivered_at)} ({human_duration(lateness)} late).",
+                    ],
+                )
+                if not self._put_breach(breach, checked_at, alert, is_open=False, delivered_at=delivered_at):
                     summary.duplicates += 1
                     continue
                 summary.breaches += 1
                 summary.late_deliveries += 1
                 domain.breaches += 1
-                lateness = delivered_at - check.deadline
                 domain.lateness.append(lateness.total_seconds() / 60)
-                self._send(
-                    self._alert(
-                        "LATE",
-                        "WARNING",
-                        breach,
-                        f"[SLO LATE] {contract.product_key} {check.period_key} delivered "
-                        f"{human_duration(lateness)} late",
-                        [
-                            f"Data product {contract.product_key} {breach.period_text} missed its "
-                            f"deadline and arrived at {utc_text(delivered_at)} ({human_duration(lateness)} late).",
-                        ],
-                    ),
-                    summary,
-                )
+                self._send_and_clear(alert, summary)
                 continue
 
             breach = Breach.from_check(check)
-            if not self._put_breach(breach, checked_at, is_open=True, delivered_at=None):
-                summary.duplicates += 1
-                continue
-            summary.breaches += 1
-            domain.breaches += 1
             late_by = checked_at - check.deadline
             older = [b for b in still_open.get(contract.product_key, []) if b.deadline < check.deadline]
-            still_open[contract.product_key].append(breach)
             if older:
+                # The root breach escalates (its alert is written with the escalation); this period's
+                # breach is recorded without an alert of its own.
                 root = older[0]
-                count = self._escalate(root, check)
-                if count is None:
-                    continue
-                summary.escalations += 1
-                missed = [b.period_key for b in still_open[contract.product_key]]
+                missed = [b.period_key for b in still_open[contract.product_key]] + [check.period_key]
+                count = root.escalations + 1
                 root_late = checked_at - root.deadline
-                self._send(
-                    self._alert(
-                        "ESCALATION",
-                        "CRITICAL",
-                        root,
-                        f"[SLO ESCALATION #{count}] {contract.product_key} still missing "
-                        f"{root.period_key}; {len(missed)} periods missed",
-                        [
-                            f"Data product {contract.product_key} is still missing {root.period_key} "
-                            f"({human_duration(root_late)} late) and has now also missed {check.period_key} "
-                            f"(deadline {utc_text(check.deadline)}).",
-                            f"Missed periods: {', '.join(missed)} (escalation {count}).",
-                        ],
-                    ),
-                    summary,
+                alert = self._alert(
+                    "ESCALATION",
+                    "CRITICAL",
+                    root,
+                    f"[SLO ESCALATION #{count}] {contract.product_key} still missing "
+                    f"{root.period_key}; {len(missed)} periods missed",
+                    [
+                        f"Data product {contract.product_key} is still missing {root.period_key} "
+                        f"({human_duration(root_late)} late) and has now also missed {check.period_key} "
+                        f"(deadline {utc_text(check.deadline)}).",
+                        f"Missed periods: {', '.join(missed)} (escalation {count}).",
+                    ],
                 )
+                alert = replace(alert, dedupe_id=f"ESCALATION:{root.product_key}:{root.period_key}:{check.period_key}")
+                outcome = self._escalate(breach, root, check, alert, checked_at)
+                if outcome == "duplicate":
+                    summary.duplicates += 1
+                    continue
+                summary.breaches += 1
+                domain.breaches += 1
+                still_open[contract.product_key].append(breach)
+                if outcome == "escalated":
+                    summary.escalations += 1
+                    self._send_and_clear(alert, summary)
             else:
-                self._send(
-                    self._alert(
-                        "BREACH",
-                        "ERROR",
-                        breach,
-                        f"[SLO BREACH] {contract.product_key} {check.period_key} late by {human_duration(late_by)}",
-                        [
-                            f"Data product {contract.product_key} {breach.period_text} has not been "
-                            f"delivered; it is {human_duration(late_by)} late (checked {utc_text(checked_at)}).",
-                        ],
-                    ),
-                    summary,
+                alert = self._alert(
+                    "BREACH",
+                    "ERROR",
+                    breach,
+                    f"[SLO BREACH] {contract.product_key} {check.period_key} late by {human_duration(late_by)}",
+                    [
+                        f"Data product {contract.product_key} {breach.period_text} has not been "
+                        f"delivered; it is {human_duration(late_by)} late (checked {utc_text(checked_at)}).",
+                    ],
                 )
+                if not self._put_breach(breach, checked_at, alert, is_open=True, delivered_at=None):
+                    summary.duplicates += 1
+                    continue
+                summary.breaches += 1
+                domain.breaches += 1
+                still_open[contract.product_key].append(breach)
+                self._send_and_clear(alert, summary)
 
         self._put_metrics(stats, now, summary)
         summary.aws_calls = self.clients.call_counts()
@@ -1032,6 +1136,15 @@ class Sweeper:
                         },
                     }
                 )
+        data.append(
+            {
+                "MetricName": "SlackNotConfigured",
+                "Dimensions": [{"Name": "Domain", "Value": "ALL"}],
+                "Timestamp": now,
+                "Value": self.notifier.slack_not_configured,
+                "Unit": "Count",
+            }
+        )
         for start in range(0, len(data), METRIC_BATCH_LIMIT):
             try:
                 self.clients.cloudwatch.put_metric_data(

@@ -13,10 +13,20 @@ Step Functions Execution Status Change     aws.states                  FAILED, T
 =========================================  ==========================  ====================================
 
 Flow: parse -> mute list (``MUTED_JOBS``: JSON list of job names / ids / ARNs, ``fnmatch`` patterns
-allowed) -> dedupe on (service, run id, state) with a conditional ``PutItem`` into ``ALERT_DEDUP_TABLE``
-(TTL attribute ``expires_at``, 7 days) so EventBridge's at-least-once delivery alerts once -> SNS
-``TOPIC_ARN`` (attributes service/job/state) and Slack ``SLACK_CHANNEL`` (webhook from
-``SLACK_SECRET_ARN``); failed deliveries go to ``ALERT_DLQ_URL``.
+allowed) -> EMR Serverless only: ``GetJobRun`` for the failure reason and run name (the documented
+event carries neither) -> claim the alert in ``ALERT_DEDUP_TABLE`` -> SNS ``TOPIC_ARN`` (attributes
+service/job/state/dedupe_id) and Slack ``SLACK_CHANNEL`` (webhook from ``SLACK_SECRET_ARN``); failed
+deliveries go to ``ALERT_DLQ_URL`` -> mark the alert SENT.
+
+Delivery guarantee: **at least once, with a dedupe key** (``dedupe_id`` message attribute =
+``<service>#<run id>[#<attempt>]#<state>``; a Step Functions execution redriven and failed again is a
+new attempt: ``redrive<redriveCount>``, else its ``stopDate``). The claim is a conditional ``PutItem``
+of a PENDING record with a lease (``ALERT_LEASE_SECONDS``, 90), written *before* sending and marked
+SENT after: a crash in between leaves a PENDING record, and the Lambda retry of the same event
+(asynchronous invocation: 2 retries, then the function's dead-letter queue, alarmed) raises
+:class:`AlertInProgress` while the lease runs and re-sends once it has expired. A duplicate event after
+SENT is dropped. So an alert is never lost while retries remain, and is sent twice only when a crash
+falls between sending and marking.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ import logging
 import os
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -66,10 +76,16 @@ class JobEvent:
     console_url: str
     logs: str
     identifiers: tuple[str, ...]  # what MUTED_JOBS entries are matched against
+    attempt: str = ""  # a new failure of the same run id (Step Functions redrive), part of the dedupe key
 
     @property
     def dedupe_key(self) -> str:
-        return f"{self.service_key}#{self.run_id}#{self.state}"
+        parts = (self.service_key, self.run_id, self.attempt, self.state)
+        return "#".join(part for part in parts if part)
+
+
+class AlertInProgress(Exception):  # noqa: N818 - a state, raised so that Lambda retries the event
+    """Another invocation claimed this alert and its lease has not expired: retry the event later."""
 
 
 # --------------------------------------------------------------------------------------------- links
@@ -187,6 +203,10 @@ def _states(detail: Mapping[str, Any], region: str) -> dict[str, Any]:
     error, cause = detail.get("error") or "", detail.get("cause") or ""
     reason = ": ".join(part for part in (str(error), str(cause)) if part)
     link = _console(region, f"states/home?region={region}#/v2/executions/details/{execution}")
+    if detail.get("redriveCount") is not None:
+        attempt = f"redrive{detail['redriveCount']}"
+    else:
+        attempt = str(detail.get("stopDate") or "")
     return {
         "service": "Step Functions",
         "service_key": "states",
@@ -197,6 +217,7 @@ def _states(detail: Mapping[str, Any], region: str) -> dict[str, Any]:
         "console_url": link,
         "logs": "execution event history (console link above)" if execution else "",
         "identifiers": (machine_name, machine),
+        "attempt": attempt,
     }
 
 
@@ -284,31 +305,95 @@ class JobAlerter:
     env: Mapping[str, str]
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    def _first_time(self, job: JobEvent) -> bool:
+    def _item_key(self, job: JobEvent) -> dict[str, Any]:
+        return {"dedupe_key": {"S": job.dedupe_key}}
+
+    def _claim(self, job: JobEvent) -> str:
+        """``"new"``, ``"retry"`` (a PENDING claim whose lease expired) or ``"duplicate"`` (already SENT).
+
+        Raises:
+            AlertInProgress: PENDING under a live lease (another invocation is sending it).
+        """
         table = self.env.get("ALERT_DEDUP_TABLE")
         if not table:
             LOG.warning("ALERT_DEDUP_TABLE not set: duplicates are not suppressed")
-            return True
+            return "new"
         days = int(self.env.get("DEDUP_TTL_DAYS") or 7)
+        lease = int(self.env.get("ALERT_LEASE_SECONDS") or 90)
         now = self.clock()
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        until = {"N": str(int(now.timestamp()) + lease)}
         try:
             self.clients.dynamodb.put_item(
                 TableName=table,
                 Item={
-                    "dedupe_key": {"S": job.dedupe_key},
+                    **self._item_key(job),
                     "service": {"S": job.service_key},
                     "job": {"S": job.job_name or job.job_id or "?"},
                     "state": {"S": job.state},
-                    "first_seen": {"S": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                    "status": {"S": "PENDING"},
+                    "lease_until": until,
+                    "first_seen": {"S": stamp},
                     "expires_at": {"N": str(int((now + timedelta(days=days)).timestamp()))},
                 },
                 ConditionExpression="attribute_not_exists(dedupe_key)",
             )
+            return "new"
         except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+        try:
+            self.clients.dynamodb.update_item(
+                TableName=table,
+                Key=self._item_key(job),
+                UpdateExpression="SET lease_until = :until, attempts = if_not_exists(attempts, :zero) + :one",
+                ConditionExpression="#status = :pending AND lease_until < :now",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":until": until,
+                    ":now": {"N": str(int(now.timestamp()))},
+                    ":pending": {"S": "PENDING"},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                },
+            )
+            return "retry"
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+        item = self.clients.dynamodb.get_item(TableName=table, Key=self._item_key(job), ConsistentRead=True)
+        if item.get("Item", {}).get("status", {}).get("S", "SENT") == "PENDING":
+            raise AlertInProgress(f"alert {job.dedupe_key} is being sent by another invocation; retry later")
+        return "duplicate"
+
+    def _mark_sent(self, job: JobEvent) -> None:
+        table = self.env.get("ALERT_DEDUP_TABLE")
+        if not table:
+            return
+        self.clients.dynamodb.update_item(
+            TableName=table,
+            Key=self._item_key(job),
+            UpdateExpression="SET #status = :sent, sent_at = :at REMOVE lease_until",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":sent": {"S": "SENT"}, ":at": {"S": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")}},
+        )
+
+    def _with_run_details(self, job: JobEvent, event: Mapping[str, Any]) -> JobEvent:
+        """EMR Serverless: the failure reason and run name from ``GetJobRun`` (the event carries neither)."""
+        detail = event.get("detail") or {}
+        if job.service_key != "emr-serverless" or detail.get("stateDetails"):
+            return job
+        try:
+            run = self.clients.emr_serverless.get_job_run(applicationId=job.job_id, jobRunId=job.run_id)["jobRun"]
+        except Exception as exc:  # noqa: BLE001 - the alert goes out anyway, saying why the reason is missing
+            LOG.warning("GetJobRun failed", extra={"run_id": job.run_id, "error_code": error_code(exc)})
+            reason = f"(not in the event; GetJobRun failed: {error_code(exc) or type(exc).__name__})"
+            return replace(job, reason=reason)
+        name = job.job_name
+        if not detail.get("jobRunName") and run.get("name"):
+            name = str(run["name"])
+        reason = _clip(str(run.get("stateDetails") or "")) or "(no reason given by EMR Serverless)"
+        return replace(job, reason=reason, job_name=name, identifiers=tuple(dict.fromkeys((name, *job.identifiers))))
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         job = parse_event(event, self.env)
@@ -319,9 +404,11 @@ class JobAlerter:
         if muted_by:
             LOG.info("job muted", extra={"job": job.job_name, "run_id": job.run_id, "pattern": muted_by})
             return {"status": "muted", "pattern": muted_by}
-        if not self._first_time(job):
+        claim = self._claim(job)
+        if claim == "duplicate":
             LOG.info("duplicate event dropped", extra={"dedupe_key": job.dedupe_key})
             return {"status": "duplicate", "dedupe_key": job.dedupe_key}
+        job = self._with_run_details(job, event)
         subject, text = format_alert(job)
         alert = Alert(
             kind="JOB_FAILURE",
@@ -333,7 +420,9 @@ class JobAlerter:
             dedupe_id=job.dedupe_key,
         )
         report = self.notifier.deliver(alert)
-        return {"status": "sent", "dedupe_key": job.dedupe_key, "sns": report.sns, "slack": report.slack}
+        self._mark_sent(job)
+        status = "sent" if claim == "new" else "resent"
+        return {"status": status, "dedupe_key": job.dedupe_key, "sns": report.sns, "slack": report.slack}
 
 
 _WEBHOOKS: WebhookDirectory | None = None
@@ -373,7 +462,7 @@ def main(event: dict[str, Any], context: Any) -> dict[str, Any]:
     Environment: ``TOPIC_ARN``, ``SLACK_SECRET_ARN``, ``SLACK_CHANNEL``, ``ALERT_DLQ_URL``,
     ``ALERT_DEDUP_TABLE``, ``MUTED_JOBS`` (JSON list), ``DEDUP_TTL_DAYS`` (7), ``SLACK_MAX_ATTEMPTS`` (3),
     ``SLACK_TIMEOUT_SECONDS`` (5), ``SLACK_SECRET_TTL_SECONDS`` (300), ``EMR_SERVERLESS_LOG_GROUP``
-    (/aws/emr-serverless), ``LOG_LEVEL``.
+    (/aws/emr-serverless), ``ALERT_LEASE_SECONDS`` (90), ``LOG_LEVEL``.
     """
     result = build_alerter().handle(event)
     LOG.info("job alert processed", extra={"result": result, "event_id": event.get("id")})

@@ -1,9 +1,17 @@
 """Alert fan-out: SNS (with filterable message attributes) and Slack, with an SQS dead-letter queue.
 
 A delivery that fails on a channel (SNS error after botocore retries, Slack 4xx / exhausted retries,
-unknown Slack channel, unreadable Slack secret) sends the alert payload to ``ALERT_DLQ_URL`` so the
-CloudWatch alarm on that queue pages someone. Nothing is raised to the caller: one failing alert must
-not stop a sweep over thousands of products.
+unknown Slack channel, malformed webhook URL, unreadable Slack secret) sends the alert payload to
+``ALERT_DLQ_URL`` so the CloudWatch alarm on that queue pages someone. Nothing is raised to the caller:
+one failing alert or channel must not stop a sweep over thousands of products.
+
+Slack not configured at all (the secret holds no webhook: the deployed placeholder ``{}``) is a
+visible, non-paging state: the Slack part is reported as ``not_configured``, logged as a warning and
+counted (``DeliveryReport``, the sweeper's ``SlackNotConfigured`` metric), never dead-lettered.
+
+Every SNS message carries the alert's ``dedupe_id`` as a message attribute: delivery is at least once
+(a resend after a crash between sending and recording), and consumers deduplicate on that key.
+Webhook URLs never reach logs, DLQ messages or exception texts.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .aws import AwsClients, error_code
-from .slack import SlackSender, WebhookDirectory
+from .slack import InvalidWebhookError, SlackSender, WebhookDirectory
 
 LOG = logging.getLogger(__name__)
 
@@ -37,6 +45,19 @@ class Alert:
     slack_channel: str | None = None
     dedupe_id: str = ""
 
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> Alert:
+        """The alert :meth:`payload` describes (the sweeper's outbox keeps payloads)."""
+        return cls(
+            kind=str(data["kind"]),
+            subject=str(data["subject"]),
+            text=str(data["text"]),
+            attributes=dict(data.get("attributes") or {}),
+            topic_arn=data.get("topic_arn"),
+            slack_channel=data.get("slack_channel"),
+            dedupe_id=str(data.get("dedupe_id") or ""),
+        )
+
     def payload(self) -> dict[str, Any]:
         """JSON-serialisable form (used for the DLQ)."""
         return {
@@ -55,7 +76,7 @@ class DeliveryReport:
     """What happened to one alert."""
 
     sns: str = "skipped"  # sent | failed | skipped
-    slack: str = "skipped"  # sent | failed | skipped
+    slack: str = "skipped"  # sent | failed | skipped | not_configured
     dead_lettered: list[str] = field(default_factory=list)
 
 
@@ -89,6 +110,8 @@ class Notifier:
         # skip Slack and go straight to the DLQ, so a Slack outage cannot eat the Lambda's time budget.
         self.slack_circuit_threshold = slack_circuit_threshold
         self._slack_failures = 0
+        #: Alerts whose Slack part was skipped because no webhook is configured at all.
+        self.slack_not_configured = 0
 
     def deliver(self, alert: Alert) -> DeliveryReport:
         """Send ``alert`` to SNS and Slack; failures go to the DLQ. Never raises for delivery errors."""
@@ -106,7 +129,7 @@ class Notifier:
     def _publish_sns(self, alert: Alert, report: DeliveryReport) -> str:
         attributes = {
             key: {"DataType": "String", "StringValue": str(value)[:256]}
-            for key, value in alert.attributes.items()
+            for key, value in {**alert.attributes, "dedupe_id": alert.dedupe_id}.items()
             if value not in (None, "")
         }
         try:
@@ -125,6 +148,10 @@ class Notifier:
     def _send_slack(self, alert: Alert, report: DeliveryReport) -> str:
         channel = alert.slack_channel or ""
         try:
+            if not self.webhooks.configured(self.slack_secret_arn or ""):
+                self.slack_not_configured += 1
+                LOG.warning("slack not configured: the webhook secret holds no webhook", extra={"channel": channel})
+                return "not_configured"
             url = self.webhooks.lookup(self.slack_secret_arn or "", channel)
         except Exception as exc:  # noqa: BLE001
             LOG.error("slack secret unreadable", extra={"error_code": error_code(exc)})
@@ -140,8 +167,13 @@ class Notifier:
             return "failed"
         try:
             result = self.sender.send(url, {"text": f"*{alert.subject}*\n{alert.text}"}, channel=channel)
-        except ValueError as exc:  # bad URL scheme in the secret
-            self._dead_letter(alert, "slack", str(exc), report)
+        except InvalidWebhookError as exc:  # its message names no part of the URL
+            LOG.error("slack webhook malformed", extra={"channel": channel, "error": str(exc)})
+            self._dead_letter(alert, "slack", f"webhook for {channel}: {exc}", report)
+            return "failed"
+        except Exception as exc:  # noqa: BLE001 - one bad channel never stops the others; never quote the error
+            LOG.error("slack delivery crashed", extra={"channel": channel, "error_type": type(exc).__name__})
+            self._dead_letter(alert, "slack", f"webhook for {channel} unusable ({type(exc).__name__})", report)
             return "failed"
         if result.ok:
             self._slack_failures = 0

@@ -5,7 +5,9 @@
   exponential backoff and full jitter, up to ``max_attempts`` attempts in total.
 * Not retried: any other 4xx (bad webhook, revoked token ...): the caller sends the alert to the DLQ.
 
-Webhook URLs are secrets: they are never logged or returned in results; only the channel name is.
+Webhook URLs are secrets: they are never logged, never put in a result or an exception message, and
+any error text that could quote them is redacted (:func:`redact`); only the channel name is shown.
+A malformed URL raises :class:`InvalidWebhookError` (a ``ValueError`` that names no part of the URL).
 The clock, the sleep function and the random source are injectable so tests never really wait.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -38,11 +41,50 @@ class SlackResult:
     retryable: bool = False
 
 
+class InvalidWebhookError(ValueError):
+    """The webhook URL in the secret is malformed; the message never contains any part of it."""
+
+
+#: What a webhook URL may contain: printable ASCII without spaces, quotes or angle brackets.
+_URL_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
+
+
+def redact(text: str, secret: str) -> str:
+    """``text`` with ``secret`` and every path, query or credential part of it replaced by ``***``."""
+    if not secret:
+        return text
+    parts = {secret}
+    try:
+        parsed = urllib.parse.urlsplit(secret)
+        parts |= {parsed.path, parsed.query, parsed.netloc.split("@")[0] if "@" in parsed.netloc else ""}
+        parts |= {segment for segment in parsed.path.split("/") if len(segment) >= 4}
+        if ":" in parsed.netloc:
+            parts.add(parsed.netloc.rsplit(":", 1)[1])
+    except ValueError:
+        parts |= {piece for piece in re.split(r"[/:?@]", secret) if len(piece) >= 4}
+    for part in sorted((p for p in parts if p), key=len, reverse=True):
+        text = text.replace(part, "***")
+    return text
+
+
 def _check_url(url: str) -> None:
-    parsed = urllib.parse.urlsplit(url)
+    """Refuse anything but ``https://<host>[:port]/<path>`` (``http`` to loopback for tests).
+
+    Raises:
+        InvalidWebhookError: with a message naming what is wrong, never the URL.
+    """
+    if not isinstance(url, str) or not _URL_CHARS.match(url):
+        raise InvalidWebhookError("Slack webhook URL holds characters a URL cannot contain")
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        port = parsed.port  # ValueError for a non-numeric or out-of-range port
+    except ValueError:
+        raise InvalidWebhookError("Slack webhook URL has an invalid host or port") from None
     loopback = parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS
     if parsed.scheme != "https" and not loopback:
-        raise ValueError("Slack webhook URL must use https")
+        raise InvalidWebhookError("Slack webhook URL must use https")
+    if not parsed.hostname or "@" in parsed.netloc or (port is not None and not 0 < port < 65536):
+        raise InvalidWebhookError("Slack webhook URL has an invalid host or port")
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -84,7 +126,11 @@ class SlackSender:
                 return exc.code, dict(exc.headers.items()) if exc.headers else {}
 
     def send(self, url: str, payload: Mapping[str, Any], *, channel: str = "") -> SlackResult:
-        """Deliver ``payload`` (a Slack message dict) to the webhook ``url``."""
+        """Deliver ``payload`` (a Slack message dict) to the webhook ``url``.
+
+        Raises:
+            InvalidWebhookError: ``url`` is malformed (the message names no part of it).
+        """
         _check_url(url)
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         status: int | None = None
@@ -94,13 +140,18 @@ class SlackSender:
             try:
                 status, headers = self._post_once(url, body)
             except TimeoutError as exc:
-                status, error = None, f"timeout: {exc}"
+                status, error = None, redact(f"timeout: {exc}", url)
             except urllib.error.URLError as exc:
                 reason = exc.reason
                 kind = "timeout" if isinstance(reason, TimeoutError) else "connection error"
-                status, error = None, f"{kind}: {reason}"
+                status, error = None, redact(f"{kind}: {reason}", url)
             except OSError as exc:
-                status, error = None, f"connection error: {exc}"
+                status, error = None, redact(f"connection error: {exc}", url)
+            except Exception as exc:  # noqa: BLE001 - http.client.InvalidURL and the like: never quote the URL
+                LOG.warning("slack webhook unusable", extra={"channel": channel, "error_type": type(exc).__name__})
+                return SlackResult(
+                    ok=False, attempts=attempt, error=f"webhook unusable ({type(exc).__name__})", retryable=False
+                )
             else:
                 if 200 <= status < 300:
                     LOG.info("slack delivered", extra={"channel": channel, "attempts": attempt})
@@ -143,12 +194,19 @@ class WebhookDirectory:
         if cached and self._clock() - cached[0] < self._ttl:
             return cached[1]
         response = self._factory().get_secret_value(SecretId=secret_arn)
-        data = json.loads(response["SecretString"])
+        try:
+            data = json.loads(response["SecretString"])
+        except ValueError:  # the decoder's message quotes the secret's text: never pass it on
+            raise ValueError("Slack secret is not valid JSON") from None
         if not isinstance(data, dict):
             raise ValueError("Slack secret must be a JSON object mapping '#channel' to a webhook URL")
         webhooks = {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
         self._cache[secret_arn] = (self._clock(), webhooks)
         return webhooks
+
+    def configured(self, secret_arn: str) -> bool:
+        """Whether the secret holds any webhook at all (the deployed placeholder ``{}`` holds none)."""
+        return bool(self._load(secret_arn))
 
     def lookup(self, secret_arn: str, channel: str) -> str | None:
         """Webhook URL for ``channel`` (with or without leading ``#``), else the default, else None."""

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tests.aws_enforcement import ACCOUNT, REGION, EnforcedRole, UnresolvedReference, resolve
+from tests.aws_enforcement import ACCOUNT, REGION, Call, EnforcedRole, UnresolvedReference, resolve
 
 TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
 
@@ -98,3 +98,14 @@ def test_unmapped_references_are_named() -> None:
     assert resolve({"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:q"}, {}) == (
         f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"
     )
+
+
+def test_a_transaction_is_checked_item_by_item() -> None:
+    """AWS authorises TransactWriteItems as PutItem/UpdateItem/... per item; moto knows one action."""
+    role = EnforcedRole.from_template(
+        template({"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": TABLE_ARN}), handler="app.main", refs=REFS
+    )
+    items = [{"Put": {"TableName": "t", "Item": {}}}, {"Update": {"TableName": "t", "Key": {}}}]
+    role.calls.append(Call("dynamodb", "TransactWriteItems", {"TransactItems": items}))
+    assert role.denied_resources() == [f"dynamodb:UpdateItem on {REFS['Table.Arn']} (in TransactWriteItems)"]
+    assert role.unchecked() == set()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from crash_points import SimulatedCrash, crash_after
 from moto import mock_aws
 from slo_fixtures import REGION, SlackStub, drain, make_queue, make_topic_with_queue, make_webhook_secret, slack_server
 
@@ -232,7 +234,9 @@ def test_alert_sent_to_sns_and_slack(world: World) -> None:
     assert message["Subject"] == "[AWS Glue] sales-orders-nightly FAILED"
     assert message["Message"] == GOLDEN["glue_failed"][1]
     attrs = {k: v["Value"] for k, v in message["MessageAttributes"].items()}
-    assert attrs == {"service": "glue", "job": "sales-orders-nightly", "state": "FAILED"}
+    assert attrs == {
+        "service": "glue", "job": "sales-orders-nightly", "state": "FAILED", "dedupe_id": result["dedupe_key"]
+    }
     [request] = world.slack.requests
     assert request["path"] == "/services/T0/B1/jobs"
     assert request["body"]["text"] == f"*[AWS Glue] sales-orders-nightly FAILED*\n{GOLDEN['glue_failed'][1]}"
@@ -291,3 +295,93 @@ def test_handler_main(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     assert job_alerts.main(load("sfn_failed"), None)["status"] == "duplicate"
     assert job_alerts.main(load("glue_succeeded"), None) == {"status": "ignored"}
     assert len(world.slack.requests) == 1
+
+
+# ----------------------------------------------------------------------------------------------- guarantees
+
+
+def documented_emr_serverless_event(application_id: str, job_run_id: str) -> dict[str, Any]:
+    """The event as AWS documents it: no ``stateDetails``, no ``jobRunName``."""
+    event = load("emr_serverless_failed")
+    detail = event["detail"]
+    for key in ("stateDetails", "jobRunName"):
+        detail.pop(key)
+    detail.update(applicationId=application_id, jobRunId=job_run_id)
+    return event
+
+
+def failed_emr_serverless_run(reason: str) -> tuple[str, str]:
+    """A moto EMR Serverless job run in state FAILED with ``reason`` (moto's runs always succeed)."""
+    from moto.emrserverless.models import emrserverless_backends
+
+    client = boto3.client("emr-serverless", region_name=REGION)
+    app = client.create_application(name="features", releaseLabel="emr-7.2.0", type="SPARK")["applicationId"]
+    run = client.start_job_run(
+        applicationId=app, executionRoleArn="arn:aws:iam::123456789012:role/job", name="features-daily-aggregate",
+        jobDriver={"sparkSubmit": {"entryPoint": "s3://bucket/job.py"}},
+    )["jobRunId"]
+    [job_run] = emrserverless_backends["123456789012"][REGION].job_runs[app]
+    job_run.state, job_run.state_details = "FAILED", reason
+    return app, run
+
+
+def test_emr_serverless_reason_comes_from_get_job_run(world: World) -> None:
+    """Fault 7: the documented event has no details; the alert used to say '(no reason given)'."""
+    app, run = failed_emr_serverless_run("ExitCode: 1. java.lang.OutOfMemoryError: Java heap space")
+    world.alerter().handle(documented_emr_serverless_event(app, run))
+    [message] = drain(world.inbox)
+    assert "Reason: ExitCode: 1. java.lang.OutOfMemoryError: Java heap space" in message["Message"]
+    assert message["Subject"] == "[EMR Serverless] features-daily-aggregate FAILED"
+
+
+def test_emr_serverless_get_job_run_failure_still_alerts(world: World) -> None:
+    world.alerter().handle(documented_emr_serverless_event("00nosuchapp00000", "00nosuchrun00000"))
+    [message] = drain(world.inbox)
+    assert "Reason: (not in the event; GetJobRun failed: ResourceNotFoundException)" in message["Message"]
+
+
+def test_redriven_step_functions_execution_that_fails_again_alerts_again(world: World) -> None:
+    """Fault 6: same execution ARN, so the redriven failure was deduplicated away."""
+    alerter = world.alerter()
+    event = load("sfn_failed")
+    first = alerter.handle(event)
+    redriven = json.loads(json.dumps(event))
+    redriven["detail"].update(redriveCount=1, stopDate=event["detail"].get("stopDate", 0) + 600_000)
+    second = alerter.handle(redriven)
+    assert [first["status"], second["status"], alerter.handle(redriven)["status"]] == ["sent", "sent", "duplicate"]
+    assert len(drain(world.inbox)) == 2
+
+
+def test_a_crash_at_every_point_never_loses_the_alert(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault 6: at least once. Side effects: claim, SNS publish, Slack post, mark SENT."""
+    event = load("glue_failed")
+    with crash_after(monkeypatch, None) as clean_run:
+        world.alerter().handle(event)
+    assert clean_run == ["PutItem", "Publish", "slack", "UpdateItem"]
+    boto3.client("dynamodb", region_name=REGION).delete_item(
+        TableName=DEDUP_TABLE, Key={"dedupe_key": {"S": parse_event(event, {}).dedupe_key}}  # type: ignore[union-attr]
+    )
+    drain(world.inbox)
+    world.slack.requests.clear()
+
+    for n in range(1, len(clean_run) + 1):
+        start = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc) + timedelta(hours=n)
+        event = load("glue_failed")
+        event["detail"]["jobRunId"] = f"jr_crash_{n}"
+        crashed = world.alerter()
+        crashed.clock = lambda start=start: start
+        with crash_after(monkeypatch, n), pytest.raises(SimulatedCrash):
+            crashed.handle(event)
+        # Lambda retries the event (1 min later: lease still held -> retried again), then 3 min later.
+        retry = world.alerter()
+        retry.clock = lambda start=start: start + timedelta(minutes=1)
+        if n < len(clean_run):
+            with pytest.raises(job_alerts.AlertInProgress):
+                retry.handle(event)
+        retry.clock = lambda start=start: start + timedelta(minutes=3)
+        retry.handle(event)
+        sns = [m for m in drain(world.inbox) if f"jr_crash_{n}" in m["Message"]]
+        slack = [r for r in world.slack.requests if f"jr_crash_{n}" in r["body"]["text"]]
+        assert 1 <= len(sns) <= 2 and 1 <= len(slack) <= 2, (n, len(sns), len(slack))
+        assert all(m["MessageAttributes"]["dedupe_id"]["Value"].startswith("glue#jr_crash_") for m in sns)
+        assert retry.handle(event)["status"] == "duplicate"  # and never again after SENT

@@ -59,6 +59,8 @@ def arn_of(inv: dict) -> str:
 def aws(monkeypatch: pytest.MonkeyPatch):
     """Spoke account: stubbed RAM, moto Glue/LF/CloudWatch, recorded back-off sleeps."""
     monkeypatch.setenv("HUB_ACCOUNT_ID", HUB)
+    monkeypatch.setenv("ACCOUNT_ID", SPOKE)
+    monkeypatch.delenv("SHARING_MODE", raising=False)
     monkeypatch.setenv("LOCAL_PRINCIPAL_ARNS", f"{ANALYST}, {ETL}")
     monkeypatch.delenv("RESOURCE_LINK_DATABASE_PREFIX", raising=False)
     monkeypatch.delenv("ALARM_METRIC_NAMESPACE", raising=False)
@@ -146,7 +148,7 @@ def test_accepts_hub_invitation_creates_links_and_grants(aws: SimpleNamespace) -
         "expired": 0,
         "links_created": 3,
         "links_existing": 0,
-        "grants": 2 * (2 + 1 + 2 * 2),
+        "grants": 2 * (1 + 1 + 2 + 1),  # links: database, local database, 2 tables; 1 LF-tag policy
         "errors": 0,
     }
     sales = aws.glue.get_database(Name="shared_sales")["Database"]
@@ -165,11 +167,18 @@ def test_accepts_hub_invitation_creates_links_and_grants(aws: SimpleNamespace) -
     by_principal = {
         (g["Principal"]["DataLakePrincipalIdentifier"], repr(g["Resource"])): sorted(g["Permissions"]) for g in granted
     }
-    wildcard = {"Table": {"CatalogId": HUB, "DatabaseName": "sales", "TableWildcard": {}}}
-    assert by_principal[(ANALYST, repr(wildcard))] == ["DESCRIBE", "SELECT"]
-    target = {"Table": {"CatalogId": HUB, "DatabaseName": "marketing", "Name": "leads"}}
-    assert by_principal[(ETL, repr(target))] == ["DESCRIBE", "SELECT"]
+    policy = {
+        "LFTagPolicy": {
+            "CatalogId": HUB,
+            "ResourceType": "TABLE",
+            "Expression": [{"TagKey": f"meshworks:consumer:{SPOKE}", "TagValues": ["true"]}],
+        }
+    }
+    assert by_principal[(ANALYST, repr(policy))] == ["DESCRIBE", "SELECT"]
     assert by_principal[(ETL, repr({"Database": {"Name": "shared_sales"}}))] == ["DESCRIBE"]
+    assert by_principal[(ETL, repr({"Table": {"DatabaseName": "shared_marketing", "Name": "leads"}}))] == ["DESCRIBE"]
+    assert not [g for g in granted if "TableWildcard" in g["Resource"].get("Table", {})]
+    assert not [g for g in granted if g["PermissionsWithGrantOption"]]
     assert metric_sum(aws, "AcceptedInvitations") == 1
     assert metric_sum(aws, "ExpiredInvitations") == 0
 
@@ -382,6 +391,58 @@ def test_bad_or_missing_hub_account_id_is_a_clear_error(monkeypatch: pytest.Monk
         monkeypatch.setenv("HUB_ACCOUNT_ID", value)
     with pytest.raises(ConfigurationError, match="HUB_ACCOUNT_ID must be the hub's 12-digit AWS account id"):
         handler.main({}, None)
+
+
+def test_named_resource_mode_grants_each_shared_table_by_name(
+    aws: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHARING_MODE", "named_resources")
+    monkeypatch.delenv("ACCOUNT_ID")  # not needed: no LF-tag policy is granted
+    expect_invitations(aws)
+    expect_resources(aws, SHARED)
+
+    handler.main({}, None)
+
+    granted = aws.lakeformation.list_permissions()["PrincipalResourcePermissions"]
+    hub_tables = sorted(
+        (g["Resource"]["Table"]["DatabaseName"], g["Resource"]["Table"].get("Name", "*"))
+        for g in granted
+        if g["Resource"].get("Table", {}).get("CatalogId") == HUB and g["Principal"]["DataLakePrincipalIdentifier"] == ETL
+    )
+    assert hub_tables == [("marketing", "campaigns"), ("marketing", "leads"), ("sales", "orders")]
+    assert not [g for g in granted if "LFTagPolicy" in g["Resource"]]
+
+
+@pytest.mark.parametrize("prefix", ["", "_x", "1db", "Shared_"])
+def test_empty_or_unsafe_resource_link_prefix_is_refused(monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    """An empty prefix would make the Glue write scope ``database/*``: every database of the account."""
+    monkeypatch.setenv("HUB_ACCOUNT_ID", HUB)
+    monkeypatch.setenv("ACCOUNT_ID", SPOKE)
+    monkeypatch.setenv("RESOURCE_LINK_DATABASE_PREFIX", prefix)
+    with pytest.raises(ConfigurationError, match="RESOURCE_LINK_DATABASE_PREFIX must start with a lowercase letter"):
+        handler.main({}, None)
+
+
+@pytest.mark.parametrize(
+    ("resource", "permissions"),
+    [
+        ({"Database": {"Name": "finance"}}, ("DESCRIBE",)),  # a local database that is not a link
+        ({"Database": {"Name": "shared_sales"}}, ("ALTER",)),
+        ({"Table": {"DatabaseName": "hr", "Name": "salaries"}}, ("DESCRIBE",)),
+        ({"Table": {"CatalogId": HUB, "DatabaseName": "sales", "TableWildcard": {}}}, ("SELECT",)),
+        ({"Table": {"CatalogId": OTHER, "DatabaseName": "sales", "Name": "orders"}}, ("SELECT",)),
+        ({"Table": {"CatalogId": HUB, "DatabaseName": "sales", "Name": "orders"}}, ("SELECT", "ALTER")),
+        ({"LFTagPolicy": {"CatalogId": HUB, "ResourceType": "TABLE",
+                          "Expression": [{"TagKey": "domain", "TagValues": ["sales"]}]}}, ("SELECT",)),
+        ({"Catalog": {}}, ("CREATE_DATABASE",)),
+        ({"DataLocation": {"ResourceArn": "arn:aws:s3:::bucket"}}, ("DATA_LOCATION_ACCESS",)),
+    ],
+)
+def test_grants_outside_the_acceptor_scope_are_refused(resource: dict, permissions: tuple[str, ...]) -> None:
+    """The acceptor is a data lake administrator: its code refuses anything but its links and shared tables."""
+    config = core.Config(HUB, account_id=SPOKE)
+    with pytest.raises(core.ShareAcceptorError, match="outside the acceptor's scope"):
+        core.check_grant_scope(config, (resource, permissions))
 
 
 def test_bad_principal_arn_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
 import pytest
+from crash_points import SimulatedCrash, crash_after
 from moto import mock_aws
 from slo_fixtures import REGION, SlackStub, drain, make_queue, make_topic_with_queue, make_webhook_secret, slack_server
 
@@ -615,14 +617,15 @@ def test_calls_are_batched_for_1000_checks(env: Env) -> None:
     assert (summary.checks, summary.on_time, summary.breaches) == (1000, 990, 10)
     calls = summary.aws_calls
     assert calls["dynamodb:BatchGetItem"] == 10
-    assert calls["dynamodb:Query"] == 1
+    assert calls["dynamodb:Query"] == 2  # open breaches, and the alert outbox
     assert calls["s3:GetObject"] == 1
     assert calls["s3:HeadObject"] == 10  # fallback for the 10 misses only
-    assert calls["dynamodb:PutItem"] == 10
+    assert calls["dynamodb:TransactWriteItems"] == 10  # breach + its alert in the outbox, atomically
     assert calls["sns:Publish"] == 10
+    assert calls["dynamodb:DeleteItem"] == 10  # the outbox, once the alert is sent
     assert calls["cloudwatch:PutMetricData"] == 1
     assert "dynamodb:GetItem" not in calls
-    assert calls["total"] == 1 + 1 + 10 + 10 + 10 + 10 + 1
+    assert calls["total"] == 1 + 2 + 10 + 10 + 10 + 10 + 10 + 1
 
 
 def test_calls_stay_batched_with_unpartitioned_products(env: Env) -> None:
@@ -653,9 +656,9 @@ def test_calls_stay_batched_with_unpartitioned_products(env: Env) -> None:
     calls = summary.aws_calls
     assert calls["dynamodb:BatchGetItem"] == 10
     assert calls["s3:HeadObject"] == 10
-    assert calls["dynamodb:PutItem"] == 10
+    assert calls["dynamodb:TransactWriteItems"] == 10
     assert calls["sns:Publish"] == 10
-    assert calls["total"] == 1 + 1 + 10 + 10 + 10 + 10 + 1
+    assert calls["total"] == 1 + 2 + 10 + 10 + 10 + 10 + 10 + 1
 
 
 class FlakyBatchGet:
@@ -843,3 +846,143 @@ def test_open_breach_is_rechecked_at_the_marker_template(env: Env) -> None:
         Bucket=LAKE_BUCKET, Key="sales/orders/2035-01-10/_SUCCESS", Body=b""
     )
     assert env.run(utc(2035, 1, 10, 6, 30)).recoveries == 1
+
+
+# ----------------------------------------------------------------------------------------------- secrets, channels
+
+TOKEN = "XoXb9SeCrEtToKeN42"
+
+
+@pytest.mark.parametrize(
+    "bad_url",
+    [
+        f"https://hooks.slack.com:{TOKEN}/services/T0/B0/x",  # http.client.InvalidURL (not a ValueError)
+        f"https://hooks.slack.com/services/T0/B0/{TOKEN} x",  # a space: InvalidURL quoting the path
+        f"https://[{TOKEN}/services",  # ValueError from urlsplit
+        f"https://hooks.slack.com/services/T0/B0/{TOKEN}\u00e9",  # UnicodeEncodeError quoting the path
+        f"hooks.slack.com/services/T0/B0/{TOKEN}",  # no scheme
+    ],
+)
+def test_malformed_webhook_never_leaks_and_never_stops_the_sweep(
+    env: Env, bad_url: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9 item 7: one bad channel's URL (holding the token) fails that channel only, quoted nowhere."""
+    secret = make_webhook_secret(
+        "slack-webhooks-mixed", {"#sales-data": bad_url, "#finance-data": f"{env.slack.url}/services/T0/B0/finance"}
+    )
+    env.settings = replace(env.settings, slack_secret_arn=secret)
+    env.write_manifest([contract(), contract(domain="finance", product="ledger", slack_channel="#finance-data")])
+    caplog.set_level(logging.DEBUG)
+
+    summary = env.run(DEADLINE + timedelta(minutes=1))
+
+    assert sorted((a["id"].split(":")[1], a["slack"]) for a in summary.alerts) == [
+        ("finance.ledger", "sent"), ("sales.orders", "failed")
+    ]
+    assert len(env.slack.requests) == 1  # the good channel got its alert
+    dead = drain(env.dlq)
+    assert [d["channel"] for d in dead] == ["#sales-data"]
+    captured = capsys.readouterr()
+    everything = json.dumps(dead) + caplog.text + captured.out + captured.err + json.dumps(
+        [r.__dict__ for r in caplog.records], default=str
+    )
+    assert TOKEN not in everything
+
+
+def test_sender_errors_never_quote_the_url() -> None:
+    for url in (f"https://hooks.slack.com:{TOKEN}/x", f"https://h/services/{TOKEN} x", f"ftp://h/{TOKEN}"):
+        with pytest.raises(ValueError, match="Slack webhook URL") as caught:
+            SlackSender(max_attempts=1).send(url, {"text": "t"})
+        assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value)
+
+
+def test_unreadable_secret_json_is_not_quoted(env: Env) -> None:
+    client = boto3.client("secretsmanager", region_name=REGION)
+    client.put_secret_value(SecretId=env.settings.slack_secret_arn, SecretString=f'{{"#sales-data": "{TOKEN}')
+    env.run(DEADLINE + timedelta(minutes=1))
+    [dead] = drain(env.dlq)
+    assert dead["reason"].startswith("secret unreadable") and TOKEN not in json.dumps(dead)
+
+
+def test_slack_not_configured_is_visible_and_does_not_page(env: Env) -> None:
+    """The deployed placeholder secret ``{}``: no DLQ message (its alarm pages), a metric and a report instead."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+    client.put_secret_value(SecretId=env.settings.slack_secret_arn, SecretString="{}")
+
+    summary = env.run(DEADLINE + timedelta(minutes=1))
+
+    assert summary.alerts[0]["slack"] == "not_configured"
+    assert summary.alerts[0]["sns"] == "sent"
+    assert drain(env.dlq) == []
+    stats = boto3.client("cloudwatch", region_name=REGION).get_metric_statistics(
+        Namespace=env.settings.metric_namespace, MetricName="SlackNotConfigured",
+        Dimensions=[{"Name": "Domain", "Value": "ALL"}],
+        StartTime=DEADLINE - timedelta(hours=1), EndTime=DEADLINE + timedelta(hours=1), Period=3600,
+        Statistics=["Sum"],
+    )
+    assert sum(p["Sum"] for p in stats["Datapoints"]) == 1
+
+
+# ----------------------------------------------------------------------------------------------- crashes
+
+
+def _crash_scenarios() -> list[tuple[str, Any]]:
+    """(name, setup) for each alert kind; setup(env) returns the ``now`` of the run that alerts."""
+
+    def breach(env: Env) -> datetime:
+        return DEADLINE + timedelta(minutes=1)
+
+    def late(env: Env) -> datetime:
+        env.deliver("sales.orders", PERIOD, DEADLINE + timedelta(minutes=20))
+        return DEADLINE + timedelta(minutes=1)
+
+    def recovery(env: Env) -> datetime:
+        env.run(DEADLINE + timedelta(minutes=1))  # the breach (and its alert) first
+        env.published()
+        env.slack.requests.clear()
+        env.deliver("sales.orders", PERIOD, DEADLINE + timedelta(hours=2))
+        return DEADLINE + timedelta(hours=3)
+
+    def escalation(env: Env) -> datetime:
+        env.run(DEADLINE + timedelta(minutes=1))
+        env.published()
+        env.slack.requests.clear()
+        return DEADLINE + timedelta(days=1, minutes=1)
+
+    return [("BREACH", breach), ("LATE", late), ("RECOVERY", recovery), ("ESCALATION", escalation)]
+
+
+@pytest.mark.parametrize(("kind", "setup"), _crash_scenarios(), ids=[k for k, _ in _crash_scenarios()])
+def test_the_side_effects_of_an_alert(env: Env, monkeypatch: pytest.MonkeyPatch, kind: str, setup: Any) -> None:
+    """The points a crash can fall between: record + outbox, SNS, Slack, outbox cleared."""
+    now = setup(env)
+    with crash_after(monkeypatch, None) as clean:
+        env.run(now)
+    assert _count(env, kind) == (1, 1)
+    assert clean == ["TransactWriteItems", "Publish", "slack", "DeleteItem"]
+
+
+def _count(env: Env, kind: str) -> tuple[int, int]:
+    sns = [m for m in env.published() if m["MessageAttributes"]["kind"]["Value"] == kind]
+    slack = [r for r in env.slack.requests if f"[SLO {kind.replace('RECOVERY', 'RECOVERED')}" in r["body"]["text"]]
+    return len(sns), len(slack)
+
+
+@pytest.mark.parametrize(("kind", "setup"), _crash_scenarios(), ids=[k for k, _ in _crash_scenarios()])
+@pytest.mark.parametrize("crash_at", [1, 2, 3, 4])
+def test_the_next_sweep_delivers_what_a_crashed_sweep_left(
+    env: Env, monkeypatch: pytest.MonkeyPatch, kind: str, setup: Any, crash_at: int
+) -> None:
+    now = setup(env)
+    with crash_after(monkeypatch, crash_at), pytest.raises(SimulatedCrash):
+        env.run(now)
+    during = _count(env, kind)
+    env.slack.requests.clear()
+    later = now + timedelta(seconds=env.settings.alert_lease_seconds + 60)
+    summary = env.run(later)
+    after = _count(env, kind)
+    total = (during[0] + after[0], during[1] + after[1])
+    assert 1 <= total[0] <= 2 and 1 <= total[1] <= 2, (during, after)
+    assert summary.resent == (1 if crash_at < 4 else 0)
+    env.slack.requests.clear()
+    assert _count(env, kind) == (0, 0) and env.run(later + timedelta(minutes=5)).resent == 0

@@ -38,6 +38,8 @@ def test_function_environment(acceptor_template: Template) -> None:
     )
     assert function["Environment"]["Variables"] == {
         "HUB_ACCOUNT_ID": HUB,
+        "ACCOUNT_ID": SPOKE,
+        "SHARING_MODE": "lf_tags",
         "RESOURCE_LINK_DATABASE_PREFIX": "shared_",
         "LOCAL_PRINCIPAL_ARNS": ",".join(PRINCIPALS),
         "ALARM_METRIC_NAMESPACE": "meshworks/share-acceptor",
@@ -82,7 +84,8 @@ def test_registers_itself_as_lake_formation_admin_with_append(acceptor_template:
 def test_runs_on_a_schedule_and_once_at_deployment(acceptor_template: Template) -> None:
     schedule = only(acceptor_template, "AWS::Scheduler::Schedule")["Properties"]
     assert schedule["ScheduleExpression"] == "rate(30 minutes)"
-    assert schedule["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    assert schedule["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 2  # was 0, without a dead-letter queue
+    assert "DeadLetterConfig" in schedule["Target"]
     trigger = only(acceptor_template, "Custom::MeshworksShareAcceptor")
     assert trigger["Properties"]["HubAccountId"] == HUB
     assert trigger["Properties"]["LocalPrincipalArns"] == ",".join(PRINCIPALS)
@@ -93,8 +96,13 @@ def test_runs_on_a_schedule_and_once_at_deployment(acceptor_template: Template) 
 def test_alarms_notify_a_topic(acceptor_template: Template) -> None:
     alarms = acceptor_template.find_resources("AWS::CloudWatch::Alarm")
     names = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms.values()}
-    assert set(names) == {"ExpiredInvitations", "Errors"}
-    assert all(a["AlarmActions"] for a in names.values())
+    assert set(names) == {"ExpiredInvitations", "Errors", "ApproximateNumberOfMessagesVisible"}
+    queues = {
+        json.dumps(a["Properties"]["Dimensions"]) for a in alarms.values()
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    }
+    assert len(queues) == 2  # the schedule's and the function's dead-letter queues
+    assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
     assert "re-grant" in names["ExpiredInvitations"]["AlarmDescription"]
     topic = only(acceptor_template, "AWS::SNS::Topic")["Properties"]
     assert "KmsMasterKeyId" in topic
@@ -106,6 +114,8 @@ def test_alarms_notify_a_topic(acceptor_template: Template) -> None:
         ({"hub_account_id": "12345"}, "12-digit"),
         ({"hub_account_id": HUB, "local_principal_arns": ["analysts"]}, "IAM role or user ARNs"),
         ({"hub_account_id": HUB, "resource_link_prefix": "Shared-"}, "lowercase"),
+        ({"hub_account_id": HUB, "resource_link_prefix": ""}, "1 to 64 characters"),
+        ({"hub_account_id": HUB, "sharing_mode": "tags"}, "sharing_mode"),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:
@@ -166,6 +176,8 @@ def test_product_assets_readable_by_consumers_only(product) -> None:
 def test_product_template_deploys_a_share_acceptor_trusting_the_hub(product) -> None:
     _, _, product_template = product
     assert set(product_template["Parameters"]) >= {"LocalPrincipalArns", "ResourceLinkPrefix"}
+    pattern = re.compile(product_template["Parameters"]["ResourceLinkPrefix"]["AllowedPattern"])
+    assert pattern.match("shared_") and not pattern.match("")  # an empty prefix would mean every database
     functions = [
         r["Properties"] for r in product_template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
     ]
@@ -178,3 +190,19 @@ def test_product_template_deploys_a_share_acceptor_trusting_the_hub(product) -> 
         "Custom::MeshworksShareAcceptor",
         "AWS::LakeFormation::DataLakeSettings",
     } <= types
+
+
+def test_consumers_decrypt_product_assets_only_through_s3_with_the_asset_key(product) -> None:
+    """Issue 9 item 5: the asset bucket has its own key; consumers' kms:Decrypt is conditioned."""
+    spoke, template, _ = product
+    keys = template.find_resources("AWS::KMS::Key")
+    assert len(keys) == 1  # its own key; no other (hub) key is reused
+    consumer_statements = [
+        s for k in keys.values() for s in k["Properties"]["KeyPolicy"]["Statement"]
+        if "444455556666" in json.dumps(s.get("Principal"))
+    ]
+    assert len(consumer_statements) == 1
+    statement = consumer_statements[0]
+    assert statement["Action"] == "kms:Decrypt"
+    assert statement["Condition"]["StringEquals"] == {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+    assert "acme-111111111111-sc-assets" in json.dumps(statement["Condition"]["ArnLike"])

@@ -126,3 +126,11 @@ def test_many_domains_are_split_over_graphs() -> None:
     body = _body(Template.from_stack(stack))
     assert f"SLO compliance per domain (%) (1-{DOMAINS_PER_GRAPH})" in body
     assert f"SLO compliance per domain (%) ({DOMAINS_PER_GRAPH + 1}-30)" in body
+
+
+def test_slack_not_configured_is_shown_and_never_alarmed(platform: Any) -> None:
+    """An unconfigured Slack (secret ``{}``) is visible on the dashboard and pages nobody."""
+    body = json.dumps(platform.templates["Monitoring"])
+    assert "SlackNotConfigured" in body and "Alerts without Slack (not configured)" in body
+    alarms = [r for _, _, r in platform.resources("AWS::CloudWatch::Alarm")]
+    assert not [a for a in alarms if "SlackNotConfigured" in json.dumps(a)]

@@ -354,11 +354,16 @@ def test_sweeper_dynamodb_access_is_exact(template: Template) -> None:
         for action in _actions(statement):
             if action.startswith("dynamodb:"):
                 grants.setdefault(action, []).extend(json.dumps(r) for r in _resources(statement))
-    assert set(grants) == {"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert set(grants) == {
+        "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+    }
     assert all("table/acme-deliveries" in r for r in grants["dynamodb:BatchGetItem"])
     assert grants["dynamodb:Query"] == [
-        json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, "/index/open_breaches"]]})
+        json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, "/index/open_breaches"]]}),
+        json.dumps({"Fn::GetAtt": [table, "Arn"]}),  # the alert outbox, LeadingKeys-conditioned
     ]
+    outbox = next(s for s in _sweeper_statements(template) if s.get("Sid") == "AlertOutbox")
+    assert outbox["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["#outbox"]}}
     assert grants["dynamodb:PutItem"] == [json.dumps({"Fn::GetAtt": [table, "Arn"]})]
 
 

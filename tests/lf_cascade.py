@@ -72,7 +72,8 @@ def hub_catalog(templates: Mapping[str, Mapping[str, Any]], catalog_id: str) -> 
     for props in _resources(templates, "AWS::Glue::Database"):
         catalog.databases.setdefault(props["DatabaseInput"]["Name"], {})
     for props in _resources(templates, "AWS::Glue::Table"):
-        catalog.tables.setdefault((props["DatabaseName"], props["TableInput"]["Name"]), {})
+        name = props["TableInput"]["Name"] if "TableInput" in props else props["Name"]  # Iceberg: top-level Name
+        catalog.tables.setdefault((props["DatabaseName"], name), {})
     for props in _resources(templates, "AWS::LakeFormation::TagAssociation"):
         tags = {tag["TagKey"]: tag["TagValues"][0] for tag in props["LFTags"]}
         resource = props["Resource"]

@@ -26,7 +26,7 @@ def _template(sharing_mode: SharingMode) -> dict[str, Any]:
     hub = MeshHub(stack, "Hub", name_prefix="acme", producer_buckets=["acme-sales-curated"])
     contract = contract_of(consumers=[CONSUMER], tags={"tier": "gold"})
     DataProduct(stack, "Orders", contract=contract, hub=hub, sharing_mode=sharing_mode,
-                data_access_role_arn=hub.data_access_role.role_arn)
+                data_access_role_arn=hub.data_access_role.role_arn, allowed_consumer_accounts=[CONSUMER])
     return Template.from_stack(stack).to_json()["Resources"]
 
 
@@ -56,12 +56,15 @@ def test_product_with_its_hub_depends_on_everything_it_needs(mode: SharingMode) 
 def test_every_lf_tag_the_product_uses_is_created_with_its_value() -> None:
     resources = _template(SharingMode.LF_TAGS)
     tags = {r["Properties"]["TagKey"]: (name, set(r["Properties"]["TagValues"])) for name, r in _of(resources, "AWS::LakeFormation::Tag").items()}
-    (association,) = _of(resources, "AWS::LakeFormation::TagAssociation").keys() - {
+    associations = _of(resources, "AWS::LakeFormation::TagAssociation").keys() - {
         n for n in _of(resources, "AWS::LakeFormation::TagAssociation") if n.startswith("Hub")
-    }
-    used = resources[association]["Properties"]["LFTags"]
-    assert {pair["TagKey"] for pair in used} == {"domain", "classification", "pii", "tier", f"meshworks:consumer:{CONSUMER}"}
-    for pair in used:
+    }  # one association per LF-tag key (adding a consumer never replaces another's)
+    used = {}
+    for association in associations:
+        (pair,) = resources[association]["Properties"]["LFTags"]
+        used[pair["TagKey"]] = (association, pair)
+    assert set(used) == {"domain", "classification", "pii", "tier", f"meshworks:consumer:{CONSUMER}"}
+    for association, pair in used.values():
         name, values = tags[pair["TagKey"]]
         assert set(pair["TagValues"]) <= values
         assert name in _depends(resources, association)

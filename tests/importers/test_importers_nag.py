@@ -136,7 +136,8 @@ def _build(app: App) -> None:
     stack = _stack(app, "Products")
     hub = MeshHub(stack, "Hub", name_prefix="acme", producer_buckets=sorted({c.bucket_name for c in CONTRACTS}))
     for contract in CONTRACTS:
-        DataProduct(stack, contract.name, contract=contract, hub=hub, data_access_role_arn=hub.data_access_role.role_arn)
+        DataProduct(stack, contract.name, contract=contract, hub=hub, data_access_role_arn=hub.data_access_role.role_arn,
+                    allowed_consumer_accounts=contract.consumers)
 
     stack = _stack(app, "Cluster")
     network = PlatformVpc(stack, "Network", availability_zones=AZS, interface_endpoints=[])

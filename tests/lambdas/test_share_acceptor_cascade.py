@@ -130,6 +130,7 @@ def _named_mode_templates(hub: str, consumer: str, principals: list[str]) -> dic
     stack = Stack(app, "Products", env=Environment(account=hub, region=REGION))
     DataProductCatalog(
         stack, "Products", catalog_id=hub, data_access_role_arn=None, sharing_mode=SharingMode.NAMED_RESOURCES,
+        allowed_consumer_accounts=[consumer, "444455556666"],
         contracts=[
             make_contract("sales", "orders", consumers=[consumer]),
             make_contract("sales", "customers", consumers=["444455556666"]),

@@ -3,6 +3,8 @@
 ``meshworks validate PATH...`` checks data-product contracts (files, or directories searched for
 ``*.yaml``/``*.yml``) and prints every problem as ``file:line: field: message``.
 ``meshworks schema`` prints the JSON Schema of a contract (``--output FILE`` writes it).
+``meshworks shards`` records every new data product's stack in the shard lock (``--check``: only
+report, exit 1 if the lock is not current, for CI).
 
 Exit codes: 0 all contracts pass, 1 problems found, 2 usage error (bad option, missing path, bad
 ``--allowed-buckets`` file), 3 internal error. A traceback is never printed.
@@ -61,7 +63,57 @@ def _build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a contract file")
     schema.add_argument("--output", metavar="FILE", type=Path, help="write the schema to FILE instead")
+    shards = commands.add_parser(
+        "shards",
+        help="record the stack of every new data product in the shard lock",
+        description="Place new data products (and consumer accounts) in the shard lock, keep every recorded "
+        "entry, drop removed ones. Paths are relative to the app folder, as in cdk synth.",
+    )
+    shards.add_argument("--cdk-json", metavar="FILE", type=Path, default=Path("cdk.json"), help="default: cdk.json")
+    shards.add_argument("--check", action="store_true", help="write nothing; exit 1 if the lock is not current")
     return parser
+
+
+def _shards(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from meshworks.stacks.config import ConfigError, load_cdk_json
+    from meshworks.stacks.mesh_hub_stack import place_shards, read_contracts, read_shard_lock
+
+    if not args.cdk_json.is_file():
+        raise _UsageError(f"no such file: {args.cdk_json}")
+    try:
+        mesh = load_cdk_json(args.cdk_json).mesh
+        contracts = read_contracts(mesh)
+        old = read_shard_lock(mesh)
+        new = place_shards(mesh, contracts, old)
+    except ConfigError as exc:
+        print(exc, file=err)
+        return EXIT_PROBLEMS
+    path = mesh.shard_lock_file()
+    before = {(d, n): i for d, names in (old.products if old else {}).items() for n, i in names.items()}
+    after = {(d, n): i for d, names in new.products.items() for n, i in names.items()}
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    for domain, name in added:
+        print(f"  + {domain}/{name} -> mesh-products-{domain.replace('_', '-')}-{after[domain, name]:02d}", file=out)
+    for domain, name in removed:
+        print(f"  - {domain}/{name} (was in mesh-products-{domain.replace('_', '-')}-{before[domain, name]:02d})", file=out)
+    current = old is not None and old.dumps() == new.dumps()
+    stacks = len({(d, i) for (d, _), i in after.items()}) + len(set(new.consumers.values()))
+    summary = f"{len(after)} data product(s) and {len(new.consumers)} consumer account(s) in {stacks} stack(s)"
+    if args.check:
+        if current:
+            print(f"meshworks shards: {path} is current: {summary}", file=out)
+            return EXIT_OK
+        print(f"meshworks shards: {path} is not current: run `meshworks shards` and commit the lock", file=err)
+        return EXIT_PROBLEMS
+    if not current:
+        try:
+            path.write_text(new.dumps(), encoding="utf-8")
+        except OSError as exc:
+            raise _UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    verb = "unchanged" if current else f"written ({len(added)} placed, {len(removed)} removed)"
+    print(f"meshworks shards: {path} {verb}: {summary}", file=out)
+    return EXIT_OK
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -122,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         if args.command == "validate":
             return _validate(args, out, err)
+        if args.command == "shards":
+            return _shards(args, out, err)
         return _schema(args, out)
     except _UsageError as exc:
         print(f"meshworks: error: {exc}", file=err)

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Data-mesh scale: synth time and resources per stack for 200 / 2,000 / 5,000 products, both sharing modes.
+"""Data-mesh scale: synth time and resources per stack for 1,000 to 20,000 products, default configuration.
 
 Generates products over 20 domains (5-20 columns, mixed formats, 0-3 consumers each from a pool of
-60 accounts, 1.5 on average), builds the mesh hub and the data-product shards with the default
-configuration (4 shards per domain, budget 450 resources, 900 kB), synthesizes them (cdk-nag off,
-built-in CloudFormation validation off: those cost the same per resource in both modes) and prints,
-per mode: synth time, stacks, resources per stack (min/median/max), the largest template, and the
-resources a product costs.
+60 accounts, 1.5 on average), places them in a new shard lock (what `meshworks shards` writes), builds
+the mesh hub and the data-product shards with the default configuration (budget 450 resources,
+900 kB), synthesizes them (cdk-nag off, built-in CloudFormation validation off: those cost the same
+per resource in every design) and prints, per size and mode: time (total, of which lock placement
+and synth), stacks, resources per stack (min/median/max), the largest template, the resources a
+product costs, and the products moved when 1 % of the products are removed and 1 % added with the
+lock (must be 0).
 
-    .venv/bin/python benchmarks/mesh_scale.py [--sizes 200 2000 5000] [--modes lf_tags named_resources]
+    .venv/bin/python benchmarks/mesh_scale.py [--sizes 1000 5000 10000 20000] [--modes lf_tags named_resources]
 
 Each (size, mode) runs in a fresh Python process (as ``cdk synth`` does).
 """
@@ -35,7 +37,7 @@ from aws_cdk import App
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.data_product import DataProduct
 from meshworks.stacks.config import load_cdk_json
-from meshworks.stacks.mesh_hub_stack import build_mesh
+from meshworks.stacks.mesh_hub_stack import build_mesh, place_shards
 
 size, mode, outdir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 rng = random.Random(2026)
@@ -66,16 +68,27 @@ for i in range(size):
 config = load_cdk_json("cdk.json")
 config = config.model_copy(update={"mesh": config.mesh.model_copy(update={"sharing_mode": mode})})
 t1 = time.perf_counter()
-app = App(outdir=outdir, context=json.load(open("cdk.json"))["context"], builtin_cloud_formation_validation=False)
-stacks = build_mesh(app, config, contracts)
+lock = place_shards(config.mesh, contracts)  # a new lock: what `meshworks shards` writes
 t2 = time.perf_counter()
-app.synth()
+app = App(outdir=outdir, context=json.load(open("cdk.json"))["context"], builtin_cloud_formation_validation=False)
+stacks = build_mesh(app, config, contracts, lock)
 t3 = time.perf_counter()
+app.synth()
+t4 = time.perf_counter()
+# churn: remove 1 % of the products, add 1 % new ones (half in one domain, so it outgrows its shards)
+removed = set(rng.sample(range(size), size // 100))
+kept = [c for i, c in enumerate(contracts) if i not in removed]
+added = [c.model_copy(update={"name": f"new_{i:05d}", "domain": domains[0] if i % 2 else c.domain})
+         for i, c in enumerate(rng.sample(contracts, size // 100))]
+churned = place_shards(config.mesh, kept + added, lock)
+moved = sum(churned.product_shard(c) != lock.product_shard(c) for c in kept)
+moved += sum(churned.consumers[a] != lock.consumers[a] for a in churned.consumers if a in lock.consumers)
 product_resources = sum(DataProduct.resource_count(c, mode) for c in contracts)
 print(json.dumps({
-    "generate_s": t1 - t0, "build_s": t2 - t1, "synth_s": t3 - t2, "total_s": t3 - t0,
+    "generate_s": t1 - t0, "place_s": t2 - t1, "build_s": t3 - t2, "synth_s": t4 - t3, "total_s": t4 - t0,
     "products": size, "consumers": sum(len(c.consumers) for c in contracts),
-    "product_resources": product_resources,
+    "product_resources": product_resources, "moved": moved,
+    "resolved": sum(getattr(getattr(s, "size_check", None), "resolved", False) for s in stacks.values()),
 }))
 """
 
@@ -109,25 +122,26 @@ def report(size: int, mode: str, result: dict) -> str:
     biggest = max(b for _, b in result["stacks"].values())
     hub = result["stacks"]["MeshHub"][0]
     return (
-        f"| {size:,} | {mode} | {result['total_s']:.1f} s ({result['synth_s']:.1f} s synth) "
+        f"| {size:,} | {mode} | {result['total_s']:.1f} s ({result['place_s']:.1f} s lock, "
+        f"{result['synth_s']:.1f} s synth) "
         f"| {len(products)} + {len(consumers)} + hub | {min(shards)} / {statistics.median(shards):.0f} / {max(shards)} "
         f"| {hub} | {biggest / 1024:.0f} kB | {result['product_resources'] / size:.2f} "
-        f"| {sum(consumers)} | {sum(shards) / size:.2f} |"
+        f"| {sum(consumers)} | {sum(shards) / size:.2f} | {result['moved']} | {result['resolved']} |"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 5000])
-    parser.add_argument("--modes", nargs="+", default=["lf_tags", "named_resources"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000, 20000])
+    parser.add_argument("--modes", nargs="+", default=["lf_tags"])
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(
         "| products | mode | time (total, of which synth) | stacks (products + consumers + hub) "
         "| resources per shard min / median / max | hub resources | largest template | resources per product "
-        "| consumer-shard resources | all shard resources per product |"
+        "| consumer-shard resources | all shard resources per product | moved by 1 % churn | exact size checks |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             for mode in args.modes:

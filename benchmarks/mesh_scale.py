@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-RUN = r"""
+GENERATE = r"""
 import json, random, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
@@ -65,6 +65,9 @@ for i in range(size):
         "classification": rng.choice(["public", "internal", "confidential"]),
         "tags": {"tier": rng.choice(["gold", "silver", "bronze"])},
     }))
+"""
+
+RUN = GENERATE + r"""
 config = load_cdk_json("cdk.json")
 config = config.model_copy(update={"mesh": config.mesh.model_copy(update={"sharing_mode": mode})})
 t1 = time.perf_counter()
@@ -91,6 +94,36 @@ print(json.dumps({
     "resolved": sum(getattr(getattr(s, "size_check", None), "resolved", False) for s in stacks.values()),
 }))
 """
+
+
+# Placement only (no synth): the shard lock against a hash ring of V fixed shards per domain.
+DESIGNS = GENERATE + r"""
+from collections import Counter
+from meshworks.constructs.mesh.data_product_catalog import ShardLock, shard_index
+t1 = time.perf_counter()
+lock = ShardLock.place(contracts, sharing_mode=mode)
+t2 = time.perf_counter()
+cost = {c.qualified_name: DataProduct.resource_count(c, mode) for c in contracts}
+loads = Counter()
+for c in contracts:
+    loads[c.domain, lock.product_shard(c)] += cost[c.qualified_name]
+rows = [{"design": "shard lock (default)", "stacks": len(loads), "max": max(loads.values()),
+         "over": sum(v > 450 for v in loads.values()), "place_ms": (t2 - t1) * 1000}]
+for spread in (4, 8, 16, 32):
+    loads = Counter()
+    for c in contracts:
+        loads[c.domain, shard_index(f"{c.domain}/{c.name}", spread)] += cost[c.qualified_name]
+    rows.append({"design": f"hash, {spread} fixed shards per domain", "stacks": len(loads),
+                 "max": max(loads.values()), "over": sum(v > 450 for v in loads.values()), "place_ms": 0})
+print(json.dumps(rows))
+"""
+
+
+def designs(size: int, mode: str) -> list[dict]:
+    done = subprocess.run(
+        [sys.executable, "-c", DESIGNS, str(size), mode, "-"], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run(size: int, mode: str, outdir: Path) -> dict:
@@ -134,8 +167,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000, 20000])
     parser.add_argument("--modes", nargs="+", default=["lf_tags"])
+    parser.add_argument("--designs", action="store_true", help="compare placements only (no synth)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    if args.designs:
+        print("| products | design | product stacks | resources in the fullest stack | stacks over 450 |")
+        print("|---|---|---|---|---|")
+        for size in args.sizes:
+            for row in designs(size, args.modes[0]):
+                print(f"| {size:,} | {row['design']} | {row['stacks']} | {row['max']} | {row['over']} |", flush=True)
+        return
     print(
         "| products | mode | time (total, of which synth) | stacks (products + consumers + hub) "
         "| resources per shard min / median / max | hub resources | largest template | resources per product "

@@ -21,6 +21,8 @@ import argparse
 import json
 import os
 import platform
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,6 +70,12 @@ for i in range(size):
 """
 
 RUN = GENERATE + r"""
+if sys.argv[4] == "exact":  # the size check as before: resolve every resource through jsii
+    from meshworks.stacks import data_product_stack
+    _init = data_product_stack.TemplateSizeCheck.__init__
+    def _exact(self, stack, max_bytes, *, bound):
+        _init(self, stack, max_bytes, bound=None)
+    data_product_stack.TemplateSizeCheck.__init__ = _exact
 config = load_cdk_json("cdk.json")
 config = config.model_copy(update={"mesh": config.mesh.model_copy(update={"sharing_mode": mode})})
 t1 = time.perf_counter()
@@ -121,22 +129,27 @@ print(json.dumps(rows))
 
 def designs(size: int, mode: str) -> list[dict]:
     done = subprocess.run(
-        [sys.executable, "-c", DESIGNS, str(size), mode, "-"], cwd=ROOT, check=True, capture_output=True, text=True
+        [sys.executable, "-c", DESIGNS, str(size), mode, "-", "-"], cwd=ROOT, check=True, capture_output=True, text=True
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(size: int, mode: str, outdir: Path) -> dict:
+def run(size: int, mode: str, outdir: Path, size_check: str = "bound") -> dict:
     env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        [sys.executable, "-c", RUN, str(size), mode, str(outdir)],
+        [sys.executable, "-c", RUN, str(size), mode, str(outdir), size_check],
         cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
         text=True,
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    # CPU seconds of the run's processes (Python and the jsii Node kernel): less sensitive than wall
+    # time to other jobs on a shared machine.
+    result["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     manifest = json.loads((outdir / "manifest.json").read_text())
     stacks = {}
     for artifact_id, artifact in manifest["artifacts"].items():
@@ -156,10 +169,11 @@ def report(size: int, mode: str, result: dict) -> str:
     hub = result["stacks"]["MeshHub"][0]
     return (
         f"| {size:,} | {mode} | {result['total_s']:.1f} s ({result['place_s']:.1f} s lock, "
-        f"{result['synth_s']:.1f} s synth) "
+        f"{result['build_s']:.1f} s build, {result['synth_s']:.1f} s synth; {result['cpu_s']:.0f} CPU s) "
         f"| {len(products)} + {len(consumers)} + hub | {min(shards)} / {statistics.median(shards):.0f} / {max(shards)} "
         f"| {hub} | {biggest / 1024:.0f} kB | {result['product_resources'] / size:.2f} "
-        f"| {sum(consumers)} | {sum(shards) / size:.2f} | {result['moved']} | {result['resolved']} |"
+        f"| {sum(consumers)} | {sum(shards) / size:.2f} | {result['moved']} | {result['resolved']} "
+        f"| {sum(r > 500 or b > 1_000_000 for r, b in result['stacks'].values())} |"
     )
 
 
@@ -168,6 +182,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000, 20000])
     parser.add_argument("--modes", nargs="+", default=["lf_tags"])
     parser.add_argument("--designs", action="store_true", help="compare placements only (no synth)")
+    parser.add_argument(
+        "--size-check",
+        choices=("bound", "exact", "both"),
+        default="bound",
+        help="'bound': the plan's bound (default); 'exact': resolve every resource as before; 'both': interleaved",
+    )
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     if args.designs:
@@ -178,16 +198,21 @@ def main() -> None:
                 print(f"| {size:,} | {row['design']} | {row['stacks']} | {row['max']} | {row['over']} |", flush=True)
         return
     print(
-        "| products | mode | time (total, of which synth) | stacks (products + consumers + hub) "
+        "| products | mode | wall time (total, of which lock, build, synth; CPU time) | stacks (products + consumers + hub) "
         "| resources per shard min / median / max | hub resources | largest template | resources per product "
-        "| consumer-shard resources | all shard resources per product | moved by 1 % churn | exact size checks |"
+        "| consumer-shard resources | all shard resources per product | moved by 1 % churn | exact size checks "
+        "| stacks over 500 resources or 1 MB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             for mode in args.modes:
-                outdir = Path(tmp) / f"{size}-{mode}"
-                print(report(size, mode, run(size, mode, outdir)), flush=True)
+                checks = ("bound", "exact") if args.size_check == "both" else (args.size_check,)
+                for check in checks:
+                    outdir = Path(tmp) / f"{size}-{mode}-{check}"
+                    label = mode if args.size_check == "bound" else f"{mode}, {check} size check"
+                    print(report(size, label, run(size, mode, outdir, check)), flush=True)
+                    shutil.rmtree(outdir)
 
 
 if __name__ == "__main__":

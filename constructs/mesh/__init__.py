@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from meshworks.constructs.mesh.data_product_catalog import (
         DataProductCatalog,
         ShardBudgetError,
+        ShardLock,
+        ShardLockError,
         ShardPlan,
         plan_shards,
     )
@@ -71,6 +73,8 @@ _EXPORTS: dict[str, str] = {
     "SharingMode": "data_product",
     "DataProductCatalog": "data_product_catalog",
     "ShardBudgetError": "data_product_catalog",
+    "ShardLock": "data_product_catalog",
+    "ShardLockError": "data_product_catalog",
     "ShardPlan": "data_product_catalog",
     "plan_shards": "data_product_catalog",
     "MeshHub": "mesh_hub",
@@ -92,6 +96,8 @@ __all__ = [
     "PiiCategory",
     "Problem",
     "ShardBudgetError",
+    "ShardLock",
+    "ShardLockError",
     "ShardPlan",
     "ShareAcceptor",
     "SharingMode",

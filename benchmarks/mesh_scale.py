@@ -81,7 +81,10 @@ config = config.model_copy(update={"mesh": config.mesh.model_copy(update={"shari
 t1 = time.perf_counter()
 lock = place_shards(config.mesh, contracts)  # a new lock: what `meshworks shards` writes
 t2 = time.perf_counter()
-app = App(outdir=outdir, context=json.load(open("cdk.json"))["context"], builtin_cloud_formation_validation=False)
+# the context `cdk synth` adds: path metadata and version reporting (a CDKMetadata resource per stack)
+cli_context = {"aws:cdk:enable-path-metadata": True, "aws:cdk:version-reporting": True}
+app = App(outdir=outdir, context={**json.load(open("cdk.json"))["context"], **cli_context},
+          builtin_cloud_formation_validation=False)
 stacks = build_mesh(app, config, contracts, lock)
 t3 = time.perf_counter()
 app.synth()

@@ -11,6 +11,9 @@ from constructs import Construct, IConstruct, IValidation
 from meshworks.constructs.mesh.data_product import SharingMode
 from meshworks.constructs.mesh.data_product_catalog import ROLE_ARN_ALLOWANCE, DataProductCatalog, ShardPlan
 
+#: Children a DataProductStack has at validation: its catalog and what `cdk synth` adds (CDKMetadata
+#: with version reporting on, the bootstrap-version parameter and rule), all within TEMPLATE_BASE_BYTES.
+CDK_CHILDREN = frozenset({"Products", "CDKMetadata", "BootstrapVersion", "CheckBootstrapVersion"})
 #: Bytes a resource adds to the written template besides its properties (logical id, Type,
 #: DeletionPolicy, DependsOn, aws:cdk:path metadata and the one-space indentation CDK writes).
 RESOURCE_OVERHEAD_BYTES = 600
@@ -38,7 +41,7 @@ class TemplateSizeCheck:
         self.resolved = False
 
     def validate(self) -> list[str]:
-        if self._bound is not None and self._bound <= self._max and len(self._stack.node.children) == 1:
+        if self._bound is not None and self._bound <= self._max and self._holds_only_the_plan():
             self.estimate = self._bound
             return []
         self.resolved = True
@@ -51,6 +54,11 @@ class TemplateSizeCheck:
             "placed them (more columns, consumers or longer descriptions): delete the lock entries of products "
             "not deployed yet from this shard and run `meshworks shards` to place them elsewhere"
         ]
+
+
+    def _holds_only_the_plan(self) -> bool:
+        """The stack holds the catalog and what CDK adds (metadata, bootstrap-version check), nothing else."""
+        return {child.node.id for child in self._stack.node.children} <= CDK_CHILDREN
 
 
 def _resources(scope: IConstruct) -> list[CfnResource]:

@@ -83,8 +83,9 @@ MAX_TEMPLATE_BYTES = 900_000
 #: Shards a group's products are first spread over by hash (the placement before the lock).
 DEFAULT_SPREAD = 4
 DEFAULT_CONSUMER_SPREAD = 2
-#: Template bytes outside the resources: Description, Parameters (bootstrap version), Rules.
-TEMPLATE_BASE_BYTES = 2_000
+#: Template bytes outside the products: Description, Parameters and Rules (bootstrap version), and
+#: the CDKMetadata resource `cdk synth` adds (about 350 bytes written).
+TEMPLATE_BASE_BYTES = 4_000
 #: Longest data-access role ARN the size estimate allows for (longer ones, or tokens, are resolved).
 ROLE_ARN_ALLOWANCE = 512
 LOCK_VERSION = 1

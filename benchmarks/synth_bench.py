@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -56,15 +57,19 @@ def _env() -> dict[str, str]:
     return env
 
 
-def synth_once(name: str, outdir: str) -> float:
+def synth_once(name: str, outdir: str) -> tuple[float, float]:
+    """Wall and CPU seconds (the process tree: Python, the jsii Node kernel, the CLI) of one synth."""
     if name in APP:
         command = [sys.executable, "-c", RUN, *APP[name], outdir]
     else:
         command = [str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices", "--ci", CLI[name]]
         command += ["-o", outdir]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=_env(), check=True, capture_output=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -75,17 +80,21 @@ def main() -> None:
     print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     names = [*APP, *CLI]
     times: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.runs):
             for name in names:
-                times[name].append(synth_once(name, f"{tmp}/{round_}-{names.index(name)}"))
+                wall, used = synth_once(name, f"{tmp}/{round_}-{names.index(name)}")
+                times[name].append(wall)
+                cpu[name].append(used)
         print(f"load average at end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        base = statistics.median(times["app: nag + cfn-validator"])
+        base = statistics.median(cpu["app: nag + cfn-validator"])
         for name in names:
             median = statistics.median(times[name])
+            used = statistics.median(cpu[name])
             print(
-                f"{name:26s} median {median:5.1f} s (min {min(times[name]):.1f}, max {max(times[name]):.1f}, "
-                f"{args.runs} runs; {median / base:.2f} x nag + cfn-validator)"
+                f"{name:26s} wall median {median:5.1f} s (min {min(times[name]):.1f}, max {max(times[name]):.1f}); "
+                f"CPU median {used:5.1f} s ({used / base:.2f} x nag + cfn-validator); {args.runs} runs"
             )
         outdir = Path(tmp) / "0-0"
         manifest = json.loads((outdir / "manifest.json").read_text())

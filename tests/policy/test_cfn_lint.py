@@ -68,6 +68,7 @@ def test_cfn_lint_clean(platform: SynthesizedPlatform) -> None:
 
 def test_lint_cache_remembers_only_clean_templates(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(f"{__name__}.CACHE", tmp_path)
+    monkeypatch.delenv("MESHWORKS_LINT_CACHE", raising=False)
     good = {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}
     bad = {"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"BucketNam": "x"}}}}
     assert lint_all({"good": good}) == ([], 1)

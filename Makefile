@@ -12,10 +12,11 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-locked lock synth diff deploy test lint bench wheel clean
+.PHONY: help install install-locked lock synth validate diff deploy test lint bench wheel clean
 
 help:
-	@echo "make synth   install what is missing, synthesize the reference app into cdk.out/ (policy checks on)"
+	@echo "make synth   install what is missing, synthesize the reference app into cdk.out/ (cdk-nag on)"
+	@echo "make validate   make synth plus aws-cdk-lib's built-in CloudFormation validator (CI runs it once)"
 	@echo "make test    install what is missing, run the whole test suite"
 	@echo "make diff / make deploy [STACKS='Foundation Spark'] [CONTEXT='-c meshworks.…=…']   cdk diff / deploy (stack ids as cdk ls prints them; needs AWS credentials)"
 	@echo "make lint    ruff"
@@ -47,10 +48,19 @@ lock: install
 	$(VENV)/bin/uv pip compile pyproject.toml requirements-deploy.in --generate-hashes --python-version 3.11 \
 		--no-header --index-url https://pypi.org/simple -o requirements-deploy.lock
 
+
+# Each check once: `make synth` runs cdk-nag but not aws-cdk-lib's built-in CloudFormation validator
+# (~2-4 s a synth), because `make test` runs cfn-lint on every template; `make validate` runs both,
+# once, in CI (its findings, warnings by default, are errors there).
 synth: install
 	rm -rf cdk.out
-	$(BIN)/cdk synth --quiet --no-notices --ci
+	$(BIN)/cdk synth --quiet --no-notices --ci --no-validation
 	@echo "synthesized: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/"
+
+validate: install
+	rm -rf cdk.out
+	$(BIN)/cdk synth --quiet --no-notices --ci --validation -c @aws-cdk/core:validateAgainstDefaultRules=true
+	@echo "synthesized and validated: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/"
 
 # Deploying needs AWS credentials. STACKS takes stack ids as `cdk ls` prints them first (e.g. Foundation,
 # 'MeshProducts-*'), not CloudFormation stack names: the CLI selects by construct id. Default: every stack.

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Data-mesh scale: synth time and resources per stack for 200 / 2,000 / 5,000 products, both sharing modes.
+"""Data-mesh scale: synth time and resources per stack for 1,000 to 20,000 products, default configuration.
 
 Generates products over 20 domains (5-20 columns, mixed formats, 0-3 consumers each from a pool of
-60 accounts, 1.5 on average), builds the mesh hub and the data-product shards with the default
-configuration (4 shards per domain, budget 450 resources, 900 kB), synthesizes them (cdk-nag off,
-built-in CloudFormation validation off: those cost the same per resource in both modes) and prints,
-per mode: synth time, stacks, resources per stack (min/median/max), the largest template, and the
-resources a product costs.
+60 accounts, 1.5 on average), places them in a new shard lock (what `meshworks shards` writes), builds
+the mesh hub and the data-product shards with the default configuration (budget 450 resources,
+900 kB), synthesizes them (cdk-nag off, built-in CloudFormation validation off: those cost the same
+per resource in every design) and prints, per size and mode: time (total, of which lock placement
+and synth), stacks, resources per stack (min/median/max), the largest template, the resources a
+product costs, and the products moved when 1 % of the products are removed and 1 % added with the
+lock (must be 0).
 
-    .venv/bin/python benchmarks/mesh_scale.py [--sizes 200 2000 5000] [--modes lf_tags named_resources]
+    .venv/bin/python benchmarks/mesh_scale.py [--sizes 1000 5000 10000 20000] [--modes lf_tags named_resources]
 
 Each (size, mode) runs in a fresh Python process (as ``cdk synth`` does).
 """
@@ -19,6 +21,8 @@ import argparse
 import json
 import os
 import platform
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-RUN = r"""
+GENERATE = r"""
 import json, random, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
@@ -35,7 +39,7 @@ from aws_cdk import App
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.data_product import DataProduct
 from meshworks.stacks.config import config_from_context
-from meshworks.stacks.mesh_hub_stack import build_mesh
+from meshworks.stacks.mesh_hub_stack import build_mesh, place_shards
 
 size, mode, outdir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 rng = random.Random(2026)
@@ -60,10 +64,18 @@ for i in range(size):
         "partition_keys": [{"name": "dt", "type": "date", "description": "Delivery day (UTC)."}],
         "slo": {"cron": "0 6 * * *", "timezone": "UTC", "grace_minutes": 60},
         "consumers": rng.sample(pool, rng.choice([0, 1, 1, 2, 2, 3])),
-        "producer_account": "444444444444",
         "classification": rng.choice(["public", "internal", "confidential"]),
         "tags": {"tier": rng.choice(["gold", "silver", "bronze"])},
     }))
+"""
+
+RUN = GENERATE + r"""
+if sys.argv[4] == "exact":  # the size check as before: resolve every resource through jsii
+    from meshworks.stacks import data_product_stack
+    _init = data_product_stack.TemplateSizeCheck.__init__
+    def _exact(self, stack, max_bytes, *, bound):
+        _init(self, stack, max_bytes, bound=None)
+    data_product_stack.TemplateSizeCheck.__init__ = _exact
 context = json.load(open("cdk.json"))["context"]
 meshworks = context["meshworks"]
 # the trust configuration of the generated mesh: its domains and its consumer accounts (no Spoke stacks)
@@ -80,31 +92,80 @@ meshworks["mesh"] = {
 }
 config = config_from_context(context)
 t1 = time.perf_counter()
-app = App(outdir=outdir, context=json.load(open("cdk.json"))["context"], builtin_cloud_formation_validation=False)
-stacks = build_mesh(app, config, contracts)
+lock = place_shards(config.mesh, contracts)  # a new lock: what `meshworks shards` writes
 t2 = time.perf_counter()
-app.synth()
+# the context `cdk synth` adds: path metadata and version reporting (a CDKMetadata resource per stack)
+cli_context = {"aws:cdk:enable-path-metadata": True, "aws:cdk:version-reporting": True}
+app = App(outdir=outdir, context={**context, **cli_context},
+          builtin_cloud_formation_validation=False)
+stacks = build_mesh(app, config, contracts, lock)
 t3 = time.perf_counter()
-product_resources = sum(DataProduct.resource_count(c, mode) for c in contracts)
+app.synth()
+t4 = time.perf_counter()
+# churn: remove 1 % of the products, add 1 % new ones (half in one domain, so it outgrows its shards)
+removed = set(rng.sample(range(size), size // 100))
+kept = [c for i, c in enumerate(contracts) if i not in removed]
+added = [c.model_copy(update={"name": f"new_{i:05d}", "domain": domains[0] if i % 2 else c.domain})
+         for i, c in enumerate(rng.sample(contracts, size // 100))]
+churned = place_shards(config.mesh, kept + added, lock)
+moved = sum(churned.product_shard(c) != lock.product_shard(c) for c in kept)
+moved += sum(churned.consumers[a] != lock.consumers[a] for a in churned.consumers if a in lock.consumers)
+product_resources = sum(DataProduct.resource_count(c, mode, location_access_grants=1) for c in contracts)
 print(json.dumps({
-    "generate_s": t1 - t0, "build_s": t2 - t1, "synth_s": t3 - t2, "total_s": t3 - t0,
+    "generate_s": t1 - t0, "place_s": t2 - t1, "build_s": t3 - t2, "synth_s": t4 - t3, "total_s": t4 - t0,
     "products": size, "consumers": sum(len(c.consumers) for c in contracts),
-    "product_resources": product_resources,
+    "product_resources": product_resources, "moved": moved,
+    "resolved": sum(getattr(getattr(s, "size_check", None), "resolved", False) for s in stacks.values()),
 }))
 """
 
 
-def run(size: int, mode: str, outdir: Path) -> dict:
-    env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
+# Placement only (no synth): the shard lock against a hash ring of V fixed shards per domain.
+DESIGNS = GENERATE + r"""
+from collections import Counter
+from meshworks.constructs.mesh.data_product_catalog import ShardLock, shard_index
+t1 = time.perf_counter()
+lock = ShardLock.place(contracts, sharing_mode=mode)
+t2 = time.perf_counter()
+cost = {c.qualified_name: DataProduct.resource_count(c, mode) for c in contracts}
+loads = Counter()
+for c in contracts:
+    loads[c.domain, lock.product_shard(c)] += cost[c.qualified_name]
+rows = [{"design": "shard lock (default)", "stacks": len(loads), "max": max(loads.values()),
+         "over": sum(v > 450 for v in loads.values()), "place_ms": (t2 - t1) * 1000}]
+for spread in (4, 8, 16, 32):
+    loads = Counter()
+    for c in contracts:
+        loads[c.domain, shard_index(f"{c.domain}/{c.name}", spread)] += cost[c.qualified_name]
+    rows.append({"design": f"hash, {spread} fixed shards per domain", "stacks": len(loads),
+                 "max": max(loads.values()), "over": sum(v > 450 for v in loads.values()), "place_ms": 0})
+print(json.dumps(rows))
+"""
+
+
+def designs(size: int, mode: str) -> list[dict]:
     done = subprocess.run(
-        [sys.executable, "-c", RUN, str(size), mode, str(outdir)],
+        [sys.executable, "-c", DESIGNS, str(size), mode, "-", "-"], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(size: int, mode: str, outdir: Path, size_check: str = "bound") -> dict:
+    env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, str(size), mode, str(outdir), size_check],
         cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
         text=True,
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    # CPU seconds of the run's processes (Python and the jsii Node kernel): less sensitive than wall
+    # time to other jobs on a shared machine.
+    result["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     manifest = json.loads((outdir / "manifest.json").read_text())
     stacks = {}
     for artifact_id, artifact in manifest["artifacts"].items():
@@ -123,30 +184,51 @@ def report(size: int, mode: str, result: dict) -> str:
     biggest = max(b for _, b in result["stacks"].values())
     hub = result["stacks"]["MeshHub"][0]
     return (
-        f"| {size:,} | {mode} | {result['total_s']:.1f} s ({result['synth_s']:.1f} s synth) "
+        f"| {size:,} | {mode} | {result['total_s']:.1f} s ({result['place_s']:.1f} s lock, "
+        f"{result['build_s']:.1f} s build, {result['synth_s']:.1f} s synth; {result['cpu_s']:.0f} CPU s) "
         f"| {len(products)} + {len(consumers)} + hub | {min(shards)} / {statistics.median(shards):.0f} / {max(shards)} "
         f"| {hub} | {biggest / 1024:.0f} kB | {result['product_resources'] / size:.2f} "
-        f"| {sum(consumers)} | {sum(shards) / size:.2f} |"
+        f"| {sum(consumers)} | {sum(shards) / size:.2f} | {result['moved']} | {result['resolved']} "
+        f"| {sum(r > 500 or b > 1_000_000 for r, b in result['stacks'].values())} |"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 5000])
-    parser.add_argument("--modes", nargs="+", default=["lf_tags", "named_resources"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000, 20000])
+    parser.add_argument("--modes", nargs="+", default=["lf_tags"])
+    parser.add_argument("--designs", action="store_true", help="compare placements only (no synth)")
+    parser.add_argument(
+        "--size-check",
+        choices=("bound", "exact", "both"),
+        default="bound",
+        help="'bound': the plan's bound (default); 'exact': resolve every resource as before; 'both': interleaved",
+    )
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    if args.designs:
+        print("| products | design | product stacks | resources in the fullest stack | stacks over 450 |")
+        print("|---|---|---|---|---|")
+        for size in args.sizes:
+            for row in designs(size, args.modes[0]):
+                print(f"| {size:,} | {row['design']} | {row['stacks']} | {row['max']} | {row['over']} |", flush=True)
+        return
     print(
-        "| products | mode | time (total, of which synth) | stacks (products + consumers + hub) "
+        "| products | mode | wall time (total, of which lock, build, synth; CPU time) | stacks (products + consumers + hub) "
         "| resources per shard min / median / max | hub resources | largest template | resources per product "
-        "| consumer-shard resources | all shard resources per product |"
+        "| consumer-shard resources | all shard resources per product | moved by 1 % churn | exact size checks "
+        "| stacks over 500 resources or 1 MB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             for mode in args.modes:
-                outdir = Path(tmp) / f"{size}-{mode}"
-                print(report(size, mode, run(size, mode, outdir)), flush=True)
+                checks = ("bound", "exact") if args.size_check == "both" else (args.size_check,)
+                for check in checks:
+                    outdir = Path(tmp) / f"{size}-{mode}-{check}"
+                    label = mode if args.size_check == "bound" else f"{mode}, {check} size check"
+                    print(report(size, label, run(size, mode, outdir, check)), flush=True)
+                    shutil.rmtree(outdir)
 
 
 if __name__ == "__main__":

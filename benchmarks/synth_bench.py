@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
-"""Synth time of the reference app (median of several runs, validation on and off) and per-stack size.
+"""Synth time of the reference app with each check on and off (interleaved rounds), and per-stack size.
 
-"Validation on" = cdk-nag packs + the CDK's built-in CloudFormation validation, as `make synth`;
-"off" = neither. Each run is a fresh Python process, as `cdk synth` starts one.
+Configurations, each a fresh process as `cdk synth` starts one, run in interleaved rounds (one of
+each per round, so a burst of load on a shared machine hits them alike); the median is printed:
+
+- ``app: nag + cfn-validator``: cdk-nag packs and aws-cdk-lib's built-in CloudFormation validator
+  (what `make synth` ran before each check ran once);
+- ``app: nag``: cdk-nag only (what `make synth` runs now; the tests cfn-lint every template);
+- ``app: cfn-validator``, ``app: none``: the validator alone, neither;
+- ``cli: make synth`` / ``cli: make validate``: the full `cdk synth` command line (CLI start, app,
+  cloud-assembly read) with ``--no-validation`` / ``--validation``.
 
     .venv/bin/python benchmarks/synth_bench.py [--runs 5]
 """
@@ -13,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,21 +35,41 @@ import json, sys
 from aws_cdk import App
 from meshworks.stacks.config import load_cdk_json
 from meshworks.stacks.platform import build_platform
-validate = sys.argv[1] == "on"
+nag, validate = sys.argv[1] == "on", sys.argv[2] == "on"
 context = json.load(open("cdk.json"))["context"]
-app = App(outdir=sys.argv[2], context=context, builtin_cloud_formation_validation=validate)
-build_platform(app, load_cdk_json("cdk.json"), policy_checks=validate)
+app = App(outdir=sys.argv[3], context=context, builtin_cloud_formation_validation=validate)
+build_platform(app, load_cdk_json("cdk.json"), policy_checks=nag)
 app.synth()
 """
 
+APP = {
+    "app: nag + cfn-validator": ("on", "on"),
+    "app: nag": ("on", "off"),
+    "app: cfn-validator": ("off", "on"),
+    "app: none": ("off", "off"),
+}
+CLI = {"cli: make synth": "--no-validation", "cli: make validate": "--validation"}
 
-def synth_once(validate: bool, outdir: str) -> float:
+
+def _env() -> dict[str, str]:
     env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("CDK_VALIDATION", None)
+    return env
+
+
+def synth_once(name: str, outdir: str) -> tuple[float, float]:
+    """Wall and CPU seconds (the process tree: Python, the jsii Node kernel, the CLI) of one synth."""
+    if name in APP:
+        command = [sys.executable, "-c", RUN, *APP[name], outdir]
+    else:
+        command = [str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices", "--ci", CLI[name]]
+        command += ["-o", outdir]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", RUN, "on" if validate else "off", outdir], cwd=ROOT, env=env, check=True, capture_output=True
-    )
-    return time.perf_counter() - start
+    subprocess.run(command, cwd=ROOT, env=_env(), check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -49,15 +77,26 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    names = [*APP, *CLI]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
-        for validate in (True, False):
-            times = [synth_once(validate, f"{tmp}/{validate}-{i}") for i in range(args.runs)]
-            label = "on " if validate else "off"
+        for round_ in range(args.runs):
+            for name in names:
+                wall, used = synth_once(name, f"{tmp}/{round_}-{names.index(name)}")
+                times[name].append(wall)
+                cpu[name].append(used)
+        print(f"load average at end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        base = statistics.median(cpu["app: nag + cfn-validator"])
+        for name in names:
+            median = statistics.median(times[name])
+            used = statistics.median(cpu[name])
             print(
-                f"synth, validation {label}: median {statistics.median(times):.1f} s "
-                f"(min {min(times):.1f}, max {max(times):.1f}, {args.runs} runs)"
+                f"{name:26s} wall median {median:5.1f} s (min {min(times[name]):.1f}, max {max(times[name]):.1f}); "
+                f"CPU median {used:5.1f} s ({used / base:.2f} x nag + cfn-validator); {args.runs} runs"
             )
-        outdir = Path(tmp) / "True-0"
+        outdir = Path(tmp) / "0-0"
         manifest = json.loads((outdir / "manifest.json").read_text())
         print(f"{'stack':40s} {'resources':>9s} {'template KB':>12s}")
         total = 0

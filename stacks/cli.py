@@ -10,6 +10,9 @@ prints, per stack, the resources added, modified, removed and replaced (with the
 that forces each replacement); see :mod:`meshworks.stacks.change_plan`. It exits 1 when a stateful or
 access-granting resource is replaced or removed without an acknowledgement.
 
+``meshworks shards`` records every new data product's stack in the shard lock (``--check``: only
+report, exit 1 if the lock is not current, for CI).
+
 ``meshworks producer-policy --domain D`` prints, as JSON, the bucket policies and key-policy
 statements the producer of domain ``D`` applies so the hub's roles can use its buckets and keys
 (from ``cdk.json`` and the contracts; see docs/mesh.md "Producer prerequisites").
@@ -113,6 +116,14 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     producer.add_argument("--domain", required=True, help="the producer's domain, e.g. sales")
     producer.add_argument("--config", type=Path, default=Path("cdk.json"), help="cdk.json (default: ./cdk.json)")
+    shards = commands.add_parser(
+        "shards",
+        help="record the stack of every new data product in the shard lock",
+        description="Place new data products (and consumer accounts) in the shard lock, keep every recorded "
+        "entry, drop removed ones. Paths are relative to the app folder, as in cdk synth.",
+    )
+    shards.add_argument("--cdk-json", metavar="FILE", type=Path, default=Path("cdk.json"), help="default: cdk.json")
+    shards.add_argument("--check", action="store_true", help="write nothing; exit 1 if the lock is not current")
     return parser
 
 
@@ -149,6 +160,49 @@ def _producer_policy(args: argparse.Namespace, out: TextIO) -> int:
         raise _UsageError(f"{args.config}: {exc}") from None
     json.dump({"domain": args.domain, **policy}, out, indent=2, sort_keys=True)
     out.write("\n")
+    return EXIT_OK
+
+
+def _shards(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from meshworks.stacks.config import ConfigError, load_cdk_json
+    from meshworks.stacks.mesh_hub_stack import place_shards, read_contracts, read_shard_lock
+
+    if not args.cdk_json.is_file():
+        raise _UsageError(f"no such file: {args.cdk_json}")
+    try:
+        config = load_cdk_json(args.cdk_json)
+        mesh = config.mesh
+        contracts = read_contracts(config)
+        old = read_shard_lock(mesh)
+        new = place_shards(mesh, contracts, old)
+    except ConfigError as exc:
+        print(exc, file=err)
+        return EXIT_PROBLEMS
+    path = mesh.shard_lock_file()
+    before = {(d, n): i for d, names in (old.products if old else {}).items() for n, i in names.items()}
+    after = {(d, n): i for d, names in new.products.items() for n, i in names.items()}
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    for domain, name in added:
+        print(f"  + {domain}/{name} -> mesh-products-{domain.replace('_', '-')}-{after[domain, name]:02d}", file=out)
+    for domain, name in removed:
+        print(f"  - {domain}/{name} (was in mesh-products-{domain.replace('_', '-')}-{before[domain, name]:02d})", file=out)
+    current = old is not None and old.dumps() == new.dumps()
+    stacks = len({(d, i) for (d, _), i in after.items()}) + len(set(new.consumers.values()))
+    summary = f"{len(after)} data product(s) and {len(new.consumers)} consumer account(s) in {stacks} stack(s)"
+    if args.check:
+        if current:
+            print(f"meshworks shards: {path} is current: {summary}", file=out)
+            return EXIT_OK
+        print(f"meshworks shards: {path} is not current: run `meshworks shards` and commit the lock", file=err)
+        return EXIT_PROBLEMS
+    if not current:
+        try:
+            path.write_text(new.dumps(), encoding="utf-8")
+        except OSError as exc:
+            raise _UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    verb = "unchanged" if current else f"written ({len(added)} placed, {len(removed)} removed)"
+    print(f"meshworks shards: {path} {verb}: {summary}", file=out)
     return EXIT_OK
 
 
@@ -279,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _plan(args, out, err)
         if args.command == "producer-policy":
             return _producer_policy(args, out)
+        if args.command == "shards":
+            return _shards(args, out, err)
         return _schema(args, out)
     except _UsageError as exc:
         print(f"meshworks: error: {exc}", file=err)

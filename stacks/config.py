@@ -247,9 +247,10 @@ MeshDomain = Annotated[
 class MeshConfig(_Model):
     """Data-mesh hub (``<prefix>-mesh-hub``), data-product shards and spokes.
 
-    Products are spread over ``shards_per_domain`` stacks per domain; a product's stack is a hash
-    of its ``domain/name`` only, so adding or removing a product never moves another one. Changing
-    a domain's shard count *does* move products: size it before the first deployment.
+    Products are spread over ``MeshProducts-<domain>-<nn>`` stacks as the shard lock
+    (``shard_lock_path``, written by ``meshworks shards``) records: a recorded product never moves,
+    and a domain that outgrows its stacks gets new ones. ``shards_per_domain``/``domain_shards`` only
+    say over how many stacks a domain's *new* products are first spread by hash.
     """
 
     enabled: bool = Field(True, description="Deploy the hub and spoke stacks.")
@@ -262,13 +263,22 @@ class MeshConfig(_Model):
         "product whatever the consumers) or 'named_resources' (one grant per consumer per product, RAM invitations).",
     )
     shards_per_domain: int = Field(
-        4, ge=1, le=64, description="Data-product stacks per domain (fixed: changing it moves products)."
+        4,
+        ge=1,
+        le=64,
+        description="Stacks a domain's new products are first spread over by hash (more open as they fill; "
+        "changing it never moves a product the shard lock records).",
     )
     domain_shards: dict[MeshDomain, Annotated[int, Field(ge=1, le=64)]] = Field(
         default_factory=dict, description="Per-domain override of shards_per_domain, e.g. {'sales': 8}."
     )
     consumer_shards: int = Field(
-        2, ge=1, le=64, description="Stacks of the consumer accounts' LF-tag keys and grants (lf_tags mode)."
+        2, ge=1, le=64, description="Stacks the consumer accounts' LF-tag keys and grants are first spread over."
+    )
+    shard_lock_path: str = Field(
+        "",
+        description="The shard lock (which stack holds each product), relative to the app folder. Default: "
+        "shards.lock.json in the contracts folder (next to the contracts file).",
     )
     max_resources_per_stack: int = Field(
         450, ge=10, le=500, description="Resource budget of a data-product stack (CloudFormation allows 500)."
@@ -310,6 +320,13 @@ class MeshConfig(_Model):
             "replaced by the domain map: move it to mesh.domains.<domain>.{producer_accounts, buckets, "
             "kms_key_arns} (buckets are S3 folders such as 's3://acme-sales-curated/')"
         )
+
+    def shard_lock_file(self) -> Path:
+        """Where the shard lock lives: ``shard_lock_path``, or ``shards.lock.json`` by the contracts."""
+        if self.shard_lock_path:
+            return Path(self.shard_lock_path)
+        contracts = Path(self.contracts_path)
+        return (contracts if contracts.is_dir() else contracts.parent) / "shards.lock.json"
 
     def shards_for(self, domain: str) -> int:
         """Number of data-product stacks of ``domain``."""

@@ -6,12 +6,15 @@ import json
 from collections.abc import Collection, Sequence
 
 import jsii
-from aws_cdk import CfnResource, Stack
+from aws_cdk import CfnResource, Stack, Token
 from constructs import Construct, IConstruct, IValidation
 
 from meshworks.constructs.mesh.data_product import SharingMode
-from meshworks.constructs.mesh.data_product_catalog import DataProductCatalog, ShardPlan
+from meshworks.constructs.mesh.data_product_catalog import ROLE_ARN_ALLOWANCE, DataProductCatalog, ShardPlan
 
+#: Children a DataProductStack has at validation: its catalog and what `cdk synth` adds (CDKMetadata
+#: with version reporting on, the bootstrap-version parameter and rule), all within TEMPLATE_BASE_BYTES.
+CDK_CHILDREN = frozenset({"Products", "CDKMetadata", "BootstrapVersion", "CheckBootstrapVersion"})
 #: Bytes a resource adds to the written template besides its properties (logical id, Type,
 #: DeletionPolicy, DependsOn, aws:cdk:path metadata and the one-space indentation CDK writes).
 RESOURCE_OVERHEAD_BYTES = 600
@@ -21,25 +24,42 @@ RESOURCE_OVERHEAD_BYTES = 600
 class TemplateSizeCheck:
     """Synth-time check: the stack's template stays under ``max_bytes`` (CloudFormation: 1 MB).
 
-    CDK refuses more than 500 resources but never checks the size, so this estimates the written
-    template from each resource's resolved properties (indented as CDK writes them) plus a fixed
-    overhead per resource; ``tests/mesh`` checks the estimate is never below the real size.
+    CDK refuses more than 500 resources but never checks the size. The check costs nothing on the
+    happy path: the shard's plan carries an upper bound of its written template computed in Python
+    from the contracts (``ShardPlan.template_bytes``). Only when that bound exceeds the budget (or
+    the stack holds more than the plan, or the role ARN or account is a token) does it run the exact
+    estimate, :func:`estimate_template_bytes`, which resolves every resource through jsii.
+    ``tests/mesh`` checks both estimates are never below the real size.
     """
 
-    def __init__(self, stack: Stack, max_bytes: int) -> None:
+    def __init__(self, stack: DataProductStack, max_bytes: int, *, bound: int | None) -> None:
         self._stack = stack
         self._max = max_bytes
+        self._bound = bound
+        #: The figure checked: the plan's bound, or the exact estimate when the bound was not enough.
         self.estimate = 0
+        #: True when the exact (jsii) estimate ran.
+        self.resolved = False
 
     def validate(self) -> list[str]:
+        if self._bound is not None and self._bound <= self._max and self._holds_only_the_plan():
+            self.estimate = self._bound
+            return []
+        self.resolved = True
         self.estimate = estimate_template_bytes(self._stack)
         if self.estimate <= self._max:
             return []
         return [
             f"{self._stack.stack_name}: template estimated at {self.estimate:,} bytes, over the budget of "
-            f"{self._max:,} (CloudFormation rejects templates over 1 MB): raise mesh.shards_per_domain "
-            "(or mesh.domain_shards for this domain) before the domain's first deployment"
+            f"{self._max:,} (CloudFormation rejects templates over 1 MB). Its products grew after the shard lock "
+            "placed them (more columns, consumers or longer descriptions): delete the lock entries of products "
+            "not deployed yet from this shard and run `meshworks shards` to place them elsewhere"
         ]
+
+
+    def _holds_only_the_plan(self) -> bool:
+        """The stack holds the catalog and what CDK adds (metadata, bootstrap-version check), nothing else."""
+        return {child.node.id for child in self._stack.node.children} <= CDK_CHILDREN
 
 
 def _resources(scope: IConstruct) -> list[CfnResource]:
@@ -47,7 +67,11 @@ def _resources(scope: IConstruct) -> list[CfnResource]:
 
 
 def estimate_template_bytes(stack: Stack) -> int:
-    """Estimated size of ``stack``'s written template (properties as CDK writes them + overhead)."""
+    """Estimated size of ``stack``'s written template (properties as CDK writes them + overhead).
+
+    Resolves every resource through jsii (three round trips each): exact but slow at scale, so
+    ``TemplateSizeCheck`` runs it only when the plan's own bound is not enough.
+    """
     total = 2_000  # Description, Parameters (bootstrap version), Rules, Conditions
     for resource in _resources(stack):
         properties = stack.resolve(resource._render_properties(resource._cfn_properties))  # noqa: SLF001
@@ -86,5 +110,17 @@ class DataProductStack(Stack):
             allowed_consumer_accounts=allowed_consumer_accounts,
             location_access_role_arns=location_access_role_arns,
         )
-        self.size_check = TemplateSizeCheck(self, max_template_bytes)
+        # The plan's bound assumes a 12-digit account, a role ARN of at most ROLE_ARN_ALLOWANCE
+        # characters and this stack id; anything else is measured exactly.
+        plain = (
+            len(catalog_id) == 12
+            and not Token.is_unresolved(catalog_id)
+            and (
+                data_access_role_arn is None
+                or (len(data_access_role_arn) <= ROLE_ARN_ALLOWANCE and not Token.is_unresolved(data_access_role_arn))
+            )
+            and construct_id == plan.stack_id
+            and self.catalog.resource_count == plan.resources
+        )
+        self.size_check = TemplateSizeCheck(self, max_template_bytes, bound=plan.template_bytes if plain else None)
         self.node.add_validation(self.size_check)

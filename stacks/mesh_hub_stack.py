@@ -6,8 +6,9 @@ Stacks of the mesh (all names deterministic, ``<prefix>-...``):
   per domain, LF-tags, refresh bus, notifier, delivery table, topic) and the spoke's Service Catalog
   portfolio (``SpokeProduct``);
 - ``mesh-consumers-<nn>`` (hub account, LF-tag mode): each consumer account's LF-tag key and grants;
-- ``mesh-products-<domain>-<nn>`` (hub account): the data products, sharded by
-  ``plan_shards`` (``DataProductStack``); each depends on the hub and consumer stacks;
+- ``mesh-products-<domain>-<nn>`` (hub account): the data products, in the stacks the shard lock
+  (``mesh.shard_lock_path``, written by ``meshworks shards``) records (``plan_shards``,
+  ``DataProductStack``); each depends on the hub and consumer stacks;
 - ``spoke-<consumer>`` (each configured consumer account): ``SpokeStack``.
 """
 
@@ -21,12 +22,12 @@ from aws_cdk import App, Duration, Environment, Stack
 from constructs import Construct
 
 from meshworks.constructs.mesh.contract import Classification, DataProductContract
-from meshworks.constructs.mesh.data_product_catalog import ShardBudgetError, plan_shards
+from meshworks.constructs.mesh.data_product_catalog import ShardBudgetError, ShardLock, ShardLockError, plan_shards
 from meshworks.constructs.mesh.loader import ContractError, load_contracts
 from meshworks.constructs.mesh.mesh_hub import MeshHub
 from meshworks.constructs.mesh.spoke_product import SpokeProduct
 
-from .config import ConfigError, PlatformConfig
+from .config import ConfigError, MeshConfig, PlatformConfig
 
 
 class MeshHubStack(Stack):
@@ -102,13 +103,47 @@ def read_contracts(config: PlatformConfig) -> list[DataProductContract]:
         raise ConfigError(f"Invalid data-product contracts under {mesh.contracts_path}:\n{error}") from None
 
 
+def read_shard_lock(mesh: MeshConfig) -> ShardLock | None:
+    """The shard lock at ``mesh.shard_lock_file()``, or ``None`` when there is none yet."""
+    try:
+        return ShardLock.load(mesh.shard_lock_file())
+    except ShardLockError as error:
+        raise ConfigError(f"Invalid meshworks shard lock: {error}") from None
+
+
+def place_shards(
+    mesh: MeshConfig, contracts: Sequence[DataProductContract], lock: ShardLock | None = None
+) -> ShardLock:
+    """``lock`` with every product of ``contracts`` placed (what ``meshworks shards`` writes)."""
+    try:
+        return ShardLock.place(
+            contracts,
+            lock,
+            sharing_mode=mesh.sharing_mode,
+            register_locations=mesh.register_locations,
+            max_resources=mesh.max_resources_per_stack,
+            max_template_bytes=mesh.max_template_bytes,
+            shards_per_domain=mesh.shards_per_domain,
+            domain_shards=mesh.domain_shards,
+            consumer_shards=mesh.consumer_shards,
+            location_access_grants=1 if mesh.register_locations else 0,  # the notifier's DATA_LOCATION_ACCESS
+        )
+    except ShardBudgetError as error:
+        raise ConfigError(f"Invalid data-product contracts under {mesh.contracts_path}: {error}") from None
+
+
 def build_mesh(
-    app: App, config: PlatformConfig, contracts: Sequence[DataProductContract] | None = None
+    app: App,
+    config: PlatformConfig,
+    contracts: Sequence[DataProductContract] | None = None,
+    lock: ShardLock | None = None,
 ) -> dict[str, Stack]:
     """Every mesh stack (hub, product shards, spokes) by construct id.
 
     Args:
         contracts: the data products. Default: read and reviewed from ``mesh.contracts_path``.
+        lock: which shard holds each product. Default: read from ``mesh.shard_lock_file()``; a
+            product it does not record is a ``ConfigError`` telling to run ``meshworks shards``.
     """
     from .data_product_stack import DataProductStack
     from .spoke_stack import SpokeStack
@@ -126,19 +161,23 @@ def build_mesh(
         description="meshworks data mesh hub: Lake Formation, domain databases, refresh events, spoke product",
     )
     stacks: dict[str, Stack] = {"MeshHub": hub}
+    if lock is None:
+        lock = read_shard_lock(mesh) or ShardLock()
+        source = str(mesh.shard_lock_file())
+    else:
+        source = "the given shard lock"
     try:
         plans = plan_shards(
             contracts,
-            shards_per_domain=mesh.shards_per_domain,
-            domain_shards=mesh.domain_shards,
-            consumer_shards=mesh.consumer_shards,
+            lock=lock,
             max_resources=mesh.max_resources_per_stack,
+            max_template_bytes=mesh.max_template_bytes,
             sharing_mode=mesh.sharing_mode,
             register_locations=mesh.register_locations,
             location_access_grants=1 if mesh.register_locations else 0,
         )
-    except ShardBudgetError as error:
-        raise ConfigError(f"Invalid meshworks configuration (mesh sharding): {error}") from None
+    except (ShardBudgetError, ShardLockError) as error:
+        raise ConfigError(f"Invalid meshworks configuration (mesh sharding, {source}): {error}") from None
     consumer_stacks: list[Stack] = []
     for plan in plans:  # consumer shards come first: product shards tag tables with their LF-tag keys
         shard = DataProductStack(
@@ -156,9 +195,9 @@ def build_mesh(
             max_resources=mesh.max_resources_per_stack,
             max_template_bytes=mesh.max_template_bytes,
             description=(
-                f"meshworks consumer LF-tags and grants, shard {plan.index + 1}/{plan.shards}"
+                f"meshworks consumer LF-tags and grants, shard {plan.index:02d}"
                 if plan.is_consumer_shard
-                else f"meshworks data products of {plan.domain}, shard {plan.index + 1}/{plan.shards}"
+                else f"meshworks data products of {plan.domain}, shard {plan.index:02d}"
             ),
         )
         shard.add_stack_dependency(hub)

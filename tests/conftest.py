@@ -4,6 +4,10 @@
 - The CDK runs on the pinned Node.js from ``node_modules/.bin`` (installed by ``make``).
 - The reference app is synthesized **once per session** (``platform`` fixture) with the policy
   packs on; every template, snapshot, nag and cfn-lint test reads that one assembly.
+- aws-cdk-lib's built-in CloudFormation validator is off for every ``App`` of the session
+  (``CDK_VALIDATION=false``, which wins over the ``App`` prop): cfn-lint checks every template of
+  the reference app (``tests/policy/test_cfn_lint.py``), and the validator runs once, in CI's
+  ``make validate`` step (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ os.environ.update(
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_REGION": "eu-west-1",
+        "CDK_VALIDATION": "false",  # set before aws_cdk starts its Node process, which inherits it
         "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
 )

@@ -42,7 +42,12 @@ def test_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
 def test_ci_runs_the_readme_commands_and_uploads_the_assembly() -> None:
     steps = _load("ci.yml")["jobs"]["test-and-synth"]["steps"]
     runs = [s.get("run") for s in steps]
-    assert "make test" in runs and "make synth" in runs
+    assert "make test" in runs and "make validate" in runs  # validate = make synth + the built-in validator
+    makefile = (ROOT / "Makefile").read_text()
+    synth = makefile.split("\nsynth:")[1].split("\n\n")[0]
+    validate = makefile.split("\nvalidate:")[1].split("\n\n")[0]
+    assert "cdk synth" in synth and "--no-validation" in synth  # each check once: cfn-lint runs in make test
+    assert "cdk synth" in validate and "--validation " in validate
     assert any(s.get("uses", "").startswith("actions/upload-artifact") and s["with"]["path"] == "cdk.out/" for s in steps)
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make synth" in readme

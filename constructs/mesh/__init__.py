@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from meshworks.constructs.mesh.data_product_catalog import (
         DataProductCatalog,
         ShardBudgetError,
+        ShardLock,
+        ShardLockError,
         ShardPlan,
         plan_shards,
     )
@@ -73,6 +75,8 @@ _EXPORTS: dict[str, str] = {
     "SharingMode": "data_product",
     "DataProductCatalog": "data_product_catalog",
     "ShardBudgetError": "data_product_catalog",
+    "ShardLock": "data_product_catalog",
+    "ShardLockError": "data_product_catalog",
     "ShardPlan": "data_product_catalog",
     "plan_shards": "data_product_catalog",
     "MeshHub": "mesh_hub",
@@ -96,6 +100,8 @@ __all__ = [
     "Problem",
     "ProducerDomain",
     "ShardBudgetError",
+    "ShardLock",
+    "ShardLockError",
     "ShardPlan",
     "ShareAcceptor",
     "SharingMode",

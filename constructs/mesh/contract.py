@@ -363,6 +363,7 @@ class _TypeParser:
         return GlueType("struct", children=tuple(children), field_names=tuple(names))
 
 
+@lru_cache(maxsize=4096)  # pure, and its GlueType is immutable: a mesh repeats a few hundred types
 def parse_glue_type(text: str) -> GlueType:
     """Parse a Glue/Hive column type such as ``map<string,array<struct<id:bigint,at:timestamp>>>``.
 

@@ -1,26 +1,33 @@
-"""``DataProductCatalog``: the data products of one stack, and the stable plan that spreads thousands over many.
+"""``DataProductCatalog``: the data products of one stack, and the shard lock that spreads thousands over many.
 
 CloudFormation allows 500 resources and 1 MB per template, and a data product costs several
 resources, so a mesh of 2,000+ products needs many stacks. A product must **never move** to another
-stack when other products are added, removed or renamed: the move would delete its table and grants
-in one stack and create them in another (the retained table even blocks the re-creation), cutting
-consumers off. Hence the **stable assignment** of :func:`plan_shards`:
+stack when other products are added, removed or renamed, nor when its domain outgrows its stacks:
+the move would delete its table and grants in one stack and create them in another (the retained
+table even blocks the re-creation), cutting consumers off. Hence the **shard lock**
+(:class:`ShardLock`, the file ``shards.lock.json`` next to the contracts, written by
+``meshworks shards`` and reviewed in pull requests like a package lock):
 
-- a product's shard is ``sha256("<domain>/<name>") mod shards(domain)``: a pure function of its own
-  identity, never of the other products (no sorting, no bin packing, no counters);
-- each domain has a fixed number of shards (``shards_per_domain``, overridable per domain); only
-  shards that hold something become stacks;
-- in LF-tag mode each consumer account costs three resources whatever it consumes (its
-  ``meshworks:consumer:<account>`` LF-tag key, one LF-tag expression grant on the tables carrying it,
-  one DESCRIBE grant on the databases of the domains it consumes from); they are placed the same way,
-  by the hash of ``"consumer:<account>"``, in ``consumer_shards`` stacks of their own;
-- every shard is checked against a resource budget at synth; an overfull shard is an error that names
-  the shard, its size and the fix (raise the domain's shard count *before* its first deployment,
-  since a new count moves products).
+- it records the shard of every product (``domain -> name -> shard``) and, in LF-tag mode, of every
+  consumer account's tag key and grants (``account -> shard``); a recorded entry never changes;
+- a new product goes to its *preferred* shard, ``sha256("<domain>/<name>") mod spread`` (``spread``:
+  ``mesh.shards_per_domain``, 4 by default — exactly where releases before the lock placed it, so a
+  deployed mesh adopts the lock without moving anything), if that shard stays within the budgets;
+  otherwise to the lowest-numbered shard of its domain with room; otherwise to a new shard. A domain
+  therefore grows by *adding* stacks, never by re-placing products;
+- a removed product's entry goes with it, freeing its room for later products;
+- the synth refuses a product the lock does not record (one message naming the products and the
+  command), so what is deployed is always what was reviewed.
+
+Every shard is checked at synth against a resource budget (450: CloudFormation allows 500) and a
+template-size budget (900 kB: CloudFormation allows 1 MB), estimated from the contracts in Python
+(:func:`estimate_product_bytes`), an upper bound of the written template.
 
 Example::
 
-    plans = plan_shards(contracts, shards_per_domain=4, consumer_shards=2, max_resources=450)
+    lock = ShardLock.load(Path("contracts/shards.lock.json"))   # None when missing
+    lock = ShardLock.place(contracts, lock)                       # what `meshworks shards` writes
+    plans = plan_shards(contracts, lock=lock)
     for plan in plans:   # consumer shards first: product shards use their LF-tag keys
         stack = Stack(app, plan.stack_id)
         DataProductCatalog(stack, "Products", plan=plan, catalog_id=hub_account,
@@ -31,8 +38,11 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lakeformation as lakeformation
@@ -46,13 +56,18 @@ from meshworks.constructs.mesh.data_product import (
     SharingMode,
     consumer_tag_key,
 )
+from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
 from meshworks.constructs.mesh.trust import require_allowed_consumers
 
 __all__ = [
     "CONSUMER_RESOURCES",
     "DataProductCatalog",
     "ShardBudgetError",
+    "ShardLock",
+    "ShardLockError",
     "ShardPlan",
+    "estimate_consumer_bytes",
+    "estimate_product_bytes",
     "plan_shards",
     "shard_index",
 ]
@@ -64,10 +79,26 @@ CONSUMERS_GROUP = "consumers"
 DOMAIN_TAG_KEY = "domain"
 #: Most values one LF-tag expression condition takes.
 MAX_EXPRESSION_VALUES = 50
+#: Default budgets of one shard stack (CloudFormation: 500 resources, 1 MB template body).
+MAX_RESOURCES = 450
+MAX_TEMPLATE_BYTES = 900_000
+#: Shards a group's products are first spread over by hash (the placement before the lock).
+DEFAULT_SPREAD = 4
+DEFAULT_CONSUMER_SPREAD = 2
+#: Template bytes outside the products: Description, Parameters and Rules (bootstrap version), and
+#: the CDKMetadata resource `cdk synth` adds (about 350 bytes written).
+TEMPLATE_BASE_BYTES = 4_000
+#: Longest data-access role ARN the size estimate allows for (longer ones, or tokens, are resolved).
+ROLE_ARN_ALLOWANCE = 512
+LOCK_VERSION = 1
 
 
 class ShardBudgetError(ValueError):
     """A shard would exceed its resource budget; the message says which one and how to fix it."""
+
+
+class ShardLockError(ValueError):
+    """The shard lock is missing, unreadable, or does not record a product; the message says the fix."""
 
 
 def shard_index(identity: str, shards: int) -> int:
@@ -87,25 +118,360 @@ def consumer_identity(account: str) -> str:
     return f"consumer:{account}"
 
 
+def stack_id_of(group: str, index: int) -> str:
+    """Construct id of a shard's stack: ``MeshProducts-sales-02`` or ``MeshConsumers-01``."""
+    if group == CONSUMERS_GROUP:
+        return f"MeshConsumers-{index:02d}"
+    return f"MeshProducts-{group.replace('_', '-')}-{index:02d}"
+
+
+# ---- size estimate from the plan's own data -----------------------------------------------------------
+
+
+def _layout_bytes(value: Any, depth: int) -> int:
+    """Newlines and indentation ``json.dumps(value, indent=1)`` adds to the compact text, ``depth`` deep."""
+    if not isinstance(value, (dict, list, tuple)) or not value:
+        return 0
+    inner = depth + 1
+    items = value.values() if isinstance(value, dict) else value
+    return (
+        len(value) * (inner + 1)
+        + inner
+        + sum(_layout_bytes(v, inner) for v in items if isinstance(v, (dict, list, tuple)))
+    )
+
+
+def _json_bytes(value: Any, depth: int) -> int:
+    """``len(json.dumps(value, indent=1))`` as written ``depth`` levels deep (CDK writes templates so):
+    the compact text from the C encoder plus the layout (the indenting encoder is pure Python, 20 times slower).
+
+    ``ensure_ascii`` escapes (6 bytes a character) are never shorter than the UTF-8 CDK writes.
+    """
+    return len(json.dumps(value, separators=(",", ": "))) + _layout_bytes(value, depth)
+
+
+def _resource_bytes(path: str, resource: dict[str, Any]) -> int:
+    """One resource: its JSON at the template's depth, plus its logical id (path + 8-character hash),
+    ``aws:cdk:path`` metadata and a margin for what CDK adds (``DependsOn`` ids, policies)."""
+    return _json_bytes(resource, 2) + 4 * len(path) + 400
+
+
+def _catalog_path(stack_id: str) -> str:
+    return f"{stack_id}/Products/"
+
+
+def estimate_product_bytes(
+    contract: DataProductContract,
+    sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
+    *,
+    register_location: bool = True,
+    stack_id: str = "",
+    catalog_id: str = "123456789012",
+    location_access_grants: int = 0,
+) -> int:
+    """Upper bound of the bytes a product adds to its written template, from the contract alone.
+
+    Mirrors what :class:`~meshworks.constructs.mesh.data_product.DataProduct` creates (location
+    registration, table from :func:`~meshworks.constructs.mesh.table_format.table_input`, tag
+    association or named grants), serialized as CDK writes it, plus logical ids and path metadata;
+    the data-access role ARN is counted at :data:`ROLE_ARN_ALLOWANCE` characters.
+    ``tests/mesh/test_mesh_sharding.py`` checks it is never below the written template. Pure Python
+    (no jsii round trip): about 50 µs a product.
+
+    Args:
+        stack_id: the shard stack's construct id (its length enters the logical ids and paths).
+        location_access_grants: ``DATA_LOCATION_ACCESS`` grants on the registered location. Default: 0.
+    """
+    mode = SharingMode(sharing_mode)
+    path = f"{_catalog_path(stack_id or stack_id_of(contract.domain, 99))}{contract.domain}-{contract.name}/"
+    db = contract.database_name
+    table_ref = {"CatalogId": catalog_id, "DatabaseName": db, "Name": contract.table_name}
+    total = 0
+    if register_location:
+        total += _resource_bytes(
+            path,
+            {
+                "Properties": {
+                    "HybridAccessEnabled": False,
+                    "ResourceArn": contract.location,
+                    "RoleArn": "r" * ROLE_ARN_ALLOWANCE,
+                    "UseServiceLinkedRole": False,
+                }
+            },
+        )
+        location_grant = {
+            "Principal": {"DataLakePrincipalIdentifier": "r" * ROLE_ARN_ALLOWANCE},
+            "Resource": {"DataLocation": {"CatalogId": catalog_id, "ResourceArn": contract.location}},
+            "Permissions": ["DATA_LOCATION_ACCESS"],
+            "PermissionsWithGrantOption": [],
+        }
+        total += location_access_grants * _resource_bytes(path, {"Properties": location_grant})
+    table: dict[str, Any] = {"CatalogId": catalog_id, "DatabaseName": db, "Name": contract.table_name}
+    spec = table_input(contract)
+    if spec is not None:
+        table["TableInput"] = spec
+    open_format = open_table_format_input(contract)
+    if open_format is not None:  # nested types are JSON text inside it: count the escaping twice over
+        table["OpenTableFormatInput"] = open_format
+        total += _json_bytes(open_format, 2)
+    total += _resource_bytes(path, {"Properties": table, "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+    if mode is SharingMode.NAMED_RESOURCES:
+        grant = {
+            "Principal": {"DataLakePrincipalIdentifier": "123456789012"},
+            "Resource": {"Table": table_ref},
+            "Permissions": list(CONSUMER_TABLE_PERMISSIONS),
+            "PermissionsWithGrantOption": list(CONSUMER_TABLE_PERMISSIONS),
+        }
+        total += len(contract.consumers) * _resource_bytes(path, {"Properties": grant})
+    else:
+        # One association per LF-tag key (DataProduct), each a resource of its own.
+        tags = {**contract.lf_tags(), **{consumer_tag_key(a): CONSUMER_TAG_VALUE for a in contract.consumers}}
+        for key, value in sorted(tags.items()):
+            association = {
+                "LFTags": [{"CatalogId": catalog_id, "TagKey": key, "TagValues": [value]}],
+                "Resource": {"Table": table_ref},
+            }
+            total += _resource_bytes(f"{path}LfTag-{key}/", {"Properties": association})
+    return total * 11 // 10
+
+
+def estimate_consumer_bytes(account: str, domains: Sequence[str], *, stack_id: str = "MeshConsumers-99") -> int:
+    """Upper bound of the bytes a consumer account's tag key and two grants add (LF-tag mode)."""
+    path = f"{_catalog_path(stack_id)}Consumer-{account}/Databases/"
+    condition = {"TagKey": consumer_tag_key(account), "TagValues": [CONSUMER_TAG_VALUE]}
+    grant = {
+        "Principal": {"DataLakePrincipalIdentifier": account},
+        "Resource": {
+            "LFTagPolicy": {
+                "CatalogId": "123456789012",
+                "ResourceType": "DATABASE",
+                "Expression": [{"TagKey": DOMAIN_TAG_KEY, "TagValues": list(domains)}],
+            }
+        },
+        "Permissions": list(CONSUMER_TABLE_PERMISSIONS),
+        "PermissionsWithGrantOption": list(CONSUMER_TABLE_PERMISSIONS),
+    }
+    tag = {"CatalogId": "123456789012", **condition}
+    return (_resource_bytes(path, {"Properties": tag}) + 2 * _resource_bytes(path, {"Properties": grant})) * 11 // 10
+
+
+# ---- the shard lock ------------------------------------------------------------------------------------
+
+
+def _domains_of_consumers(contracts: Iterable[DataProductContract]) -> dict[str, list[str]]:
+    domains: dict[str, set[str]] = {}
+    for contract in contracts:
+        for account in contract.consumers:
+            domains.setdefault(account, set()).add(contract.domain)
+    return {account: sorted(d) for account, d in sorted(domains.items())}
+
+
+def _unique(contracts: Iterable[DataProductContract]) -> list[DataProductContract]:
+    seen: set[str] = set()
+    result = []
+    for contract in contracts:
+        identity = product_identity(contract)
+        if identity in seen:
+            raise ShardBudgetError(f"data product {identity} is defined twice; product names must be unique per domain")
+        seen.add(identity)
+        result.append(contract)
+    return result
+
+
+def _check_index(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 999:
+        raise ShardLockError(f"{where} = {value!r}: a shard number from 0 to 999 is expected")
+    return value
+
+
+@dataclass
+class ShardLock:
+    """Which shard holds each data product and consumer account: the content of ``shards.lock.json``.
+
+    Attributes:
+        products: domain -> product name -> shard number (stack ``MeshProducts-<domain>-<nn>``).
+        consumers: LF-tag mode: consumer account -> shard number (stack ``MeshConsumers-<nn>``).
+
+    The file is JSON with one entry a line, sorted, so a pull request shows exactly the products it
+    places; ``meshworks shards`` writes it (:meth:`place`), the synth reads it (:func:`plan_shards`).
+    """
+
+    products: dict[str, dict[str, int]] = field(default_factory=dict)
+    consumers: dict[str, int] = field(default_factory=dict)
+
+    FILE_NAME = "shards.lock.json"
+
+    @classmethod
+    def loads(cls, text: str, source: str = FILE_NAME) -> ShardLock:
+        """Parse a lock file's text. Raises ``ShardLockError`` naming ``source`` and the bad key."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ShardLockError(
+                f"{source}: not valid JSON ({error.msg}, line {error.lineno}); restore it from version control "
+                "(a merge conflict? keep both sides' entries) and run `meshworks shards`"
+            ) from None
+        if not isinstance(data, dict) or data.get("version") != LOCK_VERSION:
+            found = data.get("version") if isinstance(data, dict) else type(data).__name__
+            raise ShardLockError(
+                f"{source}: version = {found!r}: this meshworks reads shard-lock version {LOCK_VERSION}"
+            )
+        products = data.get("products", {})
+        consumers = data.get("consumers", {})
+        if not isinstance(products, dict) or not all(isinstance(v, dict) for v in products.values()):
+            raise ShardLockError(f"{source}: products must map each domain to {{product name: shard number}}")
+        if not isinstance(consumers, dict):
+            raise ShardLockError(f"{source}: consumers must map each account to a shard number")
+        return cls(
+            products={
+                domain: {name: _check_index(i, f"{source}: products.{domain}.{name}") for name, i in names.items()}
+                for domain, names in products.items()
+            },
+            consumers={account: _check_index(i, f"{source}: consumers.{account}") for account, i in consumers.items()},
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> ShardLock | None:
+        """The lock stored at ``path``, or ``None`` when there is no such file."""
+        path = Path(path)
+        if not path.is_file():
+            return None
+        return cls.loads(path.read_text(encoding="utf-8"), str(path))
+
+    def dumps(self) -> str:
+        """The lock as file text: sorted, one entry a line, newline-terminated."""
+        data = {
+            "//": "meshworks shard lock: the stack of every data product and consumer account, written by "
+            "`meshworks shards` and reviewed with the contracts. Never change an entry by hand: a changed "
+            "entry moves a product (its table and grants are deleted and re-created).",
+            "version": LOCK_VERSION,
+            "products": {d: dict(sorted(n.items())) for d, n in sorted(self.products.items()) if n},
+            "consumers": dict(sorted(self.consumers.items())),
+        }
+        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+    def product_shard(self, contract: DataProductContract) -> int | None:
+        """The recorded shard of a product, or ``None``."""
+        return self.products.get(contract.domain, {}).get(contract.name)
+
+    def unrecorded(
+        self, contracts: Iterable[DataProductContract], sharing_mode: SharingMode | str = SharingMode.LF_TAGS
+    ) -> list[str]:
+        """Products (``domain/name``) and, in LF-tag mode, consumer accounts the lock does not place."""
+        contracts = list(contracts)
+        missing = [product_identity(c) for c in contracts if self.product_shard(c) is None]
+        if SharingMode(sharing_mode) is SharingMode.LF_TAGS:
+            missing += [f"consumer {a}" for a in _domains_of_consumers(contracts) if a not in self.consumers]
+        return sorted(missing)
+
+    @classmethod
+    def place(
+        cls,
+        contracts: Iterable[DataProductContract],
+        lock: ShardLock | None = None,
+        *,
+        sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
+        register_locations: bool = True,
+        max_resources: int = MAX_RESOURCES,
+        max_template_bytes: int = MAX_TEMPLATE_BYTES,
+        shards_per_domain: int = DEFAULT_SPREAD,
+        domain_shards: Mapping[str, int] | None = None,
+        consumer_shards: int = DEFAULT_CONSUMER_SPREAD,
+        location_access_grants: int = 0,
+    ) -> ShardLock:
+        """A lock recording every product of ``contracts``: ``lock``'s entries kept, new ones placed.
+
+        A new product goes to ``shard_index("<domain>/<name>", spread)`` (``spread``:
+        ``domain_shards[domain]`` or ``shards_per_domain``) when that shard stays within
+        ``max_resources`` and ``max_template_bytes``, else to the lowest-numbered shard of its domain
+        with room, else to a new shard; consumer accounts the same way (``consumer_shards``). New
+        entries are placed in ``domain/name`` order, so the result depends only on the inputs.
+        Entries of products (and accounts) no longer in ``contracts`` are dropped.
+
+        Raises:
+            ShardBudgetError: two contracts share a ``domain/name``.
+        """
+        mode = SharingMode(sharing_mode)
+        contracts = sorted(_unique(contracts), key=product_identity)
+        old = lock or cls()
+        new = cls()
+        spreads = dict(domain_shards or {})
+        loads: dict[tuple[str, int], list[int]] = {}
+
+        def fits(key: tuple[str, int], cost: tuple[int, int]) -> bool:
+            used = loads.get(key)
+            return used is None or (used[0] + cost[0] <= max_resources and used[1] + cost[1] <= max_template_bytes)
+
+        def record(key: tuple[str, int], cost: tuple[int, int]) -> int:
+            used = loads.setdefault(key, [0, TEMPLATE_BASE_BYTES])
+            used[0] += cost[0]
+            used[1] += cost[1]
+            return key[1]
+
+        def choose(group: str, preferred: int, cost: tuple[int, int]) -> int:
+            if fits((group, preferred), cost):
+                return record((group, preferred), cost)
+            index = 0
+            while not fits((group, index), cost):
+                index += 1
+            return record((group, index), cost)
+
+        pending = []
+        for contract in contracts:
+            cost = (
+                DataProduct.resource_count(
+                    contract, mode, register_location=register_locations, location_access_grants=location_access_grants
+                ),
+                estimate_product_bytes(
+                    contract, mode, register_location=register_locations, location_access_grants=location_access_grants
+                ),
+            )
+            index = old.product_shard(contract)
+            if index is None:
+                pending.append((contract, cost))
+            else:
+                new.products.setdefault(contract.domain, {})[contract.name] = record((contract.domain, index), cost)
+        for contract, cost in pending:
+            spread = spreads.get(contract.domain, shards_per_domain)
+            index = choose(contract.domain, shard_index(product_identity(contract), spread), cost)
+            new.products.setdefault(contract.domain, {})[contract.name] = index
+        if mode is SharingMode.LF_TAGS:
+            accounts = _domains_of_consumers(contracts)
+            fresh = []
+            for account, domains in accounts.items():
+                cost = (CONSUMER_RESOURCES, estimate_consumer_bytes(account, domains))
+                if account in old.consumers:
+                    new.consumers[account] = record((CONSUMERS_GROUP, old.consumers[account]), cost)
+                else:
+                    fresh.append((account, cost))
+            for account, cost in fresh:
+                preferred = shard_index(consumer_identity(account), consumer_shards)
+                new.consumers[account] = choose(CONSUMERS_GROUP, preferred, cost)
+        return new
+
+
+# ---- the plan of one synth -----------------------------------------------------------------------------
+
+
 @dataclass
 class ShardPlan:
     """What one data-product stack holds.
 
     Attributes:
         group: the domain of a product shard, or ``"consumers"`` for a consumer shard.
-        index: the shard number, ``0 <= index < shards``.
-        shards: the group's shard count.
+        index: the shard number (from the shard lock).
         products: the contracts placed here (sorted by name).
         consumers: LF-tag mode, consumer shards: account -> domains it consumes from (sorted).
         resources: CloudFormation resources the shard will hold.
+        template_bytes: upper bound of its written template (:func:`estimate_product_bytes`).
     """
 
     group: str
     index: int
-    shards: int
     products: list[DataProductContract] = field(default_factory=list)
     consumers: dict[str, list[str]] = field(default_factory=dict)
     resources: int = 0
+    template_bytes: int = TEMPLATE_BASE_BYTES
 
     @property
     def is_consumer_shard(self) -> bool:
@@ -120,9 +486,7 @@ class ShardPlan:
     @property
     def stack_id(self) -> str:
         """Construct id of the shard's stack: ``MeshProducts-sales-02`` or ``MeshConsumers-01``."""
-        if self.is_consumer_shard:
-            return f"MeshConsumers-{self.index:02d}"
-        return f"MeshProducts-{self.group.replace('_', '-')}-{self.index:02d}"
+        return stack_id_of(self.group, self.index)
 
     @property
     def stack_suffix(self) -> str:
@@ -135,22 +499,26 @@ class ShardPlan:
 def plan_shards(
     contracts: Iterable[DataProductContract],
     *,
-    shards_per_domain: int = 4,
+    lock: ShardLock | None = None,
+    shards_per_domain: int = DEFAULT_SPREAD,
     domain_shards: Mapping[str, int] | None = None,
-    consumer_shards: int = 2,
-    max_resources: int = 450,
+    consumer_shards: int = DEFAULT_CONSUMER_SPREAD,
+    max_resources: int = MAX_RESOURCES,
+    max_template_bytes: int = MAX_TEMPLATE_BYTES,
     sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
     register_locations: bool = True,
     location_access_grants: int = 0,
 ) -> list[ShardPlan]:
-    """Place every product (and, in LF-tag mode, every consumer account) in its shard.
+    """Every product (and, in LF-tag mode, every consumer account) in the shard ``lock`` records.
 
     Args:
         contracts: reviewed contracts (unique ``domain/name``).
-        shards_per_domain: shards of a domain without an override. Default: 4.
-        domain_shards: per-domain shard counts. Default: none.
-        consumer_shards: shards of the consumer accounts' tag keys and grants (LF-tag mode). Default: 2.
+        lock: where each product goes. Default: a new lock from :meth:`ShardLock.place` (fine for a
+            mesh built once, e.g. a test; a deployed mesh needs its recorded lock).
+        shards_per_domain, domain_shards, consumer_shards: preferred spread of new entries when no
+            lock is given (see :meth:`ShardLock.place`). Default: 4, none, 2.
         max_resources: resource budget of one shard stack. Default: 450 (CloudFormation: 500).
+        max_template_bytes: template budget of one shard stack. Default: 900,000 (CloudFormation: 1 MB).
         sharing_mode: Default: ``SharingMode.LF_TAGS``.
         register_locations: products register their S3 location. Default: True.
         location_access_grants: ``DATA_LOCATION_ACCESS`` grants per registered location (the hub's
@@ -160,46 +528,63 @@ def plan_shards(
         The non-empty shards: consumer shards first, then product shards by domain and index.
 
     Raises:
-        ShardBudgetError: a shard exceeds ``max_resources``, or two contracts share a ``domain/name``.
+        ShardLockError: ``lock`` does not record a product or consumer account.
+        ShardBudgetError: a shard exceeds a budget, or two contracts share a ``domain/name``.
     """
     mode = SharingMode(sharing_mode)
-    overrides = dict(domain_shards or {})
+    contracts = _unique(contracts)
+    if lock is None:
+        lock = ShardLock.place(
+            contracts,
+            sharing_mode=mode,
+            register_locations=register_locations,
+            max_resources=max_resources,
+            max_template_bytes=max_template_bytes,
+            shards_per_domain=shards_per_domain,
+            domain_shards=domain_shards,
+            consumer_shards=consumer_shards,
+        )
+    missing = lock.unrecorded(contracts, mode)
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise ShardLockError(
+            f"the shard lock does not place {len(missing)} new entr{'y' if len(missing) == 1 else 'ies'}: {shown}. "
+            "Run `meshworks shards` to record where they go (recorded entries never change) and commit the lock "
+            "with the contracts."
+        )
     plans: dict[tuple[str, int], ShardPlan] = {}
-    seen: set[str] = set()
 
-    def shard_of(group: str, identity: str, shards: int) -> ShardPlan:
-        index = shard_index(identity, shards)
-        key = (group, index)
-        if key not in plans:
-            plans[key] = ShardPlan(group, index, shards)
-        return plans[key]
+    def shard(group: str, index: int) -> ShardPlan:
+        if (group, index) not in plans:
+            plans[(group, index)] = ShardPlan(group, index)
+        return plans[(group, index)]
 
-    domains_of: dict[str, set[str]] = {}
     for contract in contracts:
-        identity = product_identity(contract)
-        if identity in seen:
-            raise ShardBudgetError(f"data product {identity} is defined twice; product names must be unique per domain")
-        seen.add(identity)
-        plan = shard_of(contract.domain, identity, overrides.get(contract.domain, shards_per_domain))
+        plan = shard(contract.domain, lock.products[contract.domain][contract.name])
         plan.products.append(contract)
         plan.resources += DataProduct.resource_count(
             contract, mode, register_location=register_locations, location_access_grants=location_access_grants
         )
-        for account in contract.consumers:
-            domains_of.setdefault(account, set()).add(contract.domain)
+        plan.template_bytes += estimate_product_bytes(
+            contract,
+            mode,
+            register_location=register_locations,
+            stack_id=plan.stack_id,
+            location_access_grants=location_access_grants,
+        )
     if mode is SharingMode.LF_TAGS:
-        for account, domains in domains_of.items():
-            plan = shard_of(CONSUMERS_GROUP, consumer_identity(account), consumer_shards)
-            plan.consumers[account] = sorted(domains)
+        for account, domains in _domains_of_consumers(contracts).items():
+            plan = shard(CONSUMERS_GROUP, lock.consumers[account])
+            plan.consumers[account] = domains
             plan.resources += CONSUMER_RESOURCES
+            plan.template_bytes += estimate_consumer_bytes(account, domains, stack_id=plan.stack_id)
     ordered = sorted(plans.values(), key=lambda p: (not p.is_consumer_shard, p.group, p.index))
     for plan in ordered:
         plan.products.sort(key=lambda c: c.name)
-        plan.consumers = dict(sorted(plan.consumers.items()))
-    over = [plan for plan in ordered if plan.resources > max_resources]
+    over = [p for p in ordered if p.resources > max_resources or p.template_bytes > max_template_bytes]
     if over:
         lines = [
-            f"  {plan.stack_suffix}: {plan.resources} resources "
+            f"  {plan.stack_suffix}: {plan.resources} resources, template up to {plan.template_bytes:,} bytes "
             + (
                 f"({len(plan.consumers)} consumer accounts)"
                 if plan.is_consumer_shard
@@ -207,21 +592,15 @@ def plan_shards(
             )
             for plan in over
         ]
-        fixes = []
-        domains = sorted({plan.group for plan in over if not plan.is_consumer_shard})
-        if domains:
-            suggestion = ", ".join(f"'{d}': {overrides.get(d, shards_per_domain) * 2}" for d in domains)
-            fixes.append(
-                f"raise the shard count of {', '.join(domains)} (meshworks.mesh.domain_shards = {{{suggestion}}}, "
-                "or mesh.shards_per_domain for every domain)"
-            )
-        if any(plan.is_consumer_shard for plan in over):
-            fixes.append(f"raise mesh.consumer_shards (now {consumer_shards}) to {consumer_shards * 2}")
         raise ShardBudgetError(
-            f"{len(over)} data-product stack(s) exceed the budget of {max_resources} resources per stack:\n"
+            f"{len(over)} data-product stack(s) exceed the budget of {max_resources} resources or "
+            f"{max_template_bytes:,} template bytes per stack:\n"
             + "\n".join(lines)
-            + f"\nTo fix it, {' and '.join(fixes)}. A new shard count re-places what that group holds: change it "
-            "before the group's first deployment, or plan the move (see DataProductCatalog)."
+            + "\nThe shard lock records these entries here, and they grew after they were placed (more consumers or "
+            "columns), or two pull requests filled the same shard. Deployed products must stay where they are: "
+            "delete the lock entries of products not deployed yet from these shards and run `meshworks shards` to "
+            "place them again, or raise meshworks.mesh.max_resources_per_stack / max_template_bytes "
+            "(CloudFormation allows 500 resources and 1 MB)."
         )
     return ordered
 
@@ -378,4 +757,3 @@ class DataProductCatalog(Construct):
         )
         self.consumer_tags[account] = tag
         self.consumer_grants[account] = [tables, databases]
-

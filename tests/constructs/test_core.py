@@ -68,7 +68,7 @@ def test_unknown_lambda_package_is_a_clear_error() -> None:
 
 
 def test_acknowledge_needs_a_known_pack_and_a_real_reason() -> None:
-    stack = Stack(App(), "Nag")
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Nag")
     bucket = s3.Bucket(stack, "B")
     with pytest.raises(ValueError, match="needs a real reason"):
         acknowledge(bucket, {"AwsSolutions-S1": "ok"})
@@ -80,7 +80,7 @@ def test_acknowledge_needs_a_known_pack_and_a_real_reason() -> None:
 
 
 def test_platform_key_rotates_and_admits_logs_once() -> None:
-    stack = Stack(App(), "Key")
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Key")
     key = PlatformKey(stack, "Key")
     key.allow_cloudwatch_logs()
     key.allow_cloudwatch_logs()

@@ -11,8 +11,9 @@ from aws_cdk import App
 
 from meshworks.constructs.mesh.data_product import SharingMode
 from meshworks.constructs.mesh.data_product_catalog import plan_shards
+from meshworks.stacks.cli import main as cli
 from meshworks.stacks.config import ConfigError, MeshConfig, config_from_context
-from meshworks.stacks.mesh_hub_stack import build_mesh, read_contracts
+from meshworks.stacks.mesh_hub_stack import build_mesh, place_shards, read_contracts, read_shard_lock
 from tests.harness import ROOT, SynthesizedPlatform
 from tests.mesh.mesh_fixtures import make_contract
 
@@ -36,9 +37,7 @@ def test_shards_hold_exactly_the_planned_products(platform: SynthesizedPlatform)
     mesh = platform.config.mesh
     plans = plan_shards(
         read_contracts(platform.config),
-        shards_per_domain=mesh.shards_per_domain,
-        domain_shards=mesh.domain_shards,
-        consumer_shards=mesh.consumer_shards,
+        lock=read_shard_lock(mesh),
         sharing_mode=mesh.sharing_mode,
         location_access_grants=1 if mesh.register_locations else 0,  # the notifier's DATA_LOCATION_ACCESS
     )
@@ -129,14 +128,66 @@ def write_contracts(folder: Path, count: int) -> None:
         (folder / f"p{i:02d}.yaml").write_text(yaml.safe_dump(contract.model_dump(mode="json"), sort_keys=False))
 
 
-def test_overfull_shards_are_a_config_error(tmp_path: Path) -> None:
+def test_shipped_shard_lock_is_current() -> None:
+    """The reference app's lock records every example contract (CI runs `meshworks shards --check`)."""
+    config = config_from_context(base_context())
+    mesh = config.mesh
+    lock = read_shard_lock(mesh)
+    assert lock is not None and lock.dumps() == place_shards(mesh, read_contracts(config), lock).dumps()
+    assert cli(["shards", "--check", "--cdk-json", str(ROOT / "cdk.json")]) == 0
+
+
+def test_products_missing_from_the_shard_lock_are_a_config_error(tmp_path: Path, capsys) -> None:
+    write_contracts(tmp_path, 3)
+    context = base_context(contracts_path=str(tmp_path))
+    config = config_from_context(context)
+    with pytest.raises(ConfigError) as error:
+        build_mesh(App(), config)
+    message = str(error.value)
+    assert "mesh sharding" in message and str(tmp_path / "shards.lock.json") in message
+    assert "does not place 4 new entries: consumer 333333333333, sales/p00, sales/p01, sales/p02" in message
+    assert "Run `meshworks shards`" in message
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_text(json.dumps({"context": context}))
+    assert cli(["shards", "--check", "--cdk-json", str(cdk_json)]) == 1
+    assert "is not current" in capsys.readouterr().err
+    assert cli(["shards", "--cdk-json", str(cdk_json)]) == 0
+    assert "+ sales/p00 -> mesh-products-sales-0" in capsys.readouterr().out
+    assert cli(["shards", "--check", "--cdk-json", str(cdk_json)]) == 0
+    stacks = build_mesh(App(), config)  # the lock now places them
+    assert any(name.startswith("MeshProducts-sales-") for name in stacks)
+
+
+def test_overfull_recorded_shard_is_a_config_error(tmp_path: Path) -> None:
     write_contracts(tmp_path, 6)
-    config = config_from_context(
-        base_context(contracts_path=str(tmp_path), shards_per_domain=1, max_resources_per_stack=10)
+    config = config_from_context(base_context(contracts_path=str(tmp_path), max_resources_per_stack=10))
+    (tmp_path / "shards.lock.json").write_text(
+        json.dumps(
+            {"version": 1, "products": {"sales": {f"p{i:02d}": 0 for i in range(6)}}, "consumers": {"333333333333": 0}}
+        )
     )
     with pytest.raises(ConfigError) as error:
         build_mesh(App(), config)
-    assert "mesh sharding" in str(error.value) and "domain_shards" in str(error.value)
+    message = str(error.value)
+    assert "mesh-products-sales-00: 42 resources" in message and "(6 products)" in message
+    assert "delete the lock entries of products not deployed yet" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("{", "not valid JSON"),
+        ('{"version": 2}', "version = 2"),
+        ('{"version": 1, "products": {"sales": {"p00": -1}}}', "products.sales.p00 = -1"),
+        ('{"version": 1, "products": ["sales"]}', "products must map each domain"),
+    ],
+)
+def test_bad_shard_lock_is_a_config_error(tmp_path: Path, text: str, hint: str) -> None:
+    write_contracts(tmp_path, 1)
+    (tmp_path / "shards.lock.json").write_text(text)
+    with pytest.raises(ConfigError, match="Invalid meshworks shard lock") as error:
+        build_mesh(App(), config_from_context(base_context(contracts_path=str(tmp_path))))
+    assert hint in str(error.value) and "shards.lock.json" in str(error.value)
 
 
 def test_bad_contracts_are_a_config_error(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from aws_cdk.assertions import Template
 
 from meshworks.stacks.cli import main
 from meshworks.stacks.config import ConfigError, config_from_context
-from meshworks.stacks.mesh_hub_stack import build_mesh
+from meshworks.stacks.mesh_hub_stack import build_mesh, place_shards, read_contracts
 from tests.harness import ROOT, SynthesizedPlatform
 from tests.mesh.contract_data import minimal_contract
 
@@ -77,12 +77,12 @@ def test_a_consumer_added_to_the_allowlist_is_accepted(tmp_path: Path) -> None:
     consumers = [*CDK_JSON["context"]["meshworks"]["environments"]["consumers"]]
     consumers.append({"name": "finance", "account": OUTSIDER, "region": "eu-west-1"})
     config = config_from_context(context(**{"mesh.contracts_path": str(tmp_path), "environments.consumers": consumers}))
-    stacks = build_mesh(App(), config)
+    stacks = build_mesh(App(), config, lock=place_shards(config.mesh, read_contracts(config)))
     assert "Spoke-finance" in stacks
     # an allowed consumer that launches the spoke product itself gets no Spoke stack from the app
     consumers[-1] = {**consumers[-1], "spoke": False}
     config = config_from_context(context(**{"mesh.contracts_path": str(tmp_path), "environments.consumers": consumers}))
-    stacks = build_mesh(App(), config)
+    stacks = build_mesh(App(), config, lock=place_shards(config.mesh, read_contracts(config)))
     assert "Spoke-finance" not in stacks
     grants = [
         r["Properties"]["Principal"]["DataLakePrincipalIdentifier"]

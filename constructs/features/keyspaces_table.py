@@ -16,7 +16,7 @@ from aws_cdk import CfnTag, RemovalPolicy, Stack
 from aws_cdk import aws_cassandra as cassandra
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from constructs import Construct, IConstruct
+from constructs import Construct
 from pydantic import ValidationError
 
 from ..core.nag import PARTITION, acknowledge_policies
@@ -138,9 +138,9 @@ class KeyspacesTable(Construct):
                 fields=[cassandra.CfnType.FieldProperty(field_name=f.name, field_type=f.type) for f in udt.fields],
             )
             for used in {n for f in udt.fields for n in _udts(f.type)}:
-                cfn_type.add_dependency(self.types[used])
+                cfn_type.node.add_dependency(self.types[used])
             if isinstance(keyspace, Keyspace):
-                cfn_type.add_dependency(keyspace.keyspace)
+                cfn_type.node.add_dependency(keyspace.keyspace)
             cfn_type.apply_removal_policy(policy)
             self.types[udt.name] = cfn_type
 
@@ -178,9 +178,9 @@ class KeyspacesTable(Construct):
         )
         self.table.apply_removal_policy(policy)
         for cfn_type in self.types.values():
-            self.table.add_dependency(cfn_type)
+            self.table.node.add_dependency(cfn_type)
         if isinstance(keyspace, Keyspace):
-            self.table.add_dependency(keyspace.keyspace)
+            self.table.node.add_dependency(keyspace.keyspace)
         stack = Stack.of(self)
         self._arn_prefix = f"arn:{stack.partition}:cassandra:{stack.region}:{stack.account}:"
         #: ``arn:<partition>:cassandra:<region>:<account>:/keyspace/<keyspace>/table/<table>``
@@ -207,8 +207,8 @@ class KeyspacesTable(Construct):
         )
         grant = iam.Grant.add_to_principal(grantee=grantee, actions=[action], resource_arns=[self.table_arn])
         principal = grantee.grant_principal
-        if isinstance(principal, IConstruct) or hasattr(principal, "node"):
-            acknowledge_policies(principal, [SYSTEM_KEYSPACES_RULE])  # type: ignore[arg-type]
+        if isinstance(principal, Construct):  # a role or user of this app (imported ARNs have no policy here)
+            acknowledge_policies(principal, [SYSTEM_KEYSPACES_RULE])
         return grant
 
 

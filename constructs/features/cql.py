@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .keyspaces_schema import KeyspacesTableSchema
+from .keyspaces_schema import KeyspacesTableSchema, validation_message
 
 _TOKENS = re.compile(
     r"""(?P<space>\s+)|(?P<comment>--[^\n]*|//[^\n]*|/\*.*?\*/)|(?P<string>'(?:[^']|'')*'|\$\$.*?\$\$)"""
@@ -207,7 +207,7 @@ def read_cql(text: str, *, keyspace: str | None = None) -> CqlReadResult:
     try:
         schema = KeyspacesTableSchema.model_validate({**table, "types": types})
     except ValidationError as error:
-        raise ValueError(f"CQL table {table['keyspace']}.{table['table']}: {error}") from None
+        raise ValueError(validation_message(error, f"CQL table {table['keyspace']}.{table['table']}")) from None
     return CqlReadResult(schema=schema, ignored_options=ignored)
 
 

@@ -31,7 +31,7 @@ import re
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .cql_types import CqlTypeError, parse_cql_type
 
@@ -55,6 +55,16 @@ def _type(value: str) -> str:
         return str(parse_cql_type(value))
     except CqlTypeError as error:
         raise ValueError(str(error)) from None
+
+
+def validation_message(error: ValidationError, where: str) -> str:
+    """One readable message for a pydantic error: ``where``, then each field path and what is wrong."""
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(p) for p in item["loc"]) or "schema"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{path}: {message}")
+    return f"{where}: " + ("; ".join(lines) if len(lines) < 3 else "\n- " + "\n- ".join(lines))
 
 
 class _Model(BaseModel):

@@ -23,7 +23,7 @@ from ..core.nag import PARTITION, acknowledge_policies
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
 from .keyspace import Keyspace
-from .keyspaces_schema import KeyspacesTableSchema
+from .keyspaces_schema import KeyspacesTableSchema, validation_message
 from .schema_lock import check_schema_lock
 
 
@@ -110,7 +110,7 @@ class KeyspacesTable(Construct):
             try:
                 schema = KeyspacesTableSchema.model_validate(schema)
             except ValidationError as error:
-                raise ValueError(f"{where}: schema is invalid: {error}") from None
+                raise ValueError(validation_message(error, f"{where}: schema")) from None
         keyspace_name = keyspace.keyspace_name if isinstance(keyspace, Keyspace) else keyspace
         if keyspace_name != schema.keyspace:
             raise ValueError(f"{where}: keyspace={keyspace_name!r} but the schema's keyspace is {schema.keyspace!r}: "

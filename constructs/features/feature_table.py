@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from aws_cdk import RemovalPolicy, Tags
+from aws_cdk import RemovalPolicy, Stack, Tags, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from ..core.nag import CDK_GRANT_ACTIONS
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
+from ._grantee import acknowledge_grant
 
 _ATTRIBUTE = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 
@@ -80,6 +82,10 @@ class FeatureTable(Construct):
         if not isinstance(point_in_time_recovery_days, int) or not 1 <= point_in_time_recovery_days <= 35:
             raise ValueError(f"{where}: point_in_time_recovery_days={point_in_time_recovery_days!r}: give 1 to 35 "
                              "(DynamoDB's recovery period range)")
+        if Token.is_unresolved(Stack.of(self).region):
+            raise ValueError(f"{where}: the stack {Stack.of(self).stack_name} has no explicit region, which TableV2 "
+                             "needs to encrypt with a customer-managed key: give the stack "
+                             "env=Environment(account=..., region=...)")
         self.encryption_key: kms.IKey = encryption_key or PlatformKey(
             self, "Key", description="meshworks: DynamoDB feature table", removal_policy=removal_policy
         )
@@ -115,8 +121,10 @@ class FeatureTable(Construct):
 
     def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """DynamoDB reads (GetItem, BatchGetItem, Query, Scan…) on the table, and decrypt with its key."""
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS])
         return self.table.grant_read_data(grantee)
 
     def grant_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """DynamoDB writes (PutItem, UpdateItem, BatchWriteItem, DeleteItem) on the table, and encrypt with its key."""
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS])
         return self.table.grant_write_data(grantee)

@@ -19,9 +19,10 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 from pydantic import ValidationError
 
-from ..core.nag import PARTITION, acknowledge_policies
+from ..core.nag import PARTITION
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
+from ._grantee import acknowledge_grant
 from .keyspace import Keyspace
 from .keyspaces_schema import KeyspacesTableSchema, validation_message
 from .schema_lock import check_schema_lock
@@ -206,9 +207,7 @@ class KeyspacesTable(Construct):
             grantee=grantee, actions=["cassandra:Select"], resource_arns=[self._arn_prefix + SYSTEM_KEYSPACES]
         )
         grant = iam.Grant.add_to_principal(grantee=grantee, actions=[action], resource_arns=[self.table_arn])
-        principal = grantee.grant_principal
-        if isinstance(principal, Construct):  # a role or user of this app (imported ARNs have no policy here)
-            acknowledge_policies(principal, [SYSTEM_KEYSPACES_RULE])
+        acknowledge_grant(grantee, [SYSTEM_KEYSPACES_RULE])
         return grant
 
 

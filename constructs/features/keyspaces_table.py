@@ -190,11 +190,13 @@ class KeyspacesTable(Construct):
     # ------------------------------------------------------------------------------------------ grants
 
     def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
-        """``cassandra:Select`` on this table, and on the system keyspaces drivers read on connect."""
+        """``cassandra:Select`` on this table and on the system keyspaces drivers read on connect; decrypt with the
+        table's key through Keyspaces only (``kms:ViaService``)."""
         return self._grant(grantee, "cassandra:Select")
 
     def grant_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
-        """``cassandra:Modify`` (INSERT/UPDATE/DELETE) on this table, and Select on the system keyspaces."""
+        """``cassandra:Modify`` (INSERT/UPDATE/DELETE) on this table, Select on the system keyspaces, and
+        encrypt/decrypt with the table's key through Keyspaces only."""
         return self._grant(grantee, "cassandra:Modify")
 
     def grant_read_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -203,6 +205,15 @@ class KeyspacesTable(Construct):
         return self._grant(grantee, "cassandra:Modify")
 
     def _grant(self, grantee: iam.IGrantable, action: str) -> iam.Grant:
+        # Keyspaces uses the table's customer-managed key on the caller's behalf (as DynamoDB does): use through
+        # Keyspaces only (kms:ViaService), listed actions, this one key.
+        key_actions = ["kms:Decrypt", "kms:DescribeKey"]
+        if action == "cassandra:Modify":
+            key_actions += ["kms:Encrypt", "kms:GenerateDataKey"]
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=key_actions, resource_arns=[self.encryption_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"cassandra.{Stack.of(self).region}.amazonaws.com"}},
+        )
         iam.Grant.add_to_principal(
             grantee=grantee, actions=["cassandra:Select"], resource_arns=[self._arn_prefix + SYSTEM_KEYSPACES]
         )

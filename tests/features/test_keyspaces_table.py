@@ -110,6 +110,10 @@ def test_grants_select_and_modify_on_the_table_and_system_keyspaces(template: Te
     assert {"Action": "cassandra:Select", "Effect": "Allow", "Resource": system} in writer
     assert not [s for s in writer if s["Action"] == "cassandra:Select" and s["Resource"] == table]
     assert not [s for s in reader if s["Action"] == "cassandra:Modify"]
+    via = {"StringEquals": {"kms:ViaService": {"Fn::Join": ["", ["cassandra.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}}}
+    assert [s["Action"] for s in reader if s.get("Condition") == via] == [["kms:Decrypt", "kms:DescribeKey"]]
+    assert [s["Action"] for s in writer if s.get("Condition") == via] == [
+        ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]]
 
 
 def test_provisioned_capacity_with_auto_scaling_and_warm_throughput() -> None:

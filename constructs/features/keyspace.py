@@ -54,7 +54,5 @@ class Keyspace(Construct):
         )
         self.keyspace.apply_removal_policy(resolve_removal_policy(self, removal_policy, "Resource"))
         stack = Stack.of(self)
-        #: ``arn:<partition>:cassandra:<region>:<account>:/keyspace/<name>/``
-        self.keyspace_arn = stack.format_arn(service="cassandra", resource="", resource_name=None) + (
-            f"/keyspace/{keyspace_name}/"
-        )
+        #: ``arn:<partition>:cassandra:<region>:<account>:/keyspace/<name>/`` (IAM's resource form for a keyspace)
+        self.keyspace_arn = f"arn:{stack.partition}:cassandra:{stack.region}:{stack.account}:/keyspace/{keyspace_name}/"

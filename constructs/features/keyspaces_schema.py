@@ -37,8 +37,17 @@ from .cql_types import CqlTypeError, parse_cql_type
 
 #: CloudFormation's pattern for keyspace, table and column names (AWS::Cassandra::Table schema).
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_]{1,47}")
+#: CQL's unquoted identifier, for type and field names (CloudFormation sets no pattern for AWS::Cassandra::Type).
+IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,47}")
 #: Keyspaces' maximum default TTL: 630,720,000 seconds (20 years), as Cassandra's.
 MAX_TTL_SECONDS = 630_720_000
+
+
+def _identifier(value: str, what: str) -> str:
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+        raise ValueError(f"{what} {value!r} is not a valid name: use up to 48 lower-case letters, digits and '_', "
+                         "starting with a letter")
+    return value
 
 
 def _name(value: str, what: str) -> str:
@@ -82,13 +91,13 @@ class Column(_Model):
     _check_type = field_validator("type")(lambda v: _type(v))
 
 
-class Field_(_Model):
+class TypeField(_Model):
     """One field of a user-defined type: ``name`` and CQL ``type``."""
 
     name: str
     type: str
 
-    _check_name = field_validator("name")(lambda v: _name(v, "field name"))
+    _check_name = field_validator("name")(lambda v: _identifier(v, "field name"))
     _check_type = field_validator("type")(lambda v: _type(v))
 
 
@@ -96,9 +105,9 @@ class UserDefinedType(_Model):
     """A user-defined type (``CREATE TYPE``; ``AWS::Cassandra::Type``) of the table's keyspace."""
 
     name: str
-    fields: list[Field_] = Field(min_length=1)
+    fields: list[TypeField] = Field(min_length=1)
 
-    _check_name = field_validator("name")(lambda v: _name(v, "type name"))
+    _check_name = field_validator("name")(lambda v: _identifier(v, "type name"))
 
     @model_validator(mode="after")
     def _unique_fields(self) -> UserDefinedType:

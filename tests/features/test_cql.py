@@ -45,6 +45,13 @@ def test_primary_key_forms(ddl: str, partition: list[str], clustering: list[tupl
     assert parse_cql(schema.to_cql()) == schema
 
 
+def test_type_and_field_names_follow_cql_identifiers() -> None:
+    schema = parse_cql("CREATE TYPE ks.pt (x double, y double); CREATE TABLE ks.tt (id text PRIMARY KEY, at frozen<pt>);")
+    assert [f.name for f in schema.types[0].fields] == ["x", "y"]
+    with pytest.raises(ValueError, match="types.0.fields.0.name: field name '_x' is not a valid name"):
+        parse_cql('CREATE TYPE ks.pt ("_x" double); CREATE TABLE ks.tt (id text PRIMARY KEY);')
+
+
 def test_static_column_and_counter_table_round_trip() -> None:
     schema = parse_cql("CREATE TABLE ks.tt (aa text, cc int, owner text STATIC, PRIMARY KEY (aa, cc));")
     assert schema.column("owner").static and "owner text STATIC," in schema.to_cql()

@@ -170,6 +170,14 @@ def test_bad_input_is_one_clear_error(kwargs: dict, message: str) -> None:
     assert message in str(error.value)
 
 
+def test_keyspace_arn_is_iams_resource_form() -> None:
+    stack = _stack()
+    keyspace = Keyspace(stack, "K", keyspace_name="features")
+    assert stack.resolve(keyspace.keyspace_arn) == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":cassandra:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+        ":/keyspace/features/"]]}
+
+
 def test_keyspace_name_is_checked() -> None:
     with pytest.raises(ValueError, match=r"Keyspace Features/K: keyspace_name='Bad-Name' is not a valid"):
         Keyspace(_stack(), "K", keyspace_name="Bad-Name")

@@ -4,6 +4,7 @@ DynamoDB feature tables. See ``docs/features.md``."""
 from .cql import CqlReadResult, CqlSyntaxError, parse_cql, read_cql, render_cql
 from .cql_types import CqlType, CqlTypeError, normalise_cql_type, parse_cql_type
 from .feature_table import FeatureTable
+from .file_metadata_table import FileMetadataTable
 from .keyspace import Keyspace
 from .keyspaces_schema import (
     Cdc,
@@ -26,6 +27,7 @@ __all__ = [
     "CqlType",
     "CqlTypeError",
     "FeatureTable",
+    "FileMetadataTable",
     "Keyspace",
     "KeyspacesTable",
     "KeyspacesTableSchema",

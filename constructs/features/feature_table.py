@@ -11,12 +11,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ..core.nag import CDK_GRANT_ACTIONS
+from ..core.nag import CDK_GRANT_ACTIONS, Rule
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
 from ._grantee import acknowledge_grant
 
 _ATTRIBUTE = re.compile(r"[A-Za-z0-9_.-]{1,255}")
+
+#: CDK's DynamoDB grants name the table's indexes as ``<table ARN>/index/*`` (same stack or exported).
+TABLE_INDEXES: Rule = (
+    r"Resource::(<[A-Za-z0-9]+\.Arn>|[A-Za-z0-9-]+:ExportsOutput[A-Za-z0-9]+)/index/\*",
+    "The secondary indexes of the one table named in the same statement (CDK's DynamoDB grant_* methods); "
+    "indexes are queried with the table's own access.",
+)
 
 
 class FeatureTable(Construct):
@@ -121,10 +128,10 @@ class FeatureTable(Construct):
 
     def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """DynamoDB reads (GetItem, BatchGetItem, Query, Scan…) on the table, and decrypt with its key."""
-        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS])
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS, TABLE_INDEXES])
         return self.table.grant_read_data(grantee)
 
     def grant_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """DynamoDB writes (PutItem, UpdateItem, BatchWriteItem, DeleteItem) on the table, and encrypt with its key."""
-        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS])
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS, TABLE_INDEXES])
         return self.table.grant_write_data(grantee)

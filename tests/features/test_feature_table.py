@@ -8,7 +8,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
-from meshworks.constructs.features import FeatureTable
+from meshworks.constructs.features import FeatureTable, FileMetadataTable
 
 ENV = Environment(account="111111111111", region="eu-west-1")
 
@@ -87,3 +87,21 @@ def test_single_item_per_entity_without_ttl() -> None:
     assert props["KeySchema"] == [{"AttributeName": "entity_id", "KeyType": "HASH"}]
     assert "TimeToLiveSpecification" not in props
     assert props["Replicas"][0]["PointInTimeRecoverySpecification"]["RecoveryPeriodInDays"] == 7
+
+
+def test_file_metadata_table_shape() -> None:
+    stack = _stack()
+    files = FileMetadataTable(stack, "Files")
+    files.grant_read_data(iam.Role(stack, "Job", assumed_by=iam.ServicePrincipal("glue.amazonaws.com")))
+    template = Template.from_stack(stack)
+    props = next(iter(template.find_resources("AWS::DynamoDB::GlobalTable").values()))["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "object_uri", "KeyType": "HASH"}]
+    assert props["GlobalSecondaryIndexes"] == [{
+        "IndexName": "by_dataset_landed_at",
+        "KeySchema": [{"AttributeName": "dataset", "KeyType": "HASH"}, {"AttributeName": "landed_at", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }]
+    assert props["Replicas"][0]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    statements = next(iter(template.find_resources("AWS::IAM::Policy").values()))["Properties"]["PolicyDocument"]["Statement"]
+    resources = [r for s in statements if "dynamodb:Query" in s["Action"] for r in s["Resource"]]
+    assert any("/index/*" in str(r) for r in resources)  # the job can query the index

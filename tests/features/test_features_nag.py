@@ -14,7 +14,13 @@ from aws_cdk import App, Environment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
-from meshworks.constructs.features import FeatureTable, Keyspace, KeyspacesTable, KeyspacesTableSchema
+from meshworks.constructs.features import (
+    FeatureTable,
+    FileMetadataTable,
+    Keyspace,
+    KeyspacesTable,
+    KeyspacesTableSchema,
+)
 from tests.features.cql_samples import CASSANDRA_DDL
 from tests.policy.audit import iam_statements, not_retained, unreviewed, wildcard_actions
 from tests.policy.test_cfn_lint import _lint
@@ -43,6 +49,7 @@ def nag_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], lis
     table = KeyspacesTable(data, "CustomerFeatures", keyspace=keyspace,
                            schema=KeyspacesTableSchema.from_cql(CASSANDRA_DDL))
     online = FeatureTable(data, "OnlineFeatures")
+    files = FileMetadataTable(data, "LandedFiles")
     service = Stack(app, "Service", env=env)  # the grantee lives in another stack, as in most user apps
     reader = iam.Role(service, "ServingRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
     writer = iam.Role(data, "FeatureJobRole", assumed_by=iam.ServicePrincipal("emr-serverless.amazonaws.com"))
@@ -51,6 +58,8 @@ def nag_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], lis
     table.grant_read_data(writer)
     online.grant_read_data(reader)
     online.grant_write_data(writer)
+    files.grant_read_data(writer)
+    files.grant_write_data(reader)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     failed = False
     try:
@@ -71,7 +80,9 @@ def test_only_the_system_keyspaces_wildcard_is_acknowledged(nag_report: tuple[li
     system = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cassandra:eu-west-1:111111111111:/keyspace/system*]"
     kms = {f"AwsSolutions-IAM5[Action::kms:{a}*]" for a in ("ReEncrypt", "GenerateDataKey", "Describe")}
     iam5 = {s.split(" on ")[0] for s in suppressed if "IAM5" in s}
-    assert system in iam5 and iam5 <= {system} | kms, iam5  # nothing else was waved through
+    indexes = {"AwsSolutions-IAM5[Resource::<LandedFiles38F103CC.Arn>/index/*]",
+               "AwsSolutions-IAM5[Resource::FeatureStore:ExportsOutputFnGetAttLandedFiles38F103CCArnC48C5326/index/*]"}
+    assert system in iam5 and indexes <= iam5 and iam5 <= {system} | kms | indexes, iam5  # nothing else waved through
     assert f"{system} on Service/ServingRole/DefaultPolicy/Resource" in suppressed
     assert f"{system} on FeatureStore/FeatureJobRole/DefaultPolicy/Resource" in suppressed
 

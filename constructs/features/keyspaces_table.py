@@ -25,7 +25,7 @@ from ..core.removal import resolve_removal_policy
 from ._grantee import acknowledge_grant
 from .keyspace import Keyspace
 from .keyspaces_schema import KeyspacesTableSchema, validation_message
-from .schema_lock import check_schema_lock
+from .schema_lock import SCHEMA_LOCK_MODE, check_schema_lock
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,8 @@ class KeyspacesTable(Construct):
                              "cannot declare: make them regular columns, or create the table with CQL instead")
         _check_capacity(where, capacity, warm_throughput)
         if schema_lock_file is not None:
-            check_schema_lock(schema, Path(schema_lock_file), where=where)
+            verify = str(self.node.try_get_context(SCHEMA_LOCK_MODE) or "update").lower() == "verify"
+            check_schema_lock(schema, Path(schema_lock_file), where=where, verify=verify)
         self.schema = schema
         self.keyspace_name = schema.keyspace
         self.table_name = schema.table

@@ -15,6 +15,11 @@ last accepted schema::
 At synth, :class:`KeyspacesTable` compares its schema with the lock: refused changes raise one ValueError
 listing each change, why, and how to proceed; accepted changes (new columns, new types, TTL, CDC) rewrite the
 lock so the next change is compared with this one; a missing lock is written. Commit the lock with the schema.
+
+In CI set the context flag ``@meshworks/schemaLock=verify`` (``cdk synth -c @meshworks/schemaLock=verify``): the
+lock is then never written, and a missing or stale lock fails the synth. Otherwise an addition deployed from CI
+without its lock committed would be unknown to the next change, and dropping that column again would pass here and
+fail in CloudFormation.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from pathlib import Path
 from .keyspaces_schema import KeyspacesTableSchema
 
 LOCK_FORMAT = 1
+#: Context flag: ``verify`` (CI: never write the lock, fail when it is missing or stale) or ``update`` (default).
+SCHEMA_LOCK_MODE = "@meshworks/schemaLock"
 
 _REPLACED = (
     "CloudFormation replaces the table when {what} changes (create-only property): a new empty table would be "
@@ -89,10 +96,11 @@ class SchemaEvolutionError(ValueError):
     """A schema change CloudFormation cannot apply; the message lists each change, why and how to proceed."""
 
 
-def check_schema_lock(schema: KeyspacesTableSchema, lock_file: Path, *, where: str) -> bool:
+def check_schema_lock(schema: KeyspacesTableSchema, lock_file: Path, *, where: str, verify: bool = False) -> bool:
     """Compare ``schema`` with ``lock_file``; raise :class:`SchemaEvolutionError` for refused changes.
 
-    Writes the lock when it is missing or the accepted schema differs. Returns True when it wrote the lock.
+    Writes the lock when it is missing or the accepted schema differs and returns True; with ``verify`` (CI) it
+    raises a ValueError instead of writing (the lock must be committed). Returns False when the lock is current.
     Raises ValueError for a lock file that is not valid JSON of this format (naming the file and the fix).
     """
     lock_file = Path(lock_file)
@@ -113,6 +121,10 @@ def check_schema_lock(schema: KeyspacesTableSchema, lock_file: Path, *, where: s
             )
         if previous == schema:
             return False
+    if verify:
+        state = "is missing" if not lock_file.exists() else "does not match the schema (columns or options added)"
+        raise ValueError(f"{where}: schema lock {lock_file} {state} and {SCHEMA_LOCK_MODE}=verify is set: synthesize "
+                         "without the flag to update it, then commit the lock file with the schema")
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": LOCK_FORMAT, "schema": schema.model_dump(mode="json", exclude_defaults=True)}
     lock_file.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")

@@ -121,3 +121,18 @@ def test_synth_refuses_an_altered_column(tmp_path: Path) -> None:
     altered = _changed(columns=_columns(("scores", {"name": "scores", "type": "map<text, float>"})))
     with pytest.raises(SchemaEvolutionError, match="KeyspacesTable B/T: schema change refused"):
         KeyspacesTable(Stack(App(), "B"), "T", keyspace="features", schema=altered, schema_lock_file=lock)
+
+
+def test_ci_verify_mode_never_writes_and_refuses_a_stale_lock(tmp_path: Path) -> None:
+    lock = tmp_path / "lock.json"
+    ci = {"@meshworks/schemaLock": "verify"}
+    with pytest.raises(ValueError, match=r"KeyspacesTable C/T: schema lock .* is missing and @meshworks/schemaLock=verify"):
+        KeyspacesTable(Stack(App(context=ci), "C"), "T", keyspace="features", schema=BASE, schema_lock_file=lock)
+    assert not lock.exists()
+    KeyspacesTable(Stack(App(), "D"), "T", keyspace="features", schema=BASE, schema_lock_file=lock)  # developer
+    KeyspacesTable(Stack(App(context=ci), "C"), "T", keyspace="features", schema=BASE, schema_lock_file=lock)
+    wider = _changed(columns=_columns(add=[{"name": "churn_risk", "type": "double"}]))
+    before = lock.read_text()
+    with pytest.raises(ValueError, match="does not match the schema .* commit the lock file"):
+        KeyspacesTable(Stack(App(context=ci), "C"), "T", keyspace="features", schema=wider, schema_lock_file=lock)
+    assert lock.read_text() == before

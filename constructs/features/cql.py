@@ -4,14 +4,15 @@ Read (:func:`read_cql`): a script of ``CREATE KEYSPACE`` (only its name is used)
 one ``CREATE TABLE`` statement, with ``--``, ``//`` and ``/* */`` comments, quoted or unquoted names
 (unquoted ones fold to lower case), ``IF NOT EXISTS``, every PRIMARY KEY form (``id text PRIMARY KEY``,
 ``PRIMARY KEY (id, c)``, ``PRIMARY KEY ((a, b), c)``), ``STATIC`` columns and the table options
-``CLUSTERING ORDER BY``, ``default_time_to_live``, Keyspaces' ``custom_properties``
-(``client_side_timestamps``, ``cdc_specification``) and Cassandra's ``cdc = true``. Options Keyspaces ignores
+``CLUSTERING ORDER BY``, ``default_time_to_live``, ``cdc = true`` and Keyspaces' ``custom_properties``
+(``client_side_timestamps``, ``cdc_specification`` with its ``view_type``; Keyspaces' documented form is
+``WITH custom_properties = {'cdc_specification': {'view_type': 'NEW_IMAGE'}} AND cdc = true``). Options Keyspaces ignores
 or sets otherwise (``compaction``, ``caching``, ``gc_grace_seconds``…; capacity, encryption and PITR come from
 the construct) are returned in ``ignored_options``.
 
 Write (:func:`render_cql`): the normal form cqlsh's ``DESCRIBE`` uses — types first, one column per line in
 declaration order, ``PRIMARY KEY (id, c)`` or ``PRIMARY KEY ((a, b), c)``, ``WITH CLUSTERING ORDER BY`` for
-every clustering column, then ``default_time_to_live`` and ``custom_properties``.
+every clustering column, then ``default_time_to_live``, ``custom_properties`` and ``cdc = true``.
 """
 
 from __future__ import annotations
@@ -285,24 +286,28 @@ def _table(reader: _Reader, keyspace: str | None, ignored: dict[str, Any]) -> di
         "partition_key": partition,
         "clustering": [{"name": name, "order": orders.get(name, "ASC")} for name in clustering],
     }
+    cdc_enabled = False
+    view_type: dict[str, Any] = {}
     for option, value in options.items():
         if option == "default_time_to_live":
             if value:
                 table["default_time_to_live"] = value
         elif option == "cdc":
-            if value is True or str(value).lower() == "true":
-                table["cdc"] = {}
+            cdc_enabled = value is True or str(value).lower() == "true"
         elif option == "custom_properties" and isinstance(value, dict):
             for name, setting in value.items():
                 status = str(setting.get("status", "")).lower() if isinstance(setting, dict) else ""
                 if name == "client_side_timestamps":
                     table["client_side_timestamps"] = status == "enabled"
-                elif name == "cdc_specification" and status == "enabled":
-                    table["cdc"] = {k: v for k, v in setting.items() if k == "view_type"}
+                elif name == "cdc_specification" and isinstance(setting, dict):
+                    view_type = {k: v for k, v in setting.items() if k == "view_type"}
+                    cdc_enabled = cdc_enabled or status == "enabled"
                 else:
                     ignored[f"custom_properties.{name}"] = setting
         else:
             ignored[option] = value
+    if cdc_enabled:
+        table["cdc"] = view_type
     return table
 
 
@@ -326,9 +331,11 @@ def render_cql(schema: KeyspacesTableSchema) -> str:
     if schema.client_side_timestamps:
         custom.append("'client_side_timestamps': {'status': 'enabled'}")
     if schema.cdc is not None:
-        custom.append(f"'cdc_specification': {{'status': 'enabled', 'view_type': '{schema.cdc.view_type}'}}")
+        custom.append(f"'cdc_specification': {{'view_type': '{schema.cdc.view_type}'}}")
     if custom:
         options.append(f"custom_properties = {{{', '.join(custom)}}}")
+    if schema.cdc is not None:
+        options.append("cdc = true")
     table = f"CREATE TABLE {schema.keyspace}.{schema.table} (\n" + "\n".join(lines) + "\n)"
     if options:
         table += " WITH " + "\n    AND ".join(options)

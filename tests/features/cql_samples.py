@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS Customer_Features (
     AND compaction = {'class': 'org.apache.cassandra.db.compaction.LeveledCompactionStrategy'}
     AND gc_grace_seconds = 864000
     AND custom_properties = {'client_side_timestamps': {'status': 'enabled'},
-                             'cdc_specification': {'status': 'enabled', 'view_type': 'NEW_IMAGE'}};
+                             'cdc_specification': {'view_type': 'NEW_IMAGE'}}
+    AND CDC = TRUE;
 """
 
 NORMALISED_DDL = """CREATE TYPE features.address (
@@ -49,5 +50,6 @@ CREATE TABLE features.customer_features (
     PRIMARY KEY ((customer_id, region), feature_set, computed_at)
 ) WITH CLUSTERING ORDER BY (feature_set ASC, computed_at DESC)
     AND default_time_to_live = 604800
-    AND custom_properties = {'client_side_timestamps': {'status': 'enabled'}, 'cdc_specification': {'status': 'enabled', 'view_type': 'NEW_IMAGE'}};
+    AND custom_properties = {'client_side_timestamps': {'status': 'enabled'}, 'cdc_specification': {'view_type': 'NEW_IMAGE'}}
+    AND cdc = true;
 """

@@ -45,6 +45,17 @@ def test_primary_key_forms(ddl: str, partition: list[str], clustering: list[tupl
     assert parse_cql(schema.to_cql()) == schema
 
 
+def test_cdc_forms() -> None:
+    """Keyspaces' documented form (custom_properties view_type + cdc = true), Cassandra's bare flag, and off."""
+    base = "CREATE TABLE ks.tt (id text PRIMARY KEY, val int) WITH "
+    documented = parse_cql(base + "CUSTOM_PROPERTIES={'cdc_specification': {'view_type': 'KEYS_ONLY'}} AND CDC = TRUE")
+    assert documented.cdc is not None and documented.cdc.view_type == "KEYS_ONLY"
+    assert documented.to_cql().endswith("custom_properties = {'cdc_specification': {'view_type': 'KEYS_ONLY'}}\n"
+                                        "    AND cdc = true;\n")
+    assert parse_cql(base + "cdc = true").cdc.view_type == "NEW_AND_OLD_IMAGES"  # type: ignore[union-attr]
+    assert parse_cql(base + "cdc = false").cdc is None
+
+
 def test_type_and_field_names_follow_cql_identifiers() -> None:
     schema = parse_cql("CREATE TYPE ks.pt (x double, y double); CREATE TABLE ks.tt (id text PRIMARY KEY, at frozen<pt>);")
     assert [f.name for f in schema.types[0].fields] == ["x", "y"]

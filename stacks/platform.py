@@ -8,6 +8,7 @@ from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from .config import PlatformConfig
+from .features_stack import FeaturesStack
 from .foundation_stack import FoundationStack
 from .mesh_hub_stack import build_mesh, read_contracts
 from .monitoring_stack import monitoring_stacks
@@ -60,6 +61,16 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             config=config,
             foundation=platform.foundation,
             description="meshworks Spark: EMR Serverless with ring rollout, EMR on EC2, EMR on EKS, Flink on EMR",
+        )
+    if config.feature_store.enabled:  # Keyspaces table from CQL + DynamoDB feature table (compute account)
+        platform.extra["Features"] = FeaturesStack(
+            app,
+            "Features",
+            stack_name=config.stack_name("features"),
+            env=compute,
+            config=config,
+            encryption_key=platform.foundation.key,
+            description="meshworks features: Keyspaces table from CQL, DynamoDB feature table",
         )
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)

@@ -524,9 +524,15 @@ class OrchestrationConfig(_Model):
 
 
 class FeatureStoreConfig(_Model):
-    """Feature tables (not built yet)."""
+    """Online feature tables (``<prefix>-features``, compute account); see docs/features.md."""
 
-    enabled: Literal[False] = Field(False, description="Reserved; feature tables are not part of this release.")
+    enabled: bool = Field(True, description="Deploy the features stack.")
+    schema_path: str = Field(
+        "schemas/features/customer_features.cql", min_length=1,
+        description="CQL file (CREATE TYPE/TABLE) of the Keyspaces table, relative to the app folder; its schema lock "
+        "is <name>.lock.json next to it (commit both).",
+    )
+    dynamodb_table: bool = Field(True, description="Also deploy a DynamoDB feature table (<prefix>-features).")
 
 
 GitHubRepository = Annotated[

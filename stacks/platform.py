@@ -10,6 +10,7 @@ from meshworks.constructs.core.nag import add_policy_checks as _add_policy_check
 
 from .config import ConfigError, PlatformConfig
 from .deploy_roles_stack import DeployRolesStack
+from .features_stack import FeaturesStack
 from .foundation_stack import FoundationStack
 from .mesh_hub_stack import build_mesh, read_contracts
 from .monitoring_stack import monitoring_stacks
@@ -95,6 +96,16 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             env=Environment(account=hub.account, region=hub.region),
             config=config,
             description="meshworks GitHub OIDC deploy role: assumes the CDK bootstrap roles only",
+        )
+    if config.feature_store.enabled:  # Keyspaces table from CQL + DynamoDB feature table (compute account)
+        platform.extra["Features"] = FeaturesStack(
+            app,
+            "Features",
+            stack_name=config.stack_name("features"),
+            env=compute,
+            config=config,
+            encryption_key=platform.foundation.key,
+            description="meshworks features: Keyspaces table from CQL, DynamoDB feature table",
         )
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)

@@ -21,6 +21,24 @@ STATEFUL_TYPES = frozenset(
         "AWS::Glue::Table",
     }
 )
+#: Whole services whose every resource type holds data or schema (keyspaces, tables, user-defined types).
+STATEFUL_PREFIXES = ("AWS::Cassandra::",)
+
+
+def is_stateful(resource_type: str) -> bool:
+    """True for a resource type the retention audit covers."""
+    return resource_type in STATEFUL_TYPES or resource_type.startswith(STATEFUL_PREFIXES)
+
+
+def not_retained(templates: dict[str, dict[str, Any]]) -> list[str]:
+    """``stack/logical id (type): DeletionPolicy=...`` for every stateful resource that is not retained."""
+    return [
+        f"{stack}/{logical_id} ({resource['Type']}): DeletionPolicy={resource.get('DeletionPolicy')}"
+        for stack, template in templates.items()
+        for logical_id, resource in template.get("Resources", {}).items()
+        if is_stateful(resource["Type"])
+        and (resource.get("DeletionPolicy") != "Retain" or resource.get("UpdateReplacePolicy") != "Retain")
+    ]
 
 #: Wildcard actions that were reviewed (exact strings), with the reason they are acceptable.
 #: A bare "*" or "<service>:*" is never acceptable.

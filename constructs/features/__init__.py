@@ -1,0 +1,45 @@
+"""Feature tables: Amazon Keyspaces tables from typed schemas (with CQL round trip and evolution checks) and
+DynamoDB feature tables. See ``docs/features.md``."""
+
+from .cql import CqlReadResult, CqlSyntaxError, parse_cql, read_cql, render_cql
+from .cql_types import CqlType, CqlTypeError, normalise_cql_type, parse_cql_type
+from .feature_table import FeatureTable
+from .file_metadata_table import FileMetadataTable
+from .keyspace import Keyspace
+from .keyspaces_schema import (
+    Cdc,
+    ClusteringColumn,
+    ClusteringOrder,
+    Column,
+    KeyspacesTableSchema,
+    UserDefinedType,
+)
+from .keyspaces_table import KeyspacesTable, ProvisionedCapacity, WarmThroughput
+from .schema_lock import SchemaEvolutionError, check_schema_lock, evolution_problems
+
+__all__ = [
+    "Cdc",
+    "ClusteringColumn",
+    "ClusteringOrder",
+    "Column",
+    "CqlReadResult",
+    "CqlSyntaxError",
+    "CqlType",
+    "CqlTypeError",
+    "FeatureTable",
+    "FileMetadataTable",
+    "Keyspace",
+    "KeyspacesTable",
+    "KeyspacesTableSchema",
+    "ProvisionedCapacity",
+    "SchemaEvolutionError",
+    "UserDefinedType",
+    "WarmThroughput",
+    "check_schema_lock",
+    "evolution_problems",
+    "normalise_cql_type",
+    "parse_cql",
+    "parse_cql_type",
+    "read_cql",
+    "render_cql",
+]

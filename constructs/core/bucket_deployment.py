@@ -52,3 +52,32 @@ def acknowledge_bucket_deployments(scope: IConstruct) -> None:
                 "the CDK asset bucket (read) and the destination bucket (write)."
             },
         )
+
+
+def acknowledge_custom_resource_provider(scope: IConstruct) -> None:
+    """Acknowledge, with reasons, the findings of the ``AwsCustomResource`` singleton in ``scope``'s stack.
+
+    ``AwsCustomResource`` runs one CDK-managed function per stack (``AWS679f53fac002430cb0da5b7982bd2287``) that
+    makes the SDK calls of every custom resource during deployments, with the statements each one declares.
+    """
+    singleton = Stack.of(scope).node.try_find_child("AWS679f53fac002430cb0da5b7982bd2287")
+    if singleton is None:
+        return
+    acknowledge(
+        singleton,
+        {
+            "AwsSolutions-L1": "CDK's AwsCustomResource handler: its runtime follows the CDK release.",
+            "NIST.800.53.R5-LambdaConcurrency": "Runs only during deployments.",
+            "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls report failures to CloudFormation.",
+            "NIST.800.53.R5-LambdaInsideVPC": "Makes AWS API calls only.",
+        },
+    )
+    role = singleton.node.try_find_child("ServiceRole")
+    if role is not None:
+        acknowledge(
+            role,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "CDK AwsCustomResource role: the managed policy only writes logs.",
+            },
+        )

@@ -3,6 +3,7 @@ startup script reach the running environment on every change (their S3 object ve
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,9 +15,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_mwaa as mwaa
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ..core.bucket_deployment import acknowledge_bucket_deployments
+from ..core.bucket_deployment import acknowledge_bucket_deployments, acknowledge_custom_resource_provider
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
@@ -39,6 +41,8 @@ LOG_TYPES: Mapping[str, str] = {
     "webserver_logs": "WebServer",
     "worker_logs": "Worker",
 }
+REQUIREMENTS_KEY = "requirements/requirements.txt"
+STARTUP_SCRIPT_KEY = "startup/startup.sh"
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 _NAME = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
 _WINDOW = re.compile(r"^(MON|TUE|WED|THU|FRI|SAT|SUN):([01]\d|2[0-3]):(00|30)$")
@@ -74,8 +78,9 @@ class AirflowEnvironment(Construct):
     subnets in different AZs behind a self-referencing security group, and a least-privilege execution role.
 
     **Every change reaches the environment.** ``requirements.txt`` (with the ``--constraint`` line of the
-    chosen version), ``plugins.zip`` and the startup script are uploaded to the versioned DAG bucket by
-    ``BucketDeployment`` and their **S3 object versions** are set on the environment
+    chosen version) and the startup script are written to the versioned DAG bucket at deploy time by an
+    ``AwsCustomResource`` (``PutObject``, re-run when the text changes) and ``plugins.zip`` by a
+    ``BucketDeployment`` (``extract=False``); their **S3 object versions** are set on the environment
     (``RequirementsS3ObjectVersion`` …): without them MWAA keeps the old files (aws/aws-cdk#21114).
 
     **What replaces the environment** (run history and the metadata database are lost): changing ``name``,
@@ -196,6 +201,13 @@ class AirflowEnvironment(Construct):
             self, "SecurityGroup", vpc=vpc, description=f"MWAA environment {name}", allow_all_outbound=False
         )
         self.security_group.add_ingress_rule(self.security_group, ec2.Port.all_traffic(), "MWAA components talk to each other")
+        for child in self.security_group.node.children:
+            if isinstance(child, ec2.CfnSecurityGroupIngress):
+                acknowledge(
+                    child,
+                    {"NIST.800.53.R5-EC2RestrictedCommonPorts": "Self-referencing rule MWAA requires: only the "
+                     "environment's own components (same security group), no network range."},
+                )
         self.security_group.add_egress_rule(self.security_group, ec2.Port.all_traffic(), "MWAA components talk to each other")
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs (endpoints or NAT)")
         self.security_group.add_egress_rule(ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(5432), "MWAA metadata database endpoint")
@@ -211,21 +223,26 @@ class AirflowEnvironment(Construct):
         )
         self._grant_execution(stack, secrets_backend)
 
-        self.requirements_deployment = self._deploy(
-            "Requirements", "requirements/", s3deploy.Source.data(
-                "requirements.txt", requirements_txt(airflow_version, requirements, constraints_location)
-            )
+        self.requirements_object = self._put_text(
+            "Requirements", REQUIREMENTS_KEY, requirements_txt(airflow_version, requirements, constraints_location)
+        )
+        self.startup_script_object = (
+            self._put_text("StartupScript", STARTUP_SCRIPT_KEY, startup_script) if startup_script is not None else None
         )
         self.plugins_deployment = None
         if plugins_zip is not None:
-            self.plugins_deployment = self._deploy("Plugins", "plugins/", s3deploy.Source.asset(str(plugins_zip)),
-                                                   extract=False)
-        self.startup_script_deployment = None
-        if startup_script is not None:
-            self.startup_script_deployment = self._deploy(
-                "StartupScript", "startup/", s3deploy.Source.data("startup.sh", startup_script)
+            # extract=False keeps plugins.zip a zip (named by its content hash) and exposes its version id.
+            self.plugins_deployment = s3deploy.BucketDeployment(
+                self,
+                "Plugins",
+                sources=[s3deploy.Source.asset(str(plugins_zip))],
+                destination_bucket=self.bucket,
+                destination_key_prefix="plugins/",
+                extract=False,
+                prune=False,
+                retain_on_delete=True,
             )
-        acknowledge_bucket_deployments(self)
+            acknowledge_bucket_deployments(self)
 
         options = dict(airflow_configuration_options or {})
         if secrets_backend:
@@ -249,19 +266,17 @@ class AirflowEnvironment(Construct):
             execution_role_arn=self.role.role_arn,
             source_bucket_arn=self.bucket.bucket_arn,
             dag_s3_path="dags",
-            requirements_s3_path="requirements/requirements.txt",
-            requirements_s3_object_version=Fn.select(0, self.requirements_deployment.object_version_ids),
+            requirements_s3_path=REQUIREMENTS_KEY,
+            requirements_s3_object_version=self.requirements_object.get_response_field("VersionId"),
             plugins_s3_path=(
                 Fn.select(0, self.plugins_deployment.object_keys) if self.plugins_deployment else None
             ),
             plugins_s3_object_version=(
                 Fn.select(0, self.plugins_deployment.object_version_ids) if self.plugins_deployment else None
             ),
-            startup_script_s3_path="startup/startup.sh" if self.startup_script_deployment else None,
+            startup_script_s3_path=STARTUP_SCRIPT_KEY if self.startup_script_object else None,
             startup_script_s3_object_version=(
-                Fn.select(0, self.startup_script_deployment.object_version_ids)
-                if self.startup_script_deployment
-                else None
+                self.startup_script_object.get_response_field("VersionId") if self.startup_script_object else None
             ),
             kms_key=self.key.key_arn,
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
@@ -304,18 +319,46 @@ class AirflowEnvironment(Construct):
     def _arn(self, stack: Stack) -> str:
         return stack.format_arn(service="airflow", resource="environment", resource_name=self.name)
 
-    def _deploy(self, construct_id: str, prefix: str, source: s3deploy.ISource, *, extract: bool = True) -> s3deploy.BucketDeployment:
-        return s3deploy.BucketDeployment(
+    def _put_text(self, construct_id: str, key: str, text: str) -> cr.AwsCustomResource:
+        """Write a small text object at deploy time; its ``VersionId`` is the response field the environment reads.
+
+        The physical id is the content's hash, so a changed text is a new ``PutObject`` (a new version) and an
+        unchanged one is no call at all. The object is kept on delete (the bucket is versioned and retained).
+        """
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        call = cr.AwsSdkCall(
+            service="S3",
+            action="putObject",
+            parameters={
+                "Bucket": self.bucket.bucket_name,
+                "Key": key,
+                "Body": text,
+                "ContentType": "text/plain",
+                "ServerSideEncryption": "aws:kms",
+                "SSEKMSKeyId": self.key.key_arn,
+            },
+            physical_resource_id=cr.PhysicalResourceId.of(f"{key}@{digest}"),
+            output_paths=["VersionId"],
+        )
+        writer = cr.AwsCustomResource(
             self,
             construct_id,
-            sources=[source],
-            destination_bucket=self.bucket,
-            destination_key_prefix=prefix,
-            extract=extract,
-            prune=False,  # keep older versions addressable while the environment updates
-            retain_on_delete=True,
-            output_object_keys=True,
+            on_create=call,
+            on_update=call,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(actions=["s3:PutObject"], resources=[self.bucket.arn_for_objects(key)]),
+                    iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Encrypt"], resources=[self.key.key_arn]),
+                ]
+            ),
+            install_latest_aws_sdk=False,
         )
+        acknowledge_custom_resource_provider(self)
+        acknowledge(
+            writer.node.find_child("CustomResourcePolicy"),
+            {"NIST.800.53.R5-IAMNoInlinePolicy": "Statements of this one deploy-time PutObject call."},
+        )
+        return writer
 
     def _grant_execution(self, stack: Stack, secrets_backend: bool) -> None:
         """The execution role's permissions (MWAA user guide, "Amazon MWAA execution role")."""
@@ -399,10 +442,11 @@ class AirflowEnvironment(Construct):
                 (r"Resource::<[A-Za-z0-9]+\.Arn>/\*", "Objects of the environment's own DAG bucket."),
                 (r"Resource::\*", "s3:GetAccountPublicAccessBlock, logs:DescribeLogGroups and "
                  "cloudwatch:PutMetricData (namespace AmazonMWAA) have no resource-level permissions."),
-                (r"Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:\*:airflow-celery-\*",
+                (r"Resource::arn:<AWS::Partition>:sqs:(<AWS::Region>|[a-z0-9-]+):\*:airflow-celery-\*",
                  "MWAA's Celery queue is created by MWAA in a service account; only its name prefix is known."),
                 (r"Resource::<[A-Za-z0-9]+\.Arn>:log-stream:\*", "Log streams of the environment's own log groups."),
-                (r"Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:airflow/"
+                (r"Resource::arn:<AWS::Partition>:secretsmanager:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12})"
+                 r":secret:airflow/"
                  r"(connections|variables)/\*", "The secrets backend's two prefixes (connections, variables)."),
                 (r"Action::kms:GenerateDataKey\*", "Key use on the environment's own CMK through SQS and S3 only."),
             ],

@@ -1,0 +1,83 @@
+"""cdk-nag acknowledgements for the singleton function behind CDK's ``BucketDeployment``."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from constructs import IConstruct
+
+from .nag import BUCKET_OBJECTS, CDK_ASSET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
+
+
+def acknowledge_bucket_deployments(scope: IConstruct) -> None:
+    """Acknowledge, with reasons, the findings of the ``BucketDeployment`` handler(s) in ``scope``'s stack.
+
+    ``BucketDeployment`` creates one CDK-managed singleton function per stack (``Custom::CDKBucketDeployment…``),
+    outside the construct that uses it; it runs only during deployments and copies CDK assets into a bucket.
+    Call it after the deployments were created. Idempotent.
+    """
+    for child in Stack.of(scope).node.children:
+        if not child.node.id.startswith("Custom::CDKBucketDeployment"):
+            continue
+        acknowledge(
+            child,
+            {
+                "AwsSolutions-L1": "CDK's BucketDeployment handler: its runtime follows the CDK release.",
+                "NIST.800.53.R5-LambdaConcurrency": "Runs only during deployments to copy assets.",
+                "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls report failures to CloudFormation.",
+                "NIST.800.53.R5-LambdaInsideVPC": "Copies between two S3 buckets through the S3 API only.",
+            },
+        )
+        log_group = child.node.try_find_child("LogGroup")
+        if log_group is not None:
+            acknowledge(
+                log_group,
+                {
+                    "NIST.800.53.R5-CloudWatchLogGroupEncrypted": "Log group of CDK's BucketDeployment "
+                    "singleton, which accepts no key; it logs object copies only, never data.",
+                },
+            )
+        role = child.node.find_child("ServiceRole")
+        acknowledge(
+            role,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "CDK BucketDeployment role: the managed policy only writes logs.",
+            },
+        )
+        acknowledge_policies(
+            role,
+            [CDK_GRANT_ACTIONS, CDK_ASSET_OBJECTS, BUCKET_OBJECTS],
+            extra={
+                "NIST.800.53.R5-IAMNoInlinePolicy": "CDK BucketDeployment policy, scoped to "
+                "the CDK asset bucket (read) and the destination bucket (write)."
+            },
+        )
+
+
+def acknowledge_custom_resource_provider(scope: IConstruct) -> None:
+    """Acknowledge, with reasons, the findings of the ``AwsCustomResource`` singleton in ``scope``'s stack.
+
+    ``AwsCustomResource`` runs one CDK-managed function per stack (``AWS679f53fac002430cb0da5b7982bd2287``) that
+    makes the SDK calls of every custom resource during deployments, with the statements each one declares.
+    """
+    singleton = Stack.of(scope).node.try_find_child("AWS679f53fac002430cb0da5b7982bd2287")
+    if singleton is None:
+        return
+    acknowledge(
+        singleton,
+        {
+            "AwsSolutions-L1": "CDK's AwsCustomResource handler: its runtime follows the CDK release.",
+            "NIST.800.53.R5-LambdaConcurrency": "Runs only during deployments.",
+            "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls report failures to CloudFormation.",
+            "NIST.800.53.R5-LambdaInsideVPC": "Makes AWS API calls only.",
+        },
+    )
+    role = singleton.node.try_find_child("ServiceRole")
+    if role is not None:
+        acknowledge(
+            role,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "CDK AwsCustomResource role: the managed policy only writes logs.",
+            },
+        )

@@ -12,7 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-locked lock synth validate diff deploy test lint bench wheel clean
+.PHONY: help install install-airflow install-locked lock synth validate diff deploy test lint bench wheel clean
 
 help:
 	@echo "make synth   install what is missing, synthesize the reference app into cdk.out/ (cdk-nag on)"
@@ -33,6 +33,20 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed
+
+# The DAGs are tested on the exact MWAA runtime: Python 3.12 and Airflow 3.0.6 installed against its constraints
+# file, in a virtual environment of their own (Airflow's pins conflict with the CDK's). PYTHON_AIRFLOW: a 3.12.
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_CONSTRAINTS := dags/constraints-3.0.6-py3.12.txt
+PYTHON_AIRFLOW ?= $(firstword $(shell command -v python3.12 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12))
+$(AIRFLOW_VENV)/.installed: dags/requirements-test.txt $(AIRFLOW_CONSTRAINTS)
+	@test -n "$(PYTHON_AIRFLOW)" || { echo "Python 3.12 (what MWAA runs) not found: install it (e.g. pyenv install 3.12) or set PYTHON_AIRFLOW=/path/to/python3.12"; exit 1; }
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON_AIRFLOW) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet -r dags/requirements-test.txt -c $(AIRFLOW_CONSTRAINTS)
+	touch $@
+
+install-airflow: $(AIRFLOW_VENV)/.installed
 
 # The deploy path (.github/workflows/deploy-stage.yml): runtime dependencies only, every file checked against
 # the hashes in requirements-deploy.lock, the package itself without dependency resolution, the pinned CLI.
@@ -82,8 +96,10 @@ deploy: install
 	$(call check_stacks)
 	$(BIN)/cdk deploy $(or $(STACKS),--all) --require-approval $(APPROVAL) $(CONTEXT)
 
-test: install
+# The CDK suite, then the DAG suite on the MWAA runtime (dags/tests, its own pytest.ini).
+test: install install-airflow
 	$(PY) -m pytest
+	$(AIRFLOW_VENV)/bin/python -m pytest -c dags/tests/pytest.ini --rootdir dags dags/tests
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -27,10 +27,9 @@ with DAG(
     @task
     def spark_target() -> dict[str, str]:
         """The EMR Serverless application and job role published by the Spark stack."""
-        from meshworks_airflow.routing import index_parameter_name, parse_serverless_target
-
         from airflow.configuration import conf
         from airflow.providers.amazon.aws.hooks.ssm import SsmHook
+        from meshworks_airflow.routing import index_parameter_name, parse_serverless_target
 
         prefix = conf.get("meshworks", "routing_prefix")
         target = parse_serverless_target(SsmHook().get_parameter_value(index_parameter_name(prefix)))

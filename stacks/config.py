@@ -518,9 +518,33 @@ class MonitoringConfig(_Model):
 
 
 class OrchestrationConfig(_Model):
-    """MWAA environments and their pipelines (not built yet)."""
+    """The MWAA environment (``<prefix>-orchestration``, compute account); see docs/orchestration.md."""
 
-    enabled: Literal[False] = Field(False, description="Reserved; orchestration is not part of this release.")
+    enabled: bool = Field(True, description="Deploy the orchestration stack (one MWAA environment).")
+    airflow_version: Literal["2.9.2", "2.10.1", "2.10.3", "2.11.0", "3.0.6"] = Field(
+        "3.0.6", description="Airflow version (the newest AWS::MWAA::Environment accepts; DAGs are tested on it)."
+    )
+    environment_class: Literal["mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge", "mw1.2xlarge"] = (
+        Field("mw1.small", description="MWAA environment class.")
+    )
+    min_workers: int = Field(1, ge=1, le=25, description="Minimum Celery workers.")
+    max_workers: int = Field(10, ge=1, le=25, description="Maximum Celery workers.")
+    webserver_access_mode: Literal["PRIVATE_ONLY", "PUBLIC_ONLY"] = Field(
+        "PRIVATE_ONLY", description="Who reaches the Airflow UI: the VPC only (default), or the internet (with IAM)."
+    )
+    requirements: list[
+        Annotated[str, _pattern(r"^[A-Za-z0-9][A-Za-z0-9._\[\],-]*\s*([=<>!~]=?[^\s;]+)?$", "must be a requirement "
+                                "specifier such as 'pandas==2.2.3' (the --constraint line is added for you)")]
+    ] = Field(default_factory=list, description="Extra PyPI requirements of the environment.")
+    secrets_backend: bool = Field(
+        True, description="Connections and variables from Secrets Manager (airflow/connections/*, airflow/variables/*)."
+    )
+
+    @model_validator(mode="after")
+    def _workers(self) -> OrchestrationConfig:
+        if self.min_workers > self.max_workers:
+            raise FieldProblem(("min_workers",), self.min_workers, f"must be at most max_workers ({self.max_workers})")
+        return self
 
 
 class FeatureStoreConfig(_Model):

@@ -14,6 +14,7 @@ from .features_stack import FeaturesStack
 from .foundation_stack import FoundationStack
 from .mesh_hub_stack import build_mesh, read_contracts
 from .monitoring_stack import monitoring_stacks
+from .orchestration_stack import OrchestrationStack
 from .spark_routing_stack import RoutingBudgetError, SparkRoutingStack, plan_routing
 from .spark_stack import SparkStack
 
@@ -96,6 +97,16 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             env=Environment(account=hub.account, region=hub.region),
             config=config,
             description="meshworks GitHub OIDC deploy role: assumes the CDK bootstrap roles only",
+        )
+    if config.orchestration.enabled:  # MWAA environment reading the Spark routing (compute account)
+        platform.extra["Orchestration"] = OrchestrationStack(
+            app,
+            "Orchestration",
+            stack_name=config.stack_name("orchestration"),
+            env=compute,
+            config=config,
+            foundation=platform.foundation,
+            description="meshworks orchestration: MWAA environment (private), object versions wired, Spark routing read",
         )
     if config.feature_store.enabled:  # Keyspaces table from CQL + DynamoDB feature table (compute account)
         platform.extra["Features"] = FeaturesStack(

@@ -51,7 +51,7 @@ def test_shipped_default_is_valid_and_uses_placeholder_accounts() -> None:
         ("network.natgateways", 1, "meshworks.network.natgateways = 1: this key is not allowed here"),
         ("environments.hub", _DELETE, "meshworks.environments.hub: this key is required"),
         ("environments.consumers.0.account", 333, "meshworks.environments.consumers[0].account = 333"),
-        ("orchestration", {"enabled": True}, "meshworks.orchestration.enabled = true"),
+        ("orchestration", {"min_workers": 5, "max_workers": 2}, "meshworks.orchestration.min_workers = 5: must be at most max_workers (2)"),
     ],
 )
 def test_each_mistake_names_key_value_and_rule(path: str, value: object, expected: str) -> None:

@@ -6,11 +6,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ..core.nag import acknowledge_grant
+from ..core.nag import PARTITION, acknowledge_grant
 from ._checks import annotate_warnings, fail
 from .models import ROUTING_DOCUMENT_VERSION, SSM_STANDARD_VALUE_LIMIT_BYTES, JobCatalog, routing_parameter_name
 
@@ -144,6 +145,35 @@ class JobRollout(Construct):
         if job not in self.job_parameters:
             raise KeyError(f"no Spark job named {job!r} in the catalog")
         return routing_parameter_name(self.prefix, job)
+
+    @staticmethod
+    def grant_read_routing(grantee: iam.IGrantable, scope: Construct, prefix: str) -> iam.Grant:
+        """``ssm:GetParameter`` on every routing parameter under ``/<prefix>/spark/`` (the index and each job's),
+        by name, for a reader in another stack or app than the ``JobRollout`` (e.g. an MWAA execution role, whose
+        drop-in EMR operator reads the routing at run time). Adds no dependency on the Spark stack.
+
+        Args:
+            scope: any construct of the grantee's stack (its account and region name the parameters).
+            prefix: the ``JobRollout``'s prefix, e.g. ``"acme"``.
+        """
+        name = rollout_parameter_name(prefix).rsplit("/", 1)[0].lstrip("/")  # "<prefix>/spark"
+        stack = Stack.of(scope)
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["ssm:GetParameter", "ssm:GetParameters"],
+            resource_arns=[stack.format_arn(service="ssm", resource="parameter", resource_name=f"{name}/*")],
+        )
+        acknowledge_grant(
+            grantee,
+            [
+                (
+                    r"Resource::arn:" + PARTITION + r":ssm:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):"
+                    r"parameter/[A-Za-z0-9_./-]+/spark/\*",
+                    "The Spark routing parameters (one per job, created as the job catalog grows) under one prefix.",
+                )
+            ],
+        )
+        return grant
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """``ssm:GetParameter(s)`` on the index and every job's parameter (explicit ARNs, no wildcard)."""

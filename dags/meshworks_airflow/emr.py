@@ -46,6 +46,7 @@ from airflow.providers.amazon.aws.sensors import emr as provider_sensors
 from airflow.sensors.base import BaseSensorOperator
 
 from meshworks_airflow.routing import (
+    JobRouting,
     RoutingError,
     ServerlessTarget,
     client_token,
@@ -59,7 +60,6 @@ from meshworks_airflow.routing import (
     pseudo_job_flow_id,
     routing_parameter_name,
     steps_of,
-    JobRouting,
 )
 
 SERVERLESS_XCOM_KEY = "meshworks_emr_serverless"

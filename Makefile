@@ -38,7 +38,7 @@ install: $(VENV)/.installed node_modules/.installed
 # file, in a virtual environment of their own (Airflow's pins conflict with the CDK's). PYTHON_AIRFLOW: a 3.12.
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_CONSTRAINTS := dags/constraints-3.0.6-py3.12.txt
-PYTHON_AIRFLOW ?= $(firstword $(shell command -v python3.12 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12))
+PYTHON_AIRFLOW ?= $(shell for p in $(HOME)/.pyenv/versions/3.12*/bin/python3.12 python3.12; do "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null && command -v "$$p" && break; done)
 $(AIRFLOW_VENV)/.installed: dags/requirements-test.txt $(AIRFLOW_CONSTRAINTS)
 	@test -n "$(PYTHON_AIRFLOW)" || { echo "Python 3.12 (what MWAA runs) not found: install it (e.g. pyenv install 3.12) or set PYTHON_AIRFLOW=/path/to/python3.12"; exit 1; }
 	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON_AIRFLOW) -m venv $(AIRFLOW_VENV)

@@ -316,6 +316,8 @@ class MeshConfig(_Model):
     @field_validator("producer_buckets", "producer_accounts", "producer_kms_key_arns")
     @classmethod
     def _replaced(cls, value: Any) -> None:
+        if value is None:  # absent (a dumped configuration carries the removed keys as null)
+            return None
         raise ValueError(
             "replaced by the domain map: move it to mesh.domains.<domain>.{producer_accounts, buckets, "
             "kms_key_arns} (buckets are S3 folders such as 's3://acme-sales-curated/')"

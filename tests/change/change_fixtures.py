@@ -31,13 +31,21 @@ def _synth(app: App) -> Assembly:
 
 
 def platform_assembly(
-    meshworks: dict[str, Any], *, mesh: bool = False, spark: bool = False, monitoring: bool = False
+    meshworks: dict[str, Any],
+    *,
+    mesh: bool = False,
+    spark: bool = False,
+    monitoring: bool = False,
+    orchestration: bool = False,
+    features: bool = False,
 ) -> Assembly:
     """The reference app's stacks for a ``meshworks`` context object, reduced to the parts asked for."""
     data = copy.deepcopy(meshworks)
     data.setdefault("mesh", {})["enabled"] = mesh
     data.setdefault("spark", {})["enabled"] = spark
     data.setdefault("monitoring", {})["enabled"] = monitoring
+    data.setdefault("orchestration", {})["enabled"] = orchestration
+    data.setdefault("feature_store", {})["enabled"] = features
     flags = {k: v for k, v in json.loads((ROOT / "cdk.json").read_text())["context"].items() if k != "meshworks"}
     app = App(context={**flags, "meshworks": data}, builtin_cloud_formation_validation=False)
     build_platform(app, config_from_context({"meshworks": data}), policy_checks=False)

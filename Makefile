@@ -69,12 +69,12 @@ lock: install
 synth: install
 	rm -rf cdk.out
 	$(BIN)/cdk synth --quiet --no-notices --ci --no-validation
-	@echo "synthesized: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/"
+	@echo "synthesized in cdk.out/: $$(ls cdk.out/*.template.json | grep -vc '\.product\.') stack templates + $$(ls cdk.out/*.product.template.json 2>/dev/null | wc -l) Service Catalog product template(s)"
 
 validate: install
 	rm -rf cdk.out
 	$(BIN)/cdk synth --quiet --no-notices --ci --validation -c @aws-cdk/core:validateAgainstDefaultRules=true
-	@echo "synthesized and validated: $$(ls cdk.out/*.template.json | wc -l) templates in cdk.out/"
+	@echo "synthesized and validated in cdk.out/: $$(ls cdk.out/*.template.json | grep -vc '\.product\.') stack templates + $$(ls cdk.out/*.product.template.json 2>/dev/null | wc -l) Service Catalog product template(s)"
 
 # Deploying needs AWS credentials. STACKS takes stack ids as `cdk ls` prints them first (e.g. Foundation,
 # 'MeshProducts-*'), not CloudFormation stack names: the CLI selects by construct id. Default: every stack.

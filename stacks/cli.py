@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -319,9 +320,20 @@ def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_PROBLEMS if blocked else EXIT_OK
 
 
+def _prefer_pinned_node() -> None:
+    """Commands that import the CDK (``shards``, ``producer-policy``, ``plan``) start jsii's Node.js: use the
+    project's pinned Node 22 (``node_modules/.bin/node``, installed by ``make``) when it is there, as the
+    Makefile does, instead of whatever ``node`` is first on ``PATH`` (jsii would print an end-of-life banner
+    for Node 20). An explicit ``JSII_NODE`` wins."""
+    pinned = Path("node_modules/.bin/node")
+    if "JSII_NODE" not in os.environ and pinned.is_file():
+        os.environ["JSII_NODE"] = str(pinned.resolve())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit code, never raises."""
     out, err = sys.stdout, sys.stderr
+    _prefer_pinned_node()
     try:
         try:
             args = _build_parser().parse_args(argv)

@@ -67,7 +67,7 @@ from meshworks.constructs.core.inputs import account_ids
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.mesh.contract import CONSUMERS_PARAMETER, DataProductContract  # noqa: F401 - re-exported
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
-from meshworks.constructs.mesh.trust import require_allowed_consumers
+from meshworks.constructs.mesh.trust import location_within, require_allowed_consumers
 
 if TYPE_CHECKING:
     from meshworks.constructs.mesh.mesh_hub import MeshHub
@@ -368,6 +368,15 @@ class DataProduct(Construct):
 
     def _depend_on_hub(self, hub: MeshHub) -> None:
         """Create (or reuse) the product's prerequisites in ``hub`` and depend on each explicitly."""
+        folders = hub.producer_locations
+        location = self.contract.location.rstrip("/") + "/"
+        if self.location_registration is not None and not any(location_within(location, f) for f in folders):
+            raise ValueError(
+                f"DataProduct {self.node.path!r}: location {self.contract.location!r} is outside the hub's producer "
+                f"locations ({', '.join(folders) or 'none'}): its data-access role could not read it. Add the folder "
+                "to MeshHub(producer_locations=[...]) (reference app: mesh.domains.<domain>.buckets), or fix the "
+                "contract's location"
+            )
         database = hub.add_domain(self.database_name)
         tags = [hub.add_lf_tag(key, [value]) for key, value in sorted(self.lf_tags().items())]
         resources: list[CfnResource] = [self.table, *self.grants.values()]

@@ -61,6 +61,7 @@ from meshworks.constructs.mesh.trust import require_allowed_consumers
 
 __all__ = [
     "CONSUMER_RESOURCES",
+    "consumer_resources",
     "DataProductCatalog",
     "ShardBudgetError",
     "ShardLock",
@@ -72,8 +73,17 @@ __all__ = [
     "shard_index",
 ]
 
-#: LF-tag mode: resources per consumer account: its tag key, the table grant, the database grant.
-CONSUMER_RESOURCES = 3
+#: LF-tag mode: resources per consumer account besides its database grants: its tag key and its table grant.
+CONSUMER_RESOURCES = 2
+
+
+def consumer_resources(domains: Sequence[str]) -> int:
+    """Resources of one consumer account (LF-tag mode): tag key, table grant, one DESCRIBE grant per domain.
+
+    One database grant per domain (not one listing them all): ``Resource`` is create-only, so a grant
+    listing the domains would be replaced (revoked, then granted) whenever the consumer reaches a new domain.
+    """
+    return CONSUMER_RESOURCES + len(domains)
 #: Shard group of the consumer accounts' LF-tag keys and grants.
 CONSUMERS_GROUP = "consumers"
 DOMAIN_TAG_KEY = "domain"
@@ -236,23 +246,28 @@ def estimate_product_bytes(
 
 
 def estimate_consumer_bytes(account: str, domains: Sequence[str], *, stack_id: str = "MeshConsumers-99") -> int:
-    """Upper bound of the bytes a consumer account's tag key and two grants add (LF-tag mode)."""
-    path = f"{_catalog_path(stack_id)}Consumer-{account}/Databases/"
+    """Upper bound of the bytes a consumer account's tag key, table grant and per-domain database grants add."""
+    path = f"{_catalog_path(stack_id)}Consumer-{account}/Databases-{'x' * 64}/"
     condition = {"TagKey": consumer_tag_key(account), "TagValues": [CONSUMER_TAG_VALUE]}
-    grant = {
-        "Principal": {"DataLakePrincipalIdentifier": account},
-        "Resource": {
-            "LFTagPolicy": {
-                "CatalogId": "123456789012",
-                "ResourceType": "DATABASE",
-                "Expression": [{"TagKey": DOMAIN_TAG_KEY, "TagValues": list(domains)}],
-            }
-        },
-        "Permissions": list(CONSUMER_TABLE_PERMISSIONS),
-        "PermissionsWithGrantOption": list(CONSUMER_TABLE_PERMISSIONS),
-    }
+
+    def grant(values: Sequence[str]) -> dict[str, Any]:
+        return {
+            "Principal": {"DataLakePrincipalIdentifier": account},
+            "Resource": {
+                "LFTagPolicy": {
+                    "CatalogId": "123456789012",
+                    "ResourceType": "DATABASE",
+                    "Expression": [{"TagKey": DOMAIN_TAG_KEY, "TagValues": list(values)}],
+                }
+            },
+            "Permissions": list(CONSUMER_TABLE_PERMISSIONS),
+            "PermissionsWithGrantOption": list(CONSUMER_TABLE_PERMISSIONS),
+        }
+
     tag = {"CatalogId": "123456789012", **condition}
-    return (_resource_bytes(path, {"Properties": tag}) + 2 * _resource_bytes(path, {"Properties": grant})) * 11 // 10
+    total = _resource_bytes(path, {"Properties": tag}) + _resource_bytes(path, {"Properties": grant(["x" * 64])})
+    total += sum(_resource_bytes(path, {"Properties": grant([domain])}) for domain in domains)
+    return total * 11 // 10
 
 
 # ---- the shard lock ------------------------------------------------------------------------------------
@@ -439,7 +454,7 @@ class ShardLock:
             accounts = _domains_of_consumers(contracts)
             fresh = []
             for account, domains in accounts.items():
-                cost = (CONSUMER_RESOURCES, estimate_consumer_bytes(account, domains))
+                cost = (consumer_resources(domains), estimate_consumer_bytes(account, domains))
                 if account in old.consumers:
                     new.consumers[account] = record((CONSUMERS_GROUP, old.consumers[account]), cost)
                 else:
@@ -576,7 +591,7 @@ def plan_shards(
         for account, domains in _domains_of_consumers(contracts).items():
             plan = shard(CONSUMERS_GROUP, lock.consumers[account])
             plan.consumers[account] = domains
-            plan.resources += CONSUMER_RESOURCES
+            plan.resources += consumer_resources(domains)
             plan.template_bytes += estimate_consumer_bytes(account, domains, stack_id=plan.stack_id)
     ordered = sorted(plans.values(), key=lambda p: (not p.is_consumer_shard, p.group, p.index))
     for plan in ordered:
@@ -679,7 +694,7 @@ class DataProductCatalog(Construct):
                 location_access_grants=len(location_access_role_arns),
             )
             for c in contracts
-        ) + CONSUMER_RESOURCES * len(consumers)
+        ) + sum(consumer_resources(domains) for domains in consumers.values())
         if expected > max_resources:
             raise ShardBudgetError(
                 f"{self.node.path}: {len(contracts)} products need {expected} resources, more than {max_resources}; "
@@ -741,19 +756,24 @@ class DataProductCatalog(Construct):
             permissions_with_grant_option=list(CONSUMER_TABLE_PERMISSIONS),
         )
         tables.add_resource_dependency(tag)
-        databases = lakeformation.CfnPrincipalPermissions(
-            scope,
-            "Databases",
-            principal=principal,
-            resource=lakeformation.CfnPrincipalPermissions.ResourceProperty(
-                lf_tag_policy=lakeformation.CfnPrincipalPermissions.LFTagPolicyResourceProperty(
-                    catalog_id=self.catalog_id,
-                    resource_type="DATABASE",
-                    expression=[condition(tag_key=DOMAIN_TAG_KEY, tag_values=list(domains))],
-                )
-            ),
-            permissions=["DESCRIBE"],
-            permissions_with_grant_option=["DESCRIBE"],
-        )
+        # One DESCRIBE grant per domain, its construct id from the domain alone: reaching a new domain adds a
+        # grant and replaces none (``Resource`` is create-only).
+        databases = [
+            lakeformation.CfnPrincipalPermissions(
+                scope,
+                f"Databases-{domain}",
+                principal=principal,
+                resource=lakeformation.CfnPrincipalPermissions.ResourceProperty(
+                    lf_tag_policy=lakeformation.CfnPrincipalPermissions.LFTagPolicyResourceProperty(
+                        catalog_id=self.catalog_id,
+                        resource_type="DATABASE",
+                        expression=[condition(tag_key=DOMAIN_TAG_KEY, tag_values=[domain])],
+                    )
+                ),
+                permissions=["DESCRIBE"],
+                permissions_with_grant_option=["DESCRIBE"],
+            )
+            for domain in sorted(domains)
+        ]
         self.consumer_tags[account] = tag
-        self.consumer_grants[account] = [tables, databases]
+        self.consumer_grants[account] = [tables, *databases]

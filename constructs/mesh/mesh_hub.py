@@ -413,6 +413,11 @@ class MeshHub(Construct):
 
     # ---- producers -------------------------------------------------------------------------------
 
+    @property
+    def producer_locations(self) -> list[str]:
+        """The S3 folders (``s3://bucket/`` or ``s3://bucket/prefix/``) the data-access role may read."""
+        return list(self._producer_locations)
+
     def add_producer_bucket(self, bucket_name: str) -> None:
         """Same as ``add_producer_location("s3://<bucket_name>/")``: the whole bucket.
 

@@ -122,13 +122,8 @@ def test_adding_a_domain_adds_stacks_and_touches_no_product() -> None:
     assert {c.stack.rsplit("-", 1)[0] for c in found} == {"MeshProducts-marketing"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DataProductCatalog grants a consumer DESCRIBE on all its domains in one PrincipalPermissions whose "
-    "Resource (create-only) lists them: a consumer's first product of a new domain replaces that grant. "
-    "Fix in data_product_catalog.py (one grant per consumer and domain), owned by the sharding rework (issue 15).",
-)
 def test_a_consumer_reaching_a_new_domain_keeps_its_database_grants() -> None:
+    """A grant listing the consumer's domains (create-only Resource) was replaced when a domain was added."""
     base = mesh_assembly(products())
     head = mesh_assembly([*products(), make_contract(domain="marketing", name="campaigns", consumers=[ALICE])])
     assert [c for c in changes(base, head) if c.action in ("replaced", "removed")] == []

@@ -68,3 +68,13 @@ def test_every_lf_tag_the_product_uses_is_created_with_its_value() -> None:
         name, values = tags[pair["TagKey"]]
         assert set(pair["TagValues"]) <= values
         assert name in _depends(resources, association)
+
+
+def test_a_product_outside_the_hubs_producer_locations_is_refused() -> None:
+    """Found by a user test: the location was registered although the data-access role could not read it."""
+    _, stack = new_stack()
+    hub = MeshHub(stack, "Hub", name_prefix="acme", producer_locations=["s3://acme-sales-curated/"])
+    contract = contract_of(consumers=[CONSUMER], location="s3://acme-sales-curated-eu-west-1/orders/")
+    with pytest.raises(ValueError, match="outside the hub's producer locations"):
+        DataProduct(stack, "Orders", contract=contract, hub=hub, data_access_role_arn=hub.data_access_role.role_arn,
+                    allowed_consumer_accounts=[CONSUMER])

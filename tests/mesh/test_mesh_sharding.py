@@ -181,7 +181,7 @@ def test_plan_counts_resources_and_bytes() -> None:
     for plan in plans:
         # location + table + one tag association per LF-tag key (domain, classification, pii, tags, consumers)
         products = sum(2 + 3 + len(c.tags) + len(c.consumers) for c in plan.products)
-        assert plan.resources == products + CONSUMER_RESOURCES * len(plan.consumers)
+        assert plan.resources == products + sum(CONSUMER_RESOURCES + len(d) for d in plan.consumers.values())
         assert all(c.domain == plan.domain for c in plan.products)
         assert not (plan.products and plan.consumers)
         assert plan.template_bytes > 2_000 + 1_000 * (len(plan.products) + len(plan.consumers))

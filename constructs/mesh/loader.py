@@ -463,7 +463,30 @@ def _review_problems(loaded: Sequence[LoadedContract], trust: MeshTrust | None) 
         return f"{item.path}:{item.line(loc)}"
 
     findings = review_contracts([item.contract for item in loaded], trust=trust, describe=describe)
-    return [Problem(loaded[f.index].path, loaded[f.index].line(f.loc), format_loc(f.loc), f.message) for f in findings]
+    problems = [Problem(loaded[f.index].path, loaded[f.index].line(f.loc), format_loc(f.loc), f.message) for f in findings]
+    return problems + _folder_problems(loaded, trust)
+
+
+def _folder_problems(loaded: Sequence[LoadedContract], trust: MeshTrust | None) -> list[Problem]:
+    """A contract in a configured domain's folder (``contracts/<domain>/``, which that domain's team owns through
+    CODEOWNERS) must be of that domain: otherwise one team's approval could publish into another's domain."""
+    if trust is None:
+        return []
+    problems = []
+    for item in loaded:
+        folder = Path(item.path).parent.name
+        if folder in trust.domains and folder != item.contract.domain:
+            problems.append(
+                Problem(
+                    item.path,
+                    item.line(("domain",)),
+                    "domain",
+                    f"'{item.contract.domain}' in the folder of domain '{folder}': a domain's folder holds only its "
+                    f"own products (its team owns the folder): move the file to the folder of domain "
+                    f"'{item.contract.domain}', or set domain: {folder}",
+                )
+            )
+    return problems
 
 
 def _check_all(

@@ -113,3 +113,14 @@ def test_reference_app_stack_is_opt_in_and_covers_every_platform_account(tmp_pat
     assert accounts == {"111111111111", "222222222222", "333333333333"}
     assert len(_resolved_arns(template)) == 4 * 3
     assert _nag_report(app, tmp_path) == []
+
+
+def test_roles_in_one_stack_share_one_oidc_provider() -> None:
+    """Found by a user test: a staging and a production role side by side made two providers for one issuer
+    URL, which an account does not allow (the deploy fails)."""
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Deploy", env=Environment(account="111122223333", region="eu-west-1"))
+    staging = GitHubDeployRole(stack, "Staging", repository="acme/data", environment="staging")
+    production = GitHubDeployRole(stack, "Production", repository="acme/data", environment="production")
+    providers = Template.from_stack(stack).find_resources("AWS::IAM::OIDCProvider")
+    assert len(providers) == 1
+    assert stack.resolve(staging.oidc_provider_arn) == stack.resolve(production.oidc_provider_arn)

@@ -526,3 +526,14 @@ def test_data_access_role_policy_is_enforced_on_the_configured_folders(platform:
         "acme-sales-curated-eu-west-1/orders/part-0.parquet": "read",
         "acme-sales-archive/orders/part-0.parquet": "AccessDenied",
     }
+
+
+def test_a_contract_in_another_domains_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a user test: contracts/marketing/sneaky.yaml saying domain: sales passed, so the marketing
+    team's approval (CODEOWNERS of contracts/marketing/) could publish a sales product."""
+    folder = tmp_path / "marketing"
+    folder.mkdir()
+    write(folder, "sneaky", sales_contract())
+    code, lines = validate(capsys, str(tmp_path), "--config", str(ROOT / "cdk.json"))
+    assert code == 1
+    assert any("sneaky.yaml" in line and "domain: 'sales' in the folder of domain 'marketing'" in line for line in lines)

@@ -5,6 +5,10 @@ the user's own, and every public ``grant_*`` of the construct given to that role
 public ``meshworks.constructs.core.nag.add_policy_checks``. Synthesized once; every finding is attributed to
 its stack by the construct path. Before the fix the user's roles carried 9-10 findings per construct
 (``AwsSolutions-IAM5[...]`` per wildcard and ``NIST.800.53.R5-IAMNoInlinePolicy``).
+
+The same constructs are also built in env-agnostic stacks (``Stack(app, "Analytics")``, as the README writes it),
+in the same synth: cdk-nag then renders ARNs with ``<AWS::Region>`` / ``<AWS::AccountId>`` tokens, which patterns
+written for literals missed (8 tests failed before the shared ``REGION``/``ACCOUNT`` parts of ``core/nag.py``).
 """
 
 from __future__ import annotations
@@ -20,11 +24,26 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 
-from meshworks.constructs.core import PlatformFunction, PlatformKey, SecureLogGroup, pin_availability_zones
+from meshworks.constructs.core import (
+    DeadLetterQueue,
+    PlatformFunction,
+    PlatformKey,
+    SecureLogGroup,
+    pin_availability_zones,
+)
 from meshworks.constructs.core.nag import add_policy_checks
+from meshworks.constructs.deploy import GitHubDeployRole
+from meshworks.constructs.features import (
+    FeatureTable,
+    FileMetadataTable,
+    Keyspace,
+    KeyspacesTable,
+    KeyspacesTableSchema,
+)
 from meshworks.constructs.mesh import DataProduct, MeshHub, ShareAcceptor, SpokeProduct, load_contracts
 from meshworks.constructs.monitoring import JobEventForwarder, JobFailureAlerts, PlatformDashboard, SloMonitor
 from meshworks.constructs.network import PlatformVpc
+from meshworks.constructs.orchestration import AirflowEnvironment
 from meshworks.constructs.spark import (
     EmrCluster,
     EmrOnEksVirtualCluster,
@@ -39,6 +58,7 @@ from meshworks.constructs.spark import (
     TransientClusterProfile,
 )
 from meshworks.constructs.storage import AccessLogsBucket, DataLakeStorage, SecureBucket, Zone
+from tests.features.cql_samples import CASSANDRA_DDL
 from tests.harness import ROOT
 
 ENV = Environment(account="123456789012", region="eu-west-1")
@@ -180,8 +200,29 @@ def _build(app: App, *, agnostic: bool = False) -> None:
     )])
     JobRollout(stack, "Rollout", catalog=catalog, prefix="acme").grant_read(role)
 
+    stack = _stack(app, "Features")
+    role = _user_role(stack)
+    keyspace = Keyspace(stack, "Keyspace", keyspace_name="features")
+    table = KeyspacesTable(stack, "Customers", keyspace=keyspace, schema=KeyspacesTableSchema.from_cql(CASSANDRA_DDL))
+    table.grant_read_data(role)
+    table.grant_write_data(role)
+    if not agnostic:  # FeatureTable's replicas need the stack's region (it raises a clear error without one)
+        online = FeatureTable(stack, "Online")
+        online.grant_read_data(role)
+        online.grant_write_data(role)
+        FileMetadataTable(stack, "LandedFiles")
+
+    stack = _stack(app, "Airflow", pin=True)
+    network = PlatformVpc(stack, "Network", availability_zones=AZS, interface_endpoints=[])
+    AirflowEnvironment(stack, "Airflow", name="acme-airflow", vpc=network.vpc, secrets_backend=True)
+
+    # Without env the role needs its deployment targets (it raises a clear error otherwise).
+    GitHubDeployRole(_stack(app, "Deploy"), "Prod", repository="acme/data-platform", environment="production",
+                     targets=[(ENV.account, ENV.region)] if agnostic else None)
+
     stack = _stack(app, "Core")
     key = PlatformKey(stack, "Key")
+    DeadLetterQueue(stack, "Dlq", encryption_key=key, receives="the user's own rule targets")
     AccessLogsBucket(stack, "AccessLogs")
     SecureLogGroup(stack, "Logs", encryption_key=key)
     PlatformFunction(stack, "Fn", package="mesh_notifier", handler="mesh_notifier.handler.main", encryption_key=key)
@@ -214,11 +255,11 @@ def test_the_app_synthesizes_offline(findings: list[tuple[str, str]]) -> None:
 
 
 #: Stacks with a user role given every public grant_* of the construct.
-GRANT_STACKS = ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks", "Rollout"]
+GRANT_STACKS = ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks", "Rollout", "Features"]
 #: Every stack of the app.
 STACKS = [
     "Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Alerts", "Slo", "Dashboard", "Forwarder",
-    "Acceptor", "Spoke", "Products", "Cluster", "Eks", "Runner", "Rollout", "Core",
+    "Acceptor", "Spoke", "Products", "Cluster", "Eks", "Runner", "Rollout", "Features", "Airflow", "Deploy", "Core",
 ]
 #: Constructs that need a region cannot be env-agnostic (they raise a clear error instead).
 NEEDS_ENV = {"Flink"}

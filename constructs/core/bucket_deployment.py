@@ -1,9 +1,11 @@
-"""cdk-nag acknowledgements for the singleton function behind CDK's ``BucketDeployment``."""
+"""cdk-nag acknowledgements for the singleton functions CDK adds to a stack (``BucketDeployment``,
+``AwsCustomResource``, S3 bucket notifications)."""
 
 from __future__ import annotations
 
+import jsii
 from aws_cdk import Stack
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 from .nag import BUCKET_OBJECTS, CDK_ASSET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
 
@@ -90,3 +92,50 @@ def acknowledge_custom_resource_provider(scope: IConstruct) -> None:
                 "AWSLambdaBasicExecutionRole]": "CDK AwsCustomResource role: the managed policy only writes logs.",
             },
         )
+
+
+#: Construct id of CDK's per-stack singleton that writes S3 bucket notification configurations (aws-s3).
+BUCKET_NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+
+
+@jsii.implements(IValidation)
+class _AcknowledgeBucketNotifications:
+    """At synthesis (before cdk-nag runs): the notifications resource exists only once a notification or
+    EventBridge delivery was configured, possibly after the bucket was built (``add_event_notification``)."""
+
+    def __init__(self, bucket: IConstruct) -> None:
+        self._bucket = bucket
+
+    def validate(self) -> list[str]:
+        notifications = self._bucket.node.try_find_child("Notifications")
+        policy = notifications.node.try_find_child("HandlerPolicy") if notifications is not None else None
+        if policy is not None:
+            acknowledge(
+                policy,
+                {
+                    "NIST.800.53.R5-IAMNoInlinePolicy": "CDK's bucket-notifications handler policy: "
+                    "s3:PutBucketNotification on this bucket only, written by CDK for this bucket.",
+                },
+            )
+        handler = Stack.of(self._bucket).node.try_find_child(BUCKET_NOTIFICATIONS_HANDLER)
+        role = handler.node.try_find_child("Role") if handler is not None else None
+        if role is not None:
+            acknowledge(
+                role,
+                {
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSLambdaBasicExecutionRole]": "CDK's bucket-notifications handler (runs only during "
+                    "deployments): the managed policy only writes its logs.",
+                },
+            )
+        return []
+
+
+def acknowledge_bucket_notifications(bucket: IConstruct) -> None:
+    """Acknowledge, with reasons, the findings of CDK's bucket-notifications handler serving ``bucket``.
+
+    ``event_bridge_enabled=True`` or ``add_event_notification`` make CDK add a singleton function per stack
+    (``BucketNotificationsHandler…``, role with ``AWSLambdaBasicExecutionRole``) and an inline policy under the
+    bucket (``Notifications/HandlerPolicy``). Checked at synthesis, so notifications added later are covered.
+    """
+    bucket.node.add_validation(_AcknowledgeBucketNotifications(bucket))

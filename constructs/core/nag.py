@@ -35,8 +35,29 @@ _PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "Serverless", "PCI
 #: in full is acknowledged with the reason.
 Rule = tuple[str, str]
 
-#: How an ARN's partition appears in a finding (a token, or a literal with partition literals on).
+# How the parts of an ARN appear in a finding. A stack without ``env`` (``Stack(app, "Analytics")``) renders them as
+# the pseudo-parameter tokens ``<AWS::Partition>``, ``<AWS::Region>``, ``<AWS::AccountId>``; a stack with an ``env``
+# as literals (``aws``, ``eu-west-1``, ``123456789012``). Every pattern of the library builds ARNs from these so
+# that it accepts both forms (a hand-written ``[^:]+`` or ``\d{12}`` misses the token form).
+#: An ARN's partition: ``<AWS::Partition>`` or ``aws``, ``aws-cn``, ``aws-us-gov``, ...
 PARTITION = r"(<AWS::Partition>|aws[a-z-]*)"
+#: An ARN's region: ``<AWS::Region>`` or a literal such as ``eu-west-1``, ``us-gov-west-1``.
+REGION = r"(<AWS::Region>|[a-z]{2}(-[a-z]+)+-\d)"
+#: An ARN's account: ``<AWS::AccountId>`` or a 12-digit account id.
+ACCOUNT = r"(<AWS::AccountId>|\d{12})"
+#: A bucket name, possibly built from the account and region (``cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>``).
+BUCKET_NAME = r"([a-z0-9.-]|<AWS::AccountId>|<AWS::Region>)+"
+
+
+def arn(service: str, resource: str, *, region: str = REGION, account: str = ACCOUNT) -> str:
+    r"""The pattern of ``arn:<partition>:<service>:<region>:<account>:<resource>`` as cdk-nag renders it.
+
+    ``service`` and ``resource`` are regular expressions; ``region`` / ``account`` default to :data:`REGION` /
+    :data:`ACCOUNT` (both forms), pass ``""`` for services whose ARNs have none (S3).
+    Example: ``"Resource::" + arn("sns", r"[a-z0-9-]+-mesh-refreshed-\*")``.
+    """
+    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+
 
 #: Wildcard actions of CDK's own ``grant_*`` methods, always scoped to the one resource of their statement.
 CDK_GRANT_ACTIONS: Rule = (
@@ -46,13 +67,13 @@ CDK_GRANT_ACTIONS: Rule = (
 )
 #: Objects of a bucket (``<Bucket.Arn>/*``, ``<Bucket.Arn>/prefix/*``, an imported bucket or a named one).
 BUCKET_OBJECTS: Rule = (
-    r"Resource::(<[A-Za-z0-9]+\.Arn>|[A-Za-z0-9-]+:ExportsOutput[A-Za-z0-9]+|arn:" + PARTITION + r":s3:::[a-z0-9.<>:-]+)"
+    r"Resource::(<[A-Za-z0-9]+\.Arn>|[A-Za-z0-9-]+:ExportsOutput[A-Za-z0-9]+|" + arn("s3", BUCKET_NAME, region="", account="") + ")"
     r"/[A-Za-z0-9_./=-]*\*",
     "Object keys inside one named bucket (or one prefix of it); object names are created at run time.",
 )
 #: Objects of the CDK bootstrap assets bucket (read by CDK's ``BucketDeployment`` handler).
 CDK_ASSET_OBJECTS: Rule = (
-    r"Resource::.*cdk-[a-z0-9]+-assets-.*/\*",
+    r"Resource::" + arn("s3", r"cdk-[a-z0-9]+-assets-" + BUCKET_NAME, region="", account="") + r"/\*",
     "Reads the deployment's own asset objects from the CDK bootstrap assets bucket (object keys are content hashes).",
 )
 

@@ -19,7 +19,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 from pydantic import ValidationError
 
-from ..core.nag import PARTITION
+from ..core.nag import arn
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
 from ._grantee import acknowledge_grant
@@ -225,8 +225,7 @@ class KeyspacesTable(Construct):
 
 #: The one wildcard of the grants: drivers read the system keyspaces (peers, schema) on connect.
 SYSTEM_KEYSPACES_RULE = (
-    r"Resource::arn:" + PARTITION + r":cassandra:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):"
-    r"/keyspace/system\*",
+    r"Resource::" + arn("cassandra", r"/keyspace/system\*"),
     "Select on Keyspaces' system keyspaces (system, system_schema, system_schema_mcs...), read-only metadata "
     "every Cassandra driver queries on connect (peers, schema); no user data.",
 )

@@ -56,7 +56,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from meshworks.constructs.core.inputs import account_ids, bucket_names, kms_key_arns, role_arns
-from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_grant, acknowledge_policies
+from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_grant, acknowledge_policies, arn
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.core.removal import resolve_removal_policy
@@ -285,10 +285,10 @@ class MeshHub(Construct):
             [
                 (r"Resource::arn:" + PARTITION + r":s3:::[^/*]+/([^*]+/)?\*_SUCCESS", "Only objects named _SUCCESS (the "
                  "refresh markers) in the producer buckets; partition paths are only known at run time."),
-                (r"Resource::arn:" + PARTITION + r":glue:[^:]+:[^:]+:table/[a-z0-9_]+/\*", "GetTable/CreatePartition/"
+                (r"Resource::" + arn("glue", r"table/[a-z0-9_]+/\*"), "GetTable/CreatePartition/"
                  "UpdatePartition on the tables of the mesh's domain databases (one ARN per domain); products come "
                  "and go without a policy change."),
-                (r"Resource::arn:" + PARTITION + r":sns:[^:]+:[^:]+:[a-z0-9-]+-mesh-refreshed-\*", "Publish only to "
+                (r"Resource::" + arn("sns", r"[a-z0-9-]+-mesh-refreshed-\*"), "Publish only to "
                  "the hub's per-consumer-account refresh topics (<prefix>-mesh-refreshed-<account>); accounts are "
                  "added by configuration without a policy change."),
             ],

@@ -34,7 +34,7 @@ from constructs import Construct
 
 from meshworks.constructs.core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
 from meshworks.constructs.core.inputs import whole_duration
-from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_policies
+from meshworks.constructs.core.nag import acknowledge, acknowledge_policies, arn
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.core.secure_log_group import SecureLogGroup
@@ -206,9 +206,9 @@ class ShareAcceptor(Construct):
                 (r"Resource::\*", "ram:GetResourceShareInvitations, ram:ListResources, "
                  "lakeformation:GrantPermissions and cloudwatch:PutMetricData support no resource-level "
                  "permissions (metrics are limited to the acceptor's namespace by a condition)."),
-                (r"Resource::arn:" + PARTITION + r":ram:.+:resource-share-invitation/\*", "Invitation ids are unknown "
+                (r"Resource::" + arn("ram", r"resource-share-invitation/\*"), "Invitation ids are unknown "
                  "in advance; the ARN pattern limits acceptance to invitations sent by the hub account."),
-                (r"Resource::arn:" + PARTITION + r":glue:.*:(database|table)/.*\*", "Glue writes only create resource "
+                (r"Resource::" + arn("glue", r"(database|table)/.*\*"), "Glue writes only create resource "
                  "links inside the acceptor's prefixed databases; the other Glue actions are reads of the hub catalog "
                  "and of the databases shared with this account, whose visibility Lake Formation grants decide."),
             ],

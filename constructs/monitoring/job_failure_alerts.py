@@ -20,7 +20,7 @@ from constructs import Construct
 
 from ..core.dead_letter_queue import DeadLetterQueue
 from ..core.inputs import account_ids, whole_duration
-from ..core.nag import PARTITION, acknowledge, acknowledge_grant, acknowledge_policies
+from ..core.nag import acknowledge, acknowledge_grant, acknowledge_policies, arn
 from ..core.naming import fit_name
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey
@@ -179,7 +179,7 @@ class JobFailureAlerts(Construct):
             acknowledge_policies(
                 role,
                 [
-                    (r"Resource::arn:" + PARTITION + r":emr-serverless:.*:/applications/\*/jobruns/\*",
+                    (r"Resource::" + arn("emr-serverless", r"/applications/\*/jobruns/\*"),
                      "GetJobRun (read-only) on the job runs of this account and region: failure events of any "
                      "application alert, and the event carries no reason."),
                 ],

@@ -37,6 +37,7 @@ from ..core.nag import (
     acknowledge,
     acknowledge_grant,
     acknowledge_policies,
+    arn,
 )
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey, allow_service_to_use_key
@@ -484,7 +485,7 @@ class SloMonitor(Construct):
                 (r"Resource::arn:" + PARTITION + r":s3:::[^/]+/\*_SUCCESS", "HeadObject of the _SUCCESS markers only "
                  "(<bucket>/*_SUCCESS) of the buckets holding monitored products; marker keys depend on each "
                  "product's prefix and period."),
-                (r"Resource::arn:" + PARTITION + r":kms:.+:key/\*", "kms:Decrypt of the hub's delivery table, whose "
+                (r"Resource::" + arn("kms", r"key/\*"), "kms:Decrypt of the hub's delivery table, whose "
                  "key lives in another stack: allowed only through DynamoDB (kms:ViaService) and only for that "
                  "table (encryption context)."),
                 (r"Resource::\*", "cloudwatch:PutMetricData supports no resource-level permission; the "

@@ -19,7 +19,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..core.bucket_deployment import acknowledge_bucket_deployments, acknowledge_custom_resource_provider
-from ..core.nag import CDK_GRANT_ACTIONS, PARTITION, acknowledge, acknowledge_policies
+from ..core.nag import CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
@@ -442,12 +442,10 @@ class AirflowEnvironment(Construct):
                 (r"Resource::<[A-Za-z0-9]+\.Arn>/\*", "Objects of the environment's own DAG bucket."),
                 (r"Resource::\*", "s3:GetAccountPublicAccessBlock, logs:DescribeLogGroups and "
                  "cloudwatch:PutMetricData (namespace AmazonMWAA) have no resource-level permissions."),
-                (r"Resource::arn:" + PARTITION + r":sqs:(<AWS::Region>|[a-z0-9-]+):\*:airflow-celery-\*",
+                (r"Resource::" + arn("sqs", r"airflow-celery-\*", account=r"\*"),
                  "MWAA's Celery queue is created by MWAA in a service account; only its name prefix is known."),
                 (r"Resource::<[A-Za-z0-9]+\.Arn>:log-stream:\*", "Log streams of the environment's own log groups."),
-                (r"Resource::arn:" + PARTITION + r":secretsmanager:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12})"
-                 r":secret:airflow/"
-                 r"(connections|variables)/\*", "The secrets backend's two prefixes (connections, variables)."),
+                (r"Resource::" + arn("secretsmanager", r"secret:airflow/(connections|variables)/\*"), "The secrets backend's two prefixes (connections, variables)."),
                 (r"Action::kms:GenerateDataKey\*", "Key use on the environment's own CMK through SQS and S3 only."),
             ],
             extra={"NIST.800.53.R5-IAMNoInlinePolicy": "The execution role serves this one environment."},

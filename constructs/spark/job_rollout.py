@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ..core.nag import PARTITION, acknowledge_grant
+from ..core.nag import acknowledge_grant, arn
 from ._checks import annotate_warnings, fail
 from .models import ROUTING_DOCUMENT_VERSION, SSM_STANDARD_VALUE_LIMIT_BYTES, JobCatalog, routing_parameter_name
 
@@ -167,8 +167,7 @@ class JobRollout(Construct):
             grantee,
             [
                 (
-                    r"Resource::arn:" + PARTITION + r":ssm:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):"
-                    r"parameter/[A-Za-z0-9_./-]+/spark/\*",
+                    r"Resource::" + arn("ssm", r"parameter/[A-Za-z0-9_./-]+/spark/\*"),
                     "The Spark routing parameters (one per job, created as the job catalog grows) under one prefix.",
                 )
             ],

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, PARTITION, Rule, acknowledge_grant, acknowledge_policies
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, Rule, acknowledge_grant, acknowledge_policies, arn
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ._checks import check_role_name, fail
 
@@ -42,12 +42,12 @@ GLUE_WRITE_ACTIONS = (
 
 #: Tables and functions inside the listed Glue databases.
 GLUE_TABLES: Rule = (
-    r"Resource::arn:" + PARTITION + r":glue:.+:(table|userDefinedFunction)/[a-z0-9_]+/\*",
+    r"Resource::" + arn("glue", r"(table|userDefinedFunction)/[a-z0-9_]+/\*"),
     "Tables and functions inside one Glue database the role was given; tables are created by the jobs.",
 )
 #: ``logs:DescribeLogGroups`` (EMR Serverless looks up the log group with the job's role).
 LOG_GROUP_LISTING: Rule = (
-    r"Resource::arn:" + PARTITION + r":logs:.+:log-group:\*",
+    r"Resource::" + arn("logs", r"log-group:\*"),
     "DescribeLogGroups is a list call EMR Serverless makes with the job role to find the log group; "
     "it has no narrower resource.",
 )

@@ -14,7 +14,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ..core.inputs import whole_duration
-from ..core.nag import CDK_GRANT_ACTIONS, PARTITION, acknowledge_policies
+from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
 from ..core.secure_log_group import SecureLogGroup
 from ._checks import check_name, check_range, fail
 from .emr_serverless_application import EmrServerlessApplication
@@ -179,7 +179,7 @@ class SparkJobRunner(Construct):
                 CDK_GRANT_ACTIONS,
                 (r"Resource::\*", "X-Ray trace segments and CloudWatch Logs vended-log delivery (CreateLogDelivery, "
                  "PutResourcePolicy...) have no resource-level permissions."),
-                (r"Resource::<[A-Za-z0-9]+\.Arn>/jobruns/\*|Resource::arn:" + PARTITION + r":emr-containers:.+:/virtualclusters/.+/jobruns/\*",
+                (r"Resource::<[A-Za-z0-9]+\.Arn>/jobruns/\*|Resource::" + arn("emr-containers", r"/virtualclusters/.+/jobruns/\*"),
                  "Job runs of the one application / virtual cluster this runner targets; run ids are created at run time."),
             ],
             extra={

@@ -15,7 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ..core.nag import PARTITION, acknowledge_grant
+from ..core.nag import acknowledge_grant, arn
 from ._checks import annotate_warnings, check_ami, check_fleet_scaling, check_release_label, fail
 from .emr_cluster import (
     BELCORP_FLEET_SCALING,
@@ -242,7 +242,7 @@ class TransientClusterProfile(Construct):
             [
                 (r"Resource::\*", "elasticmapreduce:RunJobFlow has no resource-level permission (the cluster does not "
                  f"exist yet); the statement requires the request tag {PROFILE_TAG} of this profile."),
-                (r"Resource::arn:" + PARTITION + r":elasticmapreduce:[^:]+:[^:]+:cluster/\*", "Clusters are created at "
+                (r"Resource::" + arn("elasticmapreduce", r"cluster/\*"), "Clusters are created at "
                  f"run time; the statement only matches clusters carrying this profile's tag {PROFILE_TAG} "
                  "(aws:ResourceTag condition)."),
             ],

@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.bucket_deployment import acknowledge_bucket_notifications
 from ..core.inputs import whole_duration
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant
 from ..core.platform_key import PlatformKey
@@ -136,6 +137,7 @@ class SecureBucket(s3.Bucket):
                 "replication is a disaster-recovery choice the platform team opts into per bucket.",
             },
         )
+        acknowledge_bucket_notifications(self)  # event_bridge_enabled / add_event_notification
 
     # ---- grants: CDK's, plus the acknowledgement of their wildcards on the grantee (nothing inherited) ----
 

@@ -21,8 +21,10 @@ from constructs import Construct
 from meshworks.constructs.core import PlatformFunction, PlatformKey
 from meshworks.constructs.core.nag import (
     BUCKET_OBJECTS,
+    CDK_ASSET_OBJECTS,
     CDK_GRANT_ACTIONS,
     acknowledge_policies,
+    arn,
     flatten,
     wildcard_findings,
 )
@@ -136,3 +138,35 @@ def test_wildcard_findings_of_a_document() -> None:
     }
     assert wildcard_findings(document) == ["Action::s3:GetObject*", "Resource::<B>/*", "Resource::*"]
 
+
+
+@pytest.mark.parametrize(
+    ("pattern", "token_form", "literal_form"),
+    [
+        (arn("sns", r"acme-mesh-refreshed-\*"), "arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:acme-mesh-refreshed-*",
+         "arn:aws:sns:eu-west-1:123456789012:acme-mesh-refreshed-*"),
+        (arn("elasticmapreduce", r"cluster/\*"), "arn:<AWS::Partition>:elasticmapreduce:<AWS::Region>:<AWS::AccountId>:cluster/*",
+         "arn:aws-us-gov:elasticmapreduce:us-gov-west-1:123456789012:cluster/*"),
+        (CDK_ASSET_OBJECTS[0].removeprefix("Resource::"), "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+         "arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1/*"),
+        (BUCKET_OBJECTS[0].removeprefix("Resource::"), "arn:<AWS::Partition>:s3:::acme-<AWS::AccountId>-<AWS::Region>/raw/*",
+         "arn:aws-cn:s3:::acme-123456789012-cn-north-1/raw/*"),
+    ],
+)
+def test_arn_patterns_accept_token_and_literal_forms(pattern: str, token_form: str, literal_form: str) -> None:
+    """An env-agnostic stack renders ``<AWS::Region>``/``<AWS::AccountId>`` where a stack with ``env`` has literals."""
+    assert re.fullmatch(pattern, token_form) and re.fullmatch(pattern, literal_form)
+    assert not re.fullmatch(pattern, literal_form.replace("123456789012", "*"))  # still one account
+
+
+def test_library_arn_patterns_are_built_from_the_shared_parts() -> None:
+    """Hand-written region/account parts (``[^:]+``, ``\\d{12}``) missed the token form of env-agnostic stacks:
+    every ``Resource::arn:`` pattern of the library uses ``arn()`` (or is an S3 ARN, which has neither part)."""
+    library = Path(__file__).resolve().parents[2] / "constructs"
+    offenders = [
+        f"{path.relative_to(library)}: {match.group(0)}"
+        for path in library.rglob("*.py")
+        if path.name != "nag.py"
+        for match in re.finditer(r"PARTITION \+ r\":(?!s3:::)[^\"]*\"", path.read_text())
+    ]
+    assert offenders == [], offenders

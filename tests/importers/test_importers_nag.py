@@ -5,6 +5,10 @@ the user's own, and every public ``grant_*`` of the construct given to that role
 public ``meshworks.constructs.core.nag.add_policy_checks``. Synthesized once; every finding is attributed to
 its stack by the construct path. Before the fix the user's roles carried 9-10 findings per construct
 (``AwsSolutions-IAM5[...]`` per wildcard and ``NIST.800.53.R5-IAMNoInlinePolicy``).
+
+The same constructs are also built in env-agnostic stacks (``Stack(app, "Analytics")``, as the README writes it),
+in the same synth: cdk-nag then renders ARNs with ``<AWS::Region>`` / ``<AWS::AccountId>`` tokens, which patterns
+written for literals missed (8 tests failed before the shared ``REGION``/``ACCOUNT`` parts of ``core/nag.py``).
 """
 
 from __future__ import annotations
@@ -20,11 +24,26 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 
-from meshworks.constructs.core import PlatformFunction, PlatformKey, SecureLogGroup, pin_availability_zones
+from meshworks.constructs.core import (
+    DeadLetterQueue,
+    PlatformFunction,
+    PlatformKey,
+    SecureLogGroup,
+    pin_availability_zones,
+)
 from meshworks.constructs.core.nag import add_policy_checks
+from meshworks.constructs.deploy import GitHubDeployRole
+from meshworks.constructs.features import (
+    FeatureTable,
+    FileMetadataTable,
+    Keyspace,
+    KeyspacesTable,
+    KeyspacesTableSchema,
+)
 from meshworks.constructs.mesh import DataProduct, MeshHub, ShareAcceptor, SpokeProduct, load_contracts
 from meshworks.constructs.monitoring import JobEventForwarder, JobFailureAlerts, PlatformDashboard, SloMonitor
 from meshworks.constructs.network import PlatformVpc
+from meshworks.constructs.orchestration import AirflowEnvironment
 from meshworks.constructs.spark import (
     EmrCluster,
     EmrOnEksVirtualCluster,
@@ -39,6 +58,7 @@ from meshworks.constructs.spark import (
     TransientClusterProfile,
 )
 from meshworks.constructs.storage import AccessLogsBucket, DataLakeStorage, SecureBucket, Zone
+from tests.features.cql_samples import CASSANDRA_DDL
 from tests.harness import ROOT
 
 ENV = Environment(account="123456789012", region="eu-west-1")
@@ -50,15 +70,26 @@ def _user_role(stack: Stack) -> iam.Role:
     return iam.Role(stack, "UserRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
 
 
-def _stack(app: App, name: str, *, pin: bool = False) -> Stack:
-    """A user stack with an ``env``; ``pin`` when a role comes before the VPC (README's first line of such a stack)."""
-    stack = Stack(app, name, env=ENV)
-    if pin:
-        pin_availability_zones(stack, AZS)
-    return stack
+#: Prefix of the env-agnostic copies of the stacks (``Stack(app, "Analytics")``, as the README's example writes it).
+AGNOSTIC = "NoEnv"
 
 
-def _build(app: App) -> None:
+def _build(app: App, *, agnostic: bool = False) -> None:
+    """One stack per public construct; ``agnostic``: the same stacks without ``env``, named ``NoEnv<name>``.
+
+    cdk-nag renders the ARNs of an env-agnostic stack with ``<AWS::Region>`` / ``<AWS::AccountId>`` tokens
+    where a stack with an ``env`` has literals, so every acknowledgement pattern must accept both forms.
+    """
+
+    def _stack(app: App, name: str, *, pin: bool = False) -> Stack:
+        """A user stack (``env`` unless agnostic); ``pin`` when a role comes before the VPC (README's first line)."""
+        if agnostic:
+            return Stack(app, AGNOSTIC + name)
+        stack = Stack(app, name, env=ENV)
+        if pin:
+            pin_availability_zones(stack, AZS)
+        return stack
+
     stack = _stack(app, "Lake")
     role = _user_role(stack)
     lake = DataLakeStorage(stack, "Lake", bucket_name_prefix="acme-analytics")  # the README's example
@@ -74,6 +105,7 @@ def _build(app: App) -> None:
     for grant in (bucket.grant_read, bucket.grant_put, bucket.grant_write, bucket.grant_read_write, bucket.grant_delete):
         grant(role)
     bucket.bucket_key.grant_encrypt_decrypt(role)
+    SecureBucket(stack, "Events", event_bridge_enabled=True)  # CDK's BucketNotificationsHandler comes with it
 
     stack = _stack(app, "Serverless", pin=True)
     role = _user_role(stack)
@@ -95,12 +127,13 @@ def _build(app: App) -> None:
     )
     profile.grant_create_cluster(role)
 
-    stack = _stack(app, "Flink", pin=True)
-    role = _user_role(stack)
-    network = PlatformVpc(stack, "Network", availability_zones=AZS)
-    key = PlatformKey(stack, "Key")
-    flink = FlinkOnEmr(stack, "Flink", vpc=network.vpc, encryption_key=key, log_bucket=SecureBucket(stack, "Logs", encryption_key=key))
-    flink.grant_submit(role)
+    if not agnostic:  # FlinkOnEmr's load balancer access logs need the stack's region (CDK raises without one)
+        stack = _stack(app, "Flink", pin=True)
+        role = _user_role(stack)
+        network = PlatformVpc(stack, "Network", availability_zones=AZS)
+        key = PlatformKey(stack, "Key")
+        flink = FlinkOnEmr(stack, "Flink", vpc=network.vpc, encryption_key=key, log_bucket=SecureBucket(stack, "Logs", encryption_key=key))
+        flink.grant_submit(role)
 
     stack = _stack(app, "Hub")
     role = _user_role(stack)
@@ -167,8 +200,29 @@ def _build(app: App) -> None:
     )])
     JobRollout(stack, "Rollout", catalog=catalog, prefix="acme").grant_read(role)
 
+    stack = _stack(app, "Features")
+    role = _user_role(stack)
+    keyspace = Keyspace(stack, "Keyspace", keyspace_name="features")
+    table = KeyspacesTable(stack, "Customers", keyspace=keyspace, schema=KeyspacesTableSchema.from_cql(CASSANDRA_DDL))
+    table.grant_read_data(role)
+    table.grant_write_data(role)
+    if not agnostic:  # FeatureTable's replicas need the stack's region (it raises a clear error without one)
+        online = FeatureTable(stack, "Online")
+        online.grant_read_data(role)
+        online.grant_write_data(role)
+        FileMetadataTable(stack, "LandedFiles")
+
+    stack = _stack(app, "Airflow", pin=True)
+    network = PlatformVpc(stack, "Network", availability_zones=AZS, interface_endpoints=[])
+    AirflowEnvironment(stack, "Airflow", name="acme-airflow", vpc=network.vpc, secrets_backend=True)
+
+    # Without env the role needs its deployment targets (it raises a clear error otherwise).
+    GitHubDeployRole(_stack(app, "Deploy"), "Prod", repository="acme/data-platform", environment="production",
+                     targets=[(ENV.account, ENV.region)] if agnostic else None)
+
     stack = _stack(app, "Core")
     key = PlatformKey(stack, "Key")
+    DeadLetterQueue(stack, "Dlq", encryption_key=key, receives="the user's own rule targets")
     AccessLogsBucket(stack, "AccessLogs")
     SecureLogGroup(stack, "Logs", encryption_key=key)
     PlatformFunction(stack, "Fn", package="mesh_notifier", handler="mesh_notifier.handler.main", encryption_key=key)
@@ -179,6 +233,7 @@ def findings(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
     outdir: Path = tmp_path_factory.mktemp("importers")
     app = App(outdir=str(outdir), builtin_cloud_formation_validation=False)
     _build(app)
+    _build(app, agnostic=True)  # the same constructs in env-agnostic stacks, in the same synth
     add_policy_checks(app)
     with contextlib.suppress(RuntimeError):  # findings fail the synth; the report is written anyway
         app.synth()
@@ -199,17 +254,29 @@ def test_the_app_synthesizes_offline(findings: list[tuple[str, str]]) -> None:
     assert [key for kind, key in findings if kind == "lookup"] == []
 
 
-@pytest.mark.parametrize("stack", ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks", "Rollout"])
+#: Stacks with a user role given every public grant_* of the construct.
+GRANT_STACKS = ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks", "Rollout", "Features"]
+#: Every stack of the app.
+STACKS = [
+    "Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Alerts", "Slo", "Dashboard", "Forwarder",
+    "Acceptor", "Spoke", "Products", "Cluster", "Eks", "Runner", "Rollout", "Features", "Airflow", "Deploy", "Core",
+]
+#: Constructs that need a region cannot be env-agnostic (they raise a clear error instead).
+NEEDS_ENV = {"Flink"}
+
+
+def _both(stacks: list[str]) -> list[str]:
+    """``stacks`` with an ``env`` and their env-agnostic copies (findings there name ``<AWS::Region>`` tokens)."""
+    return stacks + [AGNOSTIC + stack for stack in stacks if stack not in NEEDS_ENV]
+
+
+@pytest.mark.parametrize("stack", _both(GRANT_STACKS))
 def test_grants_leave_no_finding_on_the_users_role(findings: list[tuple[str, str]], stack: str) -> None:
     own = [rule for rule, path in findings if path.startswith((f"{stack}/UserRole/", f"{stack}/ImportedUserRole/"))]
     assert own == [], own
 
 
-@pytest.mark.parametrize(
-    "stack",
-    ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Alerts", "Slo", "Dashboard", "Forwarder",
-     "Acceptor", "Spoke", "Products", "Cluster", "Eks", "Runner", "Rollout", "Core"],
-)
+@pytest.mark.parametrize("stack", _both(STACKS))
 def test_construct_used_alone_has_no_finding(findings: list[tuple[str, str]], stack: str) -> None:
     mine = [f"{rule} {path}" for rule, path in findings if path.startswith(f"{stack}/")]
     assert mine == [], "\n".join(mine)

@@ -113,7 +113,8 @@ class GitHubDeployRole(Construct):
                         f"GitHubDeployRole: targets entry {target!r} is not an (account, region) pair: "
                         "use e.g. [('111122223333', 'eu-west-1')]"
                     )
-                account_ids("GitHubDeployRole", "targets account", [target[0]])
+                if not isinstance(target[0], str):  # an int loses leading zeros
+                    account_ids("GitHubDeployRole", "targets account", [target[0]])
         targets = list(targets) if targets is not None else [(stack.account, stack.region)]
         for account, region in targets:
             if not re.fullmatch(r"\d{12}", str(account)) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", str(region)):

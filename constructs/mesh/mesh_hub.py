@@ -587,6 +587,7 @@ class MeshHub(Construct):
 
     def add_lf_tag(self, key: str, values: Sequence[str]) -> lakeformation.CfnTag:
         """Define an LF-tag key (or add values to it). Keys and values are case-insensitive in LF."""
+        values = string_list("MeshHub", f"add_lf_tag({key!r}).values", values, example="sales")
         tag = self.lf_tags.get(key)
         if tag is None:
             safe = "".join(ch if ch.isalnum() else "-" for ch in key)

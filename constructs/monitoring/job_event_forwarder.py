@@ -60,6 +60,7 @@ class JobEventForwarder(Construct):
         alarm_emails: Sequence[str] = (),
     ) -> None:
         owner = "JobEventForwarder"
+        services = string_list(owner, "services", services, example=JobService.EMR_SERVERLESS.value)
         (target_account,) = account_ids(owner, "target_account", [target_account])
         state_machine_arns = string_list(owner, "state_machine_arns", state_machine_arns, example="arn:aws:states:...")
         alarm_emails = string_list(owner, "alarm_emails", alarm_emails, example="oncall@acme.com")

@@ -93,6 +93,7 @@ class JobFailureAlerts(Construct):
         whole_duration("JobFailureAlerts", "dedup_window", dedup_window, "days", minimum=1)
         whole_duration("JobFailureAlerts", "max_event_age", max_event_age, "seconds", minimum=60, maximum=86400)
         owner = "JobFailureAlerts"
+        services = string_list(owner, "services", services, example=JobService.EMR_SERVERLESS.value)
         state_machine_arns = string_list(owner, "state_machine_arns", state_machine_arns, example="arn:aws:states:...")
         muted_jobs = string_list(owner, "muted_jobs", muted_jobs, example="sandbox-*")
         emails = string_list(owner, "emails", emails, example="oncall@acme.com")

@@ -16,7 +16,14 @@ from aws_cdk.assertions import Template
 
 from meshworks.constructs.core import PlatformFunction, PlatformKey, SecureLogGroup
 from meshworks.constructs.deploy import GitHubDeployRole
-from meshworks.constructs.mesh import DataProductCatalog, MeshHub, ShareAcceptor, SpokeProduct
+from meshworks.constructs.mesh import (
+    DataProduct,
+    DataProductCatalog,
+    MeshHub,
+    ShareAcceptor,
+    SpokeProduct,
+    load_contracts,
+)
 from meshworks.constructs.monitoring import JobEventForwarder, JobFailureAlerts, PlatformDashboard, SloMonitor
 from meshworks.constructs.network import PlatformVpc
 from meshworks.constructs.orchestration import AirflowEnvironment
@@ -30,6 +37,7 @@ from meshworks.constructs.spark import (
     TransientClusterProfile,
 )
 from meshworks.constructs.storage import AccessLogsBucket, DataLakeStorage, SecureBucket
+from tests.harness import ROOT
 
 IMPORTED_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -206,6 +214,8 @@ _LIST_ARGUMENTS = [
     ("JobFailureAlerts", "emails", lambda s, kw: JobFailureAlerts(s, "C", **kw)),
     ("JobFailureAlerts", "source_accounts", lambda s, kw: JobFailureAlerts(s, "C", **kw)),
     ("JobFailureAlerts", "state_machine_arns", lambda s, kw: JobFailureAlerts(s, "C", **kw)),
+    ("JobFailureAlerts", "services", lambda s, kw: JobFailureAlerts(s, "C", **kw)),
+    ("JobEventForwarder", "services", lambda s, kw: JobEventForwarder(s, "C", target_account="111122223333", **kw)),
     ("JobEventForwarder", "alarm_emails", lambda s, kw: JobEventForwarder(s, "C", target_account="111122223333", **kw)),
     ("JobEventForwarder", "state_machine_arns", lambda s, kw: JobEventForwarder(s, "C", target_account="111122223333", **kw)),
     ("PlatformDashboard", "domains", lambda s, kw: PlatformDashboard(s, "C", **kw)),
@@ -220,6 +230,10 @@ _LIST_ARGUMENTS = [
     ("MeshHub", "producer_locations", lambda s, kw: MeshHub(s, "C", **kw)),
     ("MeshHub", "producer_key_arns", lambda s, kw: MeshHub(s, "C", **kw)),
     ("DataProductCatalog", "allowed_consumer_accounts", lambda s, kw: DataProductCatalog(s, "C", **_HUB, **kw)),
+    ("DataProduct", "allowed_consumer_accounts",
+     lambda s, kw: DataProduct(s, "C", contract=load_contracts([ROOT / "contracts"])[0], **_HUB, **kw)),
+    ("DataProduct", "location_access_role_arns",
+     lambda s, kw: DataProduct(s, "C", contract=load_contracts([ROOT / "contracts"])[0], **_HUB, **kw)),
     ("DataProductCatalog", "location_access_role_arns", lambda s, kw: DataProductCatalog(s, "C", **_HUB, **kw)),
     ("SpokeProduct", "consumer_accounts",
      lambda s, kw: SpokeProduct(s, "C", hub_account_id="111122223333", asset_bucket_name="acme-sc-assets", **kw)),
@@ -251,13 +265,15 @@ def test_a_bare_string_for_a_list_is_refused_by_name(construct: str, argument: s
         build(_stack(), {argument: value})
 
 
-def test_mapping_of_lists_refuses_a_bare_string() -> None:
+def test_mappings_and_methods_refuse_a_bare_string() -> None:
     with pytest.raises(ValueError, match=r"^SloMonitor: domain_alert_emails\['sales'\] must be a list .*not one string 'oncall@acme\.com'"):
         SloMonitor(_stack(), "M", contracts=[], delivery_table=None, domain_alert_emails={"sales": "oncall@acme.com"})
     with pytest.raises(ValueError, match=r"^DataProductCatalog: consumers\['111122223333'\] must be a list .*not one string"):
         DataProductCatalog(_stack(), "C", **_HUB, consumers={"111122223333": "sales"})
     with pytest.raises(ValueError, match=r"^MeshHub: add_domain\('sales'\)\.producer_accounts must be a list"):
         MeshHub(_stack(), "Hub").add_domain("sales", producer_accounts="111122223333")
+    with pytest.raises(ValueError, match=r"^MeshHub: add_lf_tag\('domain'\)\.values must be a list .*not one string"):
+        MeshHub(_stack(), "Hub").add_lf_tag("domain", "sales")
 
 
 _ACCOUNT_ARGUMENTS = [
@@ -267,6 +283,8 @@ _ACCOUNT_ARGUMENTS = [
     ("PlatformVpc", r"endpoint_principal_accounts", lambda s, a: PlatformVpc(s, "C", endpoint_principal_accounts=[a])),
     ("SpokeProduct", r"consumer_accounts",
      lambda s, a: SpokeProduct(s, "C", hub_account_id="111122223333", asset_bucket_name="acme-sc-assets", consumer_accounts=[a])),
+    ("DataProduct", r"allowed_consumer_accounts", lambda s, a: DataProduct(
+        s, "C", contract=load_contracts([ROOT / "contracts"])[0], **_HUB, allowed_consumer_accounts=[a])),
     ("DataProductCatalog", r"allowed_consumer_accounts", lambda s, a: DataProductCatalog(s, "C", **_HUB, allowed_consumer_accounts=[a])),
     ("DataProductCatalog", r"consumers", lambda s, a: DataProductCatalog(s, "C", **_HUB, consumers={a: ["sales"]})),
 ]

@@ -24,6 +24,7 @@ from meshworks.constructs.mesh import (
     SpokeProduct,
     load_contracts,
 )
+from meshworks.constructs.mesh.producer_policy import producer_policy
 from meshworks.constructs.monitoring import JobEventForwarder, JobFailureAlerts, PlatformDashboard, SloMonitor
 from meshworks.constructs.network import PlatformVpc
 from meshworks.constructs.orchestration import AirflowEnvironment
@@ -272,6 +273,8 @@ def test_mappings_and_methods_refuse_a_bare_string() -> None:
         DataProductCatalog(_stack(), "C", **_HUB, consumers={"111122223333": "sales"})
     with pytest.raises(ValueError, match=r"^MeshHub: add_domain\('sales'\)\.producer_accounts must be a list"):
         MeshHub(_stack(), "Hub").add_domain("sales", producer_accounts="111122223333")
+    with pytest.raises(ValueError, match=r"^producer_policy: locations must be a list .*not one string"):
+        producer_policy(hub_account="111122223333", name_prefix="acme", region="eu-west-1", locations="s3://acme-sales/orders/")
     with pytest.raises(ValueError, match=r"^MeshHub: add_lf_tag\('domain'\)\.values must be a list .*not one string"):
         MeshHub(_stack(), "Hub").add_lf_tag("domain", "sales")
 

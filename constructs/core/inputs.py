@@ -7,7 +7,7 @@ so a wrong input never surfaces as a JavaScript traceback from inside the CDK or
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aws_cdk import Duration, Token
 
@@ -43,10 +43,46 @@ def whole_duration(
     return count
 
 
-def account_ids(owner: str, field: str, values: Iterable[str]) -> list[str]:
-    """12-digit AWS account ids, as strings (``"012345678901"``; an int loses leading zeros)."""
+def string_list(owner: str, field: str, values: object, *, example: str = "...") -> list[str]:
+    """A list of strings. A bare ``str`` (or ``bytes``) is refused: Python would iterate it character by character,
+    so ``muted_jobs="sandbox-*"`` would become ``["s", ..., "*"]``. Each item must be a ``str`` (an unresolved token
+    or a ``str`` enum member is one). ``example`` is one plausible item, shown in the fix."""
+    if isinstance(values, (str, bytes)):
+        text = values.decode(errors="replace") if isinstance(values, bytes) else values
+        raise ValueError(f"{owner}: {field} must be a list of strings, not one string {values!r}: pass a list, e.g. [{text!r}]")
+    if isinstance(values, Mapping) or not isinstance(values, Iterable):
+        raise ValueError(f"{owner}: {field} must be a list of strings, e.g. [{example!r}]; got {values!r}")
     result = []
     for value in values:
+        if not isinstance(value, str):
+            raise ValueError(f"{owner}: {field} entry {value!r} is not a string: pass e.g. [{example!r}]")
+        result.append(value)
+    return result
+
+
+def _not_one_string(owner: str, field: str, values: object) -> Iterable[object]:
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        string_list(owner, field, values)
+    return values  # type: ignore[return-value]
+
+
+def string_list_mapping(owner: str, field: str, values: object, *, example: str = "...") -> dict[str, list[str]]:
+    """A mapping of string keys to lists of strings; each list is checked by :func:`string_list`."""
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{owner}: {field} must be a mapping of names to lists, e.g. {{'sales': [{example!r}]}}; got {values!r}")
+    result = {}
+    for key, items in values.items():
+        if not isinstance(key, str):
+            raise ValueError(f"{owner}: {field} key {key!r} is not a string")
+        result[key] = string_list(owner, f"{field}[{key!r}]", items, example=example)
+    return result
+
+
+def account_ids(owner: str, field: str, values: Iterable[str]) -> list[str]:
+    """12-digit AWS account ids, as strings (``"012345678901"``; an int loses leading zeros). A bare string is
+    refused like in :func:`string_list` (pass a list)."""
+    result = []
+    for value in _not_one_string(owner, field, values):
         if isinstance(value, str) and Token.is_unresolved(value):
             result.append(value)
             continue
@@ -59,6 +95,7 @@ def account_ids(owner: str, field: str, values: Iterable[str]) -> list[str]:
 
 def bucket_names(owner: str, field: str, values: Iterable[str]) -> list[str]:
     """S3 bucket names (not ``s3://`` URIs or ARNs)."""
+    values = _not_one_string(owner, field, values)
     result = []
     for value in values:
         if isinstance(value, str) and Token.is_unresolved(value):
@@ -77,6 +114,7 @@ def bucket_names(owner: str, field: str, values: Iterable[str]) -> list[str]:
 
 def kms_key_arns(owner: str, field: str, values: Iterable[str]) -> list[str]:
     """KMS key ARNs (``arn:...:key/<id>``; alias ARNs do not match keys in IAM policies)."""
+    values = _not_one_string(owner, field, values)
     result = []
     for value in values:
         if not (isinstance(value, str) and (Token.is_unresolved(value) or _KMS_KEY_ARN.match(value))):
@@ -90,6 +128,7 @@ def kms_key_arns(owner: str, field: str, values: Iterable[str]) -> list[str]:
 
 def role_arns(owner: str, field: str, values: Iterable[str]) -> list[str]:
     """IAM role ARNs."""
+    values = _not_one_string(owner, field, values)
     result = []
     for value in values:
         if not (isinstance(value, str) and (Token.is_unresolved(value) or _ROLE_ARN.match(value))):

@@ -25,6 +25,8 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ..core.inputs import account_ids
+
 #: GitHub Actions' OIDC issuer.
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 _ISSUER = "token.actions.githubusercontent.com"
@@ -101,6 +103,22 @@ class GitHubDeployRole(Construct):
         if not re.fullmatch(r"[a-z0-9]{1,10}", qualifier):
             raise ValueError(f"GitHubDeployRole: qualifier={qualifier!r} must be 1-10 lower-case letters or digits")
         stack = Stack.of(self)
+        if targets is not None:
+            if isinstance(targets, (str, bytes)) or (
+                len(targets) and all(isinstance(item, str) for item in targets)  # one (account, region) pair
+            ):
+                raise ValueError(
+                    f"GitHubDeployRole: targets must be a list of (account, region) pairs, not one string or pair "
+                    f"{targets!r}: pass a list, e.g. [('111122223333', 'eu-west-1')]"
+                )
+            for target in targets:
+                if not isinstance(target, (tuple, list)) or len(target) != 2:
+                    raise ValueError(
+                        f"GitHubDeployRole: targets entry {target!r} is not an (account, region) pair: "
+                        "use e.g. [('111122223333', 'eu-west-1')]"
+                    )
+                if not isinstance(target[0], str):  # an int loses leading zeros
+                    account_ids("GitHubDeployRole", "targets account", [target[0]])
         targets = list(targets) if targets is not None else [(stack.account, stack.region)]
         for account, region in targets:
             if not re.fullmatch(r"\d{12}", str(account)) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", str(region)):

@@ -63,7 +63,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_lakeformation as lakeformation
 from constructs import Construct
 
-from meshworks.constructs.core.inputs import account_ids
+from meshworks.constructs.core.inputs import account_ids, role_arns
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.mesh.contract import CONSUMERS_PARAMETER, DataProductContract  # noqa: F401 - re-exported
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
@@ -260,6 +260,8 @@ class DataProduct(Construct):
             raise ValueError(f"DataProduct {construct_id!r}: pass catalog_id (the hub account) or hub=MeshHub(...)")
         catalog_id = catalog_id if catalog_id is not None else hub.catalog_id  # type: ignore[union-attr]
         (catalog_id,) = account_ids("DataProduct", "catalog_id", [catalog_id])
+        allowed_consumer_accounts = account_ids("DataProduct", "allowed_consumer_accounts", allowed_consumer_accounts)
+        location_access_role_arns = role_arns("DataProduct", "location_access_role_arns", location_access_role_arns)
         super().__init__(scope, construct_id)
         require_allowed_consumers(self.node.path, [contract], allowed_consumer_accounts)
         self.contract = contract

@@ -48,6 +48,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lakeformation as lakeformation
 from constructs import Construct
 
+from meshworks.constructs.core.inputs import account_ids, role_arns, string_list_mapping
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.data_product import (
     CONSUMER_TABLE_PERMISSIONS,
@@ -671,6 +672,13 @@ class DataProductCatalog(Construct):
         allowed_consumer_accounts: Collection[str] = (),
         location_access_role_arns: Sequence[str] = (),
     ) -> None:
+        owner = "DataProductCatalog"
+        allowed_consumer_accounts = account_ids(owner, "allowed_consumer_accounts", allowed_consumer_accounts)
+        location_access_role_arns = role_arns(owner, "location_access_role_arns", location_access_role_arns)
+        if consumers is not None:
+            if isinstance(consumers, Mapping):
+                account_ids(owner, "consumers", list(consumers))
+            consumers = string_list_mapping(owner, "consumers", consumers, example="sales")
         super().__init__(scope, construct_id)
         self.sharing_mode = SharingMode(sharing_mode)
         if plan is not None:

@@ -55,7 +55,7 @@ from aws_cdk import aws_lakeformation as lakeformation
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from meshworks.constructs.core.inputs import account_ids, bucket_names, kms_key_arns, role_arns
+from meshworks.constructs.core.inputs import account_ids, bucket_names, kms_key_arns, role_arns, string_list
 from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_grant, acknowledge_policies, arn
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey
@@ -150,6 +150,7 @@ class MeshHub(Construct):
     ) -> None:
         # Checked before anything is built: an s3:// URI or a bad ARN would otherwise fail only at deploy time.
         producer_buckets = bucket_names("MeshHub", "producer_buckets", producer_buckets)
+        producer_locations = string_list("MeshHub", "producer_locations", producer_locations, example="s3://acme-sales/orders/")
         producer_key_arns = kms_key_arns("MeshHub", "producer_key_arns", producer_key_arns)
         lf_admin_role_arns = role_arns("MeshHub", "lf_admin_role_arns", lf_admin_role_arns)
         super().__init__(scope, construct_id)
@@ -591,6 +592,7 @@ class MeshHub(Construct):
 
     def add_lf_tag(self, key: str, values: Sequence[str]) -> lakeformation.CfnTag:
         """Define an LF-tag key (or add values to it). Keys and values are case-insensitive in LF."""
+        values = string_list("MeshHub", f"add_lf_tag({key!r}).values", values, example="sales")
         tag = self.lf_tags.get(key)
         if tag is None:
             safe = "".join(ch if ch.isalnum() else "-" for ch in key)

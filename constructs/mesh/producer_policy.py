@@ -29,6 +29,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from meshworks.constructs.core.inputs import string_list
 from meshworks.constructs.mesh.mesh_hub import role_names
 
 __all__ = ["producer_policy"]
@@ -76,6 +77,8 @@ def producer_policy(
     Raises:
         ValueError: a location that is not ``s3://bucket/prefix/`` (names it and the rule).
     """
+    locations = string_list("producer_policy", "locations", locations, example="s3://acme-sales/orders/")
+    kms_key_arns = string_list("producer_policy", "kms_key_arns", kms_key_arns, example="arn:aws:kms:...:key/...")
     roles = {name: f"arn:{partition}:iam::{hub_account}:role/{role}" for name, role in role_names(name_prefix).items()}
     prefixes: dict[str, set[str]] = {}
     for location in locations:

@@ -159,7 +159,7 @@ class SpokeProduct(Construct):
     ) -> None:
         whole_duration("SpokeProduct", "schedule", schedule, "minutes", minimum=1)
         account_ids("SpokeProduct", "hub_account_id", [hub_account_id])
-        account_ids("SpokeProduct", "consumer_accounts", consumer_accounts)
+        consumer_accounts = account_ids("SpokeProduct", "consumer_accounts", consumer_accounts)
         super().__init__(scope, construct_id)
         self.key = encryption_key or AssetKey(
             self, "Key", bucket_name=asset_bucket_name, description="meshworks spoke product assets key"

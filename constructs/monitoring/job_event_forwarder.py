@@ -16,6 +16,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from ..core.dead_letter_queue import DeadLetterQueue
+from ..core.inputs import account_ids, string_list
 from ..core.nag import acknowledge
 from ..core.platform_key import PlatformKey
 from .job_events import JobService, failure_patterns
@@ -58,6 +59,11 @@ class JobEventForwarder(Construct):
         alarm_topic: sns.ITopic | None = None,
         alarm_emails: Sequence[str] = (),
     ) -> None:
+        owner = "JobEventForwarder"
+        services = string_list(owner, "services", services, example=JobService.EMR_SERVERLESS.value)
+        (target_account,) = account_ids(owner, "target_account", [target_account])
+        state_machine_arns = string_list(owner, "state_machine_arns", state_machine_arns, example="arn:aws:states:...")
+        alarm_emails = string_list(owner, "alarm_emails", alarm_emails, example="oncall@acme.com")
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         region = target_region or stack.region

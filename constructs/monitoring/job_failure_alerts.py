@@ -19,7 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..core.dead_letter_queue import DeadLetterQueue
-from ..core.inputs import account_ids, whole_duration
+from ..core.inputs import account_ids, string_list, whole_duration
 from ..core.nag import acknowledge, acknowledge_grant, acknowledge_policies, arn
 from ..core.naming import fit_name
 from ..core.platform_function import PlatformFunction
@@ -92,7 +92,12 @@ class JobFailureAlerts(Construct):
     ) -> None:
         whole_duration("JobFailureAlerts", "dedup_window", dedup_window, "days", minimum=1)
         whole_duration("JobFailureAlerts", "max_event_age", max_event_age, "seconds", minimum=60, maximum=86400)
-        account_ids("JobFailureAlerts", "source_accounts", source_accounts)
+        owner = "JobFailureAlerts"
+        services = string_list(owner, "services", services, example=JobService.EMR_SERVERLESS.value)
+        state_machine_arns = string_list(owner, "state_machine_arns", state_machine_arns, example="arn:aws:states:...")
+        muted_jobs = string_list(owner, "muted_jobs", muted_jobs, example="sandbox-*")
+        emails = string_list(owner, "emails", emails, example="oncall@acme.com")
+        source_accounts = account_ids(owner, "source_accounts", source_accounts)
         super().__init__(scope, construct_id)
         if slack_channel and slack_secret is None:
             raise ValueError("slack_channel needs slack_secret (the Secrets Manager webhook map)")

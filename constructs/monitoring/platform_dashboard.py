@@ -13,6 +13,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from ..core.inputs import string_list
 from ..core.platform_key import PlatformKey
 from .job_events import JobService
 from .job_failure_alerts import JobFailureAlerts
@@ -69,6 +70,10 @@ class PlatformDashboard(Construct):
         dashboard_name: str | None = None,
         alarm_topic_name: str | None = None,
     ) -> None:
+        owner = "PlatformDashboard"
+        domains = None if domains is None else string_list(owner, "domains", domains, example="sales")
+        function_names = string_list(owner, "function_names", function_names, example="acme-ingest")
+        alarm_emails = string_list(owner, "alarm_emails", alarm_emails, example="oncall@acme.com")
         super().__init__(scope, construct_id)
         self.slo_monitor = slo_monitor
         self.job_alerts = job_alerts

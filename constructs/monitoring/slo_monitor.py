@@ -28,7 +28,7 @@ from constructs import Construct
 from meshworks.constructs.mesh.contract import DataProductContract
 
 from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
-from ..core.inputs import whole_duration
+from ..core.inputs import string_list_mapping, whole_duration
 from ..core.nag import (
     BUCKET_OBJECTS,
     CDK_ASSET_OBJECTS,
@@ -157,6 +157,10 @@ class SloMonitor(Construct):
         whole_duration("SloMonitor", "overlap", overlap, "minutes", minimum=0)
         whole_duration("SloMonitor", "breach_retention", breach_retention, "days", minimum=1)
         whole_duration("SloMonitor", "sweeper_timeout", sweeper_timeout, "seconds", minimum=1, maximum=900)
+        if domain_alert_emails is not None:
+            domain_alert_emails = string_list_mapping(
+                "SloMonitor", "domain_alert_emails", domain_alert_emails, example="oncall@acme.com"
+            )
         super().__init__(scope, construct_id)
         self.key: kms.IKey = encryption_key or PlatformKey(self, "Key", description="meshworks SLO monitor key")
         self.metric_namespace = metric_namespace

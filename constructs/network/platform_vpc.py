@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from ..core.inputs import account_ids, string_list
 from ..core.nag import acknowledge
 from ..core.offline import needs_availability_zone_lookup, pin_availability_zones
 from ..core.platform_key import PlatformKey
@@ -139,6 +140,13 @@ class PlatformVpc(Construct):
         availability_zones: Sequence[str] | None = None,
         endpoint_principal_accounts: Sequence[str] | None = None,
     ) -> None:
+        interface_endpoints = string_list("PlatformVpc", "interface_endpoints", interface_endpoints, example="sts")
+        if availability_zones is not None:
+            availability_zones = string_list("PlatformVpc", "availability_zones", availability_zones, example="eu-west-1a")
+        if endpoint_principal_accounts is not None:
+            endpoint_principal_accounts = account_ids(
+                "PlatformVpc", "endpoint_principal_accounts", endpoint_principal_accounts
+            )
         stack = Stack.of(scope)
         lookup = vpc is None and needs_availability_zone_lookup(stack)
         if lookup and availability_zones:

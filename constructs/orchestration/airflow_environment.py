@@ -19,6 +19,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..core.bucket_deployment import acknowledge_bucket_deployments, acknowledge_custom_resource_provider
+from ..core.inputs import string_list
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
@@ -161,6 +162,7 @@ class AirflowEnvironment(Construct):
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        requirements = string_list("AirflowEnvironment", "requirements", requirements, example="apache-airflow-providers-amazon")
         _check(
             name=name,
             airflow_version=airflow_version,

@@ -12,6 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.inputs import string_list
 from ..core.nag import acknowledge
 from ._checks import annotate_warnings, check_ami, check_fleet_scaling, check_name, check_release_label, fail
 from .emr_cluster_prerequisites import EMR_MANAGED_POLICY_TAG, EmrClusterPrerequisites
@@ -139,6 +140,7 @@ class EmrCluster(Construct):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         owner = type(self).__name__
+        applications = string_list(owner, "applications", applications, example='Spark')
         release = check_release_label(owner, release_label)
         if name is not None:
             check_name(owner, "name", name, r"[\x20-\x7e]+", "analytics-long-running", 256)

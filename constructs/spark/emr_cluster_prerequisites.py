@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.inputs import string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.data_lake_storage import DataLakeStorage, Zone
@@ -100,6 +101,13 @@ class EmrClusterPrerequisites(Construct):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         owner = type(self).__name__
+        read_zones = string_list(owner, "read_zones", read_zones, example='raw')
+        write_zones = string_list(owner, "write_zones", write_zones, example='curated')
+        read_write_zones = string_list(owner, "read_write_zones", read_write_zones, example='stage')
+        glue_databases = string_list(owner, "glue_databases", glue_databases, example='sales')
+        glue_write_databases = string_list(owner, "glue_write_databases", glue_write_databases, example='sales_curated')
+        https_egress_cidrs = string_list(owner, "https_egress_cidrs", https_egress_cidrs, example='10.40.0.0/16')
+        https_egress_prefix_list_ids = string_list(owner, "https_egress_prefix_list_ids", https_egress_prefix_list_ids, example='pl-6ea54007')
         prefix = log_prefix if log_prefix is not None else f"emr/{construct_id}/"
         if prefix.startswith("/") or not prefix.endswith("/"):
             raise fail(owner, f"log_prefix {prefix!r} must not start with '/' and must end with '/', e.g. 'emr/analytics/'")

@@ -18,6 +18,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from ..core.inputs import string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.removal import resolve_removal_policy
 from ..core.secure_log_group import SecureLogGroup
@@ -146,6 +147,11 @@ class EmrOnEksVirtualCluster(Construct):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         owner = type(self).__name__
+        read_zones = string_list(owner, "read_zones", read_zones, example='raw')
+        write_zones = string_list(owner, "write_zones", write_zones, example='curated')
+        read_write_zones = string_list(owner, "read_write_zones", read_write_zones, example='stage')
+        glue_databases = string_list(owner, "glue_databases", glue_databases, example='sales')
+        glue_write_databases = string_list(owner, "glue_write_databases", glue_write_databases, example='sales_curated')
         if not isinstance(eks_cluster_name, str) or not _CLUSTER_NAME.match(eks_cluster_name):
             raise fail(owner, f"eks_cluster_name {eks_cluster_name!r} is not an EKS cluster name: use letters, digits, '-' and '_' (1..100), e.g. 'analytics'")
         if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):

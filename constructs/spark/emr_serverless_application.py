@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.inputs import string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, Rule, acknowledge_grant
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
@@ -134,6 +135,8 @@ class EmrServerlessApplication(Construct):
         application_tags: Mapping[str, str] | None = None,
     ) -> None:
         owner = type(self).__name__
+        https_egress_cidrs = string_list(owner, "https_egress_cidrs", https_egress_cidrs, example='10.40.0.0/16')
+        https_egress_prefix_list_ids = string_list(owner, "https_egress_prefix_list_ids", https_egress_prefix_list_ids, example='pl-6ea54007')
         defaults = defaults or EmrServerlessDefaults()
         if not isinstance(defaults, EmrServerlessDefaults):
             raise fail(owner, f"defaults must be an EmrServerlessDefaults, got {type(defaults).__name__}")

@@ -17,6 +17,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
+from ..core.inputs import string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import allow_service_to_use_key
@@ -120,6 +121,14 @@ class FlinkOnEmr(Construct):
         alarm_topic: sns.ITopic | None = None,
     ) -> None:
         owner = type(self).__name__
+        ui_allowed_cidrs = string_list(owner, "ui_allowed_cidrs", ui_allowed_cidrs, example='10.0.0.0/8')
+        read_zones = string_list(owner, "read_zones", read_zones, example='raw')
+        write_zones = string_list(owner, "write_zones", write_zones, example='curated')
+        read_write_zones = string_list(owner, "read_write_zones", read_write_zones, example='stage')
+        glue_databases = string_list(owner, "glue_databases", glue_databases, example='sales')
+        glue_write_databases = string_list(owner, "glue_write_databases", glue_write_databases, example='sales_curated')
+        https_egress_cidrs = string_list(owner, "https_egress_cidrs", https_egress_cidrs, example='10.40.0.0/16')
+        https_egress_prefix_list_ids = string_list(owner, "https_egress_prefix_list_ids", https_egress_prefix_list_ids, example='pl-6ea54007')
         cidrs = check_cidrs(owner, "ui_allowed_cidrs", ui_allowed_cidrs)
         check_range(owner, "flink_rest_port", flink_rest_port, 1024, 65535)
         if flink_rest_port in (8443, 9443):

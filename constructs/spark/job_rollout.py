@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ..core.inputs import string_list
 from ..core.nag import acknowledge_grant, arn
 from ._checks import annotate_warnings, fail
 from .models import ROUTING_DOCUMENT_VERSION, SSM_STANDARD_VALUE_LIMIT_BYTES, JobCatalog, routing_parameter_name
@@ -79,6 +80,7 @@ class JobRollout(Construct):
         index: bool = True,
     ) -> None:
         owner = type(self).__name__
+        jobs = None if jobs is None else string_list(owner, "jobs", jobs, example='orders-daily')
         if not isinstance(catalog, JobCatalog):
             raise fail(owner, f"catalog must be a JobCatalog, got {type(catalog).__name__}")
         try:

@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.inputs import string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, Rule, acknowledge_grant, acknowledge_policies, arn
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ._checks import check_role_name, fail
@@ -111,6 +112,11 @@ class SparkJobRole(Construct):
         description: str | None = None,
     ) -> None:
         owner = type(self).__name__
+        read_zones = string_list(owner, "read_zones", read_zones, example='raw')
+        write_zones = string_list(owner, "write_zones", write_zones, example='curated')
+        read_write_zones = string_list(owner, "read_write_zones", read_write_zones, example='stage')
+        glue_databases = string_list(owner, "glue_databases", glue_databases, example='sales')
+        glue_write_databases = string_list(owner, "glue_write_databases", glue_write_databases, example='sales_curated')
         zones = {"read_zones": read_zones, "write_zones": write_zones, "read_write_zones": read_write_zones}
         valid = {zone.value for zone in Zone}
         for field, values in zones.items():

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ..core.inputs import string_list
 from ..core.nag import acknowledge_grant, arn
 from ._checks import annotate_warnings, check_ami, check_fleet_scaling, check_release_label, fail
 from .emr_cluster import (
@@ -117,6 +118,7 @@ class TransientClusterProfile(Construct):
         bootstrap_cloudwatch_agent: bool = True,
     ) -> None:
         owner = type(self).__name__
+        applications = string_list(owner, "applications", applications, example='Spark')
         if not isinstance(name, str) or not _PROFILE_NAME.match(name):
             raise fail(owner, f"name {name!r} is invalid: use 2 to 41 lower-case letters, digits or '-', starting with a letter, e.g. 'nightly'")
         segments = str(prefix).strip("/").split("/")

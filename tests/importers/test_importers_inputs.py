@@ -15,11 +15,30 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from meshworks.constructs.core import PlatformFunction, PlatformKey, SecureLogGroup
-from meshworks.constructs.mesh import MeshHub, ShareAcceptor
-from meshworks.constructs.monitoring import JobFailureAlerts, SloMonitor
+from meshworks.constructs.deploy import GitHubDeployRole
+from meshworks.constructs.mesh import (
+    DataProduct,
+    DataProductCatalog,
+    MeshHub,
+    ShareAcceptor,
+    SpokeProduct,
+    load_contracts,
+)
+from meshworks.constructs.mesh.producer_policy import producer_policy
+from meshworks.constructs.monitoring import JobEventForwarder, JobFailureAlerts, PlatformDashboard, SloMonitor
 from meshworks.constructs.network import PlatformVpc
-from meshworks.constructs.spark import EmrServerlessApplication
+from meshworks.constructs.orchestration import AirflowEnvironment
+from meshworks.constructs.spark import (
+    EmrCluster,
+    EmrClusterPrerequisites,
+    EmrOnEksVirtualCluster,
+    EmrServerlessApplication,
+    FlinkOnEmr,
+    SparkJobRole,
+    TransientClusterProfile,
+)
 from meshworks.constructs.storage import AccessLogsBucket, DataLakeStorage, SecureBucket
+from tests.harness import ROOT
 
 IMPORTED_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -170,3 +189,112 @@ def test_spark_job_runner_takes_the_users_own_job_role() -> None:
     }]
     with pytest.raises(ValueError, match="SparkJobRunner: job_role must be a SparkJobRole or an iam.IRole, got str"):
         SparkJobRunner(stack, "Runner2", application=application, job_role="etl-jobs", encryption_key=kms.Key(stack, "Key2"))
+
+
+# ---- a bare string where a list is expected (it would be split into characters) ----------------------------
+
+
+def _spark_base(s: Stack) -> dict:
+    key = kms.Key(s, "K", enable_key_rotation=True)
+    return {"vpc": PlatformVpc(s, "Net", encryption_key=key).vpc, "encryption_key": key, "log_bucket": AccessLogsBucket(s, "Logs")}
+
+
+def _eks_base(s: Stack) -> dict:
+    return {"eks_cluster_name": "data", "namespace": "spark", "encryption_key": kms.Key(s, "K", enable_key_rotation=True),
+            "oidc_provider_arn": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"}
+
+
+def _prerequisites(s: Stack) -> EmrClusterPrerequisites:
+    return EmrClusterPrerequisites(s, "Pre", **_spark_base(s))
+
+
+_HUB = {"catalog_id": "111122223333", "data_access_role_arn": None}
+# (construct, argument, builder taking the stack and the argument's keyword arguments)
+_LIST_ARGUMENTS = [
+    ("JobFailureAlerts", "muted_jobs", lambda s, kw: JobFailureAlerts(s, "C", **kw)),
+    ("JobFailureAlerts", "emails", lambda s, kw: JobFailureAlerts(s, "C", **kw)),
+    ("JobFailureAlerts", "source_accounts", lambda s, kw: JobFailureAlerts(s, "C", **kw)),
+    ("JobFailureAlerts", "state_machine_arns", lambda s, kw: JobFailureAlerts(s, "C", **kw)),
+    ("JobFailureAlerts", "services", lambda s, kw: JobFailureAlerts(s, "C", **kw)),
+    ("JobEventForwarder", "services", lambda s, kw: JobEventForwarder(s, "C", target_account="111122223333", **kw)),
+    ("JobEventForwarder", "alarm_emails", lambda s, kw: JobEventForwarder(s, "C", target_account="111122223333", **kw)),
+    ("JobEventForwarder", "state_machine_arns", lambda s, kw: JobEventForwarder(s, "C", target_account="111122223333", **kw)),
+    ("PlatformDashboard", "domains", lambda s, kw: PlatformDashboard(s, "C", **kw)),
+    ("PlatformDashboard", "function_names", lambda s, kw: PlatformDashboard(s, "C", **kw)),
+    ("PlatformDashboard", "alarm_emails", lambda s, kw: PlatformDashboard(s, "C", **kw)),
+    ("PlatformVpc", "interface_endpoints", lambda s, kw: PlatformVpc(s, "C", **kw)),
+    ("PlatformVpc", "availability_zones", lambda s, kw: PlatformVpc(s, "C", **kw)),
+    ("PlatformVpc", "endpoint_principal_accounts", lambda s, kw: PlatformVpc(s, "C", **kw)),
+    ("GitHubDeployRole", "targets", lambda s, kw: GitHubDeployRole(s, "C", repository="acme/x", environment="prod", **kw)),
+    ("MeshHub", "lf_admin_role_arns", lambda s, kw: MeshHub(s, "C", **kw)),
+    ("MeshHub", "producer_buckets", lambda s, kw: MeshHub(s, "C", **kw)),
+    ("MeshHub", "producer_locations", lambda s, kw: MeshHub(s, "C", **kw)),
+    ("MeshHub", "producer_key_arns", lambda s, kw: MeshHub(s, "C", **kw)),
+    ("DataProductCatalog", "allowed_consumer_accounts", lambda s, kw: DataProductCatalog(s, "C", **_HUB, **kw)),
+    ("DataProduct", "allowed_consumer_accounts",
+     lambda s, kw: DataProduct(s, "C", contract=load_contracts([ROOT / "contracts"])[0], **_HUB, **kw)),
+    ("DataProduct", "location_access_role_arns",
+     lambda s, kw: DataProduct(s, "C", contract=load_contracts([ROOT / "contracts"])[0], **_HUB, **kw)),
+    ("DataProductCatalog", "location_access_role_arns", lambda s, kw: DataProductCatalog(s, "C", **_HUB, **kw)),
+    ("SpokeProduct", "consumer_accounts",
+     lambda s, kw: SpokeProduct(s, "C", hub_account_id="111122223333", asset_bucket_name="acme-sc-assets", **kw)),
+    ("AirflowEnvironment", "requirements", lambda s, kw: AirflowEnvironment(s, "C", name="acme", vpc=PlatformVpc(s, "Net").vpc, **kw)),
+    *[("SparkJobRole", arg, lambda s, kw: SparkJobRole(s, "C", lake=DataLakeStorage(s, "Lake"), **kw))
+      for arg in ("read_zones", "write_zones", "read_write_zones", "glue_databases", "glue_write_databases")],
+    *[("EmrClusterPrerequisites", arg, lambda s, kw: EmrClusterPrerequisites(s, "C", lake=DataLakeStorage(s, "Lake"), **_spark_base(s), **kw))
+      for arg in ("read_zones", "write_zones", "read_write_zones", "glue_databases", "glue_write_databases",
+                  "https_egress_cidrs", "https_egress_prefix_list_ids")],
+    *[("FlinkOnEmr", arg, lambda s, kw: FlinkOnEmr(s, "C", lake=DataLakeStorage(s, "Lake"), **_spark_base(s), **kw))
+      for arg in ("ui_allowed_cidrs", "read_zones", "write_zones", "read_write_zones", "glue_databases",
+                  "glue_write_databases", "https_egress_cidrs", "https_egress_prefix_list_ids")],
+    *[("EmrOnEksVirtualCluster", arg, lambda s, kw: EmrOnEksVirtualCluster(s, "C", lake=DataLakeStorage(s, "Lake"), **_eks_base(s), **kw))
+      for arg in ("read_zones", "write_zones", "read_write_zones", "glue_databases", "glue_write_databases")],
+    *[("EmrServerlessApplication", arg, lambda s, kw: EmrServerlessApplication(s, "C", vpc=PlatformVpc(s, "Net").vpc, **kw))
+      for arg in ("https_egress_cidrs", "https_egress_prefix_list_ids")],
+    ("EmrCluster", "applications", lambda s, kw: EmrCluster(s, "C", prerequisites=_prerequisites(s), **kw)),
+    ("TransientClusterProfile", "applications",
+     lambda s, kw: TransientClusterProfile(s, "C", name="t", prefix="acme", prerequisites=_prerequisites(s), **kw)),
+]
+
+
+@pytest.mark.parametrize(("construct", "argument", "build"), _LIST_ARGUMENTS, ids=[f"{c}-{a}" for c, a, _ in _LIST_ARGUMENTS])
+def test_a_bare_string_for_a_list_is_refused_by_name(construct: str, argument: str, build) -> None:
+    """Before: ``muted_jobs="sandbox-*"`` muted every alert (``"*"``), emails subscribed "a", "@", ...;
+    glue_databases granted ``database/s``; others ended in a jsii error or a message about one character."""
+    value = ("111122223333", "eu-west-1") if argument == "targets" else "sales-*"
+    with pytest.raises(ValueError, match=rf"^{construct}: {argument} must be a list .*not one string .*pass a list, e\.g\. \["):
+        build(_stack(), {argument: value})
+
+
+def test_mappings_and_methods_refuse_a_bare_string() -> None:
+    with pytest.raises(ValueError, match=r"^SloMonitor: domain_alert_emails\['sales'\] must be a list .*not one string 'oncall@acme\.com'"):
+        SloMonitor(_stack(), "M", contracts=[], delivery_table=None, domain_alert_emails={"sales": "oncall@acme.com"})
+    with pytest.raises(ValueError, match=r"^DataProductCatalog: consumers\['111122223333'\] must be a list .*not one string"):
+        DataProductCatalog(_stack(), "C", **_HUB, consumers={"111122223333": "sales"})
+    with pytest.raises(ValueError, match=r"^MeshHub: add_domain\('sales'\)\.producer_accounts must be a list"):
+        MeshHub(_stack(), "Hub").add_domain("sales", producer_accounts="111122223333")
+    with pytest.raises(ValueError, match=r"^producer_policy: locations must be a list .*not one string"):
+        producer_policy(hub_account="111122223333", name_prefix="acme", region="eu-west-1", locations="s3://acme-sales/orders/")
+    with pytest.raises(ValueError, match=r"^MeshHub: add_lf_tag\('domain'\)\.values must be a list .*not one string"):
+        MeshHub(_stack(), "Hub").add_lf_tag("domain", "sales")
+
+
+_ACCOUNT_ARGUMENTS = [
+    ("JobEventForwarder", r"target_account", lambda s, a: JobEventForwarder(s, "C", target_account=a)),
+    ("JobFailureAlerts", r"source_accounts", lambda s, a: JobFailureAlerts(s, "C", source_accounts=[a])),
+    ("GitHubDeployRole", r"targets", lambda s, a: GitHubDeployRole(s, "C", repository="acme/x", environment="prod", targets=[(a, "eu-west-1")])),
+    ("PlatformVpc", r"endpoint_principal_accounts", lambda s, a: PlatformVpc(s, "C", endpoint_principal_accounts=[a])),
+    ("SpokeProduct", r"consumer_accounts",
+     lambda s, a: SpokeProduct(s, "C", hub_account_id="111122223333", asset_bucket_name="acme-sc-assets", consumer_accounts=[a])),
+    ("DataProduct", r"allowed_consumer_accounts", lambda s, a: DataProduct(
+        s, "C", contract=load_contracts([ROOT / "contracts"])[0], **_HUB, allowed_consumer_accounts=[a])),
+    ("DataProductCatalog", r"allowed_consumer_accounts", lambda s, a: DataProductCatalog(s, "C", **_HUB, allowed_consumer_accounts=[a])),
+    ("DataProductCatalog", r"consumers", lambda s, a: DataProductCatalog(s, "C", **_HUB, consumers={a: ["sales"]})),
+]
+
+
+@pytest.mark.parametrize(("construct", "argument", "build"), _ACCOUNT_ARGUMENTS, ids=[f"{c}-{a}" for c, a, _ in _ACCOUNT_ARGUMENTS])
+def test_an_int_account_id_is_refused_by_name(construct: str, argument: str, build) -> None:
+    """Before: ``target_account=12345678901`` (an int, a digit short) was accepted by some constructs."""
+    with pytest.raises(ValueError, match=rf"^{construct}: {argument}.* 12345678901 is not a 12-digit AWS account id: pass it as a quoted string"):
+        build(_stack(), 12345678901)

@@ -27,14 +27,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
+from meshworks.constructs.core.bucket_deployment import acknowledge_bucket_deployments
 from meshworks.constructs.core.inputs import account_ids, whole_duration
-from meshworks.constructs.core.nag import (
-    BUCKET_OBJECTS,
-    CDK_ASSET_OBJECTS,
-    CDK_GRANT_ACTIONS,
-    acknowledge,
-    acknowledge_policies,
-)
 from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.mesh.share_acceptor import PREFIX_PATTERN, ShareAcceptor
 from meshworks.constructs.storage.secure_bucket import SecureBucket
@@ -207,7 +201,8 @@ class SpokeProduct(Construct):
         self.consumer_accounts: list[str] = []
         for account in consumer_accounts:
             self.share_with(account)
-        self._acknowledge_deployment()
+        # The product stack's synthesizer created CDK's BucketDeployment singleton in this stack.
+        acknowledge_bucket_deployments(self)
 
     def share_with(self, account: str) -> None:
         """Share the portfolio (and read access to the product's code) with one consumer account."""
@@ -215,46 +210,3 @@ class SpokeProduct(Construct):
             return
         self.consumer_accounts.append(account)
         self.portfolio.share_with_account(account)
-
-    def _acknowledge_deployment(self) -> None:
-        """The CDK ``BucketDeployment`` that copies the product's assets (a CDK-managed singleton function).
-
-        The product stack's synthesizer created it in this stack while the product stack was built.
-        """
-        for child in Stack.of(self).node.children:
-            if not child.node.id.startswith("Custom::CDKBucketDeployment"):
-                continue
-            acknowledge(
-                child,
-                {
-                    "AwsSolutions-L1": "CDK's BucketDeployment handler: its runtime follows the CDK release.",
-                    "NIST.800.53.R5-LambdaConcurrency": "Runs only during deployments to copy product assets.",
-                    "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls report failures to CloudFormation.",
-                    "NIST.800.53.R5-LambdaInsideVPC": "Copies between two S3 buckets through the S3 API only.",
-                },
-            )
-            log_group = child.node.try_find_child("LogGroup")
-            if log_group is not None:
-                acknowledge(
-                    log_group,
-                    {
-                        "NIST.800.53.R5-CloudWatchLogGroupEncrypted": "Log group of CDK's BucketDeployment "
-                        "singleton, which accepts no key; it logs object copies only, never data.",
-                    },
-                )
-            role = child.node.find_child("ServiceRole")
-            acknowledge(
-                role,
-                {
-                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                    "AWSLambdaBasicExecutionRole]": "CDK BucketDeployment role: the managed policy only writes logs.",
-                },
-            )
-            acknowledge_policies(
-                role,
-                [CDK_GRANT_ACTIONS, CDK_ASSET_OBJECTS, BUCKET_OBJECTS],
-                extra={
-                    "NIST.800.53.R5-IAMNoInlinePolicy": "CDK BucketDeployment policy, scoped to "
-                    "the CDK asset bucket (read) and the product asset bucket (write)."
-                },
-            )

@@ -51,6 +51,8 @@ contracts = []
 for i in range(size):
     domain = domains[i % len(domains)]
     kebab = domain.replace("_", "-")
+    fmt = rng.choice(formats)
+    column_types = types if fmt != "csv" else types[:-1]  # CSV has no nested types
     contracts.append(DataProductContract.model_validate({
         "name": f"product_{i:05d}",
         "domain": domain,
@@ -58,8 +60,8 @@ for i in range(size):
         "owner": f"{kebab}-team",
         "contact": {"email": f"{kebab}@example.com", "slack_channel": f"#{kebab}-data"},
         "location": f"s3://acme-{kebab}-curated/product_{i:05d}/",
-        "format": rng.choice(formats),
-        "columns": [{"name": f"col_{c}", "type": rng.choice(types), "description": f"Generated column {c}."}
+        "format": fmt,
+        "columns": [{"name": f"col_{c}", "type": rng.choice(column_types), "description": f"Generated column {c}."}
                     for c in range(rng.randint(5, 20))],
         "partition_keys": [{"name": "dt", "type": "date", "description": "Delivery day (UTC)."}],
         "slo": {"cron": "0 6 * * *", "timezone": "UTC", "grace_minutes": 60},

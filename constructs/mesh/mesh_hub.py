@@ -58,7 +58,7 @@ from constructs import Construct
 from meshworks.constructs.core.inputs import account_ids, bucket_names, kms_key_arns, role_arns, string_list
 from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_grant, acknowledge_policies, arn
 from meshworks.constructs.core.platform_function import PlatformFunction
-from meshworks.constructs.core.platform_key import PlatformKey
+from meshworks.constructs.core.platform_key import PlatformKey, allow_service_to_use_key
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.mesh.trust import check_s3_folder
 
@@ -359,15 +359,7 @@ class MeshHub(Construct):
             enforce_ssl=True,
         )
         if alarm_topic is None:
-            self.key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="AllowCloudWatchAlarms",
-                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=["*"],  # in a key policy "*" means this key
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-                )
-            )
+            allow_service_to_use_key(self.key, "cloudwatch.amazonaws.com", "AllowCloudWatchAlarms")
         self.alarms: list[cloudwatch.Alarm] = []
         if self.notifier.dead_letter_queue is not None:
             self.alarms.append(

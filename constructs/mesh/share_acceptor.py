@@ -36,7 +36,7 @@ from meshworks.constructs.core.dead_letter_queue import DeadLetterQueue, dead_le
 from meshworks.constructs.core.inputs import whole_duration
 from meshworks.constructs.core.nag import acknowledge, acknowledge_policies, arn
 from meshworks.constructs.core.platform_function import PlatformFunction
-from meshworks.constructs.core.platform_key import PlatformKey
+from meshworks.constructs.core.platform_key import PlatformKey, allow_service_to_use_key
 from meshworks.constructs.core.secure_log_group import SecureLogGroup
 
 __all__ = ["ShareAcceptor"]
@@ -299,15 +299,7 @@ class ShareAcceptor(Construct):
             self, "Alarms", display_name="meshworks share acceptor alarms", master_key=self.key, enforce_ssl=True
         )
         if alarm_topic is None:
-            self.key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="AllowCloudWatchAlarms",
-                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=["*"],  # in a key policy "*" means this key
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-                )
-            )
+            allow_service_to_use_key(self.key, "cloudwatch.amazonaws.com", "AllowCloudWatchAlarms")
         self.expired_alarm = cloudwatch.Alarm(
             self,
             "ExpiredInvitations",

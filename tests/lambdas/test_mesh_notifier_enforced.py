@@ -24,6 +24,7 @@ from meshworks.lambdas.mesh_notifier import handler
 from meshworks.lambdas.mesh_notifier.core import RetryableDeliveryError
 from tests.aws_enforcement import EnforcedRole, find_function, resolve
 from tests.harness import SynthesizedPlatform
+from tests.lambdas.moto_hub import create_delivery_table
 from tests.lf_audit import audit, registered_locations
 
 HANDLER = "mesh_notifier.handler.main"
@@ -97,18 +98,7 @@ def hub(platform: SynthesizedPlatform, monkeypatch: pytest.MonkeyPatch) -> Any:
         glue.create_database(DatabaseInput={"Name": database})
         glue.create_table(DatabaseName=database, TableInput=table_input)
         ddb = boto3.client("dynamodb", region_name=region)
-        ddb.create_table(
-            TableName=env["DELIVERY_TABLE"],
-            KeySchema=[
-                {"AttributeName": "product_key", "KeyType": "HASH"},
-                {"AttributeName": "period_key", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "product_key", "AttributeType": "S"},
-                {"AttributeName": "period_key", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_delivery_table(ddb, env["DELIVERY_TABLE"])
         sns = boto3.client("sns", region_name=region)
         sqs = boto3.client("sqs", region_name=region)
         sns.create_topic(Name=env["TOPIC_ARN"].rsplit(":", 1)[1])

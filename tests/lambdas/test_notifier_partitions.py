@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from meshworks.lambdas.mesh_notifier import handler
 from meshworks.lambdas.mesh_notifier.core import NonRetryableEventError
+from tests.lambdas.moto_hub import create_delivery_table, subscribed_queue
 from tests.lambdas.test_mesh_notifier import (
     BUCKET,
     CONTEXT,
@@ -62,24 +63,11 @@ def hub(monkeypatch: pytest.MonkeyPatch):
         _table(glue, "hourly", [{"Name": "day", "Type": "date"}, {"Name": "hour", "Type": "int"}])
         _table(glue, "customers", [])
         ddb = boto3.client("dynamodb", region_name=REGION)
-        ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "product_key", "KeyType": "HASH"},
-                {"AttributeName": "period_key", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "product_key", "AttributeType": "S"},
-                {"AttributeName": "period_key", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_delivery_table(ddb, TABLE)
         sns = boto3.client("sns", region_name=REGION)
         topic_arn = sns.create_topic(Name="mesh-refresh")["TopicArn"]
         sqs = boto3.client("sqs", region_name=REGION)
-        queue_url = sqs.create_queue(QueueName="consumer")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        queue_url = subscribed_queue(sns, sqs, topic_arn)
         monkeypatch.setenv("DELIVERY_TABLE", TABLE)
         monkeypatch.setenv("TOPIC_ARN", topic_arn)
         monkeypatch.delenv("CATALOG_ID", raising=False)

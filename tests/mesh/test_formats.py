@@ -22,6 +22,7 @@ from meshworks.constructs.mesh.table_format import ICEBERG_TO_GLUE, open_table_f
 from meshworks.constructs.monitoring.slo_manifest import build_manifest, partition_template
 from meshworks.lambdas.mesh_notifier import handler
 from meshworks.lambdas.slo_monitor.checker import parse_contract
+from tests.lambdas.moto_hub import create_delivery_table
 from tests.mesh.contract_data import minimal_contract
 from tests.mesh.mesh_fixtures import make_contract
 
@@ -174,18 +175,7 @@ def hub(monkeypatch: pytest.MonkeyPatch):
         glue = boto3.client("glue", region_name=REGION)
         glue.create_database(DatabaseInput={"Name": "sales"})
         ddb = boto3.client("dynamodb", region_name=REGION)
-        ddb.create_table(
-            TableName="deliveries",
-            KeySchema=[
-                {"AttributeName": "product_key", "KeyType": "HASH"},
-                {"AttributeName": "period_key", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "product_key", "AttributeType": "S"},
-                {"AttributeName": "period_key", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_delivery_table(ddb, "deliveries")
         topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="refresh")["TopicArn"]
         monkeypatch.setenv("DELIVERY_TABLE", "deliveries")
         monkeypatch.setenv("TOPIC_ARN", topic_arn)

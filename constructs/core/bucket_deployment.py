@@ -9,6 +9,36 @@ from constructs import IConstruct, IValidation
 
 from .nag import BUCKET_OBJECTS, CDK_ASSET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
 
+_BASIC_EXECUTION = (
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
+)
+
+
+def _acknowledge_singleton(function: IConstruct, role: IConstruct | None, name: str, reach: str, logs: str) -> None:
+    """The findings every CDK-managed deploy-time singleton has: its function (runtime, concurrency, DLQ, VPC),
+    its log group (no key) and its role's basic-execution managed policy. ``name`` names it in the reasons,
+    ``reach`` says what it calls, ``logs`` what its logs hold."""
+    acknowledge(
+        function,
+        {
+            "AwsSolutions-L1": f"CDK's {name} handler: its runtime follows the CDK release.",
+            "NIST.800.53.R5-LambdaConcurrency": "Runs only during deployments.",
+            "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls report failures to CloudFormation.",
+            "NIST.800.53.R5-LambdaInsideVPC": reach,
+        },
+    )
+    log_group = function.node.try_find_child("LogGroup")
+    if log_group is not None:
+        acknowledge(
+            log_group,
+            {
+                "NIST.800.53.R5-CloudWatchLogGroupEncrypted": f"Log group of CDK's {name} singleton, which accepts "
+                f"no key; it logs {logs}, never data.",
+            },
+        )
+    if role is not None:
+        acknowledge(role, {_BASIC_EXECUTION: f"CDK {name} role: the managed policy only writes logs."})
+
 
 def acknowledge_bucket_deployments(scope: IConstruct) -> None:
     """Acknowledge, with reasons, the findings of the ``BucketDeployment`` handler(s) in ``scope``'s stack.
@@ -20,31 +50,9 @@ def acknowledge_bucket_deployments(scope: IConstruct) -> None:
     for child in Stack.of(scope).node.children:
         if not child.node.id.startswith("Custom::CDKBucketDeployment"):
             continue
-        acknowledge(
-            child,
-            {
-                "AwsSolutions-L1": "CDK's BucketDeployment handler: its runtime follows the CDK release.",
-                "NIST.800.53.R5-LambdaConcurrency": "Runs only during deployments to copy assets.",
-                "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls report failures to CloudFormation.",
-                "NIST.800.53.R5-LambdaInsideVPC": "Copies between two S3 buckets through the S3 API only.",
-            },
-        )
-        log_group = child.node.try_find_child("LogGroup")
-        if log_group is not None:
-            acknowledge(
-                log_group,
-                {
-                    "NIST.800.53.R5-CloudWatchLogGroupEncrypted": "Log group of CDK's BucketDeployment "
-                    "singleton, which accepts no key; it logs object copies only, never data.",
-                },
-            )
         role = child.node.find_child("ServiceRole")
-        acknowledge(
-            role,
-            {
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaBasicExecutionRole]": "CDK BucketDeployment role: the managed policy only writes logs.",
-            },
+        _acknowledge_singleton(
+            child, role, "BucketDeployment", "Copies between two S3 buckets through the S3 API only.", "object copies"
         )
         acknowledge_policies(
             role,
@@ -63,34 +71,10 @@ def acknowledge_custom_resource_provider(scope: IConstruct) -> None:
     makes the SDK calls of every custom resource during deployments, with the statements each one declares.
     """
     singleton = Stack.of(scope).node.try_find_child("AWS679f53fac002430cb0da5b7982bd2287")
-    if singleton is None:
-        return
-    acknowledge(
-        singleton,
-        {
-            "AwsSolutions-L1": "CDK's AwsCustomResource handler: its runtime follows the CDK release.",
-            "NIST.800.53.R5-LambdaConcurrency": "Runs only during deployments.",
-            "NIST.800.53.R5-LambdaDLQ": "Synchronous custom-resource calls report failures to CloudFormation.",
-            "NIST.800.53.R5-LambdaInsideVPC": "Makes AWS API calls only.",
-        },
-    )
-    log_group = singleton.node.try_find_child("LogGroup")
-    if log_group is not None:
-        acknowledge(
-            log_group,
-            {
-                "NIST.800.53.R5-CloudWatchLogGroupEncrypted": "Log group of CDK's AwsCustomResource singleton, "
-                "which accepts no key; it logs the SDK calls' outcome, never data.",
-            },
-        )
-    role = singleton.node.try_find_child("ServiceRole")
-    if role is not None:
-        acknowledge(
-            role,
-            {
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaBasicExecutionRole]": "CDK AwsCustomResource role: the managed policy only writes logs.",
-            },
+    if singleton is not None:
+        _acknowledge_singleton(
+            singleton, singleton.node.try_find_child("ServiceRole"), "AwsCustomResource",
+            "Makes AWS API calls only.", "the SDK calls' outcome",
         )
 
 
@@ -123,9 +107,8 @@ class _AcknowledgeBucketNotifications:
             acknowledge(
                 role,
                 {
-                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                    "AWSLambdaBasicExecutionRole]": "CDK's bucket-notifications handler (runs only during "
-                    "deployments): the managed policy only writes its logs.",
+                    _BASIC_EXECUTION: "CDK's bucket-notifications handler (runs only during deployments): "
+                    "the managed policy only writes its logs.",
                 },
             )
         return []

@@ -31,6 +31,8 @@ class FileMetadataTable(FeatureTable):
         files.grant_read_data(glue_job.role)
 
     Args:
+        sort_key: a sort key (string), for one item per object *version* (e.g. ``version_id``). Fixed once
+            deployed: changing it replaces the table. Default: none (one item per object).
         table_name / point_in_time_recovery_days / encryption_key / tags / removal_policy: as ``FeatureTable``.
     """
 
@@ -44,9 +46,10 @@ class FileMetadataTable(FeatureTable):
         encryption_key: kms.IKey | None = None,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy | None = None,
+        sort_key: str | None = None,
     ) -> None:
         super().__init__(
-            scope, construct_id, table_name=table_name, partition_key="object_uri", sort_key=None,
+            scope, construct_id, table_name=table_name, partition_key="object_uri", sort_key=sort_key,
             time_to_live_attribute="expires_at", point_in_time_recovery_days=point_in_time_recovery_days,
             encryption_key=encryption_key, tags=tags, removal_policy=removal_policy,
         )

@@ -228,7 +228,23 @@ def for_moto(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
+def _schema_registry_arns(params: Mapping[str, Any], region: str, account: str) -> list[str]:
+    """Schema Registry calls act on the registry and the schema (``GetSchemaVersion``: ``registry*`` and ``schema*``
+    in the Service Authorization Reference), not on the Data Catalog."""
+    schema = params.get("SchemaId") or {}
+    if schema.get("SchemaArn"):
+        registry_name = schema["SchemaArn"].split(":schema/", 1)[1].split("/", 1)[0]
+        return [f"arn:aws:glue:{region}:{account}:registry/{registry_name}", schema["SchemaArn"]]
+    registry = schema.get("RegistryName") or (params.get("RegistryId") or {}).get("RegistryName") or "default-registry"
+    arns = [f"arn:aws:glue:{region}:{account}:registry/{registry}"]
+    if schema.get("SchemaName"):
+        arns.append(f"arn:aws:glue:{region}:{account}:schema/{registry}/{schema['SchemaName']}")
+    return arns
+
+
 def _glue_arns(params: Mapping[str, Any], region: str, account: str) -> list[str]:
+    if "SchemaId" in params or "RegistryId" in params:
+        return _schema_registry_arns(params, region, account)
     catalog = params.get("CatalogId", account)
     arns = [f"arn:aws:glue:{region}:{catalog}:catalog"]
     database = params.get("DatabaseName") or (params.get("DatabaseInput") or {}).get("Name")

@@ -193,8 +193,8 @@ def test_dynamodb_throttling_raises_so_the_event_is_retried_not_lost(recorder: R
 
 
 def test_a_crash_after_the_write_makes_the_retry_a_duplicate(recorder: Recorder) -> None:
+    handler.reset_clients()
     with crash_after(recorder.monkeypatch, 1) as effects, pytest.raises(SimulatedCrash):
-        handler.reset_clients()
         handler.main(event(), None)
     handler.reset_clients()
     assert effects == ["PutItem"]

@@ -47,7 +47,7 @@ def _spark_type(where: str, avro_type: Any) -> str:
             if not isinstance(precision, int) or not isinstance(scale, int) or not 0 <= scale <= precision <= 38:
                 raise AvroSchemaError(f"{where}: decimal needs 1 <= precision <= 38 and 0 <= scale <= precision")
             return f"decimal({precision},{scale})"
-        if logical is None and isinstance(base, str):
+        if logical is None and base in _PRIMITIVES:
             return _spark_type(where, base)
     raise AvroSchemaError(
         f"{where}: type {json.dumps(avro_type)} is not supported for CSV (nested records, arrays, maps and enums "

@@ -1,5 +1,11 @@
 """GE MDC's file flow: new CSV files (recorded by the file-ingestion Lambda) are converted to Parquet by a
-Glue job, then a crawler refreshes the catalog. Glue retries are bounded; the DAG retries whole tasks."""
+Glue job, then a crawler refreshes the catalog. Glue retries are bounded; the DAG retries whole tasks.
+
+The job is ``FileIngestion(name=..., schedule_expression=None)``'s ``<name>-csv-to-parquet`` (Airflow variable
+``meshworks_csv_job``; the default matches ``name="meshworks-demo"``). Its arguments are the construct's
+defaults; ``--max_files`` and ``--logical_date`` (logged with the run summary) are overridden here. Retrying the
+task is safe: the job claims each file with a lease and bounds its attempts (docs/file-ingestion.md).
+FileIngestion creates no crawler: ``meshworks_curated_crawler`` names one over the curated output."""
 
 from __future__ import annotations
 

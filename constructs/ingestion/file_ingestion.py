@@ -120,7 +120,9 @@ class FileIngestion(Construct):
             (``<name>-csv-to-parquet``), the registry (``<name>-files``) and the security configuration.
         landing_bucket: where files land. EventBridge notifications must be on: turned on here when it is a bucket
             of this app (``s3.Bucket``/``SecureBucket``); for an imported bucket, its owner must enable them.
-        curated_bucket: where the Parquet goes.
+        curated_bucket: where the Parquet goes, encrypted (Glue security configuration) with the bucket's own key
+            when it has one (``s3.Bucket``/``SecureBucket`` of this app), else with ``encryption_key`` (``self.output_key``:
+            readers of an imported curated bucket then need decrypt on it).
         schemas: file type -> Avro record schema: JSON text, a ``Path`` to a ``.avsc`` file, or a list of them
             (oldest first; append new versions, never edit a published one: a schema's definition cannot change
             in place in CloudFormation). Keys whose file type has no schema are rejected by the recorder.
@@ -340,13 +342,16 @@ class FileIngestion(Construct):
             description=f"meshworks file ingestion {name}: the CSV -> Parquet Glue job",
         )
         allow_cloudwatch_logs(self.encryption_key)
+        # Glue encrypts what the job writes with the security configuration's key: the curated bucket's own key
+        # when known, so that the bucket's readers (granted on that key) can read the Parquet.
+        self.output_key: kms.IKey = curated_bucket.encryption_key or self.encryption_key
         self.security_configuration = glue.CfnSecurityConfiguration(
             self,
             "SecurityConfiguration",
             name=f"{name}-file-ingestion",
             encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
                 s3_encryptions=[glue.CfnSecurityConfiguration.S3EncryptionProperty(
-                    s3_encryption_mode="SSE-KMS", kms_key_arn=self.encryption_key.key_arn
+                    s3_encryption_mode="SSE-KMS", kms_key_arn=self.output_key.key_arn
                 )],
                 cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
                     cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=self.encryption_key.key_arn

@@ -91,6 +91,8 @@ def test_the_job_is_encrypted_bounded_and_takes_the_arguments_the_script_reads(f
     assert arguments["--lease_seconds"] == "7200" and arguments["--custom-logGroup-prefix"] == "/aws-glue/jobs/acme-sites-csv-to-parquet"
     modes = _one(files, "AWS::Glue::SecurityConfiguration")["Properties"]["EncryptionConfiguration"]
     assert modes["S3Encryptions"][0]["S3EncryptionMode"] == "SSE-KMS"
+    # the curated bucket's own key, so its readers can decrypt the output
+    assert modes["S3Encryptions"][0]["KmsKeyArn"]["Fn::GetAtt"][0].startswith("CuratedKey")
     assert modes["CloudWatchEncryption"]["CloudWatchEncryptionMode"] == "SSE-KMS"
     assert modes["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
     groups = {g["Properties"].get("LogGroupName") for g in _of_type(files, "AWS::Logs::LogGroup").values()}

@@ -193,3 +193,10 @@ def test_bad_input_is_one_clear_error(kwargs: dict[str, Any], message: str) -> N
                                  "schemas": {"sensor_readings": json.dumps(SCHEMA)}, **kwargs}
     with pytest.raises(ValueError, match=message):
         FileIngestion(stack, "F", **arguments)
+
+
+def test_the_templates_pass_cfn_lint() -> None:
+    from tests.policy.test_cfn_lint import lint_all
+
+    problems, _ = lint_all({f"FileIngestion-{name}": template for name, template in file_app().templates.items()})
+    assert problems == []

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from . import work_queue
 from .avro import Field, parse_avro_schema, plan_columns
 
@@ -124,17 +126,31 @@ def convert(spark: Any, source_uri: str, fields: list[Field], output: str) -> in
 
 
 def run(args: JobArguments, table: Any, glue: Any, converter: Any, now: Any = time.time) -> dict[str, Any]:
-    """Claim, convert and mark; ``converter(source_uri, fields, output) -> rows`` does the Spark part."""
+    """Claim, convert and mark; ``converter(source_uri, fields, output) -> rows`` does the Spark part.
+
+    Raises:
+        ClientError: the schema registry failed (other than a missing schema, which fails the file); the
+            unprocessed claims were given back uncounted first.
+    """
     claimed, counts = work_queue.take_work(
         table, args.run_id, now(), limit=args.max_files, lease_seconds=args.lease_seconds, max_attempts=args.max_attempts
     )
     schemas: dict[str, list[Field]] = {}
     done = failed = 0
-    for item in claimed:
+    for index, item in enumerate(claimed):
         output = work_queue.output_uri(args.curated_uri, item)
         try:
             if item["file_type"] not in schemas:
                 schemas[item["file_type"]] = latest_schema(glue, args.registry_name, item["file_type"])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "EntityNotFoundException":
+                # The registry is unreachable or denied: no file is at fault. Give the rest back, fail the run.
+                for rest in claimed[index:]:
+                    work_queue.release(table, rest, args.run_id)
+                raise
+        try:
+            if item["file_type"] not in schemas:
+                raise FileFailed(f"no schema {item['file_type']!r} in the registry {args.registry_name}")
             rows = converter(item["object_uri"], schemas[item["file_type"]], output)
         except Exception as error:  # one bad file must not stop the others; the reason is recorded
             reason = f"{type(error).__name__}: {error}"

@@ -134,6 +134,19 @@ def mark_failed(table: Any, item: dict[str, Any], run_id: str, now: float, reaso
     ) is not None
 
 
+def release(table: Any, item: dict[str, Any], run_id: str) -> bool:
+    """Give a claim back without counting it (``CLAIMED`` by ``run_id`` -> ``PENDING``, ``attempts`` - 1): the run
+    could not work at all (e.g. the schema registry was unavailable), which is not the file's fault."""
+    return _conditional(
+        table.update_item,
+        Key=_key(item),
+        UpdateExpression="SET #state = :pending, attempts = attempts - :one REMOVE lease_expires_at, claim_owner",
+        ConditionExpression="#state = :claimed AND claim_owner = :run",
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues={":pending": items.PENDING, ":claimed": items.CLAIMED, ":run": run_id, ":one": 1},
+    ) is not None
+
+
 def abandon_expired(table: Any, item: dict[str, Any], now: float, max_attempts: int) -> bool:
     """A ``CLAIMED`` item whose lease expired after its last allowed attempt -> ``FAILED``, off the queue
     (its runs died every time: it must not block the queue nor be retried forever)."""

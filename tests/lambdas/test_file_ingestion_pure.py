@@ -43,10 +43,19 @@ def test_unusable_patterns_are_refused(pattern: object) -> None:
 
 @given(st.text(max_size=80))
 def test_any_key_is_parsed_or_rejected_never_a_traceback(key: str) -> None:
-    try:
-        parse_key(compile_key_pattern(DEFAULT_KEY_PATTERN), key)
-    except KeyRejected as error:
-        assert repr(key) in str(error)
+    pattern = compile_key_pattern(DEFAULT_KEY_PATTERN)
+    if pattern.fullmatch(key) is None:
+        with pytest.raises(KeyRejected, match="does not match the landing pattern") as rejected:
+            parse_key(pattern, key)
+        assert repr(key) in str(rejected.value)
+    else:
+        try:
+            assert parse_key(pattern, key).tenant
+        except KeyRejected as error:  # a matching key with an impossible date
+            message = str(error)
+        else:
+            message = "is not a valid date"
+        assert "is not a valid date" in message
 
 
 def test_avro_types_map_to_spark_types() -> None:

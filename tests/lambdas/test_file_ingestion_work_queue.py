@@ -181,3 +181,36 @@ def test_a_job_run_with_the_job_roles_policies_enforced(monkeypatch: pytest.Monk
 def test_bad_job_arguments_say_which(argv: list[str], message: str) -> None:
     with pytest.raises(job.JobArgumentError, match=message.replace("(", r"\(").replace(")", r"\)")):
         job.parse_arguments(argv)
+
+
+class _Registry:
+    """A Glue client whose ``get_schema_version`` fails with ``code``."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def get_schema_version(self, **_: Any) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "GetSchemaVersion")
+
+
+def _args() -> job.JobArguments:
+    return job.parse_arguments(["--table_name", TABLE, "--curated_uri", "s3://c/files/", "--registry_name", "r",
+                                "--JOB_RUN_ID", "jr_1"])
+
+
+def test_an_unreachable_registry_gives_the_claims_back_uncounted_and_fails_the_run(table: Any) -> None:
+    landed = [land(table, "a.csv"), land(table, "b.csv")]
+    with pytest.raises(Exception, match="AccessDeniedException"):
+        job.run(_args(), table, _Registry("AccessDeniedException"), lambda *a: 1, now=lambda: NOW)
+    for item in landed:
+        stored = state(table, item)
+        assert stored["state"] == "PENDING" and stored["attempts"] == 0 and "claim_owner" not in stored
+
+
+def test_a_file_type_missing_from_the_registry_fails_the_file_with_the_reason(table: Any) -> None:
+    item = land(table)
+    summary = job.run(_args(), table, _Registry("EntityNotFoundException"), lambda *a: 1, now=lambda: NOW)
+    assert summary["failed"] == 1
+    assert "no schema 'sensor_readings' in the registry r" in state(table, item)["failure_reason"]

@@ -476,6 +476,8 @@ class FileIngestion(Construct):
             description=f"meshworks file ingestion: starts {self.job_name}",
         )
         allow_service_to_use_key(self.encryption_key, "scheduler.amazonaws.com", "AllowSchedulerInput")
+        # Dead letters are sent with this role, to a KMS-encrypted queue: SQS wants GenerateDataKey and Decrypt.
+        self.encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
         acknowledge_policies(
             role, [], extra={"NIST.800.53.R5-IAMNoInlinePolicy": "The scheduler role's only policy: start this one job."}
         )

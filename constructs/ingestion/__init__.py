@@ -27,7 +27,7 @@ _EXPORTS = {
     "load_datasets": "dataset_loader",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["Dataset", "DatasetError", "DatasetIngestion", "LoadedDataset", "load_datasets"]
 
 
 def __getattr__(name: str) -> Any:

@@ -90,6 +90,9 @@ class DatasetIngestion(Construct):
         raw_database: Glue database of the raw crawler/table. Default: a new database ``<domain>_<name>_raw``.
         access_key_secret: the HTTP endpoint's access key. Default: imported from
             ``http_endpoint.access_key_secret_arn`` (only with an ``http_endpoint``).
+        refresh_bus_arn: the mesh hub's refresh bus (``<prefix>-mesh-refresh``): the job announces each partition
+            it wrote there (``PutEvents``), so the hub registers it and the SLO monitor sees the delivery.
+            Default: none (nothing announced).
         removal_policy: of the stream and log groups. Default: RETAIN (see ``core.removal``).
 
     Raises:
@@ -108,6 +111,7 @@ class DatasetIngestion(Construct):
         encryption_key: kms.IKey,
         raw_database: glue.IDatabase | None = None,
         access_key_secret: secretsmanager.ISecret | None = None,
+        refresh_bus_arn: str | None = None,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -153,6 +157,7 @@ class DatasetIngestion(Construct):
         self.crawler: glue.CfnCrawler | None = None
         self.raw_table: glue.CfnTable | None = None
         self.raw_database: glue.IDatabase | None = raw_database
+        self.refresh_bus_arn = refresh_bus_arn
         if dataset.curated:
             self._curation(base, encryption_key)
             self._catalog(base)
@@ -294,8 +299,14 @@ class DatasetIngestion(Construct):
                 "--partition_keys": ",".join(
                     str(k.get("name")) for k in (dataset.product or {}).get("partition_keys") or ()
                 ),
+                "--refresh_bus_arn": self.refresh_bus_arn or "",
+                "--domain": dataset.domain,
+                "--product": dataset.name,
             },
         )
+        if self.refresh_bus_arn:
+            role.add_to_principal_policy(iam.PolicyStatement(actions=["events:PutEvents"],
+                                                             resources=[self.refresh_bus_arn]))
         self.trigger = glue.CfnTrigger(
             self, "Schedule", name=f"{base}-curate", type="SCHEDULED", schedule=curation.schedule,
             start_on_creation=True, actions=[glue.CfnTrigger.ActionProperty(job_name=self.job.job_name)],

@@ -65,6 +65,28 @@ def parse_partition_keys(text: str) -> list[str]:
     return [key.strip() for key in text.split(",") if key.strip()]
 
 
+def refresh_entries(
+    bus_arn: str, domain: str, product: str, partitions: list[dict[str, str]]
+) -> list[list[dict[str, str]]]:
+    """The mesh's refresh events for the partitions a run wrote, in ``PutEvents`` batches of at most 10.
+
+    One event per partition (``detail: {"domain", "product", "partition": {key: value}}``, ``source:
+    meshworks.producer``, ``detail-type: DataProductRefreshed``; docs/mesh.md); an unpartitioned product gets
+    one event without ``partition``. Partitions are deduplicated and sorted (the same run announces each once).
+    """
+    import json
+
+    unique = sorted({tuple(sorted(p.items())) for p in partitions}) if partitions else [()]
+    entries = []
+    for items in unique:
+        detail: dict[str, object] = {"domain": domain, "product": product}
+        if items:
+            detail["partition"] = dict(items)
+        entries.append({"EventBusName": bus_arn, "Source": "meshworks.producer",
+                        "DetailType": "DataProductRefreshed", "Detail": json.dumps(detail, sort_keys=True)})
+    return [entries[i:i + 10] for i in range(0, len(entries), 10)]
+
+
 def main(argv: list[str]) -> None:  # pragma: no cover - runs on AWS Glue only
     from awsglue.context import GlueContext
     from awsglue.dynamicframe import DynamicFrame
@@ -74,7 +96,8 @@ def main(argv: list[str]) -> None:  # pragma: no cover - runs on AWS Glue only
     from pyspark.context import SparkContext
     from pyspark.sql import functions as F
 
-    args = getResolvedOptions(argv, ["JOB_NAME", "raw_path", "curated_path", "staging_path", "partition_keys"])
+    args = getResolvedOptions(argv, ["JOB_NAME", "raw_path", "curated_path", "staging_path", "partition_keys",
+                                     "refresh_bus_arn", "domain", "product"])
     glue = GlueContext(SparkContext.getOrCreate())
     job = Job(glue)
     job.init(args["JOB_NAME"], args)
@@ -95,14 +118,24 @@ def main(argv: list[str]) -> None:  # pragma: no cover - runs on AWS Glue only
     frames = Relationalize.apply(
         frame=DynamicFrame.fromDF(frame, glue, "records"), staging_path=args["staging_path"], name=ROOT_FRAME
     )
+    written: list[dict[str, str]] = []
     for name in sorted(frames.keys()):
         table = frames.select(name).toDF()
         table = table.toDF(*[curated_column(column) for column in table.columns])
         writer = table.write.mode("append").format("parquet").option("compression", "snappy")
         if name == ROOT_FRAME and keys:
             writer = writer.partitionBy(*keys)
+            written = [row.asDict() for row in table.select(*keys).distinct().collect()]
         writer.save(child_path(args["curated_path"], name))
-    job.commit()
+    if args["refresh_bus_arn"]:  # announce the new partitions to the mesh hub (notifier, SLO monitor, consumers)
+        import boto3
+
+        client = boto3.client("events")
+        for batch in refresh_entries(args["refresh_bus_arn"], args["domain"], args["product"], written):
+            failed = client.put_events(Entries=batch).get("FailedEntryCount", 0)
+            if failed:
+                raise RuntimeError(f"{failed} refresh event(s) refused by {args['refresh_bus_arn']}; the run is retried")
+    job.commit()  # after the announcements: a crash before it re-reads (and re-announces) the same files
 
 
 if __name__ == "__main__":  # pragma: no cover

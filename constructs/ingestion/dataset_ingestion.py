@@ -49,7 +49,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from meshworks.constructs.core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies, arn
+from meshworks.constructs.core.nag import (
+    BUCKET_OBJECTS,
+    CDK_GRANT_ACTIONS,
+    acknowledge,
+    acknowledge_grant,
+    acknowledge_policies,
+    arn,
+)
 from meshworks.constructs.core.platform_key import allow_cloudwatch_logs
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.core.secure_log_group import SecureLogGroup
@@ -385,6 +392,7 @@ class DatasetIngestion(Construct):
 
     def grant_put_records(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` write records: into the Kinesis stream (``kinesis`` source) or the delivery stream."""
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS])  # the key's ReEncrypt*/GenerateDataKey* on the stream's key
         if self.stream is not None:
             return self.stream.grant_write(grantee)
         if self.delivery_stream is None:  # pragma: no cover - every source has one of them

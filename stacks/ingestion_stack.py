@@ -16,6 +16,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_glue as glue
 from constructs import Construct
 
+from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.ingestion.dataset_loader import DatasetError, LoadedDataset, load_datasets
 from meshworks.constructs.mesh.loader import LoadedContract
 
@@ -79,6 +80,7 @@ class IngestionStack(Stack):
         self.raw_database = glue.Database(
             self, "RawDatabase", database_name=f"{config.prefix.replace('-', '_')}_raw",
             description="meshworks: raw records of the self-service datasets (crawled or explicit tables)",
+            removal_policy=resolve_removal_policy(self, None, "RawDatabase"),
         )
         hub = config.environments.hub
         refresh_bus_arn = (  # the hub's refresh bus (MeshHub's deterministic name): the jobs announce partitions

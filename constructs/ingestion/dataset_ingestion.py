@@ -326,6 +326,7 @@ class DatasetIngestion(Construct):
             self.raw_database = glue.Database(
                 self, "RawDatabase", database_name=f"{dataset.domain}_{dataset.name}_raw",
                 description=f"meshworks: raw records of dataset {dataset.qualified_name}",
+                removal_policy=resolve_removal_policy(self, None, "RawDatabase"),
             )
         if dataset.catalog.crawled:
             assert self.job_role is not None
@@ -385,6 +386,7 @@ class DatasetIngestion(Construct):
                     ),
                 ),
             )
+            self.raw_table.apply_removal_policy(resolve_removal_policy(self, None, "RawTable"))
             if isinstance(self.raw_database, Construct):
                 self.raw_table.node.add_dependency(self.raw_database)
 

@@ -45,6 +45,7 @@ __all__ = [
     "dataset_field",
     "load_datasets",
     "parse_dataset_file",
+    "relabel",
 ]
 
 PLACEHOLDER_CURATED_BUCKET = "curated-zone-bucket"
@@ -85,6 +86,13 @@ def dataset_field(field_name: str) -> str:
     if head in {"location", "format"}:
         return "domain"  # derived from the domain (and the platform's curated zone): fix it there
     return f"product.{field_name}"
+
+
+def relabel(problems: Iterable[Problem], dataset_paths: set[str]) -> list[Problem]:
+    """Problems of the contracts' review with the fields of dataset files written as in those files."""
+    return [
+        Problem(p.path, p.line, dataset_field(p.field), p.message) if p.path in dataset_paths else p for p in problems
+    ]
 
 
 def _contract_view(data: LineDict, product: LineDict, location: str) -> LineDict:

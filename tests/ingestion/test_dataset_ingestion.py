@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +12,6 @@ from aws_cdk import aws_glue as glue
 from aws_cdk.assertions import Template
 
 from meshworks.constructs.core import PlatformKey
-from meshworks.constructs.core.nag import add_policy_checks
 from meshworks.constructs.ingestion import Dataset, DatasetIngestion
 from meshworks.constructs.ingestion.glue import curate_dataset as job
 from meshworks.constructs.storage import DataLakeStorage, Zone
@@ -168,36 +165,6 @@ def test_switching_dynamic_partitioning_replaces_the_delivery_stream_by_name(exa
     [after] = _of_type(plain, "AWS::KinesisFirehose::DeliveryStream").values()
     assert before["Properties"]["DeliveryStreamName"] != after["Properties"]["DeliveryStreamName"]
     assert "DynamicPartitioningConfiguration" not in after["Properties"]["ExtendedS3DestinationConfiguration"]
-
-
-def test_the_construct_alone_as_its_docstring_shows_has_no_finding_and_no_lookup(tmp_path: Path) -> None:
-    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
-    stack = Stack(app, "Analytics", env=ENV)
-    lake = DataLakeStorage(stack, "Lake", bucket_name_prefix="acme")
-    ingestion = DatasetIngestion(stack, "AppEvents", dataset=_dataset(), name_prefix="acme",
-                                 raw_bucket=lake.bucket(Zone.RAW), curated_bucket=lake.bucket(Zone.CURATED),
-                                 encryption_key=PlatformKey(stack, "Key"))
-    from aws_cdk import aws_iam as iam
-
-    ingestion.grant_put_records(iam.Role(stack, "Producer", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
-    for dataset in (_dataset(source={"type": "eventbridge", "event_source": ["com.acme.app"]}),
-                    _dataset(raw__partitioning=None, http_endpoint={"url": "https://ingress.example.com",
-                             "access_key_secret_arn": SECRET, "backup": "all"})):
-        other = Stack(app, f"Other{dataset.source.type.value}", env=ENV)
-        lake2 = DataLakeStorage(other, "Lake", bucket_name_prefix=f"acme-{dataset.source.type.value}")
-        DatasetIngestion(other, "Ds", dataset=dataset, name_prefix="acme", raw_bucket=lake2.bucket(Zone.RAW),
-                         curated_bucket=lake2.bucket(Zone.CURATED), encryption_key=PlatformKey(other, "Key"))
-    add_policy_checks(app)
-    with contextlib.suppress(RuntimeError):
-        app.synth()
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest.get("missing", []) == []
-    report = tmp_path / "validation-report.json"
-    findings = [] if not report.exists() else [
-        (v["ruleName"], c["constructPath"]) for plugin in json.loads(report.read_text())["pluginReports"]
-        for v in plugin.get("violations", []) for c in v["violatingConstructs"]
-    ]
-    assert findings == []
 
 
 def test_names_too_long_for_aws_are_refused_with_the_fix() -> None:

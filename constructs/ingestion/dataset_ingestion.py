@@ -35,6 +35,7 @@ docs/ingestion.md for what each field's change costs.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Size, Stack
@@ -124,7 +125,7 @@ class DatasetIngestion(Construct):
         super().__init__(scope, construct_id)
         self.dataset = dataset
         base = f"{name_prefix}-{dataset.domain}-{dataset.name}".replace("_", "-")
-        if len(base) > 58:
+        if len(base) > 57:  # room for "-<6 hex>" (delivery stream) and "-curate" within AWS's 64 characters
             raise ValueError(
                 f"DatasetIngestion {construct_id!r}: resource names '{base}-...' exceed AWS's 64 characters: "
                 "shorten name_prefix or the dataset's name"
@@ -193,6 +194,19 @@ class DatasetIngestion(Construct):
         return stream
 
     @property
+    def delivery_stream_name(self) -> str:
+        """``<prefix>-<domain>-<name>-<6 hex>``: the hex digits change with everything Firehose cannot change on an
+        existing stream, so that such a change replaces the stream under a new name instead of failing.
+
+        Firehose refuses to switch dynamic partitioning on an existing stream (CloudFormation would try an
+        in-place update), and the source configuration is create-only: a replacement under the same custom name
+        fails. The digits hash the source kind, the stream (new, or its ARN) and whether dynamic partitioning is on.
+        """
+        source = self.dataset.source
+        identity = "|".join([source.type.value, source.stream_arn or "new", str(self.dataset.raw.partitioning.dynamic)])
+        return f"{self.name}-{hashlib.sha256(identity.encode()).hexdigest()[:6]}"
+
+    @property
     def raw_data_prefix(self) -> str:
         """Firehose's ``Prefix``: ``<domain>/<name>/`` + ``<key>=!{partitionKeyFromQuery:<key>}/`` per dynamic key +
         ``dt=!{timestamp:yyyy-MM-dd}/``."""
@@ -248,13 +262,10 @@ class DatasetIngestion(Construct):
                 processors=processors,
                 **s3_props,
             )
-        # Dynamic partitioning cannot be switched on an existing stream: the name (create-only) changes with it,
-        # so CloudFormation replaces the stream instead of failing the update.
-        suffix = "-dp" if partitioning.dynamic else ""
         kinesis_source = self.dataset.source.type is SourceType.KINESIS
         assert not kinesis_source or self.stream is not None
         stream = firehose.DeliveryStream(
-            self, "DeliveryStream", delivery_stream_name=f"{self.name}{suffix}", destination=destination,
+            self, "DeliveryStream", delivery_stream_name=self.delivery_stream_name, destination=destination,
             source=firehose.KinesisStreamSource(self.stream) if kinesis_source else None,
             # A Kinesis source encrypts at rest itself (Firehose takes no SSE with one); Direct PUT uses the key.
             encryption=None if kinesis_source else firehose.StreamEncryption.customer_managed_key(key),

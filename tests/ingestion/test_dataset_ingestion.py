@@ -69,7 +69,7 @@ def test_a_kinesis_dataset_gets_a_retained_kms_on_demand_stream(example: dict) -
 def test_firehose_delivers_partitioned_json_lines_into_the_raw_zone_with_an_error_prefix(example: dict) -> None:
     [delivery] = _of_type(example, "AWS::KinesisFirehose::DeliveryStream").values()
     props = delivery["Properties"]
-    assert props["DeliveryStreamName"] == "acme-clickstream-app-events-dp"
+    assert props["DeliveryStreamName"].startswith("acme-clickstream-app-events-")
     assert props["DeliveryStreamType"] == "KinesisStreamAsSource"
     s3 = props["ExtendedS3DestinationConfiguration"]
     assert s3["Prefix"] == "clickstream/app_events/event_type=!{partitionKeyFromQuery:event_type}/dt=!{timestamp:yyyy-MM-dd}/"
@@ -158,13 +158,31 @@ def test_adding_a_dataset_adds_resources_and_leaves_the_first_one_untouched(exam
     assert len(added) >= 10
 
 
-def test_switching_dynamic_partitioning_replaces_the_delivery_stream_by_name(example: dict) -> None:
-    """Firehose cannot switch dynamic partitioning on an existing stream: the (create-only) name changes with it."""
-    plain = _template(_dataset(raw__partitioning=None))
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"raw__partitioning": None},  # dynamic partitioning off: Firehose cannot switch it in place
+        {"source": {"type": "eventbridge", "event_source": ["com.acme.app"]}},  # source configuration: create-only
+        {"source": {"type": "kinesis", "stream_arn": "arn:aws:kinesis:eu-west-1:123456789012:stream/app-events"}},
+    ],
+)
+def test_what_firehose_cannot_change_in_place_renames_the_delivery_stream(example: dict, change: dict) -> None:
+    """A change CloudFormation would replace (create-only source) or Firehose refuses (dynamic partitioning) gives
+    the stream a new name, so the stack replaces it instead of failing on the custom name."""
+    from meshworks.stacks.change_plan import create_only_properties
+
+    changed = _template(_dataset(**change))
     [before] = _of_type(example, "AWS::KinesisFirehose::DeliveryStream").values()
-    [after] = _of_type(plain, "AWS::KinesisFirehose::DeliveryStream").values()
+    [after] = _of_type(changed, "AWS::KinesisFirehose::DeliveryStream").values()
     assert before["Properties"]["DeliveryStreamName"] != after["Properties"]["DeliveryStreamName"]
-    assert "DynamicPartitioningConfiguration" not in after["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert ("DeliveryStreamName",) in create_only_properties("AWS::KinesisFirehose::DeliveryStream")
+
+
+def test_buffering_and_compression_changes_keep_the_stream(example: dict) -> None:
+    changed = _template(_dataset(raw__buffering={"size_mb": 64, "interval_seconds": 900}, raw__compression="snappy"))
+    [before] = _of_type(example, "AWS::KinesisFirehose::DeliveryStream").values()
+    [after] = _of_type(changed, "AWS::KinesisFirehose::DeliveryStream").values()
+    assert before["Properties"]["DeliveryStreamName"] == after["Properties"]["DeliveryStreamName"]
 
 
 def test_names_too_long_for_aws_are_refused_with_the_fix() -> None:

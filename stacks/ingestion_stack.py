@@ -22,11 +22,11 @@ from meshworks.constructs.mesh.loader import LoadedContract
 
 from .config import ConfigError, PlatformConfig
 
-#: Resources one dataset adds at most: stream or rule, delivery stream, log group and stream, 3 roles and policies,
-#: security configuration, job, trigger, crawler or table (14 for the example).
-RESOURCES_PER_DATASET = 15
-#: Datasets one ingestion stack holds (CloudFormation allows 500 resources a stack; room for the shared ones).
-MAX_DATASETS = 30
+#: Resources one dataset adds at most: stream, or rule with its role and policy; delivery stream, log group and stream,
+#: 3 roles and policies, security configuration, job, trigger, crawler or table (14 for the example, 16 for EventBridge).
+RESOURCES_PER_DATASET = 16
+#: Datasets one ingestion stack holds: 28 x 16 = 448 of CloudFormation's 500, room for the shared database and FileIngestion.
+MAX_DATASETS = 28
 
 
 def curated_bucket_name(config: PlatformConfig) -> str:

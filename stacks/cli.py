@@ -26,6 +26,7 @@ never printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -72,6 +73,14 @@ def _build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("cdk.json"),
         help="cdk.json whose context.meshworks holds mesh.domains and environments.consumers (default: cdk.json)",
+    )
+    validate.add_argument(
+        "--datasets",
+        metavar="PATH",
+        action="append",
+        type=Path,
+        help="dataset file or folder, checked too and its product reviewed with the contracts (repeatable; "
+        "default: the configuration's ingestion.datasets_path when it exists)",
     )
     validate.add_argument(
         "--format",
@@ -214,14 +223,19 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if missing:
         raise _UsageError(f"no such file or directory: {', '.join(missing)}")
     trust = _read_trust(args.config)
+    datasets, problems = _check_datasets(args)
     try:
-        contracts = load_contracts(args.paths, trust=trust)
+        extra = [item.loaded_contract for item in datasets if item.loaded_contract is not None]
+        contracts = load_contracts(args.paths, trust=trust, extra=extra)
     except ContractError as exc:
-        problems = exc.problems
-    else:
+        from meshworks.constructs.ingestion.dataset_loader import relabel
+
+        problems = sorted(set(problems) | set(relabel(exc.problems, {item.path for item in datasets})))
+    if not problems:
         domains = len({contract.domain for contract in contracts})
+        of_datasets = f" ({len(datasets)} from dataset files)" if datasets else ""
         print(
-            f"meshworks validate: {len(contracts)} data product(s) in {domains} domain(s) passed validation",
+            f"meshworks validate: {len(contracts)} data product(s){of_datasets} in {domains} domain(s) passed validation",
             file=out,
         )
         return EXIT_OK
@@ -234,6 +248,31 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     files = len({problem.path for problem in problems})
     print(f"meshworks validate: {count} problem{'s' if count != 1 else ''} in {files} file(s)", file=err)
     return EXIT_PROBLEMS
+
+
+def _check_datasets(args: argparse.Namespace) -> tuple[list, list]:
+    """The dataset files of ``--datasets`` (default: ``ingestion.datasets_path`` of the configuration, if present)
+    and their problems; a product's contract problems are reported at the dataset file's lines."""
+    from meshworks.constructs.ingestion.dataset_loader import PLACEHOLDER_CURATED_BUCKET, check_datasets
+
+    settings: dict = {}
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        settings = json.loads(args.config.read_text(encoding="utf-8"))["context"]["meshworks"]
+    paths = args.datasets
+    if paths is None:
+        default = Path(str((settings.get("ingestion") or {}).get("datasets_path", "datasets")))
+        enabled = (settings.get("ingestion") or {}).get("enabled", True) is not False
+        paths = [default] if enabled and default.exists() else []
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise _UsageError(f"no such file or directory: {', '.join(missing)}")
+    bucket = PLACEHOLDER_CURATED_BUCKET
+    with contextlib.suppress(KeyError, TypeError):
+        bucket = f"{settings['prefix']}-{settings['environments']['compute']['account']}-curated"
+    if not paths:
+        return [], []
+    datasets, problems = check_datasets(paths, curated_bucket_name=bucket)
+    return datasets, problems
 
 
 def _read_trust(path: Path) -> MeshTrust:

@@ -561,6 +561,20 @@ class FeatureStoreConfig(_Model):
     dynamodb_table: bool = Field(True, description="Also deploy a DynamoDB feature table (<prefix>-features).")
 
 
+class IngestionConfig(_Model):
+    """Self-service streaming datasets (``<prefix>-ingestion``, compute account); see docs/ingestion.md.
+
+    Each dataset file under ``datasets_path`` gets a ``DatasetIngestion`` and its curated table becomes a data
+    product of the mesh (reviewed with the contracts, placed by ``meshworks shards``). The file-ingestion
+    pipeline (``FileIngestion``) gets its settings here too.
+    """
+
+    enabled: bool = Field(True, description="Deploy the ingestion stack (and the datasets' data products).")
+    datasets_path: str = Field(
+        "datasets", min_length=1, description="Folder (or file) of dataset files, relative to the app folder."
+    )
+
+
 GitHubRepository = Annotated[
     str, _pattern(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$", "must be '<owner>/<repo>' on github.com, e.g. 'acme/data'")
 ]
@@ -617,6 +631,7 @@ class PlatformConfig(_Model):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
     feature_store: FeatureStoreConfig = Field(default_factory=FeatureStoreConfig)
+    ingestion: IngestionConfig = Field(default_factory=IngestionConfig)
     deploy_roles: DeployRolesConfig = Field(default_factory=DeployRolesConfig)
     tags: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], str] = Field(
         default_factory=dict, description="Tags applied to every resource."

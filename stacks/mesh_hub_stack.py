@@ -84,7 +84,8 @@ class MeshHubStack(Stack):
 
 
 def read_contracts(config: PlatformConfig) -> list[DataProductContract]:
-    """Load and review the contracts of ``mesh.contracts_path`` against the configuration's trust.
+    """Load and review the contracts of ``mesh.contracts_path`` and the products of the datasets
+    (``ingestion.datasets_path``) against the configuration's trust.
 
     Raises:
         ConfigError: listing every problem as ``file:line: field: message`` (a domain outside
@@ -97,9 +98,15 @@ def read_contracts(config: PlatformConfig) -> list[DataProductContract]:
             f"Invalid meshworks configuration: meshworks.mesh.contracts_path = {mesh.contracts_path!r}: no such "
             f"file or folder (relative to {os.getcwd()}); point it at the data-product contracts"
         )
+    from meshworks.constructs.ingestion.dataset_loader import relabel
+
+    from .ingestion_stack import dataset_contracts
+
+    extra = dataset_contracts(config)  # the datasets' curated tables are data products too
     try:
-        return load_contracts([path], trust=config.mesh_trust())
+        return load_contracts([path], trust=config.mesh_trust(), extra=extra)
     except ContractError as error:
+        error = ContractError(relabel(error.problems, {item.path for item in extra}))
         raise ConfigError(f"Invalid data-product contracts under {mesh.contracts_path}:\n{error}") from None
 
 

@@ -12,6 +12,7 @@ from .config import ConfigError, PlatformConfig
 from .deploy_roles_stack import DeployRolesStack
 from .features_stack import FeaturesStack
 from .foundation_stack import FoundationStack
+from .ingestion_stack import IngestionStack
 from .mesh_hub_stack import build_mesh, read_contracts
 from .monitoring_stack import monitoring_stacks
 from .orchestration_stack import OrchestrationStack
@@ -117,6 +118,16 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             config=config,
             encryption_key=platform.foundation.key,
             description="meshworks features: Keyspaces table from CQL, DynamoDB feature table",
+        )
+    if config.ingestion.enabled:  # self-service datasets: stream, Firehose, curation job, crawler (compute account)
+        platform.extra["Ingestion"] = IngestionStack(
+            app,
+            "Ingestion",
+            stack_name=config.stack_name("ingestion"),
+            env=compute,
+            config=config,
+            foundation=platform.foundation,
+            description="meshworks ingestion: self-service datasets into the raw and curated zones",
         )
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)

@@ -225,9 +225,9 @@ def format_loc(loc: Loc) -> str:
     return text or "(contract)"
 
 
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    """The pydantic model whose fields live at ``loc`` (for did-you-mean on unknown fields)."""
-    model: Any = DataProductContract
+def _model_at(loc: Loc, root: type[BaseModel] = DataProductContract) -> type[BaseModel] | None:
+    """The pydantic model whose fields live at ``loc`` of ``root`` (for did-you-mean on unknown fields)."""
+    model: Any = root
     for part in loc:
         if isinstance(part, int):
             continue
@@ -283,8 +283,8 @@ _EXPECTED = {
 }
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    """A readable message for one pydantic error."""
+def _message(error: Mapping[str, Any], root: type[BaseModel] = DataProductContract) -> str:
+    """A readable message for one pydantic error of a ``root`` model."""
     kind = error["type"]
     message = str(error["msg"])
     value = error.get("input")
@@ -293,7 +293,7 @@ def _message(error: Mapping[str, Any]) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         loc = tuple(error["loc"])
-        model = _model_at(loc[:-1])
+        model = _model_at(loc[:-1], root)
         hint = _suggest_field(str(loc[-1]), model)
         return f"unknown field {str(loc[-1])!r}{hint}"
     if kind == "invalid_key":
@@ -326,7 +326,10 @@ def _suggest_field(name: str, model: type[BaseModel] | None) -> str:
     return f"; allowed fields: {', '.join(fields)}"
 
 
-def _validation_problems(path: str, data: Any, error: ValidationError) -> list[Problem]:
+def validation_problems(
+    path: str, data: Any, error: ValidationError, root: type[BaseModel] = DataProductContract
+) -> list[Problem]:
+    """One :class:`Problem` per error of ``root.model_validate(data)``, at the YAML line of its key."""
     problems: list[Problem] = []
     for item in error.errors():
         loc: Loc = tuple(part for part in item["loc"] if part != "[key]")
@@ -336,7 +339,7 @@ def _validation_problems(path: str, data: Any, error: ValidationError) -> list[P
                 problems.append(Problem(path, line_of(data, full), format_loc(full), message))
             continue
         shown = loc[:-1] + (str(loc[-1]),) if item["type"] == "invalid_key" and loc else loc
-        problems.append(Problem(path, line_of(data, loc), format_loc(shown), _message(item)))
+        problems.append(Problem(path, line_of(data, loc), format_loc(shown), _message(item, root)))
     return problems
 
 
@@ -358,13 +361,14 @@ class LoadedContract:
         return line_of(self.data, loc)
 
 
-def _yaml_problem(path: str, error: yaml.YAMLError) -> Problem:
+def _yaml_problem(path: str, error: yaml.YAMLError, what: str = "contract") -> Problem:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line = mark.line + 1 if mark is not None else 1
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     context = getattr(error, "context", None)
     if problem == "expected a single document in the stream" or context == "expected a single document in the stream":
-        return Problem(path, line, FILE, "one file holds one data product: remove the extra '---' document")
+        one = "data product" if what == "contract" else what
+        return Problem(path, line, FILE, f"one file holds one {one}: remove the extra '---' document")
     text = f"{context}: {problem}" if context else str(problem)
     return Problem(path, line, "(yaml)", f"invalid YAML: {text}")
 
@@ -386,8 +390,12 @@ def _read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
         ]
 
 
-def parse_contract_file(path: Path, display: str | None = None) -> tuple[LoadedContract | None, list[Problem]]:
-    """Read, parse and validate one contract file; returns the contract (or ``None``) and its problems."""
+def read_yaml_mapping(path: Path, display: str | None = None, *, what: str = "contract") -> tuple[Any, list[Problem]]:
+    """Read one YAML file that holds one mapping of ``what``'s fields (a contract, a dataset ...).
+
+    Returns the mapping (a :class:`LineDict`, ``None`` when unusable) and the problems found: unreadable
+    file, not UTF-8, invalid YAML, several documents, duplicate keys, not a mapping.
+    """
     shown = display if display is not None else str(path)
     text, problems = _read_text(path, shown)
     if text is None:
@@ -396,7 +404,7 @@ def parse_contract_file(path: Path, display: str | None = None) -> tuple[LoadedC
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as exc:
-        return None, [_yaml_problem(shown, exc)]
+        return None, [_yaml_problem(shown, exc, what)]
     except RecursionError:
         return None, [Problem(shown, 1, "(yaml)", "invalid YAML: nested too deeply")]
     finally:
@@ -406,16 +414,23 @@ def parse_contract_file(path: Path, display: str | None = None) -> tuple[LoadedC
         for dup in loader.duplicates
     ]
     if data is None:
-        return None, [Problem(shown, 1, FILE, "file is empty: a contract is a YAML mapping (name, domain, ...)")]
+        return None, [Problem(shown, 1, FILE, f"file is empty: a {what} is a YAML mapping (name, domain, ...)")]
     if not isinstance(data, dict):
         got = _TYPE_NAMES.get(type(data).__name__, type(data).__name__)
-        return None, [
-            Problem(shown, getattr(data, "line", 1), FILE, f"expected a mapping of contract fields, got {got}")
-        ]
+        return None, [Problem(shown, getattr(data, "line", 1), FILE, f"expected a mapping of {what} fields, got {got}")]
+    return data, problems
+
+
+def parse_contract_file(path: Path, display: str | None = None) -> tuple[LoadedContract | None, list[Problem]]:
+    """Read, parse and validate one contract file; returns the contract (or ``None``) and its problems."""
+    shown = display if display is not None else str(path)
+    data, problems = read_yaml_mapping(path, shown)
+    if data is None:
+        return None, problems
     try:
         contract = DataProductContract.model_validate(data)
     except ValidationError as exc:
-        return None, problems + _validation_problems(shown, data, exc)
+        return None, problems + validation_problems(shown, data, exc)
     except RecursionError:
         return None, problems + [Problem(shown, 1, FILE, "contract is nested too deeply")]
     if problems:
@@ -490,7 +505,7 @@ def _folder_problems(loaded: Sequence[LoadedContract], trust: MeshTrust | None) 
 
 
 def _check_all(
-    paths: Iterable[str | os.PathLike[str]], trust: MeshTrust | None
+    paths: Iterable[str | os.PathLike[str]], trust: MeshTrust | None, extra: Sequence[LoadedContract] = ()
 ) -> tuple[list[LoadedContract], list[Problem]]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -504,11 +519,14 @@ def _check_all(
         problems += file_problems
         if item is not None:
             loaded.append(item)
+    loaded += extra  # contracts made by other files (datasets): reviewed with the rest (duplicates, overlaps)
     problems += _review_problems(loaded, trust)
     return loaded, sorted(set(problems))
 
 
-def validate_paths(paths: Iterable[str | os.PathLike[str]], *, trust: MeshTrust | None = None) -> list[Problem]:
+def validate_paths(
+    paths: Iterable[str | os.PathLike[str]], *, trust: MeshTrust | None = None, extra: Sequence[LoadedContract] = ()
+) -> list[Problem]:
     """Check every contract under ``paths`` (files or directories); returns all problems, sorted.
 
     Args:
@@ -516,12 +534,14 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]], *, trust: MeshTrust 
         trust: the platform's domain map and consumer allowlist (``PlatformConfig.mesh_trust()``); the
             trust rules of :func:`~meshworks.constructs.mesh.review.review_contracts` run only with it.
             Default: ``None``.
+        extra: contracts that other files made (a dataset's product), reviewed together with these.
+            Default: none.
     """
-    return _check_all(paths, trust)[1]
+    return _check_all(paths, trust, extra)[1]
 
 
 def load_contracts(
-    paths: Iterable[str | os.PathLike[str]], *, trust: MeshTrust | None = None
+    paths: Iterable[str | os.PathLike[str]], *, trust: MeshTrust | None = None, extra: Sequence[LoadedContract] = ()
 ) -> list[DataProductContract]:
     """Load and review every contract under ``paths``, in a stable order (by domain, then name).
 
@@ -531,12 +551,14 @@ def load_contracts(
             against it and comes back with ``producer_account`` filled in (its domain's only producer
             account when the contract names none). Anything that builds grants or IAM from the
             contracts must pass it. Default: ``None`` (no trust rules, ``producer_account`` as written).
+        extra: contracts that other files made (a dataset's product, see
+            :mod:`meshworks.constructs.ingestion.dataset_loader`), reviewed and returned with these. Default: none.
 
     Raises:
         ContractError: listing every problem, as ``file:line: field: message`` lines. Nothing else is
             raised for bad input.
     """
-    loaded, problems = _check_all(paths, trust)
+    loaded, problems = _check_all(paths, trust, extra)
     if problems:
         raise ContractError(problems)
     contracts = [item.contract for item in loaded]

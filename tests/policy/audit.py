@@ -19,6 +19,7 @@ STATEFUL_TYPES = frozenset(
         "AWS::ECR::Repository",
         "AWS::Glue::Database",
         "AWS::Glue::Table",
+        "AWS::Kinesis::Stream",  # holds records for its retention period (a replacement loses them)
     }
 )
 #: Whole services whose every resource type holds data or schema (keyspaces, tables, user-defined types).

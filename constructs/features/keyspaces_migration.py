@@ -39,7 +39,7 @@ from meshworks.lambdas.keyspaces_migration import job as migration_job
 
 from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
 from ..core.inputs import string_list, whole_duration
-from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
+from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_grant, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey, allow_cloudwatch_logs, allow_service_to_use_key
 from ..monitoring.job_events import JobService, failure_pattern
 from ..storage.secure_bucket import SecureBucket
@@ -360,6 +360,7 @@ class KeyspacesMigration(Construct):
             actions=[glue.CfnTrigger.ActionProperty(job_name=self.incremental_job_name)],
         )
         self.schedule.node.add_dependency(self.incremental_job)
+        self.schedule.node.add_dependency(self.role)  # the first tick runs with the role's policy in place
 
         # ------------------------------------------------------------------ alarms
         self.topic: sns.ITopic = alarm_topic or sns.Topic(
@@ -418,10 +419,12 @@ class KeyspacesMigration(Construct):
     def grant_start_full_load(self, grantee: iam.IGrantable) -> iam.Grant:
         """``glue:StartJobRun`` / ``GetJobRun(s)`` / ``BatchStopJobRun`` on the full-load job only."""
         stack = Stack.of(self)
-        return iam.Grant.add_to_principal(
+        grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
             resource_arns=[stack.format_arn(service="glue", resource="job", resource_name=self.full_load_job_name)],
         )
+        acknowledge_grant(grantee)
+        return grant
 
     # ------------------------------------------------------------------------------------------ role
 

@@ -123,6 +123,9 @@ def test_incremental_job_runs_every_15_minutes_and_full_load_on_demand(built: tu
     assert props["Type"] == "SCHEDULED" and props["Schedule"] == "cron(0/15 * * * ? *)"
     assert props["StartOnCreation"] is True
     assert props["Actions"] == [{"JobName": "keyspaces-migration-features-customer-features-incremental"}]
+    depends = next(iter(triggers.values()))["DependsOn"]
+    policies = [k for k, r in template.find_resources("AWS::IAM::Policy").items() if "MigrationRole" in k]
+    assert policies and set(policies) <= set(depends)  # the first run starts with the role's policy attached
 
 
 @pytest.mark.parametrize(("minutes", "cron"), [(5, "cron(0/5 * * * ? *)"), (60, "cron(0 * * * ? *)"),

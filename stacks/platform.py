@@ -116,6 +116,7 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             env=compute,
             config=config,
             encryption_key=platform.foundation.key,
+            vpc=platform.foundation.network.vpc,
             description="meshworks features: Keyspaces table from CQL, DynamoDB feature table",
         )
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():

@@ -118,7 +118,9 @@ class KeyspacesMigration(Construct):
         max_writes_per_second: rows per second each job may write to Keyspaces (>= 1). The connector settings are
             derived from it, the row size and the job's executor cores (``job.write_rate``).
         average_row_size_bytes: 1 to 1,048,576. Default: 1,024 (one write unit per row).
-        vpc_subnets: where the jobs' network interfaces go. Default: the VPC's private subnets with egress.
+        vpc_subnets: where the jobs' network interfaces go (the first selected subnet). Default: the VPC's private
+            subnets with egress, else its isolated ones (which then need a ``cassandra`` interface endpoint and
+            the endpoints of S3, Secrets Manager, CloudWatch, CloudWatch Logs and Glue).
         security_group: of the jobs' network interfaces; a self-referencing all-TCP ingress rule is added (Glue
             requires it). Default: a new group allowing all egress. The source cluster's group must admit it.
         source_keyspace / source_table: Default: the target's keyspace / table name.
@@ -251,7 +253,8 @@ class KeyspacesMigration(Construct):
         self.script = s3_assets.Asset(self, "Script", path=str(JOB_SCRIPT))
 
         # ------------------------------------------------------------------ network
-        subnets = vpc.select_subnets(**_subnet_kwargs(vpc_subnets)).subnets
+        subnets = (vpc.select_subnets(**_subnet_kwargs(vpc_subnets)).subnets if vpc_subnets is not None
+                   else list(vpc.private_subnets) or list(vpc.isolated_subnets))
         if not subnets:
             raise ValueError(f"{where}: vpc_subnets selects no subnet of the VPC: select private subnets")
         subnet = subnets[0]
@@ -508,9 +511,7 @@ def _job_failure_pattern(job_names: list[str]) -> events.EventPattern:
     )
 
 
-def _subnet_kwargs(selection: ec2.SubnetSelection | None) -> dict:
-    if selection is None:
-        return {"subnet_type": ec2.SubnetType.PRIVATE_WITH_EGRESS}
+def _subnet_kwargs(selection: ec2.SubnetSelection) -> dict:
     return {key: getattr(selection, key) for key in (
         "availability_zones", "one_per_az", "subnet_filters", "subnet_group_name", "subnets", "subnet_type")
         if getattr(selection, key, None) is not None}

@@ -92,13 +92,32 @@ def test_migration_turned_on_by_config_synthesizes_with_zero_findings(tmp_path: 
     report = json.loads((tmp_path / "validation-report.json").read_text())
     assert [v for p in report["pluginReports"] for v in p.get("violations", [])] == []
     stack = platform.extra["Features"]
-    template = Template.from_stack(stack).to_json()["Resources"]
+    templates = {"Features": Template.from_stack(stack).to_json(),
+                 "Foundation": Template.from_stack(platform.foundation).to_json()}
+    _audit(templates)
+    template = templates["Features"]["Resources"]
     jobs = sorted(r["Properties"]["Name"] for r in template.values() if r["Type"] == "AWS::Glue::Job")
     assert jobs == ["keyspaces-migration-features-customer-features-full-load",
                     "keyspaces-migration-features-customer-features-incremental"]
     table = next(r for r in template.values() if r["Type"] == "AWS::Cassandra::Table")
     assert table["Properties"]["WarmThroughput"] == {"WriteUnitsPerSecond": 2000}
     assert stack.migration is not None and stack.migration.write_units_per_second == 2000
+
+
+def _audit(templates: dict) -> None:
+    """The app-wide audits on the migration's templates (off in the default app): retention, reviewed wildcards,
+    watched dead-letter queues, rule targets with retries and a dead-letter queue."""
+    from tests.policy.audit import iam_statements, not_retained, unreviewed, wildcard_actions
+    from tests.policy.test_failure_paths_and_keys import alarmed, dead_letter_queues, targets
+
+    assert not_retained(templates) == []
+    assert [a for t in templates.values() for _, st in iam_statements(t) for a in wildcard_actions(st)
+            if unreviewed(a)] == []
+    features = templates["Features"]
+    queues = dead_letter_queues(features)
+    assert queues and set(queues) <= alarmed(features)
+    found = list(targets(features))
+    assert found and all("DeadLetterConfig" in t and t["RetryPolicy"]["MaximumRetryAttempts"] >= 1 for _, t in found)
 
 
 def test_migration_config_errors_name_the_key() -> None:

@@ -41,6 +41,7 @@ from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
 from ..core.inputs import string_list, whole_duration
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_grant, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey, allow_cloudwatch_logs, allow_service_to_use_key
+from ..core.secure_log_group import SecureLogGroup
 from ..monitoring.job_events import JobService, failure_pattern
 from ..storage.secure_bucket import SecureBucket
 from .keyspaces_table import KeyspacesTable
@@ -99,7 +100,8 @@ class KeyspacesMigration(Construct):
         # then: aws glue start-job-run --job-name <migration.full_load_job_name>
 
     What it creates: ``bucket`` (``SecureBucket``: ``jars/`` for the connector jars, ``temp/``, ``state/<name>/`` with
-    the high-water mark), ``security_configuration`` (S3, CloudWatch Logs and bookmarks encrypted with
+    the high-water mark), ``log_groups`` (``<log_group_prefix>/error`` and ``/output``, Glue 5.0's custom log groups:
+    encrypted, one year, retained), ``security_configuration`` (S3, CloudWatch Logs and bookmarks encrypted with
     ``encryption_key``), ``connection`` (Glue NETWORK connection in the first selected subnet) with
     ``security_group``, ``role``, ``full_load_job`` and ``incremental_job`` (``MaxConcurrentRuns`` 1, no retries),
     ``schedule`` (Glue scheduled trigger of the incremental job), ``failure_rule`` (EventBridge: either job FAILED,
@@ -251,6 +253,14 @@ class KeyspacesMigration(Construct):
         self.connector_jar_keys = jar_keys
         self.state_key = f"state/{name}/high_water_mark.json"
         self.script = s3_assets.Asset(self, "Script", path=str(JOB_SCRIPT))
+        # Glue 5.0 writes every job's logs to <prefix>/error and <prefix>/output ("Logging for AWS Glue jobs"):
+        # created here with the key, a retention and the retain policy (Glue's own /aws-glue/jobs/* keep logs forever).
+        self.log_group_prefix = f"/aws-glue/jobs/keyspaces-migration/{name}"
+        self.log_groups = [
+            SecureLogGroup(self, f"{kind.capitalize()}Logs", encryption_key=self.key,
+                           log_group_name=f"{self.log_group_prefix}/{kind}", removal_policy=removal_policy)
+            for kind in ("error", "output")
+        ]
 
         # ------------------------------------------------------------------ network
         subnets = (vpc.select_subnets(**_subnet_kwargs(vpc_subnets)).subnets if vpc_subnets is not None
@@ -306,7 +316,7 @@ class KeyspacesMigration(Construct):
             "--job-bookmark-option": "job-bookmark-disable",
             "--enable-metrics": "true",
             "--enable-observability-metrics": "true",
-            "--enable-continuous-cloudwatch-log": "true",
+            "--custom-logGroup-prefix": self.log_group_prefix,
             "--MIGRATION_NAME": name,
             "--SOURCE_HOSTS": ",".join(hosts),
             "--SOURCE_PORT": str(source_port),
@@ -354,7 +364,7 @@ class KeyspacesMigration(Construct):
                 security_configuration=self.security_configuration_name,
             )
             jobs[mode].node.add_dependency(self.connection)
-            jobs[mode].node.add_dependency(self.security_configuration)
+            jobs[mode].node.add_dependency(self.security_configuration, *self.log_groups)
         self.full_load_job, self.incremental_job = jobs[migration_job.FULL_LOAD], jobs[migration_job.INCREMENTAL]
         self.schedule = glue.CfnTrigger(
             self, "Schedule", name=f"keyspaces-migration-{name}-every-{schedule_minutes}-minutes", type="SCHEDULED",

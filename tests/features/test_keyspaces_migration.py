@@ -153,6 +153,26 @@ def test_network_connection_and_security_configuration(built: tuple) -> None:
     assert encryption["JobBookmarksEncryption"] == {"JobBookmarksEncryptionMode": "CSE-KMS", "KmsKeyArn": key}
 
 
+def test_glue_5_logs_go_to_encrypted_retained_log_groups_of_this_migration(built: tuple) -> None:
+    stack, migration, template = built
+    prefix = "/aws-glue/jobs/keyspaces-migration/features-customer-features"
+    for props in (p["Properties"] for p in template.find_resources("AWS::Glue::Job").values()):
+        assert props["DefaultArguments"]["--custom-logGroup-prefix"] == prefix
+        assert "--enable-continuous-cloudwatch-log" not in props["DefaultArguments"]  # Glue 4.0 and earlier only
+    groups = {r["Properties"]["LogGroupName"]: r for r in template.find_resources("AWS::Logs::LogGroup").values()}
+    assert set(groups) == {f"{prefix}/error", f"{prefix}/output"}
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == 365 and group["DeletionPolicy"] == "Retain"
+        assert group["Properties"]["KmsKeyId"] == stack.resolve(migration.key.key_arn)
+
+
+def test_one_migration_costs_24_resources(built: tuple) -> None:
+    """The figure docs/features.md gives: 24 resources (21 with your own alarm topic and key)."""
+    _, _, template = built
+    mine = [k for k in template.to_json()["Resources"] if k.startswith("Migration")]
+    assert len(mine) == 24, sorted(mine)
+
+
 # ------------------------------------------------------------------------------------------------ pre-warming
 
 

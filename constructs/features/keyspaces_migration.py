@@ -130,6 +130,9 @@ class KeyspacesMigration(Construct):
         source_local_datacenter: the source data center to read from. Default: the contact points' own.
         source_reads_per_second: pages per second each job may read from the source, over all cores. Default:
             unlimited.
+        source_trust_store_key: object key, in ``bucket``, of a JKS trust store for a source whose certificates a
+            private CA signed (shipped with ``--extra-files``; its password is the secret's optional
+            ``truststore_password``). Default: none (the JVM's public CAs).
         schedule: interval of the incremental runs: 5 to 60 minutes dividing an hour, or whole hours dividing a day.
             Default: 15 minutes (as William Hill).
         overlap: how far before the mark each increment re-reads (late writes, client clocks). Default: 5 minutes.
@@ -176,6 +179,7 @@ class KeyspacesMigration(Construct):
         source_tls: bool = True,
         source_local_datacenter: str | None = None,
         source_reads_per_second: int | None = None,
+        source_trust_store_key: str | None = None,
         schedule: Duration = Duration.minutes(15),
         overlap: Duration = Duration.minutes(5),
         worker_type: str = "G.1X",
@@ -210,6 +214,14 @@ class KeyspacesMigration(Construct):
         _check_int(where, "source_port", source_port, 1, 65535)
         if source_reads_per_second is not None:
             _check_int(where, "source_reads_per_second", source_reads_per_second, 1)
+        if source_trust_store_key is not None:
+            if not source_tls:
+                raise ValueError(f"{where}: source_trust_store_key is set but source_tls=False: turn TLS on or drop "
+                                 "the trust store")
+            if not isinstance(source_trust_store_key, str) or not re.fullmatch(r"[A-Za-z0-9_./-]+\.jks",
+                                                                                   source_trust_store_key):
+                raise ValueError(f"{where}: source_trust_store_key={source_trust_store_key!r}: give the object key "
+                                 "of a .jks file in the migration's bucket, e.g. 'truststores/cassandra.jks'")
         if glue_version not in GLUE_VERSIONS:
             raise ValueError(f"{where}: glue_version={glue_version!r}: use {' or '.join(GLUE_VERSIONS)} (Spark 3.5, "
                              "which the Spark Cassandra connector 3.5.x needs)")
@@ -251,6 +263,7 @@ class KeyspacesMigration(Construct):
         jar_keys = list(connector_jar_keys) if connector_jar_keys is not None else [f"jars/{j}" for j in CONNECTOR_JARS]
         jar_keys = string_list(where, "connector_jar_keys", jar_keys, example="['jars/connector.jar']")
         self.connector_jar_keys = jar_keys
+        self.source_trust_store_key = source_trust_store_key
         self.state_key = f"state/{name}/high_water_mark.json"
         self.script = s3_assets.Asset(self, "Script", path=str(JOB_SCRIPT))
         # Glue 5.0 writes every job's logs to <prefix>/error and <prefix>/output ("Logging for AWS Glue jobs"):
@@ -336,6 +349,9 @@ class KeyspacesMigration(Construct):
         }
         if source_local_datacenter:
             common["--SOURCE_LOCAL_DATACENTER"] = source_local_datacenter
+        if source_trust_store_key:
+            common["--extra-files"] = f"s3://{self.bucket.bucket_name}/{source_trust_store_key}"
+            common["--SOURCE_TRUST_STORE"] = source_trust_store_key.rsplit("/", 1)[-1]
         self.full_load_job_name = f"keyspaces-migration-{name}-full-load"
         self.incremental_job_name = f"keyspaces-migration-{name}-incremental"
         jobs = {}
@@ -449,6 +465,8 @@ class KeyspacesMigration(Construct):
             self.script.bucket.arn_for_objects(self.script.s3_object_key)])
         for jar in self.connector_jar_keys:
             self.bucket.grant_read(role, jar)
+        if self.source_trust_store_key:
+            self.bucket.grant_read(role, self.source_trust_store_key)
         self.bucket.grant_read_write(role, f"temp/{self.migration_name}/*")
         self.bucket.grant_read_write(role, f"state/{self.migration_name}/*")
         self.key.grant_encrypt_decrypt(role)  # the security configuration's S3, log and bookmark encryption

@@ -76,6 +76,7 @@ ARGUMENTS: dict[str, bool] = {
     "SOURCE_SECRET_ARN": True,
     "SOURCE_TLS": True,
     "SOURCE_LOCAL_DATACENTER": False,
+    "SOURCE_TRUST_STORE": False,
     "SOURCE_KEYSPACE": True,
     "SOURCE_TABLE": True,
     "SOURCE_READS_PER_SECOND_PER_CORE": False,
@@ -296,10 +297,13 @@ def keyspaces_write_options(throughput_mb_per_sec: float, concurrent_writes: int
 def source_read_options(
     *, hosts: Sequence[str], port: int, username: str, password: str, tls: bool,
     local_datacenter: str | None = None, reads_per_second_per_core: int | None = None,
+    trust_store: str | None = None, trust_store_password: str | None = None,
 ) -> dict[str, str]:
     """Connector options of the read from the source cluster (password authentication from Secrets Manager).
 
     ``LOCAL_QUORUM`` reads: a write the source acknowledged at quorum is seen before the mark moves past it.
+    ``trust_store``: file name of a JKS trust store shipped with ``--extra-files`` (a source whose node
+    certificates a private CA signed); its password comes from the same secret.
     """
     options = {
         "spark.cassandra.connection.host": ",".join(hosts),
@@ -313,6 +317,13 @@ def source_read_options(
         options["spark.cassandra.connection.localDC"] = local_datacenter
     if reads_per_second_per_core:
         options["spark.cassandra.input.readsPerSec"] = str(reads_per_second_per_core)
+    if trust_store:
+        if not tls:
+            raise MigrationError("a trust store was given but source TLS is off: turn TLS on or drop the trust store")
+        options["spark.cassandra.connection.ssl.trustStore.path"] = trust_store
+        options["spark.cassandra.connection.ssl.trustStore.type"] = "JKS"
+        if trust_store_password:
+            options["spark.cassandra.connection.ssl.trustStore.password"] = trust_store_password
     return options
 
 
@@ -367,12 +378,14 @@ def write_state(s3: Any, bucket: str, key: str, document: Mapping[str, Any]) -> 
                   ContentType="application/json")
 
 
-def source_credentials(secrets: Any, secret_id: str) -> tuple[str, str]:
-    """``(username, password)`` of the source cluster from a Secrets Manager secret ``{"username", "password"}``."""
+def source_credentials(secrets: Any, secret_id: str) -> tuple[str, str, str | None]:
+    """``(username, password, trust store password or None)`` of the source cluster from a Secrets Manager secret
+    ``{"username", "password"[, "truststore_password"]}``."""
     value = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
     try:
         document = json.loads(value)
-        return str(document["username"]), str(document["password"])
+        trust = document.get("truststore_password")
+        return str(document["username"]), str(document["password"]), str(trust) if trust else None
     except (ValueError, KeyError, TypeError):
         raise MigrationError(f"secret {secret_id}: expected JSON with 'username' and 'password' keys (the source "
                              "cluster's login); store it as {\"username\": \"...\", \"password\": \"...\"}") from None
@@ -440,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
     local = spark.read.format(CASSANDRA_FORMAT).options(keyspace="system", table="local", **target).load()
     check_partitioner(local.select("partitioner").first()[0])
 
-    username, password = source_credentials(session.client("secretsmanager"), args["SOURCE_SECRET_ARN"])
+    username, password, trust_password = source_credentials(session.client("secretsmanager"), args["SOURCE_SECRET_ARN"])
     reads = args.get("SOURCE_READS_PER_SECOND_PER_CORE")
     reader = spark.read.format(CASSANDRA_FORMAT).options(
         keyspace=args["SOURCE_KEYSPACE"], table=args["SOURCE_TABLE"],
@@ -448,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
             hosts=args["SOURCE_HOSTS"].split(","), port=int(args["SOURCE_PORT"]), username=username,
             password=password, tls=args["SOURCE_TLS"] == "true", local_datacenter=args.get("SOURCE_LOCAL_DATACENTER"),
             reads_per_second_per_core=int(reads) if reads else None,
+            trust_store=args.get("SOURCE_TRUST_STORE"), trust_store_password=trust_password,
         ),
     )
     if args["CHANGE_KIND"] == WRITETIME and mode == INCREMENTAL:

@@ -80,8 +80,7 @@ def test_two_glue_5_jobs_never_overlap_and_take_the_job_arguments(built: tuple) 
         assert props["Connections"] == {"Connections": ["keyspaces-migration-features-customer-features"]}
         assert props["SecurityConfiguration"] == "keyspaces-migration-features-customer-features"
         arguments = props["DefaultArguments"]
-        assert set(job.ARGUMENTS) - {"SOURCE_LOCAL_DATACENTER", "SOURCE_READS_PER_SECOND_PER_CORE"} <= {
-            k[2:] for k in arguments}
+        assert {name for name, required in job.ARGUMENTS.items() if required} <= {k[2:] for k in arguments}
         assert arguments["--job-bookmark-option"] == "job-bookmark-disable"
         assert arguments["--user-jars-first"] == "true"
     assert full["DefaultArguments"]["--MODE"] == "full_load"
@@ -351,6 +350,21 @@ def test_bad_input_is_refused_with_a_clear_message(kwargs: dict[str, Any], messa
     with pytest.raises(ValueError, match=message) as caught:
         build(**kwargs)
     assert "KeyspacesMigration Migration/Migration" in str(caught.value)
+
+
+def test_private_ca_trust_store_is_shipped_and_readable() -> None:
+    stack, migration = build(source_trust_store_key="truststores/cassandra.jks")
+    template = Template.from_stack(stack)
+    props = _one(template, "AWS::Glue::Job", Name="keyspaces-migration-features-customer-features-incremental")
+    arguments = stack.resolve(props["DefaultArguments"])
+    assert arguments["--SOURCE_TRUST_STORE"] == "cassandra.jks"
+    assert "truststores/cassandra.jks" in str(arguments["--extra-files"])
+    reads = [s for s in _role_statements(stack, migration, template) if "s3:GetObject*" in s["Action"]]
+    assert any("truststores/cassandra.jks" in str(s["Resource"]) for s in reads)
+    with pytest.raises(ValueError, match="source_tls=False"):
+        build(source_trust_store_key="truststores/cassandra.jks", source_tls=False)
+    with pytest.raises(ValueError, match="object key of a .jks file"):
+        build(source_trust_store_key="s3://bucket/cassandra.pem")
 
 
 def test_counter_tables_are_refused() -> None:

@@ -134,6 +134,12 @@ def test_source_options_read_at_quorum_with_the_secret_login() -> None:
     assert options["spark.cassandra.input.readsPerSec"] == "50"
     plain = job.source_read_options(hosts=["h"], port=9042, username="u", password="p", tls=False)
     assert plain["spark.cassandra.connection.ssl.enabled"] == "false" and "spark.cassandra.input.readsPerSec" not in plain
+    private_ca = job.source_read_options(hosts=["h"], port=9042, username="u", password="p", tls=True,
+                                         trust_store="cassandra.jks", trust_store_password="changeit")
+    assert private_ca["spark.cassandra.connection.ssl.trustStore.path"] == "cassandra.jks"
+    assert private_ca["spark.cassandra.connection.ssl.trustStore.password"] == "changeit"
+    with pytest.raises(job.MigrationError, match="source TLS is off"):
+        job.source_read_options(hosts=["h"], port=9042, username="u", password="p", tls=False, trust_store="a.jks")
 
 
 def test_partitioner_must_be_murmur3() -> None:
@@ -210,7 +216,7 @@ def test_job_aws_calls_are_allowed_by_the_synthesized_role(
             job.write_state(s3, BUCKET, state_key, job.state_document(T0, mode="full_load", run_id="jr", rows_written=1))
             assert job.parse_mark(job.read_state(s3, BUCKET, state_key)) == T0
             assert job.source_credentials(boto3.client("secretsmanager", region_name=REGION), secret_arn) == (
-                "copier", "s3cret")
+                "copier", "s3cret", None)
             job.put_metrics(boto3.client("cloudwatch", region_name=REGION), "meshworks/KeyspacesMigration",
                             job.metric_data(migration="m", mode="full_load", values={"RowsWritten": 1}, timestamp=T0))
             with pytest.raises(Exception, match="AccessDenied"):  # another migration's state is out of reach

@@ -229,6 +229,8 @@ def for_moto(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _glue_arns(params: Mapping[str, Any], region: str, account: str) -> list[str]:
+    if "JobName" in params:  # job runs are authorised on the job (Service Authorization Reference: glue:GetJobRuns)
+        return [f"arn:aws:glue:{region}:{account}:job/{params['JobName']}"]
     catalog = params.get("CatalogId", account)
     arns = [f"arn:aws:glue:{region}:{catalog}:catalog"]
     database = params.get("DatabaseName") or (params.get("DatabaseInput") or {}).get("Name")

@@ -239,8 +239,9 @@ class KeyspacesMigration(Construct):
         if lag_seconds < 2 * schedule_minutes * 60:
             raise ValueError(f"{where}: max_lag={max_lag.to_human_string()} is below twice the schedule "
                              f"({2 * schedule_minutes} minutes): a healthy run would alarm; raise max_lag")
-        stall_seconds = (whole_duration(where, "expect_changes_every", expect_changes_every, "seconds", minimum=60)
-                         if expect_changes_every is not None else None)
+        stall_seconds = (60 * whole_duration(where, "expect_changes_every", expect_changes_every, "minutes",
+                                             minimum=schedule_minutes, maximum=1440)
+                         if expect_changes_every is not None else None)  # a CloudWatch period: whole minutes, <= 1 day
 
         cores = {"full_load": migration_job.executor_cores(worker_type, full_load_workers),
                  "incremental": migration_job.executor_cores(worker_type, incremental_workers)}
@@ -346,13 +347,14 @@ class KeyspacesMigration(Construct):
             "--STATE_BUCKET": self.bucket.bucket_name,
             "--STATE_KEY": self.state_key,
             "--METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "--FULL_LOAD_JOB_NAME": f"keyspaces-migration-{name}-full-load",
         }
         if source_local_datacenter:
             common["--SOURCE_LOCAL_DATACENTER"] = source_local_datacenter
         if source_trust_store_key:
             common["--extra-files"] = f"s3://{self.bucket.bucket_name}/{source_trust_store_key}"
             common["--SOURCE_TRUST_STORE"] = source_trust_store_key.rsplit("/", 1)[-1]
-        self.full_load_job_name = f"keyspaces-migration-{name}-full-load"
+        self.full_load_job_name = common["--FULL_LOAD_JOB_NAME"]
         self.incremental_job_name = f"keyspaces-migration-{name}-incremental"
         jobs = {}
         for mode, job_name, workers, timeout in (
@@ -479,6 +481,11 @@ class KeyspacesMigration(Construct):
         role.add_to_principal_policy(iam.PolicyStatement(
             sid="WriteGlueLogs", resources=[log_groups, f"{log_groups}:log-stream:*"],
             actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+        ))
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="SeeFullLoadRuns", actions=["glue:GetJobRuns"],  # increments wait while the full load runs
+            resources=[stack.format_arn(service="glue", resource="job",
+                                        resource_name=f"keyspaces-migration-{self.migration_name}-full-load")],
         ))
         role.add_to_principal_policy(iam.PolicyStatement(
             sid="ReadConnection", actions=["glue:GetConnection"], resources=[

@@ -7,8 +7,8 @@ argument (``--NAME value``, listed in ``ARGUMENTS``). The pure functions come fi
 What a run does:
 
 1. Reads the high-water mark (``state_key`` in the state bucket, JSON ``{"high_water_mark": ISO-8601 UTC, ...}``).
-   An incremental run without a mark (the full load has not finished yet) copies nothing, emits ``Waiting`` = 1 and
-   succeeds.
+   An incremental run without a mark, or while a full-load run is going (the first one or a re-run), copies nothing,
+   emits ``Waiting`` = 1 and succeeds: the two jobs never write at the same time.
 2. Refuses a Keyspaces account whose partitioner is not Murmur3 (the Spark Cassandra connector's token ranges need it).
 3. Reads the source table (credentials from Secrets Manager, ``LOCAL_QUORUM`` so a write acknowledged by the source
    is seen before the mark moves past it). A full load takes every row; an incremental run the rows whose change
@@ -91,7 +91,10 @@ ARGUMENTS: dict[str, bool] = {
     "STATE_BUCKET": True,
     "STATE_KEY": True,
     "METRICS_NAMESPACE": True,
+    "FULL_LOAD_JOB_NAME": True,
 }
+#: Glue job-run states of a run that is still going (an increment then waits: the two never write together).
+ACTIVE_RUN_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,47}")
 
@@ -339,6 +342,13 @@ def check_partitioner(partitioner: str | None) -> None:
 # ------------------------------------------------------------------------------------------------ state and metrics
 
 
+def full_load_running(glue: Any, job_name: str) -> bool:
+    """Whether a run of the full-load job is still going (its first page of runs, newest first, is enough: a job
+    with ``MaxConcurrentRuns`` 1 has at most one active run)."""
+    runs = glue.get_job_runs(JobName=job_name, MaxResults=10).get("JobRuns", [])
+    return any(run.get("JobRunState") in ACTIVE_RUN_STATES for run in runs)
+
+
 def parse_mark(document: Mapping[str, Any] | None) -> datetime | None:
     """The high-water mark of a state document (``high_water_mark``: ISO-8601 with offset), or None."""
     if not document or not document.get("high_water_mark"):
@@ -438,8 +448,8 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
     s3, cloudwatch = session.client("s3"), session.client("cloudwatch")
 
     mark = parse_mark(read_state(s3, args["STATE_BUCKET"], args["STATE_KEY"]))
-    if mode == INCREMENTAL and mark is None:
-        print(f"{name}: no high-water mark yet; waiting for the full load (nothing copied)")
+    if mode == INCREMENTAL and (mark is None or full_load_running(session.client("glue"), args["FULL_LOAD_JOB_NAME"])):
+        print(f"{name}: the full load has not finished; waiting for it (nothing copied)")
         put_metrics(cloudwatch, namespace, metric_data(migration=name, mode=mode, values={"Waiting": 1}, timestamp=run_start))
         return
     window = change_window(mode, mark, run_start, timedelta(seconds=int(args["OVERLAP_SECONDS"])))

@@ -269,7 +269,7 @@ def test_role_statements_are_exactly_what_the_job_needs(built: tuple) -> None:
         "s3:Abort*",
         "cloudwatch:PutMetricData",
         "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey",
-        "glue:GetConnection",
+        "glue:GetConnection", "glue:GetJobRuns",
         "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeVpcEndpoints", "ec2:DescribeRouteTables", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
         "ec2:DescribeVpcAttribute", "ec2:CreateTags", "ec2:DeleteTags",
@@ -285,6 +285,9 @@ def test_role_statements_are_exactly_what_the_job_needs(built: tuple) -> None:
     assert by_action["s3:GetObject"]["Resource"] == resolved(  # the script object only, not the assets bucket
         migration.script.bucket.arn_for_objects(migration.script.s3_object_key))
     assert "secretsmanager:PutSecretValue" not in actions  # read only
+    assert resolved(by_action["glue:GetJobRuns"]["Resource"]) == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":glue:eu-west-1:123456789012:job/"
+        "keyspaces-migration-features-customer-features-full-load"]]}
     writes = [s for s in statements if "s3:PutObject" in s["Action"]]
     prefixes = sorted(str(r) for s in writes for r in s["Resource"] if "/" in str(r))
     assert len(prefixes) == 2 and "temp/features-customer-features/*" in prefixes[1] and \
@@ -340,6 +343,8 @@ def test_bucket_and_key_are_retained_unless_the_app_opts_in(built: tuple) -> Non
     ({"schedule": Duration.minutes(7)}, r"schedule=7 minutes: use 5 to 60 minutes dividing an hour"),
     ({"schedule": Duration.minutes(2)}, r"schedule"),
     ({"max_lag": Duration.minutes(20)}, r"max_lag=20 minutes is below twice the schedule \(30 minutes\)"),
+    ({"expect_changes_every": Duration.seconds(90)}, r"expect_changes_every"),
+    ({"expect_changes_every": Duration.days(2)}, r"expect_changes_every"),
     ({"glue_version": "4.0"}, r"glue_version='4.0': use 5.0 or 5.1"),
     ({"worker_type": "G.025X"}, r"worker_type='G.025X'"),
     ({"incremental_workers": 1}, r"incremental_workers=1: give a whole number 2 to 1,000"),

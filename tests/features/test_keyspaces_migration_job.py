@@ -199,6 +199,7 @@ def test_job_aws_calls_are_allowed_by_the_synthesized_role(
     """The job's own AWS calls (state read/write, secret, metrics) under the exact policy of the template, IAM
     enforced by moto: a wrong state prefix or a missing secret grant fails here."""
     template, role_id, bucket_id, state_key = synthesized
+    full_load_job = "keyspaces-migration-features-customer-features-full-load"
     refs = {**placeholder_refs(template, account=ACCOUNT, region=REGION), bucket_id: BUCKET,
             f"{bucket_id}.Arn": f"arn:aws:s3:::{BUCKET}"}
     statements = [s for d in role_policy_documents(template, role_id)
@@ -208,6 +209,10 @@ def test_job_aws_calls_are_allowed_by_the_synthesized_role(
     with mock_aws():
         boto3.client("s3", region_name=REGION).create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        boto3.client("glue", region_name=REGION).create_job(
+            Name=full_load_job, Role="arn:aws:iam::123456789012:role/glue", Command={"Name": "glueetl"})
+        boto3.client("glue", region_name=REGION).create_job(
+            Name="someone-elses-job", Role="arn:aws:iam::123456789012:role/glue", Command={"Name": "glueetl"})
         secret_arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="cassandra/migration", SecretString=json.dumps({"username": "copier", "password": "s3cret"}))["ARN"]
         with role.enforced(monkeypatch):
@@ -219,10 +224,29 @@ def test_job_aws_calls_are_allowed_by_the_synthesized_role(
                 "copier", "s3cret", None)
             job.put_metrics(boto3.client("cloudwatch", region_name=REGION), "meshworks/KeyspacesMigration",
                             job.metric_data(migration="m", mode="full_load", values={"RowsWritten": 1}, timestamp=T0))
+            glue = boto3.client("glue", region_name=REGION)
+            assert job.full_load_running(glue, full_load_job) is False
+            glue.get_job_runs(JobName="someone-elses-job")  # moto checks actions only; the harness, resources:
             with pytest.raises(Exception, match="AccessDenied"):  # another migration's state is out of reach
                 s3.put_object(Bucket=BUCKET, Key="state/other-migration/high_water_mark.json", Body=b"{}")
-        role.check_resources()
+        assert role.denied_resources() == [  # only the full-load job's runs are visible
+            f"glue:GetJobRuns on arn:aws:glue:{REGION}:{ACCOUNT}:job/someone-elses-job"]
         assert role.unchecked() == set()
+
+
+class _Glue:
+    def __init__(self, states: list[str]) -> None:
+        self.states = states
+
+    def get_job_runs(self, **_: object) -> dict:
+        return {"JobRuns": [{"JobRunState": state} for state in self.states]}
+
+
+@pytest.mark.parametrize(("states", "running"), [([], False), (["SUCCEEDED", "FAILED"], False),
+                                                 (["RUNNING"], True), (["SUCCEEDED", "STARTING"], True),
+                                                 (["STOPPING"], True), (["STOPPED", "TIMEOUT", "ERROR"], False)])
+def test_increments_wait_while_a_full_load_runs(states: list[str], running: bool) -> None:
+    assert job.full_load_running(_Glue(states), "full") is running
 
 
 def test_bad_secret_says_how_to_store_it() -> None:

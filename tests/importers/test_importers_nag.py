@@ -229,8 +229,11 @@ def _build(app: App, *, agnostic: bool = False) -> None:
     migration.grant_start_full_load(role)
 
     stack = _stack(app, "Airflow", pin=True)
+    role = _user_role(stack)
     network = PlatformVpc(stack, "Network", availability_zones=AZS, interface_endpoints=[])
-    AirflowEnvironment(stack, "Airflow", name="acme-airflow", vpc=network.vpc, secrets_backend=True)
+    airflow = AirflowEnvironment(stack, "Airflow", name="acme-airflow", vpc=network.vpc, secrets_backend=True)
+    airflow.grant_cli_token(role)  # alone on the user's role: it left NIST.800.53.R5-IAMNoInlinePolicy before
+    airflow.grant_dags_write(iam.Role(stack, "PipelineRole", assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com")))
 
     # Without env the role needs its deployment targets (it raises a clear error otherwise).
     GitHubDeployRole(_stack(app, "Deploy"), "Prod", repository="acme/data-platform", environment="production",
@@ -272,7 +275,7 @@ def test_the_app_synthesizes_offline(findings: list[tuple[str, str]]) -> None:
 
 #: Stacks with a user role given every public grant_* of the construct.
 GRANT_STACKS = ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks", "Rollout", "Features",
-                "Migration"]
+                "Migration", "Airflow"]
 #: Every stack of the app.
 STACKS = [
     "Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Alerts", "Slo", "Dashboard", "Forwarder",

@@ -549,6 +549,28 @@ class OrchestrationConfig(_Model):
         return self
 
 
+class KeyspacesMigrationConfig(_Model):
+    """Cassandra -> Keyspaces migration of the feature table (``KeyspacesMigration``; docs/features.md). Off unless
+    ``feature_store.migration`` is given: it needs a source cluster reachable from the foundation VPC's private
+    subnets and a Secrets Manager secret ``{"username", "password"}`` of it."""
+
+    source_hosts: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, description="Contact points of the source Cassandra cluster (IPs or DNS names).")
+    source_secret_name: str = Field(
+        min_length=1, description="Secrets Manager secret (name) holding the source login as JSON username/password.")
+    change_column: str = Field(min_length=1, description="Column of the feature table incremental runs select on.")
+    change_kind: Literal["updated_at", "writetime"] = Field(
+        "updated_at", description="updated_at: a timestamp column every write sets; writetime: the write time of a "
+        "regular column every write sets.")
+    max_writes_per_second: int = Field(ge=1, description="Rows per second each Glue job may write to Keyspaces.")
+    average_row_size_bytes: int = Field(1024, ge=1, le=1_048_576, description="Average row size (write units).")
+    schedule_minutes: int = Field(15, ge=5, le=1440, description="Interval of the incremental runs, in minutes.")
+    source_keyspace: str | None = Field(None, description="Source keyspace; default: the feature table's.")
+    source_table: str | None = Field(None, description="Source table; default: the feature table's.")
+    source_port: int = Field(9042, ge=1, le=65535, description="Native-protocol port of the source cluster.")
+    source_tls: bool = Field(True, description="Client-to-node TLS on the source cluster.")
+
+
 class FeatureStoreConfig(_Model):
     """Online feature tables (``<prefix>-features``, compute account); see docs/features.md."""
 
@@ -559,6 +581,8 @@ class FeatureStoreConfig(_Model):
         "is <name>.lock.json next to it (commit both).",
     )
     dynamodb_table: bool = Field(True, description="Also deploy a DynamoDB feature table (<prefix>-features).")
+    migration: KeyspacesMigrationConfig | None = Field(
+        None, description="Copy a Cassandra table into the Keyspaces feature table with Glue (off when absent).")
 
 
 class IngestionConfig(_Model):

@@ -117,6 +117,7 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             env=compute,
             config=config,
             encryption_key=platform.foundation.key,
+            vpc=platform.foundation.network.vpc,
             description="meshworks features: Keyspaces table from CQL, DynamoDB feature table",
         )
     if config.ingestion.enabled:  # self-service datasets: stream, Firehose, curation job, crawler (compute account)

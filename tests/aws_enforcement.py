@@ -245,6 +245,8 @@ def _schema_registry_arns(params: Mapping[str, Any], region: str, account: str) 
 def _glue_arns(params: Mapping[str, Any], region: str, account: str) -> list[str]:
     if "SchemaId" in params or "RegistryId" in params:
         return _schema_registry_arns(params, region, account)
+    if "JobName" in params:  # job runs are authorised on the job (Service Authorization Reference: glue:GetJobRuns)
+        return [f"arn:aws:glue:{region}:{account}:job/{params['JobName']}"]
     catalog = params.get("CatalogId", account)
     arns = [f"arn:aws:glue:{region}:{catalog}:catalog"]
     database = params.get("DatabaseName") or (params.get("DatabaseInput") or {}).get("Name")

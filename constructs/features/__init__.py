@@ -6,6 +6,7 @@ from .cql_types import CqlType, CqlTypeError, normalise_cql_type, parse_cql_type
 from .feature_table import FeatureTable
 from .file_metadata_table import FileMetadataTable
 from .keyspace import Keyspace
+from .keyspaces_migration import ChangeColumn, ChangeKind, KeyspacesMigration
 from .keyspaces_schema import (
     Cdc,
     ClusteringColumn,
@@ -19,6 +20,8 @@ from .schema_lock import SchemaEvolutionError, check_schema_lock, evolution_prob
 
 __all__ = [
     "Cdc",
+    "ChangeColumn",
+    "ChangeKind",
     "ClusteringColumn",
     "ClusteringOrder",
     "Column",
@@ -29,6 +32,7 @@ __all__ = [
     "FeatureTable",
     "FileMetadataTable",
     "Keyspace",
+    "KeyspacesMigration",
     "KeyspacesTable",
     "KeyspacesTableSchema",
     "ProvisionedCapacity",

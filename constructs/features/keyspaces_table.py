@@ -51,10 +51,11 @@ class ProvisionedCapacity:
 
 @dataclass(frozen=True)
 class WarmThroughput:
-    """Pre-warmed capacity (Keyspaces' warm throughput), in read/write units per second (>= 1 each)."""
+    """Pre-warmed capacity (Keyspaces' warm throughput), in read/write units per second (>= 1 each; None leaves
+    that side at Keyspaces' default)."""
 
-    read_units_per_second: int
-    write_units_per_second: int
+    read_units_per_second: int | None
+    write_units_per_second: int | None
 
 
 #: Keyspaces' system keyspaces that every driver reads on connect (``system``, ``system_schema``,
@@ -125,6 +126,9 @@ class KeyspacesTable(Construct):
             verify = str(self.node.try_get_context(SCHEMA_LOCK_MODE) or "update").lower() == "verify"
             check_schema_lock(schema, Path(schema_lock_file), where=where, verify=verify)
         self.schema = schema
+        #: The capacity and warm throughput the table was declared with (``ensure_warm_throughput`` may raise the latter).
+        self.capacity = capacity
+        self.warm_throughput = warm_throughput
         self.keyspace_name = schema.keyspace
         self.table_name = schema.table
         self.encryption_key: kms.IKey = encryption_key or PlatformKey(
@@ -188,6 +192,37 @@ class KeyspacesTable(Construct):
         #: ``arn:<partition>:cassandra:<region>:<account>:/keyspace/<keyspace>/table/<table>``
         self.table_arn = f"{self._arn_prefix}/keyspace/{schema.keyspace}/table/{schema.table}"
 
+    # ------------------------------------------------------------------------------------------ capacity
+
+    def ensure_warm_throughput(self, *, write_units_per_second: int) -> WarmThroughput:
+        """Pre-warm the table for at least ``write_units_per_second`` (e.g. a bulk load), keeping higher values.
+
+        Warm throughput changes neither the capacity mode nor the provisioned units, so it is not subject to
+        Keyspaces' one capacity-mode switch per 24 hours (William Hill's "create provisioned, then switch to
+        on-demand" trick was). New on-demand tables sustain 4,000 writes per second without it (Keyspaces
+        developer guide, "Pre-warm a new table for on-demand capacity mode").
+
+        Returns:
+            the table's warm throughput after the call.
+        Raises:
+            ValueError: ``write_units_per_second`` below 1.
+        """
+        if not isinstance(write_units_per_second, int) or write_units_per_second < 1:
+            raise ValueError(f"KeyspacesTable {self.node.path}: write_units_per_second={write_units_per_second!r}: "
+                             "give a whole number >= 1")
+        current = self.warm_throughput
+        if current is not None and (current.write_units_per_second or 0) >= write_units_per_second:
+            return current
+        self.warm_throughput = WarmThroughput(
+            read_units_per_second=current.read_units_per_second if current else None,
+            write_units_per_second=write_units_per_second,
+        )
+        self.table.warm_throughput = cassandra.CfnTable.WarmThroughputProperty(
+            read_units_per_second=self.warm_throughput.read_units_per_second,
+            write_units_per_second=write_units_per_second,
+        )
+        return self.warm_throughput
+
     # ------------------------------------------------------------------------------------------ grants
 
     def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -247,9 +282,12 @@ def _check_capacity(where: str, capacity: ProvisionedCapacity | None, warm: Warm
             raise ValueError(f"{where}: capacity.target_utilization_percent={capacity.target_utilization_percent!r}: "
                              "give 20 to 90 (Application Auto Scaling's range for Keyspaces)")
     if warm is not None:
+        if warm.read_units_per_second is None and warm.write_units_per_second is None:
+            raise ValueError(f"{where}: warm_throughput sets neither side: give read_units_per_second and/or "
+                             "write_units_per_second, or no warm_throughput")
         for name in ("read_units_per_second", "write_units_per_second"):
             value = getattr(warm, name)
-            if not isinstance(value, int) or value < 1:
+            if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{where}: warm_throughput.{name}={value!r}: give a whole number >= 1")
 
 

@@ -20,7 +20,7 @@ from constructs import Construct
 
 from ..core.bucket_deployment import acknowledge_bucket_deployments, acknowledge_custom_resource_provider
 from ..core.inputs import string_list
-from ..core.nag import CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies, arn
+from ..core.nag import CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
@@ -314,9 +314,11 @@ class AirflowEnvironment(Construct):
 
     def grant_cli_token(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` create Airflow CLI tokens (``airflow:CreateCliToken``) for this environment."""
-        return iam.Grant.add_to_principal(
+        grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=["airflow:CreateCliToken"], resource_arns=[self._arn(Stack.of(self))]
         )
+        acknowledge_grant(grantee)  # the grantee's inline policy, as every meshworks grant_* (no wildcard here)
+        return grant
 
     def _arn(self, stack: Stack) -> str:
         return stack.format_arn(service="airflow", resource="environment", resource_name=self.name)

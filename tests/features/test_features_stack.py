@@ -57,3 +57,76 @@ def test_off_switch() -> None:
     app = App(builtin_cloud_formation_validation=False)
     platform = build_platform(app, PlatformConfig.model_validate(data), policy_checks=False)
     assert "Features" not in platform.extra
+
+
+# ------------------------------------------------------------------------------------------------ migration
+
+
+MIGRATION = {"source_hosts": ["10.0.1.10"], "source_secret_name": "cassandra/features", "change_column": "computed_at",
+             "max_writes_per_second": 2000}
+
+
+def _with_migration(migration: dict | None) -> PlatformConfig:
+    data = load_cdk_json(ROOT / "cdk.json").model_dump()
+    for section in ("mesh", "spark", "monitoring", "orchestration"):
+        data[section]["enabled"] = False
+    data["feature_store"]["migration"] = migration
+    return PlatformConfig.model_validate(data)
+
+
+def test_migration_is_off_by_default() -> None:
+    assert load_cdk_json(ROOT / "cdk.json").feature_store.migration is None
+
+
+def test_migration_turned_on_by_config_synthesizes_with_zero_findings(tmp_path: Path) -> None:
+    """``feature_store.migration`` set: the Glue jobs copy into the online table from the foundation VPC, and the
+    app (cdk-nag's packs on) has no finding."""
+    import json
+
+    from aws_cdk.assertions import Template
+
+    cdk_json = json.loads((ROOT / "cdk.json").read_text())
+    app = App(outdir=str(tmp_path), context=cdk_json["context"], builtin_cloud_formation_validation=False)
+    platform = build_platform(app, _with_migration(MIGRATION), policy_checks=True)
+    app.synth()  # cdk-nag findings would raise here
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert [v for p in report["pluginReports"] for v in p.get("violations", [])] == []
+    stack = platform.extra["Features"]
+    templates = {"Features": Template.from_stack(stack).to_json(),
+                 "Foundation": Template.from_stack(platform.foundation).to_json()}
+    _audit(templates)
+    template = templates["Features"]["Resources"]
+    jobs = sorted(r["Properties"]["Name"] for r in template.values() if r["Type"] == "AWS::Glue::Job")
+    assert jobs == ["keyspaces-migration-features-customer-features-full-load",
+                    "keyspaces-migration-features-customer-features-incremental"]
+    table = next(r for r in template.values() if r["Type"] == "AWS::Cassandra::Table")
+    assert table["Properties"]["WarmThroughput"] == {"WriteUnitsPerSecond": 2000}
+    assert stack.migration is not None and stack.migration.write_units_per_second == 2000
+
+
+def _audit(templates: dict) -> None:
+    """The app-wide audits on the migration's templates (off in the default app): retention, reviewed wildcards,
+    watched dead-letter queues, rule targets with retries and a dead-letter queue."""
+    from tests.policy.audit import iam_statements, not_retained, unreviewed, wildcard_actions
+    from tests.policy.test_failure_paths_and_keys import alarmed, dead_letter_queues, targets
+
+    assert not_retained(templates) == []
+    assert [a for t in templates.values() for _, st in iam_statements(t) for a in wildcard_actions(st)
+            if unreviewed(a)] == []
+    features = templates["Features"]
+    queues = dead_letter_queues(features)
+    assert queues and set(queues) <= alarmed(features)
+    found = list(targets(features))
+    assert found and all("DeadLetterConfig" in t and t["RetryPolicy"]["MaximumRetryAttempts"] >= 1 for _, t in found)
+
+
+def test_migration_config_errors_name_the_key() -> None:
+    app = App(builtin_cloud_formation_validation=False)
+    with pytest.raises(ConfigError, match=r"meshworks.feature_store.migration: .*change_column 'updated_at' is not a "
+                                          r"column of features.customer_features"):
+        build_platform(app, _with_migration({**MIGRATION, "change_column": "updated_at"}), policy_checks=False)
+    app = App(builtin_cloud_formation_validation=False)
+    with pytest.raises(ConfigError, match=r"meshworks.feature_store.migration: .*schedule=7 minutes"):
+        build_platform(app, _with_migration({**MIGRATION, "schedule_minutes": 7}), policy_checks=False)
+    with pytest.raises(ValueError, match="max_writes_per_second"):
+        _with_migration({**MIGRATION, "max_writes_per_second": 0})

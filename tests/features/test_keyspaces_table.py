@@ -161,6 +161,8 @@ SCHEMA = {"keyspace": "features", "table": "events",
          "capacity.max_read_capacity_units=5 is below the minimum 10"),
         ({"warm_throughput": WarmThroughput(read_units_per_second=0, write_units_per_second=1)},
          "warm_throughput.read_units_per_second=0"),
+        ({"warm_throughput": WarmThroughput(read_units_per_second=None, write_units_per_second=None)},
+         "warm_throughput sets neither side"),
     ],
 )
 def test_bad_input_is_one_clear_error(kwargs: dict, message: str) -> None:
@@ -168,6 +170,24 @@ def test_bad_input_is_one_clear_error(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match="KeyspacesTable Features/T") as error:
         KeyspacesTable(_stack(), "T", **arguments)
     assert message in str(error.value)
+
+
+def test_ensure_warm_throughput_raises_writes_only_and_keeps_higher_values() -> None:
+    """A bulk load pre-warms writes without touching reads or the capacity mode (no 24-hour switch)."""
+    stack = _stack()
+    table = KeyspacesTable(stack, "T", keyspace="features", schema=SCHEMA)
+    assert table.ensure_warm_throughput(write_units_per_second=9_000) == WarmThroughput(None, 9_000)
+    assert table.ensure_warm_throughput(write_units_per_second=5_000) == WarmThroughput(None, 9_000)
+    props = next(iter(Template.from_stack(stack).find_resources("AWS::Cassandra::Table").values()))["Properties"]
+    assert props["WarmThroughput"] == {"WriteUnitsPerSecond": 9_000} and props["BillingMode"] == {"Mode": "ON_DEMAND"}
+    stack = _stack()
+    table = KeyspacesTable(stack, "T", keyspace="features", schema=SCHEMA,
+                           warm_throughput=WarmThroughput(read_units_per_second=30_000, write_units_per_second=2_000))
+    table.ensure_warm_throughput(write_units_per_second=8_000)
+    props = next(iter(Template.from_stack(stack).find_resources("AWS::Cassandra::Table").values()))["Properties"]
+    assert props["WarmThroughput"] == {"ReadUnitsPerSecond": 30_000, "WriteUnitsPerSecond": 8_000}
+    with pytest.raises(ValueError, match="write_units_per_second=0"):
+        table.ensure_warm_throughput(write_units_per_second=0)
 
 
 def test_keyspace_arn_is_iams_resource_form() -> None:

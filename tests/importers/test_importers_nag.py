@@ -22,6 +22,7 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 
 from meshworks.constructs.core import (
@@ -34,9 +35,11 @@ from meshworks.constructs.core import (
 from meshworks.constructs.core.nag import add_policy_checks
 from meshworks.constructs.deploy import GitHubDeployRole
 from meshworks.constructs.features import (
+    ChangeColumn,
     FeatureTable,
     FileMetadataTable,
     Keyspace,
+    KeyspacesMigration,
     KeyspacesTable,
     KeyspacesTableSchema,
 )
@@ -212,9 +215,25 @@ def _build(app: App, *, agnostic: bool = False) -> None:
         online.grant_write_data(role)
         FileMetadataTable(stack, "LandedFiles")
 
-    stack = _stack(app, "Airflow", pin=True)
+    stack = _stack(app, "Migration", pin=True)  # as KeyspacesMigration's docstring shows
+    role = _user_role(stack)
     network = PlatformVpc(stack, "Network", availability_zones=AZS, interface_endpoints=[])
-    AirflowEnvironment(stack, "Airflow", name="acme-airflow", vpc=network.vpc, secrets_backend=True)
+    schema = KeyspacesTableSchema.from_cql(CASSANDRA_DDL)
+    table = KeyspacesTable(stack, "Customers", keyspace=Keyspace(stack, "Keyspace", keyspace_name=schema.keyspace),
+                           schema=schema)
+    migration = KeyspacesMigration(
+        stack, "Migration", table=table, vpc=network.vpc, source_hosts=["10.0.1.10", "10.0.2.10"],
+        source_credentials=secretsmanager.Secret.from_secret_name_v2(stack, "CassandraLogin", "cassandra/migration"),
+        change_column=ChangeColumn("computed_at"), max_writes_per_second=3000,
+    )
+    migration.grant_start_full_load(role)
+
+    stack = _stack(app, "Airflow", pin=True)
+    role = _user_role(stack)
+    network = PlatformVpc(stack, "Network", availability_zones=AZS, interface_endpoints=[])
+    airflow = AirflowEnvironment(stack, "Airflow", name="acme-airflow", vpc=network.vpc, secrets_backend=True)
+    airflow.grant_cli_token(role)  # alone on the user's role: it left NIST.800.53.R5-IAMNoInlinePolicy before
+    airflow.grant_dags_write(iam.Role(stack, "PipelineRole", assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com")))
 
     # Without env the role needs its deployment targets (it raises a clear error otherwise).
     GitHubDeployRole(_stack(app, "Deploy"), "Prod", repository="acme/data-platform", environment="production",
@@ -255,11 +274,13 @@ def test_the_app_synthesizes_offline(findings: list[tuple[str, str]]) -> None:
 
 
 #: Stacks with a user role given every public grant_* of the construct.
-GRANT_STACKS = ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks", "Rollout", "Features"]
+GRANT_STACKS = ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks", "Rollout", "Features",
+                "Migration", "Airflow"]
 #: Every stack of the app.
 STACKS = [
     "Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Alerts", "Slo", "Dashboard", "Forwarder",
     "Acceptor", "Spoke", "Products", "Cluster", "Eks", "Runner", "Rollout", "Features", "Airflow", "Deploy", "Core",
+    "Migration",
 ]
 #: Constructs that need a region cannot be env-agnostic (they raise a clear error instead).
 NEEDS_ENV = {"Flink"}

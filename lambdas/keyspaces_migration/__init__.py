@@ -1,0 +1,1 @@
+"""The Glue (PySpark) job of ``KeyspacesMigration``: copy a Cassandra table to Amazon Keyspaces (``job.py``)."""

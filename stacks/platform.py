@@ -116,7 +116,8 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             env=compute,
             config=config,
             encryption_key=platform.foundation.key,
-            description="meshworks features: Keyspaces table from CQL, DynamoDB feature table",
+            foundation=platform.foundation,
+            description="meshworks features: Keyspaces table from CQL, DynamoDB feature table, offline store, feature job",
         )
     for key, value in {"meshworks:prefix": config.prefix, **config.tags}.items():
         Tags.of(app).add(key, value)

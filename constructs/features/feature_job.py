@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack, TimeZone
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -25,13 +26,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
 from ..core.inputs import whole_duration
+from ..core.lambda_code import LAMBDAS_ROOT
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey, allow_service_to_use_key
 from ..core.secure_log_group import SecureLogGroup
@@ -48,7 +49,7 @@ KEYSPACES_SIGV4_PLUGIN = "software.aws.mcs:aws-sigv4-auth-cassandra-java-driver-
 #: Delta Lake as shipped in EMR 7.x images (``delta-spark.jar`` since EMR 7.0; EMR Serverless user guide).
 DELTA_JARS = "/usr/share/aws/delta/lib/delta-spark.jar,/usr/share/aws/delta/lib/delta-storage.jar"
 #: The job script shipped with meshworks (an example: adapt the feature computation to your schema).
-DEFAULT_SCRIPT = Path(__file__).resolve().parents[2] / "lambdas" / "feature_job" / "job.py"
+DEFAULT_SCRIPT = LAMBDAS_ROOT / "feature_job" / "job.py"
 _SCHEDULE = re.compile(r"^(cron|rate)\(.+\)$")
 
 

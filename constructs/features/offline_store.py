@@ -114,7 +114,7 @@ class OfflineStore(Construct):
             self.database.apply_removal_policy(policy)
         self.table = glue.CfnTable(
             self, "Resource", catalog_id=stack.account, database_name=database_name,
-            table_input=self.table_input(),
+            table_input=_table_input_property(self.table_input()),
         )
         self.table.apply_removal_policy(policy)
         if self.database is not None:
@@ -224,3 +224,18 @@ class OfflineStore(Construct):
             return DataProductContract.model_validate(data)
         except ValidationError as error:
             raise ValueError(f"{where}: data product contract: {error}") from None
+
+
+def _table_input_property(spec: dict[str, Any]) -> glue.CfnTable.TableInputProperty:
+    """The L1 struct of :meth:`OfflineStore.table_input` (a plain dict would render as an empty ``TableInput``)."""
+    descriptor = spec["StorageDescriptor"]
+    return glue.CfnTable.TableInputProperty(
+        name=spec["Name"],
+        description=spec["Description"],
+        table_type=spec["TableType"],
+        parameters=spec["Parameters"],
+        storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+            location=descriptor["Location"],
+            columns=[glue.CfnTable.ColumnProperty(name=c["Name"], type=c["Type"]) for c in descriptor["Columns"]],
+        ),
+    )

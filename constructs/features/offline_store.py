@@ -223,7 +223,8 @@ class OfflineStore(Construct):
         try:
             return DataProductContract.model_validate(data)
         except ValidationError as error:
-            raise ValueError(f"{where}: data product contract: {error}") from None
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+            raise ValueError(f"{where}: data product contract: {problems}") from None
 
 
 def _table_input_property(spec: dict[str, Any]) -> glue.CfnTable.TableInputProperty:

@@ -18,6 +18,7 @@ CQL                                         Glue / Spark SQL
 ``list<T>``, ``set<T>``                     ``array<T>``
 ``map<K, V>``                               ``map<K,V>``
 ``frozen<T>``                               ``T``
+``tuple<A, B>``                             ``struct<_1:A,_2:B>`` (the connector's tuple fields)
 user-defined type                           ``struct<field:type,...>``
 ==========================================  =====================================
 """
@@ -43,7 +44,7 @@ def glue_type(cql_type: str | CqlType, schema: KeyspacesTableSchema) -> str:
     """The Glue type of one CQL type of ``schema`` (its user-defined types become structs).
 
     Raises:
-        ValueError: a type without a Glue equivalent (``duration``, ``tuple``), naming the type.
+        ValueError: a type without a Glue equivalent (a user-defined type the schema does not declare), naming it.
     """
     parsed = parse_cql_type(cql_type) if isinstance(cql_type, str) else cql_type
     if parsed.name in _NATIVE:
@@ -54,6 +55,8 @@ def glue_type(cql_type: str | CqlType, schema: KeyspacesTableSchema) -> str:
         return f"array<{glue_type(parsed.args[0], schema)}>"
     if parsed.name == "map":
         return f"map<{glue_type(parsed.args[0], schema)},{glue_type(parsed.args[1], schema)}>"
+    if parsed.name == "tuple":
+        return "struct<" + ",".join(f"_{i}:{glue_type(arg, schema)}" for i, arg in enumerate(parsed.args, 1)) + ">"
     udts = {udt.name: udt for udt in schema.types}
     if parsed.is_udt and parsed.name in udts:
         fields = ",".join(f"{f.name}:{glue_type(f.type, schema)}" for f in udts[parsed.name].fields)

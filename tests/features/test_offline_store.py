@@ -20,7 +20,7 @@ CREATE TYPE ks.addr (street text, zip int);
 CREATE TABLE ks.everything (
     id uuid, aa ascii, bi bigint, bl blob, bo boolean, da date, de decimal, do double, fl float,
     ip inet, nn int, sm smallint, te text, ti time, ts timestamp, tu timeuuid, ty tinyint, vc varchar, vi varint,
-    li list<int>, st set<text>, ma map<text, frozen<list<double>>>, ud frozen<addr>,
+    li list<int>, st set<text>, tp frozen<tuple<int, text>>, ma map<text, frozen<list<double>>>, ud frozen<addr>,
     PRIMARY KEY (id)
 );
 """
@@ -38,6 +38,7 @@ def test_every_cql_type_has_its_glue_type() -> None:
         "da": "date", "de": "decimal(38,18)", "do": "double", "fl": "float", "ip": "string", "nn": "int",
         "sm": "smallint", "te": "string", "ti": "bigint", "ts": "timestamp", "tu": "string", "ty": "tinyint",
         "vc": "string", "vi": "decimal(38,0)", "li": "array<int>", "st": "array<string>",
+        "tp": "struct<_1:int,_2:string>",
         "ma": "map<string,array<double>>", "ud": "struct<street:string,zip:int>", "feature_date": "date",
     }  # fmt: skip
 

@@ -77,6 +77,7 @@ def feature_job_spark_conf(
                                                                                 guide, Spark step 2)
     ``spark.task.maxFailures``                              10                  a task that still fails is retried
                                                                                 by Spark (writes are upserts)
+    ``spark.sql.session.timeZone``                          ``UTC``             run dates and windows are UTC
     ``spark.cassandra.output.throughputMBPerSec``           optional            per-core write rate limit
     ======================================================  ==================  =================================
 
@@ -96,6 +97,7 @@ def feature_job_spark_conf(
         "spark.cassandra.output.concurrent.writes": str(concurrent_writes),
         "spark.cassandra.query.retry.count": str(query_retries),
         "spark.task.maxFailures": str(task_max_failures),
+        "spark.sql.session.timeZone": "UTC",  # the run date, the window and the Delta partition are UTC
     }
     if max_write_mb_per_core is not None:
         conf["spark.cassandra.output.throughputMBPerSec"] = f"{max_write_mb_per_core:g}"

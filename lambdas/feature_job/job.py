@@ -243,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
 
     glue = boto3.client("glue", region_name=args.region)
     check_catalog_location(glue.get_table(DatabaseName=args.glue_database, Name=args.glue_table)["Table"],
-                           args.delta_location)
+                           args.delta_location)  # fail before writing anything when the catalog disagrees
 
     profile = os.path.join(tempfile.mkdtemp(), PROFILE_FILE)
     with open(profile, "w", encoding="utf-8") as handle:

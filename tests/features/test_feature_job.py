@@ -91,6 +91,7 @@ def test_job_configuration_carries_the_connectors_and_keyspaces_settings(user_ap
         "spark.cassandra.output.concurrent.writes": "3",
         "spark.cassandra.query.retry.count": "500",
         "spark.task.maxFailures": "10",
+        "spark.sql.session.timeZone": "UTC",
     }
 
 

@@ -228,6 +228,21 @@ def check_catalog_location(table: Mapping[str, Any], delta_location: str) -> Non
 # ---------------------------------------------------------------------------------------------- Spark
 
 
+def feature_frame(spark: Any, events: Any, *, schema: str, day: date, lookback_days: int, feature_set: str,
+                  computed_at: datetime, partition_column: str) -> Any:  # pragma: no cover - needs Spark
+    """The feature rows of ``events`` (a DataFrame of raw events) as a DataFrame with ``schema`` (Spark DDL of the
+    offline table's columns): ``customer_features`` per customer, customers without events in the window dropped."""
+    options = {"day": day, "lookback_days": lookback_days, "feature_set": feature_set, "computed_at": computed_at,
+               "partition_column": partition_column}
+    rows = (
+        events.rdd.map(lambda r: (r["customer_id"], r.asDict()))
+        .groupByKey()
+        .map(lambda item: customer_features(item[0], item[1], **options))
+        .filter(lambda row: row is not None)
+    )
+    return spark.createDataFrame(rows, schema=schema)
+
+
 def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs on EMR Serverless
     import os
     import sys
@@ -260,15 +275,10 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - runs 
         .where(f"event_time >= timestamp'{start:%Y-%m-%d %H:%M:%S}' AND event_time < timestamp'{end:%Y-%m-%d %H:%M:%S}'")
         .select("customer_id", "event_type", "amount", "event_time")
     )
-    options = {"day": day, "lookback_days": args.lookback_days, "feature_set": args.feature_set,
-               "computed_at": computed_at, "partition_column": args.partition_column}
-    rows = (
-        events.rdd.map(lambda r: (r["customer_id"], r.asDict()))
-        .groupByKey()
-        .map(lambda item: customer_features(item[0], item[1], **options))
-        .filter(lambda row: row is not None)
-    )
-    features = spark.createDataFrame(rows, schema=args.schema).persist()  # the Delta table's columns, from the CDK
+    features = feature_frame(
+        spark, events, schema=args.schema, day=day, lookback_days=args.lookback_days, feature_set=args.feature_set,
+        computed_at=computed_at, partition_column=args.partition_column,
+    ).persist()
 
     (features.drop(args.partition_column).write.format(CASSANDRA_FORMAT)
      .options(**keyspaces_write_options(args.keyspace, args.table)).mode("append").save())

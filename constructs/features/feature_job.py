@@ -13,11 +13,11 @@ and jitter, and fails the execution when retries are exhausted, which the job-fa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack, TimeZone
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -289,6 +289,8 @@ class FeatureJob(Construct):
         # ---- the schedule, with retries and a watched dead-letter queue
         self.schedule: scheduler.Schedule | None = None
         self.schedule_dead_letter_queue: DeadLetterQueue | None = None
+        self.schedule_dead_letter_alarm: cloudwatch.Alarm | None = None
+        self.alarm_topic: sns.ITopic | None = alarm_topic
         if schedule is not None:
             self.schedule_dead_letter_queue = DeadLetterQueue(
                 self, "ScheduleDeadLetterQueue", encryption_key=self.key, receives="the feature job's schedule"
@@ -296,7 +298,7 @@ class FeatureJob(Construct):
             self.schedule_dead_letter_alarm = dead_letter_alarm(
                 self, "ScheduleDeadLetterAlarm", self.schedule_dead_letter_queue, "Feature job runs not started"
             )
-            self.alarm_topic: sns.ITopic = alarm_topic or sns.Topic(
+            self.alarm_topic = alarm_topic or sns.Topic(
                 self, "Alarms", display_name="meshworks feature job alarms", master_key=self.key, enforce_ssl=True
             )
             self.schedule_dead_letter_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
@@ -376,7 +378,3 @@ def _check_time_zone(name: str) -> None:
     if name not in available_timezones():
         raise ValueError(name)
 
-
-def spark_conf_arguments(conf: Mapping[str, str]) -> str:
-    """``--conf k=v`` pairs of ``conf`` (for users who submit the job with ``spark-submit``)."""
-    return " ".join(f"--conf {key}={value}" for key, value in conf.items())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import RemovalPolicy, Stack, Token
 from aws_cdk import aws_glue as glue
@@ -23,6 +23,9 @@ from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge_grant
 from ..core.removal import resolve_removal_policy
 from .keyspaces_schema import KeyspacesTableSchema
 from .offline_schema import DEFAULT_PARTITION_COLUMN, offline_columns
+
+if TYPE_CHECKING:
+    from ..mesh.contract import DataProductContract
 
 #: Glue actions to read the table's definition (Athena, Spark's Glue catalog client, the feature job's check).
 GLUE_TABLE_READ_ACTIONS = ("glue:GetDatabase", "glue:GetTable")
@@ -178,7 +181,7 @@ class OfflineStore(Construct):
         consumers: Sequence[str] = (),
         tags: Mapping[str, str] | None = None,
         column_descriptions: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> DataProductContract:
         """The mesh contract (``DataProductContract``, format ``delta``) that shares this table as a data product.
 
         Commit ``contract.model_dump(mode="json", exclude_defaults=True)`` as YAML under the mesh's contracts folder

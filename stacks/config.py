@@ -571,6 +571,28 @@ class KeyspacesMigrationConfig(_Model):
     source_tls: bool = Field(True, description="Client-to-node TLS on the source cluster.")
 
 
+class FeatureJobConfig(_Model):
+    """The feature job (``FeatureJob``): EventBridge Scheduler -> Step Functions -> EMR Serverless, compute account."""
+
+    enabled: bool = Field(True, description="Deploy the feature job, its EMR Serverless application and schedule.")
+    schedule: Annotated[str, _pattern(r"^(cron|rate)\(.+\)$", "must be an EventBridge Scheduler expression, e.g. "
+                                      "'cron(0 5 * * ? *)' or 'rate(1 day)'")] = Field(
+        "cron(0 5 * * ? *)", description="When the job runs (EventBridge Scheduler expression).")
+    timezone: str = Field("UTC", min_length=1, description="IANA time zone of the schedule, e.g. Europe/Berlin.")
+    source_prefix: Annotated[str, _pattern(r"^([A-Za-z0-9!_.'()=+-]+/)+$", "must be a folder ending in '/', e.g. "
+                                           "'events/'")] = Field(
+        "events/", description="Folder of the raw events (Parquet) in the lake's raw zone.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import available_timezones
+
+        if value not in available_timezones():
+            raise ValueError("must be an IANA time zone, e.g. 'UTC' or 'Europe/Berlin'")
+        return value
+
+
 class FeatureStoreConfig(_Model):
     """Online feature tables (``<prefix>-features``, compute account); see docs/features.md."""
 
@@ -583,6 +605,22 @@ class FeatureStoreConfig(_Model):
     dynamodb_table: bool = Field(True, description="Also deploy a DynamoDB feature table (<prefix>-features).")
     migration: KeyspacesMigrationConfig | None = Field(
         None, description="Copy a Cassandra table into the Keyspaces feature table with Glue (off when absent).")
+
+    offline_store: bool = Field(
+        True, description="Deploy the offline store: a Delta table of the features in the lake's curated zone "
+        "(features/<table>/), registered in the Glue database <prefix>_features."
+    )
+    feature_job: FeatureJobConfig = Field(
+        default_factory=FeatureJobConfig,
+        description="The scheduled PySpark job writing the Keyspaces table and the offline store (needs offline_store).",
+    )
+
+    @model_validator(mode="after")
+    def _job_needs_offline_store(self) -> FeatureStoreConfig:
+        if self.feature_job.enabled and not self.offline_store:
+            raise FieldProblem(("feature_job", "enabled"), True, "needs offline_store: true (the job writes both stores); "
+                               "set offline_store to true or feature_job.enabled to false")
+        return self
 
 
 class IngestionConfig(_Model):

@@ -1,4 +1,5 @@
-"""``FeaturesStack``: the online feature store of the compute account (Keyspaces table from CQL, DynamoDB table)."""
+"""``FeaturesStack``: the feature store of the compute account (Keyspaces table from CQL, DynamoDB table, offline
+Delta store and the scheduled feature job)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,24 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from meshworks.constructs.core.offline import pin_availability_zones
+from meshworks.constructs.core.platform_key import PlatformKey
 from meshworks.constructs.features import (
     ChangeColumn,
     ChangeKind,
+    FeatureJob,
     FeatureTable,
     Keyspace,
     KeyspacesMigration,
     KeyspacesTable,
     KeyspacesTableSchema,
+    OfflineStore,
 )
+from meshworks.constructs.spark.emr_serverless_application import EmrServerlessApplication
+from meshworks.constructs.storage.data_lake_storage import Zone
 
 from .config import ConfigError, KeyspacesMigrationConfig, PlatformConfig
+from .foundation_stack import FoundationStack, network_props
 
 
 def read_feature_schema(schema_path: str) -> KeyspacesTableSchema:
@@ -62,15 +70,21 @@ def build_migration(
 
 class FeaturesStack(Stack):
     """Composes ``Keyspace`` + ``KeyspacesTable`` (schema from CQL, evolution checked against the lock file next to
-    it) and, when configured, a DynamoDB ``FeatureTable``, both encrypted with the foundation's platform key, and a
-    ``KeyspacesMigration`` into the Keyspaces table in ``vpc`` (``feature_store.migration``)."""
+    it) and, when configured, a DynamoDB ``FeatureTable``, both encrypted with the foundation's platform key; the
+    ``OfflineStore`` (Delta in the foundation lake's curated zone, Glue database ``<prefix>_features``) and the
+    ``FeatureJob`` (its own EMR Serverless application on the foundation's VPC, key ``alias/<prefix>/features``,
+    state machine ``<prefix>-feature-job``, role ``<prefix>-feature-creator``); and a ``KeyspacesMigration`` into
+    the Keyspaces table in the foundation's VPC (or ``vpc``) when ``feature_store.migration`` is set."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: PlatformConfig, encryption_key: kms.IKey | None = None,
-        vpc: ec2.IVpc | None = None, **kwargs: Any,
+        foundation: FoundationStack | None = None, vpc: ec2.IVpc | None = None, **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         settings = config.feature_store
+        if foundation is not None and settings.offline_store and settings.feature_job.enabled:
+            # the job's application uses the foundation's VPC: its zones are pinned first (no context lookup)
+            pin_availability_zones(self, network_props(config.network, config.environments.compute.region)["availability_zones"])
         schema = read_feature_schema(settings.schema_path)
         schema_path = Path(settings.schema_path)
         self.keyspace = Keyspace(self, "Keyspace", keyspace_name=schema.keyspace)
@@ -83,6 +97,34 @@ class FeaturesStack(Stack):
             if settings.dynamodb_table else None
         )
         #: ``feature_store.migration``: Glue jobs copying a Cassandra table into the online table (off when absent).
+        if vpc is None and foundation is not None:
+            vpc = foundation.network.vpc
         self.migration = (
             build_migration(self, settings.migration, self.online_table, vpc) if settings.migration else None
+        )
+        self.offline_store: OfflineStore | None = None
+        self.feature_job: FeatureJob | None = None
+        if not settings.offline_store or foundation is None:
+            return
+        lake = foundation.lake
+        self.offline_store = OfflineStore(
+            self, "OfflineStore", schema=schema, bucket=lake.bucket(Zone.CURATED),
+            database_name=f"{config.prefix.replace('-', '_')}_features",
+        )
+        job = settings.feature_job
+        if not job.enabled:
+            return
+        self.job_key = PlatformKey(self, "FeaturesKey", alias=f"alias/{config.prefix}/features",
+                                   description="meshworks feature job: state machine, logs, schedule")
+        self.application = EmrServerlessApplication(
+            self, "FeatureJobApplication", vpc=foundation.network.vpc, name=f"{config.prefix}-features",
+            encryption_key=self.job_key, https_egress_cidrs=config.spark.https_egress_cidrs,
+            https_egress_prefix_list_ids=config.spark.https_egress_prefix_list_ids,
+            application_tags={"meshworks:prefix": config.prefix},  # stable: app tags would need it stopped
+        )
+        self.feature_job = FeatureJob(
+            self, "FeatureJob", application=self.application, online_table=self.online_table,
+            offline_store=self.offline_store, source_bucket=lake.bucket(Zone.RAW), source_prefix=job.source_prefix,
+            encryption_key=self.job_key, schedule=job.schedule, schedule_time_zone=job.timezone,
+            role_name=f"{config.prefix}-feature-creator"[:64], state_machine_name=f"{config.prefix}-feature-job",
         )

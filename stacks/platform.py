@@ -117,8 +117,8 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             env=compute,
             config=config,
             encryption_key=platform.foundation.key,
-            vpc=platform.foundation.network.vpc,
-            description="meshworks features: Keyspaces table from CQL, DynamoDB feature table",
+            foundation=platform.foundation,
+            description="meshworks features: Keyspaces table from CQL, DynamoDB feature table, offline store, feature job",
         )
     if config.ingestion.enabled:  # self-service datasets: stream, Firehose, curation job, crawler (compute account)
         platform.extra["Ingestion"] = IngestionStack(

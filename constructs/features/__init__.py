@@ -3,6 +3,7 @@ DynamoDB feature tables. See ``docs/features.md``."""
 
 from .cql import CqlReadResult, CqlSyntaxError, parse_cql, read_cql, render_cql
 from .cql_types import CqlType, CqlTypeError, normalise_cql_type, parse_cql_type
+from .feature_job import FeatureJob, feature_job_spark_conf
 from .feature_table import FeatureTable
 from .file_metadata_table import FileMetadataTable
 from .keyspace import Keyspace
@@ -16,6 +17,8 @@ from .keyspaces_schema import (
     UserDefinedType,
 )
 from .keyspaces_table import KeyspacesTable, ProvisionedCapacity, WarmThroughput
+from .offline_schema import glue_type, offline_columns
+from .offline_store import OfflineStore
 from .schema_lock import SchemaEvolutionError, check_schema_lock, evolution_problems
 
 __all__ = [
@@ -29,18 +32,23 @@ __all__ = [
     "CqlSyntaxError",
     "CqlType",
     "CqlTypeError",
+    "FeatureJob",
     "FeatureTable",
     "FileMetadataTable",
     "Keyspace",
     "KeyspacesMigration",
     "KeyspacesTable",
     "KeyspacesTableSchema",
+    "OfflineStore",
     "ProvisionedCapacity",
     "SchemaEvolutionError",
     "UserDefinedType",
     "WarmThroughput",
     "check_schema_lock",
     "evolution_problems",
+    "feature_job_spark_conf",
+    "glue_type",
+    "offline_columns",
     "normalise_cql_type",
     "parse_cql",
     "parse_cql_type",

@@ -253,6 +253,9 @@ class ShareAcceptor(Construct):
             key=self.key,
             description="meshworks share acceptor run",
         )
+        # Dead letters are sent with the scheduler role; SQS encrypts them with the queue's key for the sender
+        # (the L2 target grants sqs:SendMessage only).
+        self.key.grant(self.scheduler_role, "kms:GenerateDataKey")
         acknowledge_policies(
             self.scheduler_role,
             [_INVOKE_ACCEPTOR],

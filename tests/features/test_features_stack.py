@@ -8,7 +8,7 @@ import pytest
 from aws_cdk import App
 
 from meshworks.constructs.features import KeyspacesTableSchema
-from meshworks.stacks.config import ConfigError, PlatformConfig, load_cdk_json
+from meshworks.stacks.config import ConfigError, PlatformConfig, config_from_context, load_cdk_json
 from meshworks.stacks.features_stack import read_feature_schema
 from meshworks.stacks.platform import build_platform
 from tests.harness import ROOT, SynthesizedPlatform
@@ -26,9 +26,47 @@ def test_features_stack_deploys_the_shipped_cql(platform: SynthesizedPlatform) -
     assert props["ClientSideTimestampsEnabled"] is True and props["PointInTimeRecoveryEnabled"] is True
     # encrypted with the foundation's platform key (no extra key per table)
     assert "Fn::ImportValue" in props["EncryptionSpecification"]["KmsKeyIdentifier"]
-    kinds = sorted(r["Type"] for r in resources.values())
-    assert kinds == ["AWS::Cassandra::Keyspace", "AWS::Cassandra::Table", "AWS::Cassandra::Type",
-                     "AWS::DynamoDB::GlobalTable"]
+    online = sorted(r["Type"] for r in resources.values() if r["Type"].startswith(("AWS::Cassandra::", "AWS::DynamoDB::")))
+    assert online == ["AWS::Cassandra::Keyspace", "AWS::Cassandra::Table", "AWS::Cassandra::Type",
+                      "AWS::DynamoDB::GlobalTable"]
+
+
+def test_features_stack_has_the_offline_store_and_the_scheduled_job(platform: SynthesizedPlatform) -> None:
+    resources = platform.templates["Features"]["Resources"]
+    prefix = platform.config.prefix
+    (database,) = [r for r in resources.values() if r["Type"] == "AWS::Glue::Database"]
+    assert database["Properties"]["DatabaseInput"]["Name"] == f"{prefix.replace('-', '_')}_features"
+    (table,) = [r for r in resources.values() if r["Type"] == "AWS::Glue::Table"]
+    assert table["Properties"]["TableInput"]["Parameters"]["table_type"] == "DELTA"
+    (machine,) = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    assert machine["Properties"]["StateMachineName"] == f"{prefix}-feature-job"
+    roles = [r["Properties"].get("RoleName") for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
+    assert f"{prefix}-feature-creator" in roles
+    (schedule,) = [r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    job = platform.config.feature_store.feature_job
+    assert schedule["Properties"]["ScheduleExpression"] == job.schedule
+    assert schedule["Properties"]["ScheduleExpressionTimezone"] == job.timezone
+    (application,) = [r for r in resources.values() if r["Type"] == "AWS::EMRServerless::Application"]
+    assert application["Properties"]["ReleaseLabel"].startswith("emr-7.")
+
+
+def test_feature_job_and_offline_store_switch_off() -> None:
+    config = load_cdk_json(ROOT / "cdk.json")
+    data = config.model_dump()
+    for section in ("mesh", "spark", "monitoring"):
+        data[section]["enabled"] = False
+    data["feature_store"]["feature_job"]["enabled"] = False
+    app = App(builtin_cloud_formation_validation=False)
+    features = build_platform(app, PlatformConfig.model_validate(data), policy_checks=False).extra["Features"]
+    assert features.offline_store is not None and features.feature_job is None
+    data["feature_store"]["offline_store"] = False
+    data["feature_store"]["feature_job"]["enabled"] = True
+    with pytest.raises(ConfigError, match=r"meshworks.feature_store.feature_job.enabled = true: needs offline_store"):
+        config_from_context({"meshworks": data})
+    data["feature_store"]["offline_store"] = True
+    data["feature_store"]["feature_job"]["timezone"] = "CET+1"
+    with pytest.raises(ConfigError, match=r'feature_store.feature_job.timezone = "CET\+1": must be an IANA time zone'):
+        config_from_context({"meshworks": data})
 
 
 def test_the_shipped_lock_matches_the_shipped_cql() -> None:

@@ -36,12 +36,14 @@ from meshworks.constructs.core.nag import add_policy_checks
 from meshworks.constructs.deploy import GitHubDeployRole
 from meshworks.constructs.features import (
     ChangeColumn,
+    FeatureJob,
     FeatureTable,
     FileMetadataTable,
     Keyspace,
     KeyspacesMigration,
     KeyspacesTable,
     KeyspacesTableSchema,
+    OfflineStore,
 )
 from meshworks.constructs.mesh import DataProduct, MeshHub, ShareAcceptor, SpokeProduct, load_contracts
 from meshworks.constructs.monitoring import JobEventForwarder, JobFailureAlerts, PlatformDashboard, SloMonitor
@@ -215,6 +217,19 @@ def _build(app: App, *, agnostic: bool = False) -> None:
         online.grant_write_data(role)
         FileMetadataTable(stack, "LandedFiles")
 
+    stack = _stack(app, "FeatureJob", pin=True)  # offline store + scheduled feature job, as their docstrings show
+    role = _user_role(stack)
+    schema = KeyspacesTableSchema.from_cql(CASSANDRA_DDL)
+    keyspace = Keyspace(stack, "Keyspace", keyspace_name=schema.keyspace)
+    table = KeyspacesTable(stack, "Customers", keyspace=keyspace, schema=schema)
+    lake = DataLakeStorage(stack, "Lake")
+    offline = OfflineStore(stack, "Offline", schema=schema, bucket=lake.bucket("curated"), database_name="features")
+    offline.grant_read_data(role)
+    offline.grant_write_data(role)
+    network = PlatformVpc(stack, "Network", availability_zones=AZS, interface_endpoints=[])
+    FeatureJob(stack, "FeatureJob", application=EmrServerlessApplication(stack, "Spark", vpc=network.vpc),
+               online_table=table, offline_store=offline, source_bucket=lake.bucket("raw"))
+
     stack = _stack(app, "Migration", pin=True)  # as KeyspacesMigration's docstring shows
     role = _user_role(stack)
     network = PlatformVpc(stack, "Network", availability_zones=AZS, interface_endpoints=[])
@@ -275,12 +290,12 @@ def test_the_app_synthesizes_offline(findings: list[tuple[str, str]]) -> None:
 
 #: Stacks with a user role given every public grant_* of the construct.
 GRANT_STACKS = ["Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Slo", "Eks", "Rollout", "Features",
-                "Migration", "Airflow"]
+                "Migration", "FeatureJob", "Airflow"]
 #: Every stack of the app.
 STACKS = [
     "Lake", "Bucket", "Serverless", "Transient", "Flink", "Hub", "Alerts", "Slo", "Dashboard", "Forwarder",
-    "Acceptor", "Spoke", "Products", "Cluster", "Eks", "Runner", "Rollout", "Features", "Airflow", "Deploy", "Core",
-    "Migration",
+    "Acceptor", "Spoke", "Products", "Cluster", "Eks", "Runner", "Rollout", "Features", "FeatureJob", "Airflow",
+    "Deploy", "Core", "Migration",
 ]
 #: Constructs that need a region cannot be env-agnostic (they raise a clear error instead).
 NEEDS_ENV = {"Flink"}

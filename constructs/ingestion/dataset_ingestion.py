@@ -95,7 +95,7 @@ class DatasetIngestion(Construct):
         curated_bucket: the curated zone (the job writes ``<domain>/<name>/`` and ``<domain>/<name>__<child>/``).
         encryption_key: key of the stream, delivery, log groups and Glue security configuration; the buckets keep
             their own keys (granted through the buckets).
-        raw_database: Glue database of the raw crawler/table. Default: a new database ``<domain>_<name>_raw``.
+        raw_database: Glue database of the raw crawler/table. Default: a new database ``<prefix>_<domain>_<name>_raw``.
         access_key_secret: the HTTP endpoint's access key. Default: imported from
             ``http_endpoint.access_key_secret_arn`` (only with an ``http_endpoint``).
         refresh_bus_arn: the mesh hub's refresh bus (``<prefix>-mesh-refresh``): the job announces each partition
@@ -335,7 +335,7 @@ class DatasetIngestion(Construct):
         dataset = self.dataset
         if self.raw_database is None:
             self.raw_database = glue.Database(
-                self, "RawDatabase", database_name=f"{dataset.domain}_{dataset.name}_raw",
+                self, "RawDatabase", database_name=f"{self.name.replace('-', '_')}_raw",
                 description=f"meshworks: raw records of dataset {dataset.qualified_name}",
                 removal_policy=resolve_removal_policy(self, None, "RawDatabase"),
             )

@@ -78,8 +78,10 @@ _COMPRESSION = {
 _WILDCARDS = [
     ("Resource::" + arn("glue", r"table/[^/]+/[a-z0-9_]+_\*"),
      "The crawler creates the dataset's raw tables, named <dataset>_<folder>, in its raw database only."),
-    ("Resource::" + arn("logs", r"log-group:/aws-glue/crawlers\*"),
-     "Glue crawlers log into the service's fixed log group /aws-glue/crawlers (and its KMS-encrypted variant)."),
+    ("Resource::" + arn("logs", r"log-group:/aws-glue/\*"),
+     "Glue jobs and crawlers log into the service's fixed /aws-glue/ log groups (and their KMS-encrypted variants)."),
+    (r"Resource::\*",
+     "cloudwatch:PutMetricData has no resource-level permissions; the statement is limited to the Glue namespace."),
 ]
 _WORKERS = {"G.1X": glue.WorkerType.G_1X, "G.2X": glue.WorkerType.G_2X, "G.4X": glue.WorkerType.G_4X,
             "G.8X": glue.WorkerType.G_8X}
@@ -297,6 +299,18 @@ class DatasetIngestion(Construct):
         self.curated_bucket.grant_read_write(role, f"{dataset.domain}/{dataset.name}*")  # product and child tables
         self.curated_bucket.grant_read_write(role, f"_tmp/{dataset.raw_prefix}*")  # Relationalize's staging
         key.grant_encrypt_decrypt(role)
+        stack = Stack.of(self)
+        # Glue's fixed log groups (/aws-glue/jobs/..., /aws-glue/crawlers, with the security configuration's
+        # KMS variants) and the job metrics the Job L2 turns on (namespace Glue); what AWSGlueServiceRole grants.
+        role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+            resources=[stack.format_arn(service="logs", resource="log-group", resource_name="/aws-glue/*",
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+        ))
+        role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"], resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+        ))
         raw_path = f"s3://{self.raw_bucket.bucket_name}/{dataset.raw_prefix}"
         curation = dataset.curation
         self.job = glue.PySparkEtlJob(
@@ -371,11 +385,6 @@ class DatasetIngestion(Construct):
                     stack.format_arn(service="glue", resource="table",
                                      resource_name=f"{self.raw_database.database_name}/{dataset.name}_*"),
                 ],
-            ))
-            self.job_role.add_to_principal_policy(iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
-                resources=[stack.format_arn(service="logs", resource="log-group",
-                                            resource_name="/aws-glue/crawlers*", arn_format=ArnFormat.COLON_RESOURCE_NAME)],
             ))
         else:
             columns = [glue.CfnTable.ColumnProperty(name=c["name"], type=c["type"]) for c in dataset.catalog.columns]

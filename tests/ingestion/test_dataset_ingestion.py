@@ -104,6 +104,11 @@ def test_the_curation_job_is_bookmarked_encrypted_scheduled_and_announces_partit
     statements = [s for p in _of_type(example, "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
     assert {"Action": "events:PutEvents", "Effect": "Allow",
             "Resource": "arn:aws:events:eu-west-1:111111111111:event-bus/acme-mesh-refresh"} in statements
+    # Continuous logging and job metrics are on (Job L2 defaults): the role writes Glue's log groups and metrics only.
+    assert {"Action": "cloudwatch:PutMetricData", "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            "Effect": "Allow", "Resource": "*"} in statements
+    assert any(s["Action"][0].startswith("logs:") and s["Resource"] == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":logs:eu-west-1:123456789012:log-group:/aws-glue/*"]]} for s in statements)
 
 
 def test_an_eventbridge_dataset_gets_a_rule_and_a_kms_encrypted_direct_put_stream() -> None:

@@ -193,11 +193,9 @@ class Partitioning(BaseModel):
     model_config = _FROZEN
 
     keys: tuple[PartitionKey, ...] = Field(
-        (), max_length=8, description="Dynamic partitioning keys (JQ); none: no dynamic partitioning."
-    )
-    max_active_partitions: StrictInt = Field(
-        500, ge=1, le=5000, description="Active partitions the stream may hold (500 by default; up to 5000 on "
-        "request): records beyond it go to the error prefix (activePartitionExceeded)."
+        (), max_length=8, description="Dynamic partitioning keys (JQ); none: no dynamic partitioning. A stream "
+        "holds 500 active partitions by default (up to 5000 on request): records beyond go to the error prefix "
+        "(activePartitionExceeded), so keep the keys' combined cardinality per buffer interval below that.",
     )
 
     @field_validator("keys")

@@ -240,3 +240,11 @@ def test_refresh_events_are_one_per_partition_in_batches_of_ten() -> None:
     assert "partition" not in json.loads(only["Detail"])
 
 
+
+
+def test_an_existing_firehose_source_gets_curation_and_catalog_only() -> None:
+    arn = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/app-events"
+    template = _template(_dataset(source={"type": "firehose", "delivery_stream_arn": arn}))
+    assert _of_type(template, "AWS::KinesisFirehose::DeliveryStream") == {}
+    assert _of_type(template, "AWS::Kinesis::Stream") == {}
+    assert len(_of_type(template, "AWS::Glue::Job")) == 1 and len(_of_type(template, "AWS::Glue::Crawler")) == 1

@@ -266,12 +266,13 @@ def _check_datasets(args: argparse.Namespace) -> tuple[list, list]:
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         raise _UsageError(f"no such file or directory: {', '.join(missing)}")
-    bucket = PLACEHOLDER_CURATED_BUCKET
+    bucket, account = PLACEHOLDER_CURATED_BUCKET, None
     with contextlib.suppress(KeyError, TypeError):
-        bucket = f"{settings['prefix']}-{settings['environments']['compute']['account']}-curated"
+        account = str(settings["environments"]["compute"]["account"])
+        bucket = f"{settings['prefix']}-{account}-curated"
     if not paths:
         return [], []
-    datasets, problems = check_datasets(paths, curated_bucket_name=bucket)
+    datasets, problems = check_datasets(paths, curated_bucket_name=bucket, producer_account=account)
     return datasets, problems
 
 

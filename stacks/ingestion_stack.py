@@ -51,7 +51,9 @@ def read_datasets(config: PlatformConfig) -> list[LoadedDataset]:
             "ingestion.enabled to false"
         )
     try:
-        datasets = load_datasets([path], curated_bucket_name=curated_bucket_name(config))
+        datasets = load_datasets(  # the compute account runs the ingestion and announces the refreshes
+            [path], curated_bucket_name=curated_bucket_name(config), producer_account=config.environments.compute.account
+        )
     except DatasetError as error:
         raise ConfigError(f"Invalid dataset files under {settings.datasets_path}:\n{error}") from None
     if len(datasets) > MAX_DATASETS:

@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 #: Contract fields the dataset sets itself; a ``product`` block must not repeat them.
-DERIVED_PRODUCT_FIELDS = ("name", "domain", "location", "format")
+DERIVED_PRODUCT_FIELDS = ("name", "domain", "location", "format", "producer_account")
 
 #: Raw-zone partition column written by every delivery: the UTC arrival date (``dt=YYYY-MM-DD``).
 ARRIVAL_DATE_KEY = "dt"
@@ -193,11 +193,9 @@ class Partitioning(BaseModel):
     model_config = _FROZEN
 
     keys: tuple[PartitionKey, ...] = Field(
-        (), max_length=8, description="Dynamic partitioning keys (JQ); none: no dynamic partitioning."
-    )
-    max_active_partitions: StrictInt = Field(
-        500, ge=1, le=5000, description="Active partitions the stream may hold (500 by default; up to 5000 on "
-        "request): records beyond it go to the error prefix (activePartitionExceeded)."
+        (), max_length=8, description="Dynamic partitioning keys (JQ); none: no dynamic partitioning. A stream "
+        "holds 500 active partitions by default (up to 5000 on request): records beyond go to the error prefix "
+        "(activePartitionExceeded), so keep the keys' combined cardinality per buffer interval below that.",
     )
 
     @field_validator("keys")
@@ -458,15 +456,19 @@ class Dataset(BaseModel):
         """Key prefix of the curated product in the curated zone: ``<domain>/<name>/``."""
         return f"{self.domain}/{self.name}/"
 
-    def contract_input(self, curated_bucket_name: str) -> dict[str, Any]:
-        """The product's contract fields: ``product`` plus name, domain, Parquet format and the curated location."""
-        return {
+    def contract_input(self, curated_bucket_name: str, producer_account: str | None = None) -> dict[str, Any]:
+        """The product's contract fields: ``product`` plus name, domain, Parquet format, the curated location and
+        the producer account (the account the ingestion runs in; ``None``: the domain's only producer account)."""
+        fields = {
             **(self.product or {}),
             "name": self.name,
             "domain": self.domain,
             "location": f"s3://{curated_bucket_name}/{self.curated_prefix}",
             "format": "parquet",
         }
+        if producer_account is not None:
+            fields["producer_account"] = producer_account
+        return fields
 
 
 _DERIVED_HELP = {
@@ -474,4 +476,5 @@ _DERIVED_HELP = {
     "domain": "its domain",
     "location": "the curated zone, <domain>/<name>/",
     "format": "the curation job writes parquet",
+    "producer_account": "the account the ingestion runs in, which announces the refreshes",
 }

@@ -78,8 +78,10 @@ _COMPRESSION = {
 _WILDCARDS = [
     ("Resource::" + arn("glue", r"table/[^/]+/[a-z0-9_]+_\*"),
      "The crawler creates the dataset's raw tables, named <dataset>_<folder>, in its raw database only."),
-    ("Resource::" + arn("logs", r"log-group:/aws-glue/crawlers\*"),
-     "Glue crawlers log into the service's fixed log group /aws-glue/crawlers (and its KMS-encrypted variant)."),
+    ("Resource::" + arn("logs", r"log-group:/aws-glue/\*"),
+     "Glue jobs and crawlers log into the service's fixed /aws-glue/ log groups (and their KMS-encrypted variants)."),
+    (r"Resource::\*",
+     "cloudwatch:PutMetricData has no resource-level permissions; the statement is limited to the Glue namespace."),
 ]
 _WORKERS = {"G.1X": glue.WorkerType.G_1X, "G.2X": glue.WorkerType.G_2X, "G.4X": glue.WorkerType.G_4X,
             "G.8X": glue.WorkerType.G_8X}
@@ -95,7 +97,7 @@ class DatasetIngestion(Construct):
         curated_bucket: the curated zone (the job writes ``<domain>/<name>/`` and ``<domain>/<name>__<child>/``).
         encryption_key: key of the stream, delivery, log groups and Glue security configuration; the buckets keep
             their own keys (granted through the buckets).
-        raw_database: Glue database of the raw crawler/table. Default: a new database ``<domain>_<name>_raw``.
+        raw_database: Glue database of the raw crawler/table. Default: a new database ``<prefix>_<domain>_<name>_raw``.
         access_key_secret: the HTTP endpoint's access key. Default: imported from
             ``http_endpoint.access_key_secret_arn`` (only with an ``http_endpoint``).
         refresh_bus_arn: the mesh hub's refresh bus (``<prefix>-mesh-refresh``): the job announces each partition
@@ -297,6 +299,18 @@ class DatasetIngestion(Construct):
         self.curated_bucket.grant_read_write(role, f"{dataset.domain}/{dataset.name}*")  # product and child tables
         self.curated_bucket.grant_read_write(role, f"_tmp/{dataset.raw_prefix}*")  # Relationalize's staging
         key.grant_encrypt_decrypt(role)
+        stack = Stack.of(self)
+        # Glue's fixed log groups (/aws-glue/jobs/..., /aws-glue/crawlers, with the security configuration's
+        # KMS variants) and the job metrics the Job L2 turns on (namespace Glue); what AWSGlueServiceRole grants.
+        role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+            resources=[stack.format_arn(service="logs", resource="log-group", resource_name="/aws-glue/*",
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+        ))
+        role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"], resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+        ))
         raw_path = f"s3://{self.raw_bucket.bucket_name}/{dataset.raw_prefix}"
         curation = dataset.curation
         self.job = glue.PySparkEtlJob(
@@ -335,7 +349,7 @@ class DatasetIngestion(Construct):
         dataset = self.dataset
         if self.raw_database is None:
             self.raw_database = glue.Database(
-                self, "RawDatabase", database_name=f"{dataset.domain}_{dataset.name}_raw",
+                self, "RawDatabase", database_name=f"{self.name.replace('-', '_')}_raw",
                 description=f"meshworks: raw records of dataset {dataset.qualified_name}",
                 removal_policy=resolve_removal_policy(self, None, "RawDatabase"),
             )
@@ -371,11 +385,6 @@ class DatasetIngestion(Construct):
                     stack.format_arn(service="glue", resource="table",
                                      resource_name=f"{self.raw_database.database_name}/{dataset.name}_*"),
                 ],
-            ))
-            self.job_role.add_to_principal_policy(iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
-                resources=[stack.format_arn(service="logs", resource="log-group",
-                                            resource_name="/aws-glue/crawlers*", arn_format=ArnFormat.COLON_RESOURCE_NAME)],
             ))
         else:
             columns = [glue.CfnTable.ColumnProperty(name=c["name"], type=c["type"]) for c in dataset.catalog.columns]

@@ -83,8 +83,8 @@ def dataset_field(field_name: str) -> str:
     head = field_name.split(".", 1)[0].split("[", 1)[0]
     if head in _OWN_FIELDS or field_name.startswith("(") or field_name.startswith("product"):
         return field_name
-    if head in {"location", "format"}:
-        return "domain"  # derived from the domain (and the platform's curated zone): fix it there
+    if head in {"location", "format", "producer_account"}:
+        return "domain"  # derived from the domain and the platform (curated zone, compute account): fix it there
     return f"product.{field_name}"
 
 
@@ -95,7 +95,7 @@ def relabel(problems: Iterable[Problem], dataset_paths: set[str]) -> list[Proble
     ]
 
 
-def _contract_view(data: LineDict, product: LineDict, location: str) -> LineDict:
+def _contract_view(data: LineDict, product: LineDict, contract_input: dict) -> LineDict:
     """The contract's fields as a mapping whose key lines are those of the dataset file."""
     view = LineDict(product.line)
     for key, value in product.items():
@@ -104,16 +104,25 @@ def _contract_view(data: LineDict, product: LineDict, location: str) -> LineDict
     for key in ("name", "domain"):
         view[key] = data[key]
         view.key_lines[key] = data.key_lines[key]
-    view["location"] = location
-    view["format"] = "parquet"
-    view.key_lines["location"] = view.key_lines["format"] = data.key_lines["domain"]
+    for key in ("location", "format", "producer_account"):
+        if key in contract_input:
+            view[key] = contract_input[key]
+            view.key_lines[key] = data.key_lines["domain"]
     return view
 
 
 def parse_dataset_file(
-    path: Path, display: str | None = None, *, curated_bucket_name: str = PLACEHOLDER_CURATED_BUCKET
+    path: Path,
+    display: str | None = None,
+    *,
+    curated_bucket_name: str = PLACEHOLDER_CURATED_BUCKET,
+    producer_account: str | None = None,
 ) -> tuple[LoadedDataset | None, list[Problem]]:
-    """Read, parse and validate one dataset file, its product as a contract; returns it (or ``None``) and its problems."""
+    """Read, parse and validate one dataset file, its product as a contract; returns it (or ``None``) and its problems.
+
+    ``producer_account``: the account the ingestion runs in; the product's producer account (the contracts' review
+    then checks it is one of its domain's). Default: none (the domain's only producer account).
+    """
     shown = display if display is not None else str(path)
     data, problems = read_yaml_mapping(path, shown, what="dataset")
     if data is None:
@@ -130,8 +139,7 @@ def parse_dataset_file(
     if not isinstance(product, LineDict):  # validated as a mapping: a plain dict only when built in code
         product = LineDict(data.key_lines.get("product", 1))
         product.update(dataset.product or {})
-    contract_input = dataset.contract_input(curated_bucket_name)
-    view = _contract_view(data, product, contract_input["location"])
+    view = _contract_view(data, product, dataset.contract_input(curated_bucket_name, producer_account))
     try:
         contract = DataProductContract.model_validate(view)
     except ValidationError as exc:
@@ -143,7 +151,10 @@ def parse_dataset_file(
 
 
 def check_datasets(
-    paths: Iterable[str | os.PathLike[str]], *, curated_bucket_name: str = PLACEHOLDER_CURATED_BUCKET
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    curated_bucket_name: str = PLACEHOLDER_CURATED_BUCKET,
+    producer_account: str | None = None,
 ) -> tuple[list[LoadedDataset], list[Problem]]:
     """Every dataset under ``paths`` (files, or directories searched for ``*.yml``/``*.yaml``) and all problems.
 
@@ -158,7 +169,9 @@ def check_datasets(
     first: dict[str, LoadedDataset] = {}
     for path, display in files:
         try:
-            item, file_problems = parse_dataset_file(path, display, curated_bucket_name=curated_bucket_name)
+            item, file_problems = parse_dataset_file(
+                path, display, curated_bucket_name=curated_bucket_name, producer_account=producer_account
+            )
         except Exception as exc:  # noqa: BLE001 - one odd file must not hide the others' problems
             item, file_problems = None, [Problem(display, 1, FILE, f"internal error while checking: {exc!r}")]
         problems += file_problems
@@ -175,7 +188,10 @@ def check_datasets(
 
 
 def load_datasets(
-    paths: Iterable[str | os.PathLike[str]], *, curated_bucket_name: str = PLACEHOLDER_CURATED_BUCKET
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    curated_bucket_name: str = PLACEHOLDER_CURATED_BUCKET,
+    producer_account: str | None = None,
 ) -> list[LoadedDataset]:
     """Load every dataset under ``paths``, in a stable order (domain, then name).
 
@@ -183,11 +199,14 @@ def load_datasets(
         paths: dataset files, or directories searched recursively.
         curated_bucket_name: the curated zone's bucket, where each product lives (``<domain>/<name>/``).
             Default: a placeholder, enough to check the files' shape.
+        producer_account: the account the ingestion runs in: each product's producer account, so that the review
+            refuses a domain whose producers do not include it (its refresh events would be rejected at run time).
+            Default: none (the domain's only producer account).
 
     Raises:
         DatasetError: listing every problem as ``file:line: field: message``; nothing else for bad input.
     """
-    loaded, problems = check_datasets(paths, curated_bucket_name=curated_bucket_name)
+    loaded, problems = check_datasets(paths, curated_bucket_name=curated_bucket_name, producer_account=producer_account)
     if problems:
         raise DatasetError(problems)
     return sorted(loaded, key=lambda item: (item.dataset.domain, item.dataset.name))

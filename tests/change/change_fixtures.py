@@ -38,6 +38,7 @@ def platform_assembly(
     monitoring: bool = False,
     orchestration: bool = False,
     features: bool = False,
+    ingestion: bool = False,
 ) -> Assembly:
     """The reference app's stacks for a ``meshworks`` context object, reduced to the parts asked for."""
     data = copy.deepcopy(meshworks)
@@ -46,6 +47,7 @@ def platform_assembly(
     data.setdefault("monitoring", {})["enabled"] = monitoring
     data.setdefault("orchestration", {})["enabled"] = orchestration
     data.setdefault("feature_store", {})["enabled"] = features
+    data.setdefault("ingestion", {})["enabled"] = ingestion
     flags = {k: v for k, v in json.loads((ROOT / "cdk.json").read_text())["context"].items() if k != "meshworks"}
     app = App(context={**flags, "meshworks": data}, builtin_cloud_formation_validation=False)
     build_platform(app, config_from_context({"meshworks": data}), policy_checks=False)

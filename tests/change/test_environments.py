@@ -36,9 +36,11 @@ def test_two_prefixes_share_no_account_wide_name() -> None:
     for prefix in ("acme-dev", "acme-test"):
         context = shipped_context()
         context["prefix"] = prefix
+        # The curated zone is named by the prefix: the domain map names the datasets' folder in it.
+        context["mesh"]["domains"]["clickstream"]["buckets"] = [f"s3://{prefix}-222222222222-curated/clickstream/"]
         # Features is left out: its keyspace and table are named by the CQL schema (account-wide, like the
         # mesh hub's databases), so one feature store per account (docs/features.md).
-        built[prefix] = platform_assembly(context, spark=True, monitoring=True, orchestration=True)
+        built[prefix] = platform_assembly(context, spark=True, monitoring=True, orchestration=True, ingestion=True)
     dev, test = (set(names(built[p].templates)) for p in ("acme-dev", "acme-test"))
     assert len(dev) > 20  # the check sees the named resources
     assert sorted(dev & test) == [], "\n".join(map(str, sorted(dev & test)))

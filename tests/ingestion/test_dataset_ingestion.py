@@ -104,6 +104,11 @@ def test_the_curation_job_is_bookmarked_encrypted_scheduled_and_announces_partit
     statements = [s for p in _of_type(example, "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
     assert {"Action": "events:PutEvents", "Effect": "Allow",
             "Resource": "arn:aws:events:eu-west-1:111111111111:event-bus/acme-mesh-refresh"} in statements
+    # Continuous logging and job metrics are on (Job L2 defaults): the role writes Glue's log groups and metrics only.
+    assert {"Action": "cloudwatch:PutMetricData", "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            "Effect": "Allow", "Resource": "*"} in statements
+    assert any(s["Action"][0].startswith("logs:") and s["Resource"] == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":logs:eu-west-1:123456789012:log-group:/aws-glue/*"]]} for s in statements)
 
 
 def test_an_eventbridge_dataset_gets_a_rule_and_a_kms_encrypted_direct_put_stream() -> None:
@@ -235,3 +240,11 @@ def test_refresh_events_are_one_per_partition_in_batches_of_ten() -> None:
     assert "partition" not in json.loads(only["Detail"])
 
 
+
+
+def test_an_existing_firehose_source_gets_curation_and_catalog_only() -> None:
+    arn = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/app-events"
+    template = _template(_dataset(source={"type": "firehose", "delivery_stream_arn": arn}))
+    assert _of_type(template, "AWS::KinesisFirehose::DeliveryStream") == {}
+    assert _of_type(template, "AWS::Kinesis::Stream") == {}
+    assert len(_of_type(template, "AWS::Glue::Job")) == 1 and len(_of_type(template, "AWS::Glue::Crawler")) == 1

@@ -45,4 +45,8 @@ def test_a_dataset_product_is_reviewed_with_the_contracts(
     assert any("orders.yml:" in line and "data product 'sales.orders' is already defined in" in line for line in lines), err
     assert any("orders.yml:" in line and ": domain: location 's3://meshworks-demo-222222222222-curated/sales/orders/' "
                "is outside the locations of domain 'sales'" in line for line in lines), err
+    # The compute account runs the ingestion and announces refreshes: the notifier would reject them at run time
+    # from an account that is not one of the domain's producers, so the review refuses it now.
+    assert any("orders.yml:" in line and ": domain: account 222222222222 is not a producer account of domain 'sales'"
+               in line for line in lines), err
     assert "Traceback" not in err

@@ -309,7 +309,10 @@ def test_data_access_role_reads_only_the_configured_locations(platform: Synthesi
     assert objects == expected_objects
     assert buckets == expected_buckets
     assert keys == {k for d in domains.values() for k in d.kms_key_arns}
-    listing = next(s for s in statements if "s3:ListBucket" in json.dumps(s["Action"]))
+    listing = next(  # the marketing bucket's listing (each bucket has its own statement)
+        s for s in statements
+        if "s3:ListBucket" in json.dumps(s["Action"]) and "arn:aws:s3:::acme-marketing-lake" in _list(s["Resource"])
+    )
     prefixes = set(_list(listing["Condition"]["StringLike"]["s3:prefix"]))
     assert "marketing/*" not in prefixes and "iceberg/*" in prefixes
 

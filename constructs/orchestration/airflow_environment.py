@@ -182,6 +182,8 @@ class AirflowEnvironment(Construct):
         stack = Stack.of(self)
         self.name = name
         self.airflow_version = airflow_version
+        #: The ``--constraint`` target of ``requirements.txt`` (pipelines test DAGs against the same file).
+        self.constraints_location = constraints_location or constraints_url(airflow_version)
         self.key = encryption_key or PlatformKey(self, "Key", description=f"MWAA environment {name}",
                                                  removal_policy=removal_policy)
         self.bucket: s3.IBucket = dag_bucket or SecureBucket(

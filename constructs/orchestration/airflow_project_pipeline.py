@@ -26,11 +26,12 @@ DEFAULT_PROJECT_PATHS: tuple[str, ...] = (
 DEFAULT_SYNC_EXCLUDES: tuple[str, ...] = ("*__pycache__*", "*.pyc", "tests/*")
 #: Every DAG file must import without error, and at least one DAG must be found (Airflow's own ``DagBag``).
 DAG_IMPORT_CHECK = (
-    "python -c 'import sys; from airflow.models.dagbag import DagBag; "
-    "bag = DagBag(dag_folder=sys.argv[1], include_examples=False) if sys.argv[2] < \"3\" else DagBag(dag_folder=sys.argv[1]); "
+    # DAGS_FOLDER on sys.path as MWAA has it (DAG files import their helper modules from there).
+    'PYTHONPATH="$PWD/$DAGS_DIRECTORY" python -c \'import sys; from airflow.models.dagbag import DagBag; '
+    "bag = DagBag(dag_folder=sys.argv[1]); "
     "[print(f\"import error in {path}:\", error) for path, error in bag.import_errors.items()]; "
     "print(len(bag.dags), \"DAGs\"); sys.exit(1 if bag.import_errors or not bag.dags else 0)' "
-    '"$DAGS_DIRECTORY" "$AIRFLOW_VERSION"'
+    '"$DAGS_DIRECTORY"'
 )
 _DIRECTORY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
@@ -120,6 +121,7 @@ class AirflowProjectPipeline(PipelineBase):
             "DAGS_DIRECTORY": dags_directory,
             "REQUIREMENTS_FILE": requirements_file,
             "AIRFLOW_HOME": "/tmp/airflow-home",  # noqa: S108 - the build container's scratch space
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         }
         self._stage("Lint", buildspec(
             {"install": [f"python -m pip install ruff=={RUFF_VERSION}"], "build": ["ruff check ."]}),

@@ -7,9 +7,10 @@ the fix):
   AWS CodeConnections connection (``arn:aws:codeconnections:<region>:<account>:connection/<uuid>``, or the
   older ``arn:aws:codestar-connections:…`` form). The only kind with **path filters**: a CodePipeline V2 trigger
   starts the pipeline on a push to the branch that touches one of the given file paths.
-- :class:`S3Source`: a zip object in a versioned bucket (any tool that can upload a zip). Started by the
-  object's CloudTrail write events (CDK's ``S3Trigger.EVENTS``: the account needs a trail logging S3 data
-  events for that bucket) — no path filter.
+- :class:`S3Source`: a zip object in a versioned bucket (any tool that can upload a zip). Started by an
+  EventBridge rule on the object's ``Object Created`` event (the bucket must send events to EventBridge:
+  ``SecureBucket(event_bridge_enabled=True)``), or with ``event_bridge=False`` by CloudTrail write events
+  (CDK's ``S3Trigger.EVENTS``: the account then needs a trail logging S3 data events) — no path filter.
 - :class:`CodeCommitSource`: an AWS CodeCommit repository (closed to new customers since mid-2024; kept for
   those who have one). Started by EventBridge on a push to the branch — no path filter.
 """
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
@@ -130,10 +133,13 @@ class S3Source(PipelineSource):
     Args:
         bucket: the bucket (versioning on: CodePipeline reads the object's version).
         key: the object key of the zip, e.g. ``airflow/dags.zip``.
+        event_bridge: start the pipeline from the bucket's EventBridge ``Object Created`` events (the bucket must
+            have EventBridge notifications on); False: from CloudTrail data events. Default: True.
     """
 
     bucket: s3.IBucket
     key: str
+    event_bridge: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, str) or not self.key.strip() or self.key.startswith("/") or not self.key.endswith(".zip"):
@@ -142,8 +148,23 @@ class S3Source(PipelineSource):
     def action(self, output: codepipeline.Artifact, role: iam.IRole) -> codepipeline.IAction:
         return actions.S3SourceAction(
             action_name="Source", role=role, bucket=self.bucket, bucket_key=self.key, output=output,
-            trigger=actions.S3Trigger.EVENTS,
+            trigger=actions.S3Trigger.NONE if self.event_bridge else actions.S3Trigger.EVENTS,
         )  # fmt: skip
+
+    def add_trigger(self, pipeline: codepipeline.Pipeline, action: codepipeline.IAction, file_paths: Sequence[str]) -> None:
+        if not self.event_bridge:
+            return
+        rule = events.Rule(
+            pipeline, "SourceObjectCreated",
+            description=f"Start the pipeline when {self.key} is uploaded",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"], detail_type=["Object Created"],
+                detail={"bucket": {"name": [self.bucket.bucket_name]}, "object": {"key": [self.key]}},
+            ),
+        )  # fmt: skip
+        target_role = iam.Role(pipeline, "SourceEventRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+                               description="EventBridge starts this pipeline")  # fmt: skip
+        rule.add_target(targets.CodePipeline(pipeline, event_role=target_role))
 
 
 @dataclass(frozen=True)

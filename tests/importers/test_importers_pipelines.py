@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_codecommit as codecommit
-from aws_cdk import aws_s3 as s3
 
 from meshworks.constructs.core import pin_availability_zones
 from meshworks.constructs.core.nag import add_policy_checks
@@ -26,6 +25,7 @@ from meshworks.constructs.orchestration import (
     ConnectionSource,
     S3Source,
 )
+from meshworks.constructs.storage import SecureBucket
 
 ENV = Environment(account="123456789012", region="eu-west-1")
 AZS = ["eu-west-1a", "eu-west-1b"]
@@ -41,7 +41,7 @@ def _build(app: App, prefix: str, env: Environment | None) -> None:
     )  # fmt: skip
 
     stack = Stack(app, f"{prefix}ProvisioningS3", env=env)
-    sources = s3.Bucket.from_bucket_name(stack, "Sources", "acme-pipeline-sources")
+    sources = SecureBucket(stack, "Sources", event_bridge_enabled=True)
     AirflowProvisioningPipeline(stack, "AirflowProvisioning", source=S3Source(bucket=sources, key="platform.zip"),
                                 stacks=["Orchestration"], targets=[("123456789012", "eu-west-1")])  # fmt: skip
 

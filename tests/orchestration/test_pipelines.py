@@ -242,6 +242,10 @@ def test_every_source_kind_synthesizes_and_connections_get_both_prefixes() -> No
     assert {p["Properties"]["Stages"][0]["Actions"][0]["ActionTypeId"]["Provider"] for p in pipelines.values()} == {
         "S3", "CodeCommit", "CodeStarSourceConnection"}  # fmt: skip
     assert sum("Triggers" in p["Properties"] for p in pipelines.values()) == 1  # path filters: connections only
+    rules = _resources(template, "AWS::Events::Rule").values()  # S3: the object's EventBridge event starts it
+    (rule,) = [r for r in rules if r["Properties"]["EventPattern"]["source"] == ["aws.s3"]]
+    assert rule["Properties"]["EventPattern"]["detail"]["object"]["key"] == ["platform.zip"]
+    assert rule["Properties"]["EventPattern"]["detail-type"] == ["Object Created"]
     uses = {a for s in _statements(template) for a in _actions(s) if a.endswith(":UseConnection")}
     assert uses == {"codeconnections:UseConnection", "codestar-connections:UseConnection"}
 

@@ -15,10 +15,10 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
-from ..core.platform_key import PlatformKey
+from ..core.platform_key import PlatformKey, allow_service_to_use_key
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
-from .pipeline_source import PipelineSource
+from .pipeline_source import PipelineSource, notification_topic
 
 #: The CodeBuild image: Amazon Linux 2023 standard 5.0 (Python 3.12 and Node.js 20/22 runtimes).
 BUILD_IMAGE = codebuild.LinuxBuildImage.AMAZON_LINUX_2023_5
@@ -122,7 +122,14 @@ class PipelineBase(Construct):
         self.pipeline.add_stage(stage_name="Source", actions=[self.source_action])
         #: The file paths whose changes start the pipeline (connection sources only; others start on every change).
         self.trigger_file_paths = list(trigger_file_paths) if source.supports_file_paths else []
-        source.add_trigger(self.pipeline, self.source_action, self.trigger_file_paths)
+        source.add_trigger(self.pipeline, self.source_action, self.trigger_file_paths, self.key)
+        #: Failed executions and source-change alarms are published here (KMS, TLS only): subscribe your team.
+        self.notifications = notification_topic(self.pipeline, self.key)
+        allow_service_to_use_key(self.key, "codestar-notifications.amazonaws.com", "AllowCodeStarNotifications")
+        self.pipeline.notify_on(
+            "ExecutionFailed", self.notifications,
+            events=[codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED],
+        )  # fmt: skip
         #: The CodeBuild projects by stage name.
         self.projects: dict[str, codebuild.PipelineProject] = {}
 

@@ -12,7 +12,9 @@ the fix):
   ``SecureBucket(event_bridge_enabled=True)``), or with ``event_bridge=False`` by CloudTrail write events
   (CDK's ``S3Trigger.EVENTS``: the account then needs a trail logging S3 data events) — no path filter.
 - :class:`CodeCommitSource`: an AWS CodeCommit repository (closed to new customers since mid-2024; kept for
-  those who have one). Started by EventBridge on a push to the branch — no path filter.
+  those who have one). Started by an EventBridge rule on a push to the branch — no path filter.
+
+EventBridge starts retry for 24 hours and then land in a dead-letter queue (KMS) with an alarm.
 """
 
 from __future__ import annotations
@@ -21,13 +23,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+
+from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
+from ..core.platform_key import allow_service_to_use_key
 
 #: ``arn:<partition>:codeconnections|codestar-connections:<region>:<account>:connection/<uuid>``
 #: (AWS CodeConnections user guide; the service was renamed from CodeStar Connections in 2024, both ARNs work).
@@ -52,8 +61,39 @@ class PipelineSource:
         """The source action writing the code to ``output``, acting with ``role`` (the pipeline's source role)."""
         raise NotImplementedError
 
-    def add_trigger(self, pipeline: codepipeline.Pipeline, action: codepipeline.IAction, file_paths: Sequence[str]) -> None:
-        """Add the V2 trigger for ``action`` (only path-filtered kinds have one; the others start by events)."""
+    def add_trigger(
+        self, pipeline: codepipeline.Pipeline, action: codepipeline.IAction, file_paths: Sequence[str], key: kms.IKey
+    ) -> None:
+        """Make changes start ``pipeline``: a V2 trigger with path filters (connections) or an EventBridge rule
+        whose target retries into a dead-letter queue encrypted with ``key``, watched by an alarm."""
+
+
+def start_on_event(pipeline: codepipeline.Pipeline, pattern: events.EventPattern, key: kms.IKey, what: str) -> None:
+    """An EventBridge rule starting ``pipeline``; undeliverable starts go to a dead-letter queue (``key``) whose
+    alarm notifies the pipeline's notification topic (:func:`notification_topic`)."""
+    rule = events.Rule(pipeline, "SourceChanged", description=f"Start the pipeline when {what}", event_pattern=pattern)
+    queue = DeadLetterQueue(pipeline, "SourceChangedDlq", encryption_key=key, receives="the pipeline's source-change rule")
+    stack = Stack.of(pipeline)
+    # EventBridge writes to the encrypted dead-letter queue as itself: the key must let it (source: our rules).
+    allow_service_to_use_key(key, "events.amazonaws.com", "AllowEventBridgeDeadLetters",
+                             f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/*")  # fmt: skip
+    alarm = dead_letter_alarm(pipeline, "SourceChangedDlqDepth", queue, "Source changes that did not start the pipeline")
+    alarm.add_alarm_action(cloudwatch_actions.SnsAction(notification_topic(pipeline, key)))
+    role = iam.Role(pipeline, "SourceEventRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+                    description="EventBridge starts this pipeline")  # fmt: skip
+    rule.add_target(targets.CodePipeline(
+        pipeline, event_role=role, dead_letter_queue=queue, retry_attempts=185, max_event_age=Duration.hours(24),
+    ))  # fmt: skip
+
+
+def notification_topic(pipeline: codepipeline.Pipeline, key: kms.IKey) -> sns.ITopic:
+    """The pipeline's notification topic (KMS, TLS only; one per pipeline): alarms and failed executions."""
+    existing = pipeline.node.try_find_child("Notifications")
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    allow_service_to_use_key(key, "cloudwatch.amazonaws.com", "AllowCloudWatchAlarms")
+    return sns.Topic(pipeline, "Notifications", display_name="Airflow pipeline notifications", master_key=key,
+                     enforce_ssl=True)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -108,7 +148,9 @@ class ConnectionSource(PipelineSource):
             trigger_on_push=False,  # the V2 trigger below starts the pipeline (with path filters)
         )
 
-    def add_trigger(self, pipeline: codepipeline.Pipeline, action: codepipeline.IAction, file_paths: Sequence[str]) -> None:
+    def add_trigger(
+        self, pipeline: codepipeline.Pipeline, action: codepipeline.IAction, file_paths: Sequence[str], key: kms.IKey
+    ) -> None:
         pipeline.add_trigger(
             provider_type=codepipeline.ProviderType.CODE_STAR_SOURCE_CONNECTION,
             git_configuration=codepipeline.GitConfiguration(
@@ -151,20 +193,14 @@ class S3Source(PipelineSource):
             trigger=actions.S3Trigger.NONE if self.event_bridge else actions.S3Trigger.EVENTS,
         )  # fmt: skip
 
-    def add_trigger(self, pipeline: codepipeline.Pipeline, action: codepipeline.IAction, file_paths: Sequence[str]) -> None:
-        if not self.event_bridge:
-            return
-        rule = events.Rule(
-            pipeline, "SourceObjectCreated",
-            description=f"Start the pipeline when {self.key} is uploaded",
-            event_pattern=events.EventPattern(
+    def add_trigger(
+        self, pipeline: codepipeline.Pipeline, action: codepipeline.IAction, file_paths: Sequence[str], key: kms.IKey
+    ) -> None:
+        if self.event_bridge:
+            start_on_event(pipeline, events.EventPattern(
                 source=["aws.s3"], detail_type=["Object Created"],
                 detail={"bucket": {"name": [self.bucket.bucket_name]}, "object": {"key": [self.key]}},
-            ),
-        )  # fmt: skip
-        target_role = iam.Role(pipeline, "SourceEventRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
-                               description="EventBridge starts this pipeline")  # fmt: skip
-        rule.add_target(targets.CodePipeline(pipeline, event_role=target_role))
+            ), key, f"{self.key} is uploaded")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -186,5 +222,15 @@ class CodeCommitSource(PipelineSource):
     def action(self, output: codepipeline.Artifact, role: iam.IRole) -> codepipeline.IAction:
         return actions.CodeCommitSourceAction(
             action_name="Source", role=role, repository=self.repository, branch=self.branch, output=output,
-            trigger=actions.CodeCommitTrigger.EVENTS,
+            trigger=actions.CodeCommitTrigger.NONE,  # the rule below, with retries and a dead-letter queue
         )  # fmt: skip
+
+    def add_trigger(
+        self, pipeline: codepipeline.Pipeline, action: codepipeline.IAction, file_paths: Sequence[str], key: kms.IKey
+    ) -> None:
+        start_on_event(pipeline, events.EventPattern(
+            source=["aws.codecommit"], detail_type=["CodeCommit Repository State Change"],
+            resources=[self.repository.repository_arn],
+            detail={"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"],
+                    "referenceName": [self.branch]},
+        ), key, f"branch {self.branch} changes")  # fmt: skip

@@ -281,3 +281,13 @@ def test_the_lint_command_fails_on_a_lint_error(project: Template, tmp_path: Pat
     assert _run(command, tmp_path, env).returncode == 1
     (tmp_path / "dag.py").write_text("VALUE = 1\n")
     assert _run(command, tmp_path, env).returncode == 0
+
+
+def test_failed_executions_reach_an_encrypted_topic(provisioning: Template) -> None:
+    (rule,) = _resources(provisioning, "AWS::CodeStarNotifications::NotificationRule").values()
+    assert rule["Properties"]["EventTypeIds"] == ["codepipeline-pipeline-pipeline-execution-failed"]
+    (topic,) = _resources(provisioning, "AWS::SNS::Topic").values()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    (key,) = _resources(provisioning, "AWS::KMS::Key").values()
+    services = {s["Principal"].get("Service") for s in key["Properties"]["KeyPolicy"]["Statement"]}
+    assert "codestar-notifications.amazonaws.com" in services  # else the encrypted topic refuses the notification

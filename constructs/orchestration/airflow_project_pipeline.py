@@ -22,8 +22,10 @@ RUFF_VERSION = "0.12.1"
 DEFAULT_PROJECT_PATHS: tuple[str, ...] = (
     "dags/**", "tests/**", "requirements.txt", "requirements-test.txt", "pyproject.toml", "ruff.toml",
 )  # fmt: skip
-#: Files never synced to ``dags/`` (bytecode, the tests).
-DEFAULT_SYNC_EXCLUDES: tuple[str, ...] = ("*__pycache__*", "*.pyc", "tests/*")
+#: Files never synced to ``dags/`` (bytecode, the tests and their pins).
+DEFAULT_SYNC_EXCLUDES: tuple[str, ...] = (
+    "*__pycache__*", "*.pyc", "tests/*", "requirements-test.txt", "constraints-*.txt",
+)  # fmt: skip
 #: Every DAG file must import without error, and at least one DAG must be found (Airflow's own ``DagBag``).
 DAG_IMPORT_CHECK = (
     # DAGS_FOLDER on sys.path as MWAA has it (DAG files import their helper modules from there).
@@ -43,7 +45,8 @@ class AirflowProjectPipeline(PipelineBase):
     encrypted with the pipeline's CMK, logs in an encrypted log group with ``log_retention``):
 
     1. **Source**: ``source`` (a :class:`ConnectionSource` starts only on pushes touching ``trigger_file_paths``).
-    2. **Lint**: ``ruff check .`` with ruff ``RUFF_VERSION`` (the repository's own ruff configuration applies).
+    2. **Lint**: ``ruff check <dags_directory> <tests_directory>`` with ruff ``RUFF_VERSION`` (the repository's own
+       ruff configuration applies).
     3. **Test**: ``apache-airflow==<the environment's version>`` and pytest installed with the environment's
        ``--constraint`` file (the same as its ``requirements.txt``), then ``requirements_file`` with the same
        constraints if the repository has one; then every DAG in ``dags_directory`` must import (Airflow's
@@ -123,8 +126,10 @@ class AirflowProjectPipeline(PipelineBase):
             "AIRFLOW_HOME": "/tmp/airflow-home",  # noqa: S108 - the build container's scratch space
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         }
+        lint_paths = [dags_directory] + ([] if tests_directory.startswith(dags_directory + "/") else [tests_directory])
         self._stage("Lint", buildspec(
-            {"install": [f"python -m pip install ruff=={RUFF_VERSION}"], "build": ["ruff check ."]}),
+            {"install": [f"python -m pip install ruff=={RUFF_VERSION}"],
+             "build": [" ".join(["ruff check", *map(shlex.quote, lint_paths)])]}),
             description="ruff check")  # fmt: skip
         self._stage(
             "Test",

@@ -173,7 +173,7 @@ def test_project_checks_run_on_the_environments_airflow(project: Template) -> No
     (pipeline,) = _resources(project, "AWS::CodePipeline::Pipeline").values()
     assert [stage["Name"] for stage in pipeline["Properties"]["Stages"]] == ["Source", "Lint", "Test", "Deploy"]
     specs = _buildspecs(project)
-    assert specs["Lint"]["phases"]["build"]["commands"] == ["ruff check ."]
+    assert specs["Lint"]["phases"]["build"]["commands"] == ["ruff check dags tests"]
     test = specs["Test"]
     assert test["env"]["variables"]["AIRFLOW_VERSION"] == "3.0.6"
     assert test["env"]["variables"]["AIRFLOW_CONSTRAINTS"] == constraints_url("3.0.6")
@@ -277,9 +277,11 @@ def test_the_dag_import_check_fails_on_a_broken_dag(project: Template, tmp_path:
 def test_the_lint_command_fails_on_a_lint_error(project: Template, tmp_path: Path) -> None:
     (command,) = _buildspecs(project)["Lint"]["phases"]["build"]["commands"]
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    (tmp_path / "dag.py").write_text("import os\n")  # F401: unused import
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "dags" / "dag.py").write_text("import os\n")  # F401: unused import
     assert _run(command, tmp_path, env).returncode == 1
-    (tmp_path / "dag.py").write_text("VALUE = 1\n")
+    (tmp_path / "dags" / "dag.py").write_text("VALUE = 1\n")
     assert _run(command, tmp_path, env).returncode == 0
 
 

@@ -586,6 +586,9 @@ class OrchestrationPipelinesConfig(_Model):
                    DagProjectConfig] = Field(
         default_factory=_platform_dags, description="DAG repositories by team name, each with its project pipeline."
     )  # fmt: skip
+    github: GitHubDagsConfig = Field(
+        default_factory=lambda: GitHubDagsConfig(), description="The OIDC role of .github/workflows/dags.yml (opt-in)."
+    )
 
 
 class OrchestrationConfig(_Model):
@@ -649,6 +652,24 @@ OidcProviderArn = Annotated[
         "e.g. arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
     ),
 ]
+
+
+class GitHubDagsConfig(_Model):
+    """The role of ``.github/workflows/dags.yml`` (opt-in): GitHub OIDC, ``repo:<repository>:environment:<env>``,
+    allowed only to list the DAG bucket and write/delete under ``dags/`` (``AirflowEnvironment.grant_dags_write``)."""
+
+    enabled: bool = Field(False, description="Create the DAG workflow's role in the orchestration stack.")
+    repository: GitHubRepository | None = Field(None, description="'<owner>/<repo>' whose dags.yml deploys DAGs.")
+    github_environment: GitHubEnvironment = Field("dags", description="GitHub environment of the deploy-dags job.")
+    oidc_provider_arn: OidcProviderArn | None = Field(
+        None, description="The compute account's GitHub OIDC provider if it exists (one per account); default: create one.",
+    )
+
+    @model_validator(mode="after")
+    def _repository_when_enabled(self) -> GitHubDagsConfig:
+        if self.enabled and self.repository is None:
+            raise FieldProblem(("repository",), None, "is required when github.enabled is true, e.g. 'acme/data'")
+        return self
 
 
 class DeployRolesConfig(_Model):

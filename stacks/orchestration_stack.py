@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from meshworks.constructs.deploy import GitHubDeployRole
 from meshworks.constructs.orchestration import (
     AirflowEnvironment,
     AirflowProjectPipeline,
@@ -62,6 +64,22 @@ class OrchestrationStack(Stack):
         self.pipeline_sources: SecureBucket | None = None
         self.provisioning: AirflowProvisioningPipeline | None = None
         self.projects: dict[str, AirflowProjectPipeline] = {}
+        self.github_dags: GitHubDeployRole | None = None
+        CfnOutput(self, "DagBucketName", value=self.airflow.bucket.bucket_name,
+                  description="DAGS_BUCKET of .github/workflows/dags.yml (DAGs go under dags/)")  # fmt: skip
+        if pipelines.github.enabled:
+            github = pipelines.github
+            provider = (
+                iam.OidcProviderNative.from_oidc_provider_arn(self, "GitHubOidcProvider", github.oidc_provider_arn)
+                if github.oidc_provider_arn else None
+            )  # fmt: skip
+            self.github_dags = GitHubDeployRole(
+                self, "GitHubDags", repository=str(github.repository), environment=github.github_environment,
+                oidc_provider=provider, assume_bootstrap_roles=False, role_name=config.stack_name("github-dags"),
+            )  # fmt: skip
+            self.airflow.grant_dags_write(self.github_dags.role)
+            CfnOutput(self, "DagsRoleArn", value=self.github_dags.role_arn,
+                      description="AWS_DAGS_ROLE_ARN of the GitHub environment of dags.yml")  # fmt: skip
         if not pipelines.enabled:
             return
         self.provisioning = AirflowProvisioningPipeline(

@@ -20,7 +20,7 @@ from constructs import Construct
 
 from ..core.bucket_deployment import acknowledge_bucket_deployments, acknowledge_custom_resource_provider
 from ..core.inputs import string_list
-from ..core.nag import CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies, arn
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
@@ -312,7 +312,9 @@ class AirflowEnvironment(Construct):
     def grant_dags_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` (a deployment pipeline) list the bucket and write/delete objects under ``dags/``."""
         self.bucket.grant_read(grantee, "dags/*")
-        return self.bucket.grant_put(grantee, "dags/*").combine(self.bucket.grant_delete(grantee, "dags/*"))
+        grant = self.bucket.grant_put(grantee, "dags/*").combine(self.bucket.grant_delete(grantee, "dags/*"))
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS])
+        return grant
 
     def grant_cli_token(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` create Airflow CLI tokens (``airflow:CreateCliToken``) for this environment."""

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
+from ..core.naming import fit_name
 from ..core.platform_key import PlatformKey, allow_service_to_use_key
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
@@ -126,9 +127,12 @@ class PipelineBase(Construct):
         #: Failed executions and source-change alarms are published here (KMS, TLS only): subscribe your team.
         self.notifications = notification_topic(self.pipeline, self.key)
         allow_service_to_use_key(self.key, "codestar-notifications.amazonaws.com", "AllowCodeStarNotifications")
+        # Notification rule names are account-wide: the stack name (unique per account and region) makes it unique.
+        stack = Stack.of(self)
         self.pipeline.notify_on(
             "ExecutionFailed", self.notifications,
             events=[codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED],
+            notification_rule_name=fit_name(f"{stack.stack_name}-{construct_id}-failed", 64),
         )  # fmt: skip
         #: The CodeBuild projects by stage name.
         self.projects: dict[str, codebuild.PipelineProject] = {}

@@ -85,7 +85,8 @@ class AirflowEnvironment(Construct):
     (``RequirementsS3ObjectVersion`` …): without them MWAA keeps the old files (aws/aws-cdk#21114).
 
     **What replaces the environment** (run history and the metadata database are lost): changing ``name``,
-    the KMS key, ``endpoint_management``, subnets or security groups. Everything else updates in place.
+    the KMS key, ``endpoint_management`` or the subnets (the resource schema's ``createOnlyProperties``;
+    security groups update in place). Everything else updates in place.
     Creates take 20–60 minutes; updates 10–30.
 
     Grant access from other constructs to ``environment.role`` (an ``iam.IRole``): e.g.

@@ -730,6 +730,21 @@ class PlatformConfig(_Model):
                 raise ValueError(f"tag {key!r}: the value has {len(tag)} characters, AWS allows 256")
         return value
 
+    @model_validator(mode="after")
+    def _one_github_oidc_provider_per_account(self) -> PlatformConfig:
+        # An account holds one OIDC provider per issuer URL: two stacks creating one fail the second deploy.
+        github = self.orchestration.pipelines.github
+        if (github.enabled and self.orchestration.enabled and self.deploy_roles.enabled
+                and self.environments.hub.account == self.environments.compute.account
+                and github.oidc_provider_arn is None and self.deploy_roles.oidc_provider_arn is None):
+            raise FieldProblem(
+                ("orchestration", "pipelines", "github", "oidc_provider_arn"), None,
+                "is required when deploy_roles also creates the GitHub OIDC provider in the same account "
+                f"({self.environments.compute.account}); use that provider's ARN "
+                f"(arn:aws:iam::{self.environments.compute.account}:oidc-provider/token.actions.githubusercontent.com)",
+            )  # fmt: skip
+        return self
+
     def stack_name(self, role: str) -> str:
         """Deterministic stack name: ``<prefix>-<role>``."""
         return f"{self.prefix}-{role}"

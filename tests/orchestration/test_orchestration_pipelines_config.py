@@ -83,3 +83,11 @@ def test_pipelines_can_be_switched_off(tmp_path: Path) -> None:
 def test_a_connection_source_without_its_arn_is_one_clear_error() -> None:
     with pytest.raises(ConfigError, match=r"orchestration\.pipelines\.source\.connection_arn = null: is required"):
         config_from_context(_context({"source": {"kind": "connection", "repository": "acme/x"}}))
+
+
+def test_two_github_oidc_providers_in_one_account_are_refused() -> None:
+    context = _context({"github": {"enabled": True, "repository": "acme/dags"}})
+    context["meshworks"]["environments"]["compute"] = dict(context["meshworks"]["environments"]["hub"])
+    context["meshworks"]["deploy_roles"] = {"enabled": True, "repository": "acme/data"}
+    with pytest.raises(ConfigError, match=r"pipelines\.github\.oidc_provider_arn = null: is required when deploy_roles"):
+        config_from_context(context)

@@ -65,7 +65,7 @@ def buildspec(phases: Mapping[str, Sequence[str]], *, env: Mapping[str, str] | N
             name: {"on-failure": "ABORT", "commands": list(commands)} for name, commands in phases.items() if commands
         },
     }
-    spec["phases"].setdefault("install", {"on-failure": "ABORT", "commands": []})
+    spec["phases"].setdefault("install", {"on-failure": "ABORT"})  # runtime-versions alone is a valid phase
     spec["phases"]["install"]["runtime-versions"] = {"python": BUILD_PYTHON}
     if artifacts:
         spec["artifacts"] = dict(artifacts)

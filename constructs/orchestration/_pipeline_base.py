@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ..core.inputs import string_list
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
 from ..core.naming import fit_name
 from ..core.platform_key import PlatformKey, allow_service_to_use_key
@@ -47,8 +48,9 @@ def _fail(kind: str, message: str) -> ValueError:
 
 def check_commands(kind: str, name: str, commands: Sequence[str]) -> list[str]:
     """``commands`` as a list of non-empty strings that cannot swallow a failure (no ``|| true``)."""
-    if isinstance(commands, str) or not all(isinstance(c, str) and c.strip() for c in commands):
-        raise _fail(kind, f"{name} must be a list of shell commands, e.g. ['make test'], got {commands!r}")
+    commands = string_list(kind, name, commands, example="make test")
+    if not all(c.strip() for c in commands):
+        raise _fail(kind, f"{name} has an empty command: remove it, e.g. ['make test']")
     for command in commands:
         if re.search(r"\|\|\s*(true|:|exit 0)\b|;\s*(true|exit 0)\s*$|\bset \+e\b", command):
             raise _fail(kind, f"{name} entry {command!r} hides its exit code: a failing check must fail the pipeline")
@@ -93,8 +95,9 @@ class PipelineBase(Construct):
             raise _fail(self._kind, f"source must be a ConnectionSource, S3Source or CodeCommitSource, got {source!r}")
         if pipeline_name is not None and not _PIPELINE_NAME.match(str(pipeline_name)):
             raise _fail(self._kind, f"pipeline_name {pipeline_name!r}: 1-100 letters, digits, '.', '@', '_' or '-'")
-        if isinstance(trigger_file_paths, str) or not all(isinstance(p, str) and p for p in trigger_file_paths):
-            raise _fail(self._kind, f"trigger_file_paths must be a list of glob patterns, e.g. ['dags/**'], got {trigger_file_paths!r}")
+        trigger_file_paths = string_list(self._kind, "trigger_file_paths", trigger_file_paths, example="dags/**")
+        if not all(trigger_file_paths):
+            raise _fail(self._kind, "trigger_file_paths has an empty pattern: use globs such as 'dags/**'")
         if len(trigger_file_paths) > 8:
             raise _fail(self._kind, f"trigger_file_paths: CodePipeline takes at most 8 patterns, got {len(trigger_file_paths)}")
         super().__init__(scope, construct_id)

@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ..core.inputs import account_ids, string_list
 from ..core.platform_key import PlatformKey
 from ..deploy.github_deploy_role import DEFAULT_QUALIFIER, cdk_bootstrap_role_arns
 from ._pipeline_base import PipelineBase, buildspec, check_commands
@@ -96,7 +97,8 @@ class AirflowProvisioningPipeline(PipelineBase):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         kind = self._kind
-        if isinstance(stacks, str) or not stacks or not all(isinstance(s, str) and _STACK.match(s) for s in stacks):
+        stacks = string_list(kind, "stacks", stacks, example="Orchestration")
+        if not stacks or not all(_STACK.match(s) for s in stacks):
             raise ValueError(f"{kind}: stacks must be a non-empty list of stack ids as `cdk ls` prints them, "
                              f"e.g. ['Orchestration'], got {stacks!r}")  # fmt: skip
         if not re.fullmatch(r"[a-z0-9]{1,10}", str(qualifier)):
@@ -106,7 +108,12 @@ class AirflowProvisioningPipeline(PipelineBase):
         test = check_commands(kind, "test_commands", test_commands)
         if not build or not test:
             raise ValueError(f"{kind}: build_commands and test_commands need at least one command each")
+        if targets is not None and (isinstance(targets, (str, bytes)) or (targets and all(isinstance(t, str) for t in targets))):
+            raise ValueError(f"{kind}: targets must be a list of (account, region) pairs, not one string or pair "
+                             f"{targets!r}: pass a list, e.g. [('123456789012', 'eu-west-1')]")  # fmt: skip
         for target in targets or ():
+            if isinstance(target, (tuple, list)) and len(target) == 2 and not isinstance(target[0], str):
+                account_ids(kind, "targets account", [target[0]])  # an int loses leading zeros: named in the message
             if (not isinstance(target, (tuple, list)) or len(target) != 2
                     or not re.fullmatch(r"\d{12}", str(target[0])) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", str(target[1]))):
                 raise ValueError(f"{kind}: targets entry {target!r} must be an (account, region) pair such as "

@@ -294,3 +294,20 @@ def test_failed_executions_reach_an_encrypted_topic(provisioning: Template) -> N
     (key,) = _resources(provisioning, "AWS::KMS::Key").values()
     services = {s["Principal"].get("Service") for s in key["Properties"]["KeyPolicy"]["Statement"]}
     assert "codestar-notifications.amazonaws.com" in services  # else the encrypted topic refuses the notification
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("stacks", "Orchestration"), ("trigger_file_paths", "dags/**"), ("test_commands", "make test"),
+     ("targets", ("123456789012", "eu-west-1"))],  # fmt: skip
+)
+def test_a_bare_string_for_a_list_is_refused_by_name(argument: str, value: object) -> None:
+    kwargs = {"stacks": ["Orchestration"], argument: value}
+    with pytest.raises(ValueError, match=rf"^AirflowProvisioningPipeline: {argument} must be a list .*not one string .*pass a list, e\.g\. \["):
+        AirflowProvisioningPipeline(_stack("Bare"), "P", source=ConnectionSource(connection_arn=CONNECTION, repository="a/b"), **kwargs)
+
+
+def test_an_int_account_id_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"targets account.* 222222222222 is not a 12-digit AWS account id: pass it as a quoted string"):
+        AirflowProvisioningPipeline(_stack("Int"), "P", source=ConnectionSource(connection_arn=CONNECTION, repository="a/b"),
+                                    stacks=["X"], targets=[(222222222222, "eu-west-1")])  # fmt: skip

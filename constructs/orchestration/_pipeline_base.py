@@ -11,6 +11,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -87,7 +88,7 @@ class PipelineBase(Construct):
         source: PipelineSource,
         pipeline_name: str | None,
         trigger_file_paths: Sequence[str],
-        encryption_key: PlatformKey | None,
+        encryption_key: kms.IKey | None,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy | None,
     ) -> None:

@@ -42,6 +42,7 @@ from typing import Any
 __all__ = [
     "ACCESS_TYPES",
     "ACKNOWLEDGEMENTS_FILE",
+    "EXPORT_TYPE",
     "STATEFUL_TYPES",
     "STOP_TO_UPDATE_TYPES",
     "UPDATE_NOTES",
@@ -104,6 +105,13 @@ UPDATE_NOTES: Mapping[str, str] = {
 }
 #: Types whose in-place updates fail while the resource runs: a modification needs an acknowledgement too.
 STOP_TO_UPDATE_TYPES: frozenset[str] = frozenset({"AWS::EMRServerless::Application"})
+#: The pseudo-type of a stack output's export whose value changes while another stack imports it.
+EXPORT_TYPE = "Output::Export"
+#: Why such a change blocks (CloudFormation's rule for exports in use).
+EXPORT_IN_USE_NOTE = (
+    "CloudFormation refuses to change or delete an export another stack imports (\"Cannot update export ... as it "
+    "is in use by ...\"): the deployment of this stack fails; remove the import first, or keep the old resource"
+)
 #: Types that never reach AWS as resources.
 IGNORED_TYPES: frozenset[str] = frozenset({"AWS::CDK::Metadata"})
 #: The repository file of acknowledged replacements and deletions.
@@ -199,6 +207,19 @@ def _references(value: Any) -> Iterator[str]:
             yield from _references(item)
 
 
+def _imports(value: Any) -> Iterator[str]:
+    """Export names imported by ``Fn::ImportValue`` (literal names, as the CDK writes them) anywhere in ``value``."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Fn::ImportValue" and isinstance(inner, str):
+                yield inner
+            else:
+                yield from _imports(inner)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _imports(item)
+
+
 def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     return sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
 
@@ -250,7 +271,10 @@ class ResourceChange:
 
     @property
     def destructive(self) -> bool:
-        """A stateful or access-granting resource is replaced or removed, or a running one must be stopped."""
+        """A stateful or access-granting resource is replaced or removed, a running one must be stopped, or an
+        export another stack imports changes (CloudFormation refuses the update)."""
+        if self.resource_type == EXPORT_TYPE:
+            return True
         if self.action == MODIFIED:
             return self.resource_type in STOP_TO_UPDATE_TYPES
         return self.action in (REMOVED, REPLACED) and bool(self.risk)
@@ -278,12 +302,18 @@ def _retained(resource: Mapping[str, Any], policy: str) -> bool:
     return resource.get(policy) in ("Retain", "RetainExceptOnCreate")
 
 
-def compare_templates(stack: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ResourceChange]:
+def compare_templates(
+    stack: str, old: Mapping[str, Any], new: Mapping[str, Any], *, changed_imports: Mapping[str, str] | None = None
+) -> list[ResourceChange]:
     """Classify every resource that differs between two templates of one stack.
 
     ``old`` and ``new`` are CloudFormation template dictionaries (``{"Resources": {...}}``). Returns
     the changes sorted by action and logical id; unchanged resources are left out.
+    ``changed_imports``: export name -> why its value changes (another stack's resource is replaced); a
+    resource importing one (``Fn::ImportValue``) in a create-only property is replaced, elsewhere updated,
+    although its own template text is unchanged. Default: none.
     """
+    changed_imports = dict(changed_imports or {})
     old_resources = {k: v for k, v in old.get("Resources", {}).items() if v.get("Type") not in IGNORED_TYPES}
     new_resources = {k: v for k, v in new.get("Resources", {}).items() if v.get("Type") not in IGNORED_TYPES}
     changes: dict[str, ResourceChange] = {}
@@ -308,9 +338,14 @@ def compare_templates(stack: str, old: Mapping[str, Any], new: Mapping[str, Any]
             "/".join(path)
             for path in create_only_properties(after["Type"])
             if _values_at(before.get("Properties", {}), path) != _values_at(after.get("Properties", {}), path)
+        ) + tuple(
+            f"{'/'.join(path)} (imports {name}: {changed_imports[name]})"
+            for path in create_only_properties(after["Type"])
+            for name in sorted(set(_imports(_values_at(after.get("Properties", {}), path))))
+            if name in changed_imports
         )
         if reasons:
-            replaced[logical_id] = reasons
+            replaced[logical_id] = tuple(dict.fromkeys(reasons))
     while True:  # a create-only property referring to a replaced resource changes with its physical id
         grew = False
         for logical_id in common:
@@ -331,7 +366,8 @@ def compare_templates(stack: str, old: Mapping[str, Any], new: Mapping[str, Any]
     for logical_id in common:
         before, after = old_resources[logical_id], new_resources[logical_id]
         properties = tuple(_changed_keys(before.get("Properties", {}), after.get("Properties", {})))
-        refers = sorted(set(_references(after.get("Properties", {}))) & set(replaced))
+        refers = [f"(refers to replaced {target})" for target in sorted(set(_references(after.get("Properties", {}))) & set(replaced))]
+        refers += [f"(imports changed {name})" for name in sorted(set(_imports(after.get("Properties", {}))) & set(changed_imports))]
         if logical_id in replaced:
             changes[logical_id] = ResourceChange(
                 stack, logical_id, after["Type"], REPLACED, properties, replaced[logical_id], _path_of(after),
@@ -340,7 +376,7 @@ def compare_templates(stack: str, old: Mapping[str, Any], new: Mapping[str, Any]
         elif properties or refers or before.get("DeletionPolicy") != after.get("DeletionPolicy"):
             changes[logical_id] = ResourceChange(
                 stack, logical_id, after["Type"], MODIFIED,
-                properties or tuple(f"(refers to replaced {target})" for target in refers),
+                properties or tuple(refers),
                 path=_path_of(after), note=UPDATE_NOTES.get(after["Type"], ""),
             )  # fmt: skip
     order = {REPLACED: 0, REMOVED: 1, MODIFIED: 2, ADDED: 3}
@@ -372,10 +408,63 @@ def read_assembly(outdir: Path) -> Assembly:
     return assembly
 
 
+def _exports(template: Mapping[str, Any]) -> dict[str, Any]:
+    """Export name -> the output's ``Value``."""
+    return {
+        output["Export"]["Name"]: output.get("Value")
+        for output in template.get("Outputs", {}).values()
+        if isinstance(output.get("Export", {}).get("Name"), str)
+    }
+
+
+def _changed_exports(
+    base: Assembly, head: Assembly, changes: Mapping[str, list[ResourceChange]]
+) -> dict[str, tuple[str, str]]:
+    """Export name -> (exporting stack, why its value changes): a different value, or it refers to a replaced resource."""
+    found: dict[str, tuple[str, str]] = {}
+    for stack, new in head.templates.items():
+        old = base.templates.get(stack)
+        if old is None or base.identities.get(stack) != head.identities.get(stack):
+            continue
+        replaced = {c.logical_id for c in changes.get(stack, []) if c.action == REPLACED}
+        before = _exports(old)
+        for name, value in _exports(new).items():
+            targets = sorted(set(_references(value)) & replaced)
+            if targets:
+                found[name] = (stack, f"{stack}/{targets[0]} replaced")
+            elif name in before and before[name] != value:
+                found[name] = (stack, f"its value in {stack} changes")
+    return found
+
+
 def compare_assemblies(base: Assembly, head: Assembly) -> list[StackPlan]:
-    """Compare two apps stack by stack (by artifact id); stacks without changes are left out."""
+    """Compare two apps stack by stack (by artifact id); stacks without changes are left out.
+
+    Cross-stack references are followed: when an exported value changes (its resource is replaced), every
+    stack importing it is classified with that change (a create-only property importing it replaces the
+    importer), and the export itself is reported on the exporting stack as a blocking change while another
+    stack imports it (CloudFormation refuses to update an export in use).
+    """
+    stacks = sorted(set(base.templates) | set(head.templates))
+    changed: dict[str, tuple[str, str]] = {}
+    changes: dict[str, list[ResourceChange]] = {}
+    for _ in range(len(stacks) + 1):  # imports chain through stacks; a fixed point is reached quickly
+        imports = {name: why for name, (_, why) in changed.items()}
+        for stack in stacks:
+            old, new = base.templates.get(stack), head.templates.get(stack)
+            if old is not None and new is not None and base.identities.get(stack) == head.identities.get(stack):
+                changes[stack] = compare_templates(stack, old, new, changed_imports=imports)
+        again = _changed_exports(base, head, changes)
+        if again == changed:
+            break
+        changed = again
+    importers: dict[str, list[str]] = {}
+    for stack, template in head.templates.items():
+        for name in set(_imports(template.get("Resources", {}))) | set(_imports(template.get("Outputs", {}))):
+            importers.setdefault(name, []).append(stack)
+
     plans = []
-    for stack in sorted(set(base.templates) | set(head.templates)):
+    for stack in stacks:
         old, new = base.templates.get(stack), head.templates.get(stack)
         if old is None:
             plan = StackPlan(stack, compare_templates(stack, {}, new or {}), "added", head.identities.get(stack, ""))
@@ -392,7 +481,15 @@ def compare_assemblies(base: Assembly, head: Assembly) -> list[StackPlan]:
             ]
             plan = StackPlan(stack, moved, "moved", reason)
         else:
-            plan = StackPlan(stack, compare_templates(stack, old, new))
+            exports = [
+                ResourceChange(
+                    stack, f"Export:{name}", EXPORT_TYPE, MODIFIED, ("Value",),
+                    (f"{why}; imported by {', '.join(sorted(importers[name]))}",), note=EXPORT_IN_USE_NOTE,
+                )
+                for name, (owner, why) in sorted(changed.items())
+                if owner == stack and [s for s in importers.get(name, []) if s != stack]
+            ]  # fmt: skip
+            plan = StackPlan(stack, changes[stack] + exports)
         if plan.changes or plan.status != "changed":
             plans.append(plan)
     return plans
@@ -508,9 +605,15 @@ def _why(change: ResourceChange, acknowledgements: Acknowledgements) -> str:
         bits.append(
             f"acknowledged: {acknowledged.reason}"
             if acknowledged
-            else f"**blocking** ({'must be stopped' if change.action == MODIFIED else change.risk + ' resource'})"
+            else f"**blocking** ({_blocking_kind(change)})"
         )
     return "; ".join(bits)
+
+
+def _blocking_kind(change: ResourceChange) -> str:
+    if change.resource_type == EXPORT_TYPE:
+        return "export in use"
+    return "must be stopped" if change.action == MODIFIED else change.risk + " resource"
 
 
 def render_markdown(

@@ -519,6 +519,78 @@ class MonitoringConfig(_Model):
         return self.delivery_table_name or f"{prefix}-deliveries"
 
 
+class PipelineSourceConfig(_Model):
+    """Where a pipeline's code comes from (``meshworks.constructs.orchestration.pipeline_source``)."""
+
+    kind: Literal["s3", "connection", "codecommit"] = Field(
+        "s3", description="s3: a zip in the stack's pipeline-sources bucket (no lookup, works offline); connection: "
+        "a GitHub/GitLab/Bitbucket repository through AWS CodeConnections; codecommit: a CodeCommit repository.",
+    )
+    key: str = Field(
+        "meshworks/source.zip", min_length=5, pattern=r"^[^/].*\.zip$",
+        description="s3: the zip's key in the orchestration stack's pipeline-sources bucket.",
+    )
+    connection_arn: str | None = Field(
+        None, pattern=r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$",
+        description="connection: arn:aws:codeconnections:<region>:<account>:connection/<uuid>.",
+    )
+    repository: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+        description="connection: owner/repo; codecommit: the repository name.",
+    )
+    branch: str = Field("main", min_length=1, description="connection, codecommit: the branch that starts the pipeline.")
+
+    @model_validator(mode="after")
+    def _needs(self) -> PipelineSourceConfig:
+        if self.kind == "connection" and (self.connection_arn is None or self.repository is None):
+            missing = "connection_arn" if self.connection_arn is None else "repository"
+            raise FieldProblem((missing,), None, "is required when kind is 'connection'")
+        if self.kind == "connection" and "/" not in str(self.repository):
+            raise FieldProblem(("repository",), self.repository, "must be 'owner/repo' for a connection, e.g. 'acme/dags'")
+        if self.kind == "codecommit" and self.repository is None:
+            raise FieldProblem(("repository",), None, "is required when kind is 'codecommit' (the repository name)")
+        return self
+
+
+class DagProjectConfig(_Model):
+    """A team's DAG repository, deployed by an ``AirflowProjectPipeline`` to the environment's ``dags/``."""
+
+    source: PipelineSourceConfig = Field(default_factory=PipelineSourceConfig, description="The DAG repository.")
+    dags_directory: str = Field("dags", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", description="Folder synced to dags/.")
+    tests_directory: str = Field("tests", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", description="pytest folder.")
+    requirements_file: str = Field(
+        "requirements.txt", min_length=1, description="Installed with the environment's constraints when present."
+    )
+    test_command: str | None = Field(None, min_length=1, description="Replaces `python -m pytest <tests_directory>`.")
+
+
+def _platform_dags() -> dict[str, DagProjectConfig]:
+    """The platform's own DAGs (this repository's dags/ and dags/tests), from the provisioning source."""
+    return {
+        "platform": DagProjectConfig(
+            tests_directory="dags/tests",
+            requirements_file="dags/requirements-test.txt",
+            test_command="python -m pytest -c dags/tests/pytest.ini --rootdir dags dags/tests",
+        )
+    }
+
+
+class OrchestrationPipelinesConfig(_Model):
+    """The provisioning pipeline (this app's orchestration stack) and one project pipeline per DAG repository."""
+
+    enabled: bool = Field(True, description="Deploy the pipelines with the orchestration stack.")
+    source: PipelineSourceConfig = Field(
+        default_factory=PipelineSourceConfig, description="This app's repository (the provisioning pipeline's source)."
+    )
+    projects: dict[Annotated[str, _pattern(r"^[a-z][a-z0-9-]{0,30}$", "must be a short lower-case name such as 'sales'")],
+                   DagProjectConfig] = Field(
+        default_factory=_platform_dags, description="DAG repositories by team name, each with its project pipeline."
+    )  # fmt: skip
+    github: GitHubDagsConfig = Field(
+        default_factory=lambda: GitHubDagsConfig(), description="The OIDC role of .github/workflows/dags.yml (opt-in)."
+    )
+
+
 class OrchestrationConfig(_Model):
     """The MWAA environment (``<prefix>-orchestration``, compute account); see docs/orchestration.md."""
 
@@ -540,6 +612,10 @@ class OrchestrationConfig(_Model):
     ] = Field(default_factory=list, description="Extra PyPI requirements of the environment.")
     secrets_backend: bool = Field(
         True, description="Connections and variables from Secrets Manager (airflow/connections/*, airflow/variables/*)."
+    )
+    pipelines: OrchestrationPipelinesConfig = Field(
+        default_factory=OrchestrationPipelinesConfig,
+        description="CodePipeline V2 pipelines: provisioning (this stack) and DAG projects (docs/orchestration.md).",
     )
 
     @model_validator(mode="after")
@@ -654,6 +730,24 @@ OidcProviderArn = Annotated[
 ]
 
 
+class GitHubDagsConfig(_Model):
+    """The role of ``.github/workflows/dags.yml`` (opt-in): GitHub OIDC, ``repo:<repository>:environment:<env>``,
+    allowed only to list the DAG bucket and write/delete under ``dags/`` (``AirflowEnvironment.grant_dags_write``)."""
+
+    enabled: bool = Field(False, description="Create the DAG workflow's role in the orchestration stack.")
+    repository: GitHubRepository | None = Field(None, description="'<owner>/<repo>' whose dags.yml deploys DAGs.")
+    github_environment: GitHubEnvironment = Field("dags", description="GitHub environment of the deploy-dags job.")
+    oidc_provider_arn: OidcProviderArn | None = Field(
+        None, description="The compute account's GitHub OIDC provider if it exists (one per account); default: create one.",
+    )
+
+    @model_validator(mode="after")
+    def _repository_when_enabled(self) -> GitHubDagsConfig:
+        if self.enabled and self.repository is None:
+            raise FieldProblem(("repository",), None, "is required when github.enabled is true, e.g. 'acme/data'")
+        return self
+
+
 class DeployRolesConfig(_Model):
     """GitHub OIDC deploy role (``<prefix>-deploy-roles``, hub account; opt-in). See ``GitHubDeployRole``.
 
@@ -712,6 +806,21 @@ class PlatformConfig(_Model):
             if len(tag) > 256:
                 raise ValueError(f"tag {key!r}: the value has {len(tag)} characters, AWS allows 256")
         return value
+
+    @model_validator(mode="after")
+    def _one_github_oidc_provider_per_account(self) -> PlatformConfig:
+        # An account holds one OIDC provider per issuer URL: two stacks creating one fail the second deploy.
+        github = self.orchestration.pipelines.github
+        if (github.enabled and self.orchestration.enabled and self.deploy_roles.enabled
+                and self.environments.hub.account == self.environments.compute.account
+                and github.oidc_provider_arn is None and self.deploy_roles.oidc_provider_arn is None):
+            raise FieldProblem(
+                ("orchestration", "pipelines", "github", "oidc_provider_arn"), None,
+                "is required when deploy_roles also creates the GitHub OIDC provider in the same account "
+                f"({self.environments.compute.account}); use that provider's ARN "
+                f"(arn:aws:iam::{self.environments.compute.account}:oidc-provider/token.actions.githubusercontent.com)",
+            )  # fmt: skip
+        return self
 
     def stack_name(self, role: str) -> str:
         """Deterministic stack name: ``<prefix>-<role>``."""

@@ -20,7 +20,7 @@ from constructs import Construct
 
 from ..core.bucket_deployment import acknowledge_bucket_deployments, acknowledge_custom_resource_provider
 from ..core.inputs import string_list
-from ..core.nag import CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies, arn
+from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
@@ -85,7 +85,8 @@ class AirflowEnvironment(Construct):
     (``RequirementsS3ObjectVersion`` …): without them MWAA keeps the old files (aws/aws-cdk#21114).
 
     **What replaces the environment** (run history and the metadata database are lost): changing ``name``,
-    the KMS key, ``endpoint_management``, subnets or security groups. Everything else updates in place.
+    the KMS key, ``endpoint_management`` or the subnets (the resource schema's ``createOnlyProperties``;
+    security groups update in place). Everything else updates in place.
     Creates take 20–60 minutes; updates 10–30.
 
     Grant access from other constructs to ``environment.role`` (an ``iam.IRole``): e.g.
@@ -182,6 +183,8 @@ class AirflowEnvironment(Construct):
         stack = Stack.of(self)
         self.name = name
         self.airflow_version = airflow_version
+        #: The ``--constraint`` target of ``requirements.txt`` (pipelines test DAGs against the same file).
+        self.constraints_location = constraints_location or constraints_url(airflow_version)
         self.key = encryption_key or PlatformKey(self, "Key", description=f"MWAA environment {name}",
                                                  removal_policy=removal_policy)
         self.bucket: s3.IBucket = dag_bucket or SecureBucket(
@@ -310,7 +313,9 @@ class AirflowEnvironment(Construct):
     def grant_dags_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` (a deployment pipeline) list the bucket and write/delete objects under ``dags/``."""
         self.bucket.grant_read(grantee, "dags/*")
-        return self.bucket.grant_put(grantee, "dags/*").combine(self.bucket.grant_delete(grantee, "dags/*"))
+        grant = self.bucket.grant_put(grantee, "dags/*").combine(self.bucket.grant_delete(grantee, "dags/*"))
+        acknowledge_grant(grantee, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS])
+        return grant
 
     def grant_cli_token(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` create Airflow CLI tokens (``airflow:CreateCliToken``) for this environment."""

@@ -253,6 +253,8 @@ class ShareAcceptor(Construct):
             key=self.key,
             description="meshworks share acceptor run",
         )
+        # Dead letters are sent with the scheduler role to a KMS-encrypted queue: SQS wants GenerateDataKey too.
+        self.key.grant(self.scheduler_role, "kms:GenerateDataKey")
         acknowledge_policies(
             self.scheduler_role,
             [_INVOKE_ACCEPTOR],

@@ -91,7 +91,9 @@ class ObjectVersion:
 
 
 def parse_event(event: Any) -> ObjectVersion:
-    """The object of an EventBridge S3 ``Object Created`` event (keys arrive unencoded in EventBridge events).
+    """The object of an EventBridge S3 ``Object Created`` event; the key is used as delivered (S3's classic
+    notifications URL-encode keys; whether EventBridge's do for keys with spaces or ``+`` is not verified here, so
+    landing keys should keep to the pattern's characters).
 
     Raises:
         MalformedEvent: no bucket name, key, or neither version id nor sequencer.

@@ -67,3 +67,37 @@ def test_file_ingestion_schedule_can_deliver_its_dead_letters() -> None:
 @pytest.mark.usefixtures("platform")
 def test_every_schedule_of_the_reference_app_can_deliver_its_dead_letters(platform: SynthesizedPlatform) -> None:
     assert [p for name, t in platform.templates.items() for p in dead_letter_problems(name, t)] == []
+
+
+def rule_dead_letter_problems(name: str, template: dict[str, Any]) -> list[str]:
+    """EventBridge (rules) sends dead letters as ``events.amazonaws.com``: the queue's key policy must let that
+    service ``kms:GenerateDataKey`` and ``kms:Decrypt`` (EventBridge user guide, dead-letter queues: encrypted
+    queues need a customer managed key whose policy allows EventBridge)."""
+    resources = template["Resources"]
+    problems = []
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Events::Rule":
+            continue
+        for target in resource["Properties"].get("Targets", []):
+            queue_arn = target.get("DeadLetterConfig", {}).get("Arn")
+            if not isinstance(queue_arn, dict) or "Fn::GetAtt" not in queue_arn:
+                continue
+            key = resources[queue_arn["Fn::GetAtt"][0]]["Properties"].get("KmsMasterKeyId")
+            if not isinstance(key, dict) or "Fn::GetAtt" not in key:
+                continue
+            statements = resources[key["Fn::GetAtt"][0]]["Properties"]["KeyPolicy"]["Statement"]
+            service = [s for s in statements if s.get("Effect") == "Allow"
+                       and "events.amazonaws.com" in json.dumps(s.get("Principal", {}))]
+            for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                if not _allows(service, action, "*"):
+                    problems.append(f"{name}/{logical_id}: key {key['Fn::GetAtt'][0]} does not let EventBridge {action}")
+    return problems
+
+
+def test_file_ingestion_rule_can_deliver_its_dead_letters() -> None:
+    assert [p for name, t in file_app().templates.items() for p in rule_dead_letter_problems(name, t)] == []
+
+
+@pytest.mark.usefixtures("platform")
+def test_every_rule_of_the_reference_app_can_deliver_its_dead_letters(platform: SynthesizedPlatform) -> None:
+    assert [p for name, t in platform.templates.items() for p in rule_dead_letter_problems(name, t)] == []

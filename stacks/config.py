@@ -699,6 +699,26 @@ class FeatureStoreConfig(_Model):
         return self
 
 
+class FileIngestionConfig(_Model):
+    """The file-ingestion pipeline (``FileIngestion``, GE MDC): landed CSV files recorded in DynamoDB and converted
+    to Parquet in the curated zone against Avro schemas in the Glue Schema Registry; see docs/file-ingestion.md."""
+
+    enabled: bool = Field(True, description="Deploy the landing bucket and the FileIngestion pipeline.")
+    schemas_path: str = Field(
+        "schemas/ingestion", min_length=1,
+        description="Folder of <file_type>.avsc Avro schemas, relative to the app folder (one file type each).",
+    )
+    key_pattern: str | None = Field(
+        None, description="Regular expression with the named groups tenant, site, date and file_type that landed "
+        "keys must match; default: FileIngestion's '<tenant>/<site>/<yyyy-mm-dd>/<file_type>/<file>'.",
+    )
+    schedule: Annotated[str, _pattern(r"^(cron|rate|at)\(.+\)$", "must be an EventBridge Scheduler expression, "
+                                      "e.g. 'rate(30 minutes)'")] | None = Field(
+        "rate(30 minutes)", description="When the conversion job runs; null leaves it to an Airflow DAG "
+        "(dags/example_file_ingestion_dag.py).",
+    )
+
+
 class IngestionConfig(_Model):
     """Self-service streaming datasets (``<prefix>-ingestion``, compute account); see docs/ingestion.md.
 
@@ -710,6 +730,9 @@ class IngestionConfig(_Model):
     enabled: bool = Field(True, description="Deploy the ingestion stack (and the datasets' data products).")
     datasets_path: str = Field(
         "datasets", min_length=1, description="Folder (or file) of dataset files, relative to the app folder."
+    )
+    files: FileIngestionConfig = Field(
+        default_factory=FileIngestionConfig, description="The file-ingestion pipeline (GE MDC's landed CSV files)."
     )
 
 

@@ -69,8 +69,44 @@ def dataset_contracts(config: PlatformConfig) -> list[LoadedContract]:
     return [item.loaded_contract for item in read_datasets(config) if item.loaded_contract is not None]
 
 
+def read_file_schemas(schemas_path: str) -> dict[str, Path]:
+    """``{file_type: path}`` of the ``<file_type>.avsc`` files in ``ingestion.files.schemas_path``; a
+    ``ConfigError`` names the key, the value and the fix."""
+    key = "meshworks.ingestion.files.schemas_path"
+    folder = Path(schemas_path)
+    schemas = {path.stem: path for path in sorted(folder.glob("*.avsc"))} if folder.is_dir() else {}
+    if not schemas:
+        raise ConfigError(
+            f"Invalid meshworks configuration: {key} = {schemas_path!r}: no <file_type>.avsc files there (relative "
+            f"to {Path.cwd()}); add one Avro schema per file type, or set meshworks.ingestion.files.enabled to false"
+        )
+    return schemas
+
+
+def build_file_ingestion(scope: Construct, config: PlatformConfig, *, curated_bucket: Any, encryption_key: Any) -> Any:
+    """``FileIngestion`` (``name=<prefix>``: its job is ``<prefix>-csv-to-parquet``, the example DAG's default) over
+    a landing bucket of its own, from ``ingestion.files``; ``None`` when turned off."""
+    from meshworks.constructs.ingestion.file_ingestion import FileIngestion
+    from meshworks.constructs.storage.secure_bucket import SecureBucket
+
+    settings = config.ingestion.files
+    if not settings.enabled:
+        return None
+    schemas = read_file_schemas(settings.schemas_path)
+    landing = SecureBucket(scope, "Landing", encryption_key=encryption_key, event_bridge_enabled=True)
+    options = {"key_pattern": settings.key_pattern} if settings.key_pattern else {}
+    try:
+        return FileIngestion(
+            scope, "Files", name=config.prefix, landing_bucket=landing, curated_bucket=curated_bucket,
+            schemas=schemas, schedule_expression=settings.schedule, **options,
+        )
+    except ValueError as error:
+        raise ConfigError(f"Invalid meshworks configuration: meshworks.ingestion.files: {error}") from None
+
+
 class IngestionStack(Stack):
-    """Composes one ``DatasetIngestion`` per dataset over the foundation's raw and curated zones and key."""
+    """Composes one ``DatasetIngestion`` per dataset over the foundation's raw and curated zones and key, and the
+    ``FileIngestion`` pipeline (``ingestion.files``) with its landing bucket."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: PlatformConfig, foundation: Any, **kwargs: Any
@@ -99,4 +135,5 @@ class IngestionStack(Stack):
                 curated_bucket=lake.bucket(Zone.CURATED), encryption_key=key, raw_database=self.raw_database,
                 refresh_bus_arn=refresh_bus_arn,
             )
-        # file_ingestion: the FileIngestion pipeline (GE MDC) is composed here from its configuration block.
+        #: ``ingestion.files``: landed CSV files → DynamoDB records → Parquet in the curated zone (GE MDC).
+        self.files = build_file_ingestion(self, config, curated_bucket=lake.bucket(Zone.CURATED), encryption_key=key)

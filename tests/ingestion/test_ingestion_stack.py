@@ -124,3 +124,42 @@ def test_more_datasets_than_one_stack_holds_is_a_clear_error(config: PlatformCon
     assert MAX_DATASETS * RESOURCES_PER_DATASET <= 450
     with pytest.raises(ConfigError, match=rf"{MAX_DATASETS + 1} datasets; one ingestion stack holds at most {MAX_DATASETS}"):
         read_datasets(_with(config, datasets_path=str(tmp_path)))
+
+
+def test_the_reference_stack_runs_the_file_ingestion_pipeline_from_the_shipped_schemas(platform) -> None:
+    """``ingestion.files`` (on by default): the landing bucket sends events to EventBridge, the recorder and the
+    job exist, the job is the one the example DAG starts (``<prefix>-csv-to-parquet``), and the shipped schema
+    is in the registry."""
+    template = platform.templates["Ingestion"]
+    resources = template["Resources"]
+    by_type: dict[str, list[dict]] = {}
+    for resource in resources.values():
+        by_type.setdefault(resource["Type"], []).append(resource["Properties"] if "Properties" in resource else {})
+    jobs = {job["Name"] for job in by_type["AWS::Glue::Job"] if isinstance(job.get("Name"), str)}
+    assert "meshworks-demo-csv-to-parquet" in jobs
+    assert [schema["Name"] for schema in by_type["AWS::Glue::Schema"]] == ["sensor_readings"]
+    notifications = by_type["Custom::S3BucketNotifications"]  # CDK turns EventBridge on by a custom resource
+    assert [n["NotificationConfiguration"].get("EventBridgeConfiguration") for n in notifications] == [{}]
+    assert any(s["ScheduleExpression"] == "rate(30 minutes)" for s in by_type["AWS::Scheduler::Schedule"])
+
+
+def test_file_ingestion_off_switch_and_a_missing_schema_folder(config: PlatformConfig, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from meshworks.stacks.ingestion_stack import build_file_ingestion
+
+    monkeypatch.chdir(ROOT)
+    files = config.ingestion.files
+    off = _with(config, files=files.model_copy(update={"enabled": False}))
+    app = App(builtin_cloud_formation_validation=False)
+    env = Environment(account="222222222222", region="eu-west-1")
+    foundation = FoundationStack(app, "Foundation", env=env, config=config)
+    assert build_file_ingestion(foundation, off, curated_bucket=None, encryption_key=None) is None
+    empty = _with(config, files=files.model_copy(update={"schemas_path": str(tmp_path)}))
+    with pytest.raises(ConfigError) as error:
+        build_file_ingestion(foundation, empty, curated_bucket=None, encryption_key=None)
+    message = str(error.value)
+    assert "meshworks.ingestion.files.schemas_path" in message and str(tmp_path) in message and ".avsc" in message
+    bad = _with(config, files=files.model_copy(update={"key_pattern": "(?P<tenant>[^/]+)/(?P<file>.*)"}))
+    with pytest.raises(ConfigError, match="meshworks.ingestion.files: FileIngestion"):
+        build_file_ingestion(foundation, bad, curated_bucket=foundation.lake.bucket("curated"),
+                             encryption_key=foundation.key)

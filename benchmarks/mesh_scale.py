@@ -32,9 +32,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 GENERATE = r"""
-import json, random, sys, time
+import json, os, random, sys, time
 from pathlib import Path
-t0 = time.perf_counter()
+
+
+def tree_cpu():
+    # CPU seconds of this process and its live children (the jsii Node kernel), from /proc (Linux; else 0)
+    try:
+        tick, total, pending = os.sysconf("SC_CLK_TCK"), 0, [os.getpid()]
+        while pending:
+            pid = pending.pop()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(stat[11]) + int(stat[12])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        return total / tick
+    except OSError:
+        return 0.0
+
+
+t0, c0 = time.perf_counter(), tree_cpu()
 from aws_cdk import App
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.data_product import DataProduct
@@ -93,17 +110,17 @@ meshworks["mesh"] = {
     },
 }
 config = config_from_context(context)
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), tree_cpu()
 lock = place_shards(config.mesh, contracts)  # a new lock: what `meshworks shards` writes
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), tree_cpu()
 # the context `cdk synth` adds: path metadata and version reporting (a CDKMetadata resource per stack)
 cli_context = {"aws:cdk:enable-path-metadata": True, "aws:cdk:version-reporting": True}
 app = App(outdir=outdir, context={**context, **cli_context},
           builtin_cloud_formation_validation=False)
 stacks = build_mesh(app, config, contracts, lock)
-t3 = time.perf_counter()
+t3, c3 = time.perf_counter(), tree_cpu()
 app.synth()
-t4 = time.perf_counter()
+t4, c4 = time.perf_counter(), tree_cpu()
 # churn: remove 1 % of the products, add 1 % new ones (half in one domain, so it outgrows its shards)
 removed = set(rng.sample(range(size), size // 100))
 kept = [c for i, c in enumerate(contracts) if i not in removed]
@@ -115,6 +132,7 @@ moved += sum(churned.consumers[a] != lock.consumers[a] for a in churned.consumer
 product_resources = sum(DataProduct.resource_count(c, mode, location_access_grants=1) for c in contracts)
 print(json.dumps({
     "generate_s": t1 - t0, "place_s": t2 - t1, "build_s": t3 - t2, "synth_s": t4 - t3, "total_s": t4 - t0,
+    "cpu": {"generate": c1 - c0, "place": c2 - c1, "build": c3 - c2, "synth": c4 - c3}, "optimized": sys.flags.optimize,
     "products": size, "consumers": sum(len(c.consumers) for c in contracts),
     "product_resources": product_resources, "moved": moved,
     "resolved": sum(getattr(getattr(s, "size_check", None), "resolved", False) for s in stacks.values()),
@@ -152,11 +170,11 @@ def designs(size: int, mode: str) -> list[dict]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(size: int, mode: str, outdir: Path, size_check: str = "bound") -> dict:
+def run(size: int, mode: str, outdir: Path, size_check: str = "bound", python_flags: tuple[str, ...] = ()) -> dict:
     env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        [sys.executable, "-c", RUN, str(size), mode, str(outdir), size_check],
+        [sys.executable, *python_flags, "-c", RUN, str(size), mode, str(outdir), size_check],
         cwd=ROOT,
         env=env,
         check=True,

@@ -205,7 +205,8 @@ def report(size: int, mode: str, result: dict) -> str:
     hub = result["stacks"]["MeshHub"][0]
     return (
         f"| {size:,} | {mode} | {result['total_s']:.1f} s ({result['place_s']:.1f} s lock, "
-        f"{result['build_s']:.1f} s build, {result['synth_s']:.1f} s synth; {result['cpu_s']:.0f} CPU s) "
+        f"{result['build_s']:.1f} s build, {result['synth_s']:.1f} s synth; {result['cpu_s']:.0f} CPU s: "
+        f"{result['cpu']['build']:.0f} build, {result['cpu']['synth']:.0f} synth; load {os.getloadavg()[0]:.1f}) "
         f"| {len(products)} + {len(consumers)} + hub | {min(shards)} / {statistics.median(shards):.0f} / {max(shards)} "
         f"| {hub} | {biggest / 1024:.0f} kB | {result['product_resources'] / size:.2f} "
         f"| {sum(consumers)} | {sum(shards) / size:.2f} | {result['moved']} | {result['resolved']} "

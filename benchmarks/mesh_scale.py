@@ -12,7 +12,10 @@ lock (must be 0).
 
     .venv/bin/python benchmarks/mesh_scale.py [--sizes 1000 5000 10000 20000] [--modes lf_tags named_resources]
 
-Each (size, mode) runs in a fresh Python process (as ``cdk synth`` does).
+Each (size, mode) runs in a fresh Python process (as ``cdk synth`` does). CPU seconds (Python and the
+jsii Node kernel, per phase from /proc) are the figure to compare on a shared machine; ``--optimize``
+adds a run under ``python -O`` (jsii's runtime type checks off). Templates before/after a speed
+change: ``benchmarks/template_digest.py``.
 """
 
 from __future__ import annotations
@@ -225,6 +228,7 @@ def main() -> None:
         default="bound",
         help="'bound': the plan's bound (default); 'exact': resolve every resource as before; 'both': interleaved",
     )
+    parser.add_argument("--optimize", action="store_true", help="also run each size under python -O (no jsii type checks)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     if args.designs:
@@ -246,10 +250,12 @@ def main() -> None:
             for mode in args.modes:
                 checks = ("bound", "exact") if args.size_check == "both" else (args.size_check,)
                 for check in checks:
-                    outdir = Path(tmp) / f"{size}-{mode}-{check}"
-                    label = mode if args.size_check == "bound" else f"{mode}, {check} size check"
-                    print(report(size, label, run(size, mode, outdir, check)), flush=True)
-                    shutil.rmtree(outdir)
+                    for flags in [(), ("-O",)] if args.optimize else [()]:
+                        outdir = Path(tmp) / f"{size}-{mode}-{check}"
+                        label = mode if args.size_check == "bound" else f"{mode}, {check} size check"
+                        label += ", python -O" if flags else ""
+                        print(report(size, label, run(size, mode, outdir, check, flags)), flush=True)
+                        shutil.rmtree(outdir)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ lock (must be 0).
 
     .venv/bin/python benchmarks/mesh_scale.py [--sizes 1000 5000 10000 20000] [--modes lf_tags named_resources]
 
-Each (size, mode) runs in a fresh Python process (as ``cdk synth`` does).
+Each (size, mode) runs in a fresh Python process (as ``cdk synth`` does). CPU seconds (Python and the
+jsii Node kernel, per phase from /proc) are the figure to compare on a shared machine; ``--optimize``
+adds a run under ``python -O`` (jsii's runtime type checks off). Templates before/after a speed
+change: ``benchmarks/template_digest.py``.
 """
 
 from __future__ import annotations
@@ -32,9 +35,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 GENERATE = r"""
-import json, random, sys, time
+import json, os, random, sys, time
 from pathlib import Path
-t0 = time.perf_counter()
+
+
+def tree_cpu():
+    # CPU seconds of this process and its live children (the jsii Node kernel), from /proc (Linux; else 0)
+    try:
+        tick, total, pending = os.sysconf("SC_CLK_TCK"), 0, [os.getpid()]
+        while pending:
+            pid = pending.pop()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(stat[11]) + int(stat[12])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        return total / tick
+    except OSError:
+        return 0.0
+
+
+t0, c0 = time.perf_counter(), tree_cpu()
 from aws_cdk import App
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.data_product import DataProduct
@@ -93,17 +113,17 @@ meshworks["mesh"] = {
     },
 }
 config = config_from_context(context)
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), tree_cpu()
 lock = place_shards(config.mesh, contracts)  # a new lock: what `meshworks shards` writes
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), tree_cpu()
 # the context `cdk synth` adds: path metadata and version reporting (a CDKMetadata resource per stack)
 cli_context = {"aws:cdk:enable-path-metadata": True, "aws:cdk:version-reporting": True}
 app = App(outdir=outdir, context={**context, **cli_context},
           builtin_cloud_formation_validation=False)
 stacks = build_mesh(app, config, contracts, lock)
-t3 = time.perf_counter()
+t3, c3 = time.perf_counter(), tree_cpu()
 app.synth()
-t4 = time.perf_counter()
+t4, c4 = time.perf_counter(), tree_cpu()
 # churn: remove 1 % of the products, add 1 % new ones (half in one domain, so it outgrows its shards)
 removed = set(rng.sample(range(size), size // 100))
 kept = [c for i, c in enumerate(contracts) if i not in removed]
@@ -115,6 +135,7 @@ moved += sum(churned.consumers[a] != lock.consumers[a] for a in churned.consumer
 product_resources = sum(DataProduct.resource_count(c, mode, location_access_grants=1) for c in contracts)
 print(json.dumps({
     "generate_s": t1 - t0, "place_s": t2 - t1, "build_s": t3 - t2, "synth_s": t4 - t3, "total_s": t4 - t0,
+    "cpu": {"generate": c1 - c0, "place": c2 - c1, "build": c3 - c2, "synth": c4 - c3}, "optimized": sys.flags.optimize,
     "products": size, "consumers": sum(len(c.consumers) for c in contracts),
     "product_resources": product_resources, "moved": moved,
     "resolved": sum(getattr(getattr(s, "size_check", None), "resolved", False) for s in stacks.values()),
@@ -152,11 +173,11 @@ def designs(size: int, mode: str) -> list[dict]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(size: int, mode: str, outdir: Path, size_check: str = "bound") -> dict:
+def run(size: int, mode: str, outdir: Path, size_check: str = "bound", python_flags: tuple[str, ...] = ()) -> dict:
     env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        [sys.executable, "-c", RUN, str(size), mode, str(outdir), size_check],
+        [sys.executable, *python_flags, "-c", RUN, str(size), mode, str(outdir), size_check],
         cwd=ROOT,
         env=env,
         check=True,
@@ -187,7 +208,8 @@ def report(size: int, mode: str, result: dict) -> str:
     hub = result["stacks"]["MeshHub"][0]
     return (
         f"| {size:,} | {mode} | {result['total_s']:.1f} s ({result['place_s']:.1f} s lock, "
-        f"{result['build_s']:.1f} s build, {result['synth_s']:.1f} s synth; {result['cpu_s']:.0f} CPU s) "
+        f"{result['build_s']:.1f} s build, {result['synth_s']:.1f} s synth; {result['cpu_s']:.0f} CPU s: "
+        f"{result['cpu']['build']:.0f} build, {result['cpu']['synth']:.0f} synth; load {os.getloadavg()[0]:.1f}) "
         f"| {len(products)} + {len(consumers)} + hub | {min(shards)} / {statistics.median(shards):.0f} / {max(shards)} "
         f"| {hub} | {biggest / 1024:.0f} kB | {result['product_resources'] / size:.2f} "
         f"| {sum(consumers)} | {sum(shards) / size:.2f} | {result['moved']} | {result['resolved']} "
@@ -206,6 +228,7 @@ def main() -> None:
         default="bound",
         help="'bound': the plan's bound (default); 'exact': resolve every resource as before; 'both': interleaved",
     )
+    parser.add_argument("--optimize", action="store_true", help="also run each size under python -O (no jsii type checks)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     if args.designs:
@@ -227,10 +250,12 @@ def main() -> None:
             for mode in args.modes:
                 checks = ("bound", "exact") if args.size_check == "both" else (args.size_check,)
                 for check in checks:
-                    outdir = Path(tmp) / f"{size}-{mode}-{check}"
-                    label = mode if args.size_check == "bound" else f"{mode}, {check} size check"
-                    print(report(size, label, run(size, mode, outdir, check)), flush=True)
-                    shutil.rmtree(outdir)
+                    for flags in [(), ("-O",)] if args.optimize else [()]:
+                        outdir = Path(tmp) / f"{size}-{mode}-{check}"
+                        label = mode if args.size_check == "bound" else f"{mode}, {check} size check"
+                        label += ", python -O" if flags else ""
+                        print(report(size, label, run(size, mode, outdir, check, flags)), flush=True)
+                        shutil.rmtree(outdir)
 
 
 if __name__ == "__main__":

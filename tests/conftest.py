@@ -31,6 +31,8 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 
+from collections.abc import Iterator  # noqa: E402
+
 import pytest  # noqa: E402
 
 from tests.harness import SynthesizedPlatform, synthesize_platform  # noqa: E402
@@ -40,3 +42,27 @@ from tests.harness import SynthesizedPlatform, synthesize_platform  # noqa: E402
 def platform(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedPlatform:
     """The reference app from the shipped ``cdk.json``, synthesized once, policy checks on."""
     return synthesize_platform(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_botocore_models() -> Iterator[None]:
+    """Parse each botocore model (service, endpoint rules, partitions) once per session, not once per test.
+
+    moto gives every ``mock_aws`` block a new default boto3 session, whose new loader parsed the service
+    models again: about 0.1 s of JSON per client created, most of the time of a moto test. Loaders with the
+    default search paths (``Loader()``: what every session here builds) share one cache instead; botocore
+    already shares each loaded model between the clients of a session, so the data is read-only by contract.
+    """
+    from botocore import loaders
+
+    shared: dict = {}
+    original = loaders.Loader.__init__
+
+    def init(self: loaders.Loader, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)
+        if not args and not kwargs:
+            self._cache = shared
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loaders.Loader, "__init__", init)
+        yield

@@ -83,14 +83,17 @@ def account_ids(owner: str, field: str, values: Iterable[str]) -> list[str]:
     refused like in :func:`string_list` (pass a list)."""
     result = []
     for value in _not_one_string(owner, field, values):
-        if isinstance(value, str) and Token.is_unresolved(value):
+        # the pattern first: a 12-digit string is never a token, and Token.is_unresolved is a jsii round trip
+        if isinstance(value, str) and (_ACCOUNT.match(value) or Token.is_unresolved(value)):
             result.append(value)
             continue
-        if not isinstance(value, str) or not _ACCOUNT.match(value):
-            hint = " as a quoted string with all 12 digits" if isinstance(value, int) else ""
-            raise ValueError(f"{owner}: {field} entry {value!r} is not a 12-digit AWS account id: pass it{hint}, e.g. '111122223333'")
-        result.append(value)
+        hint = " as a quoted string with all 12 digits" if isinstance(value, int) else ""
+        raise ValueError(f"{owner}: {field} entry {value!r} is not a 12-digit AWS account id: pass it{hint}, e.g. '111122223333'")
     return result
+
+
+def _is_bucket_name(text: str) -> bool:
+    return bool(_BUCKET.match(text)) and ".." not in text
 
 
 def bucket_names(owner: str, field: str, values: Iterable[str]) -> list[str]:
@@ -98,11 +101,11 @@ def bucket_names(owner: str, field: str, values: Iterable[str]) -> list[str]:
     values = _not_one_string(owner, field, values)
     result = []
     for value in values:
-        if isinstance(value, str) and Token.is_unresolved(value):
+        if isinstance(value, str) and (_is_bucket_name(value) or Token.is_unresolved(value)):
             result.append(value)
             continue
         text = str(value)
-        if not isinstance(value, str) or not _BUCKET.match(text) or ".." in text:
+        if not isinstance(value, str) or not _is_bucket_name(text):
             name = re.sub(r"^(s3://|arn:aws[a-z-]*:s3:::)", "", text).split("/", 1)[0]
             fix = f"pass the bucket name only, e.g. {name!r}" if name != text and _BUCKET.match(name) else (
                 "use 3-63 lower-case letters, digits, '.' and '-', e.g. 'acme-sales-curated'"
@@ -117,7 +120,7 @@ def kms_key_arns(owner: str, field: str, values: Iterable[str]) -> list[str]:
     values = _not_one_string(owner, field, values)
     result = []
     for value in values:
-        if not (isinstance(value, str) and (Token.is_unresolved(value) or _KMS_KEY_ARN.match(value))):
+        if not (isinstance(value, str) and (_KMS_KEY_ARN.match(value) or Token.is_unresolved(value))):
             raise ValueError(
                 f"{owner}: {field} entry {value!r} is not a KMS key ARN: use e.g. "
                 "'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'"
@@ -131,7 +134,7 @@ def role_arns(owner: str, field: str, values: Iterable[str]) -> list[str]:
     values = _not_one_string(owner, field, values)
     result = []
     for value in values:
-        if not (isinstance(value, str) and (Token.is_unresolved(value) or _ROLE_ARN.match(value))):
+        if not (isinstance(value, str) and (_ROLE_ARN.match(value) or Token.is_unresolved(value))):
             raise ValueError(
                 f"{owner}: {field} entry {value!r} is not an IAM role ARN: use e.g. "
                 "'arn:aws:iam::111122223333:role/data-platform-admin'"

@@ -57,6 +57,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from aws_cdk import CfnDeletionPolicy, CfnResource, RemovalPolicy
 from aws_cdk import aws_glue as glue
@@ -191,6 +192,21 @@ def _open_table_format_props(spec: dict[str, Any] | None) -> glue.CfnTable.OpenT
     )
 
 
+def _context(scope: Construct, key: str) -> Any:
+    """``scope.node.try_get_context(key)``, read once per scope (two jsii round trips saved per product).
+
+    Exact: CDK refuses ``set_context`` on a node that has children, so once a product was added under
+    ``scope``, the context of ``scope`` and of every ancestor can no longer change.
+    """
+    cache = _CONTEXT_CACHE.setdefault(scope, {})
+    if key not in cache:
+        cache[key] = scope.node.try_get_context(key)
+    return cache[key]
+
+
+_CONTEXT_CACHE: WeakKeyDictionary[Construct, dict[str, Any]] = WeakKeyDictionary()
+
+
 def location_arn(location: str) -> str:
     """The S3 ARN Lake Formation registers for an ``s3://bucket/prefix/`` location (no trailing slash)."""
     return "arn:aws:s3:::" + location[len("s3://") :].rstrip("/")
@@ -263,7 +279,8 @@ class DataProduct(Construct):
         allowed_consumer_accounts = account_ids("DataProduct", "allowed_consumer_accounts", allowed_consumer_accounts)
         location_access_role_arns = role_arns("DataProduct", "location_access_role_arns", location_access_role_arns)
         super().__init__(scope, construct_id)
-        require_allowed_consumers(self.node.path, [contract], allowed_consumer_accounts)
+        if not set(contract.consumers) <= set(allowed_consumer_accounts):  # the path (a jsii read) only for the error
+            require_allowed_consumers(self.node.path, [contract], allowed_consumer_accounts)
         self.contract = contract
         self.sharing_mode = SharingMode(sharing_mode)
         self.catalog_id = catalog_id
@@ -311,10 +328,8 @@ class DataProduct(Construct):
             table_input=_table_input_props(spec) if spec is not None else None,
             open_table_format_input=_open_table_format_props(open_table_format_input(contract)),
         )
-        policy = resolve_removal_policy(self, removal_policy)
-        self.table.apply_removal_policy(policy)
-        if policy == RemovalPolicy.RETAIN:
-            self.table.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
+        # RETAIN (the default) sets UpdateReplacePolicy Retain too (applyToUpdateReplacePolicy defaults to true)
+        self.table.apply_removal_policy(resolve_removal_policy(self, removal_policy))
         if self.location_registration is not None:
             self.table.add_resource_dependency(self.location_registration)
 
@@ -362,7 +377,7 @@ class DataProduct(Construct):
                 )
                 association.add_resource_dependency(self.table)
                 self.tag_associations[key] = association
-            if self.node.try_get_context(RETAIN_LEGACY_TAG_ASSOCIATION) in (True, "true"):
+            if _context(scope, RETAIN_LEGACY_TAG_ASSOCIATION) in (True, "true"):
                 self._retain_legacy_association(catalog_id, contract)
 
         if hub is not None:

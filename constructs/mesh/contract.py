@@ -7,8 +7,13 @@ Formation grants for the consumer accounts, and an SLO monitor. The model checks
 
 Example::
 
+    from pathlib import Path
+
+    import yaml
+
     from meshworks.constructs.mesh.contract import DataProductContract
 
+    text = Path("contracts/sales/orders.yaml").read_text()
     contract = DataProductContract.model_validate(yaml.safe_load(text))
     contract.database_name        # "sales"
     contract.glue_table_parameters()["meshworks.owner"]
@@ -783,6 +788,8 @@ class DataProductContract(BaseModel):
     """One data product: what it is, who owns it, where it lives, its schema, SLO and consumers.
 
     Example::
+
+        from meshworks.constructs.mesh import DataProductContract
 
         contract = DataProductContract.model_validate(
             {

@@ -38,12 +38,20 @@ table, so a contract's tags and consumers together are limited to 47 (the contra
 
 Example::
 
-    hub = MeshHub(self, "Hub", name_prefix="acme", producer_locations=["s3://acme-sales-curated/"])
-    product = DataProduct(self, "Orders", contract=contract, hub=hub,
+    from aws_cdk import App, Environment, Stack
+
+    from meshworks.constructs.mesh import DataProduct, MeshHub, load_contracts
+
+    app = App()
+    stack = Stack(app, "Mesh", env=Environment(account="111111111111", region="eu-west-1"))
+    contract = next(c for c in load_contracts(["contracts/"]) if c.name == "orders")
+    hub = MeshHub(stack, "Hub", name_prefix="acme", producer_locations=["s3://acme-sales-curated-eu-west-1/"])
+    product = DataProduct(stack, "Orders", contract=contract, hub=hub,
                           data_access_role_arn=hub.data_access_role.role_arn,
-                          allowed_consumer_accounts=["777788889999"])
+                          allowed_consumer_accounts=["333333333333"])
     product.table              # the AWS::Glue::Table
     product.grants             # {} in LF_TAGS mode; account -> AWS::LakeFormation::PrincipalPermissions
+    app.synth()
 
 The Glue database (one per domain, ``contract.database_name``), the LF-tag keys and values of the table
 and the Lake Formation settings (the deployment role as LF admin) must exist before the product is
@@ -210,10 +218,18 @@ class DataProduct(Construct):
 
     Example::
 
-        DataProduct(self, "Orders", contract=contract, catalog_id="111122223333",
+        from aws_cdk import App, Environment, Stack
+
+        from meshworks.constructs.mesh import DataProduct, SharingMode, load_contracts
+
+        app = App()
+        stack = Stack(app, "Products", env=Environment(account="111122223333", region="eu-west-1"))
+        contract = next(c for c in load_contracts(["contracts/"]) if c.name == "orders")
+        DataProduct(stack, "Orders", contract=contract, catalog_id="111122223333",
                     data_access_role_arn="arn:aws:iam::111122223333:role/acme-lf-data-access",
                     sharing_mode=SharingMode.NAMED_RESOURCES,
-                    allowed_consumer_accounts=["777788889999"])   # the platform's allowlist
+                    allowed_consumer_accounts=["333333333333"])   # the platform's allowlist
+        app.synth()
 
     Args:
         contract: the reviewed contract.

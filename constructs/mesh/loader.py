@@ -8,10 +8,14 @@ Two entry points:
 
 Example::
 
+    from meshworks.constructs.mesh import MeshTrust, ProducerDomain
     from meshworks.constructs.mesh.loader import ContractError, load_contracts
 
+    trust = MeshTrust({"sales": ProducerDomain(producer_accounts=["444444444444"],
+                                               buckets=["s3://acme-sales-curated-eu-west-1/"])},
+                      consumer_accounts=["333333333333"])
     try:
-        contracts = load_contracts(["contracts/"], trust=config.mesh_trust())
+        contracts = load_contracts(["contracts/sales/"], trust=trust)
     except ContractError as error:
         raise SystemExit(str(error)) from None
 

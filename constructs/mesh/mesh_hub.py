@@ -22,11 +22,20 @@ replaced, no consumer shares), every permission here is scoped and nothing exist
 
 Example::
 
-    hub = MeshHub(self, "Hub", name_prefix="acme", producer_buckets=["acme-sales-curated"])
+    from aws_cdk import App, Environment, Stack
+    from aws_cdk import aws_iam as iam
+
+    from meshworks.constructs.mesh import MeshHub
+
+    app = App()
+    stack = Stack(app, "Hub", env=Environment(account="111111111111", region="eu-west-1"))
+    slo_checker_role = iam.Role(stack, "SloChecker", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    hub = MeshHub(stack, "Hub", name_prefix="acme", producer_locations=["s3://acme-sales-curated/"])
     hub.add_domain("sales", producer_accounts=["444455556666"])
     hub.add_consumer_account("777788889999")
     hub.add_lf_tag("classification", ["public", "internal", "confidential", "restricted"])
     hub.grant_read_deliveries(slo_checker_role)
+    app.synth()
 """
 
 from __future__ import annotations

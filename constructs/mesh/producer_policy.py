@@ -17,6 +17,9 @@ reads ``cdk.json`` and the contracts) or from any other source of locations and 
 
 Example::
 
+    from meshworks.constructs.mesh.producer_policy import producer_policy
+
+    key_arn = "arn:aws:kms:eu-west-1:444455556666:key/00000000-0000-4000-8000-444455556666"
     policy = producer_policy(hub_account="111111111111", name_prefix="acme", region="eu-west-1",
                              locations=["s3://acme-sales-curated/orders/"], kms_key_arns=[key_arn])
     policy["bucket_policies"]["acme-sales-curated"]   # {"Version": ..., "Statement": [...]}

@@ -38,8 +38,21 @@ class PlatformDashboard(Construct):
 
     Example::
 
-        PlatformDashboard(self, "Dashboard", slo_monitor=monitor, job_alerts=alerts,
-                          functions=[notifier.function], alarm_emails=["platform-oncall@acme.com"])
+        from aws_cdk import App, Environment, Stack
+        from aws_cdk import aws_dynamodb as dynamodb
+
+        from meshworks.constructs.mesh import load_contracts
+        from meshworks.constructs.monitoring import JobFailureAlerts, PlatformDashboard, SloMonitor
+
+        app = App()
+        stack = Stack(app, "Monitoring", env=Environment(account="111111111111", region="eu-west-1"))
+        deliveries = dynamodb.Table.from_table_name(stack, "Deliveries", "acme-deliveries")
+        monitor = SloMonitor(stack, "Slo", contracts=load_contracts(["contracts/"]), delivery_table=deliveries)
+        alerts = JobFailureAlerts(stack, "JobAlerts", slack_secret=monitor.slack_secret,
+                                  alert_dead_letter_queue=monitor.alert_dead_letter_queue)
+        PlatformDashboard(stack, "Dashboard", slo_monitor=monitor, job_alerts=alerts,
+                          function_names=["acme-mesh-notifier"], alarm_emails=["platform-oncall@acme.com"])
+        app.synth()
 
     Args:
         slo_monitor: Default: none (no SLO widgets).

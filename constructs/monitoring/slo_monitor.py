@@ -102,11 +102,23 @@ class SloMonitor(Construct):
 
     Example::
 
+        from aws_cdk import App, Environment, Stack
+        from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+        from aws_cdk import aws_dynamodb as dynamodb
+        from aws_cdk import aws_sns as sns
+
+        from meshworks.constructs.mesh import load_contracts
+        from meshworks.constructs.monitoring import SloMonitor
+
+        app = App()
+        stack = Stack(app, "Monitoring", env=Environment(account="111111111111", region="eu-west-1"))
+        ops_topic = sns.Topic(stack, "Ops", enforce_ssl=True)
         contracts = load_contracts(["contracts/"])
-        deliveries = dynamodb.Table.from_table_name(self, "Deliveries", "acme-deliveries")
-        monitor = SloMonitor(self, "Slo", contracts=contracts, delivery_table=deliveries,
+        deliveries = dynamodb.Table.from_table_name(stack, "Deliveries", "acme-deliveries")
+        monitor = SloMonitor(stack, "Slo", contracts=contracts, delivery_table=deliveries,
                              topic_name_prefix="acme-slo", domain_alert_emails={"sales": ["oncall@acme.com"]})
         monitor.add_alarm_action(cloudwatch_actions.SnsAction(ops_topic))
+        app.synth()
 
     Args:
         contracts: the data-product contracts (``load_contracts``).

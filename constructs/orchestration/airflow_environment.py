@@ -94,10 +94,18 @@ class AirflowEnvironment(Construct):
 
     Example::
 
-        network = PlatformVpc(self, "Network")
-        env = AirflowEnvironment(self, "Airflow", name="acme-airflow", vpc=network.vpc,
+        from aws_cdk import App, Stack
+
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.orchestration import AirflowEnvironment
+
+        app = App()
+        stack = Stack(app, "Airflow")
+        network = PlatformVpc(stack, "Network")
+        env = AirflowEnvironment(stack, "Airflow", name="acme-airflow", vpc=network.vpc,
                                  requirements=["apache-airflow-providers-amazon"],
                                  secrets_backend=True)
+        app.synth()
 
     Args:
         name: the environment name (1–80 characters, a letter first). Changing it replaces the environment.

@@ -81,10 +81,27 @@ class EmrCluster(Construct):
 
     Example::
 
-        cluster = EmrCluster(self, "Analytics", vpc=network.vpc, encryption_key=key, log_bucket=logs_bucket,
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import BELCORP_FLEET_SCALING, EmrCluster, InstanceFleetSpec
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        cluster = EmrCluster(stack, "Analytics", vpc=network.vpc, encryption_key=key, log_bucket=logs_bucket,
                              task_fleet=InstanceFleetSpec.from_spot_ratio(total_units=20),
                              managed_scaling=BELCORP_FLEET_SCALING)
-        cluster.prerequisites.instance_role  # grant it data: lake.grant_read("raw", cluster.prerequisites.instance_role.role)
+        lake.grant_read("raw", cluster.prerequisites.instance_role.role)   # the cluster's data access
+        app.synth()
 
     Args:
         vpc / encryption_key / log_bucket: used to build ``prerequisites`` when none is given.

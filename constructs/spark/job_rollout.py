@@ -51,10 +51,33 @@ class JobRollout(Construct):
 
     Example::
 
-        rollout = JobRollout(self, "Rollout", catalog=config.spark.catalog, prefix="acme",
-                             serverless_target={"application_id": app.application_id,
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import EmrServerlessApplication, JobCatalog, JobRollout, SparkJob, SparkJobRole, SparkLimits
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        catalog = JobCatalog(rollout_ring=1, jobs=[
+            SparkJob(name="daily_orders", job_class="quick", ring=0, owner="team-orders",
+                     entry_point="s3://acme-artifacts/jobs/daily_orders.py", limits=SparkLimits(max_executors=20)),
+        ])
+        spark = EmrServerlessApplication(stack, "Spark", vpc=network.vpc)
+        job_role = SparkJobRole(stack, "JobRole", lake=lake, read_zones=["raw"], applications=[spark])
+        rollout = JobRollout(stack, "Rollout", catalog=catalog, prefix="acme",
+                             serverless_target={"application_id": spark.application_id,
                                                 "execution_role_arn": job_role.role_arn})
         rollout.grant_read(airflow_role)
+        app.synth()
 
     Args:
         catalog: the job catalog (validated model: rings, limits, unique names).

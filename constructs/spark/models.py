@@ -64,6 +64,8 @@ operator reads exactly one small parameter per task, and a job changes only its 
 
 Example::
 
+    from meshworks.constructs.spark import JobCatalog, SparkJob, SparkLimits
+
     catalog = JobCatalog(
         rollout_ring=1,
         jobs=[
@@ -277,7 +279,9 @@ class SparkLimits(BaseModel):
 
     Example::
 
-        SparkLimits(max_executors=40, executor_cores=4, executor_memory="14g", executor_disk="100g")
+        from meshworks.constructs.spark import SparkLimits
+
+    SparkLimits(max_executors=40, executor_cores=4, executor_memory="14g", executor_disk="100g")
     """
 
     model_config = _STRICT
@@ -379,6 +383,8 @@ class SparkJob(BaseModel):
 
     Example::
 
+        from meshworks.constructs.spark import SparkJob, SparkLimits
+
         SparkJob(name="daily_orders", job_class="quick", ring=1, owner="team-orders",
                  entry_point="s3://my-artifacts/jobs/daily_orders.py", limits=SparkLimits(max_executors=20))
     """
@@ -458,7 +464,9 @@ def routing_parameter_name(prefix: str, job: str | SparkJob) -> str:
 
     Example::
 
-        routing_parameter_name("meshworks", "daily_orders")  # "/meshworks/spark/jobs/daily_orders/routing"
+        from meshworks.constructs.spark import routing_parameter_name
+
+    routing_parameter_name("meshworks", "daily_orders")  # "/meshworks/spark/jobs/daily_orders/routing"
     """
     name = job.name if isinstance(job, SparkJob) else job
     if not isinstance(name, str) or len(name) > 64 or not _JOB_NAME.match(name):
@@ -623,7 +631,9 @@ class ManagedScaling(BaseModel):
 
     Example::
 
-        ManagedScaling.belcorp()  # min 3, max 28, On-Demand 6, core 6, in Instances
+        from meshworks.constructs.spark import ManagedScaling
+
+    ManagedScaling.belcorp()  # min 3, max 28, On-Demand 6, core 6, in Instances
     """
 
     model_config = _STRICT
@@ -754,7 +764,9 @@ class InstanceFleetSpec(BaseModel):
 
     Example::
 
-        InstanceFleetSpec.from_spot_ratio(total_units=20)  # 16 Spot + 4 On-Demand units (Paytm's 80:20)
+        from meshworks.constructs.spark import InstanceFleetSpec
+
+    InstanceFleetSpec.from_spot_ratio(total_units=20)  # 16 Spot + 4 On-Demand units (Paytm's 80:20)
     """
 
     model_config = _STRICT
@@ -954,7 +966,9 @@ class EmrServerlessDefaults(BaseModel):
 
     Example::
 
-        EmrServerlessDefaults(maximum_capacity={"cpu": "200 vCPU", "memory": "1600 GB", "disk": "4000 GB"})
+        from meshworks.constructs.spark import EmrServerlessDefaults
+
+    EmrServerlessDefaults(maximum_capacity={"cpu": "200 vCPU", "memory": "1600 GB", "disk": "4000 GB"})
     """
 
     model_config = _STRICT

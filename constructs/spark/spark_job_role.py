@@ -70,10 +70,29 @@ class SparkJobRole(Construct):
 
     Example::
 
-        role = SparkJobRole(self, "OrdersJobs", lake=lake, read_zones=["raw"], write_zones=["curated"],
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import EmrServerlessApplication, SparkJobRole
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        spark = EmrServerlessApplication(stack, "Spark", vpc=network.vpc)
+        artifacts = SecureBucket(stack, "Artifacts", encryption_key=key)
+        role = SparkJobRole(stack, "OrdersJobs", lake=lake, read_zones=["raw"], write_zones=["curated"],
                             glue_databases=["sales"], glue_write_databases=["sales_curated"],
-                            code_buckets=[artifacts], applications=[app])
-        role.grant_start_job_run(airflow_role, app)   # iam:PassRole only towards EMR Serverless
+                            code_buckets=[artifacts], applications=[spark])
+        role.grant_start_job_run(airflow_role, spark)   # iam:PassRole only towards EMR Serverless
+        app.synth()
 
     Args:
         lake: the data lake whose zones the jobs use. Default: none (no data access).

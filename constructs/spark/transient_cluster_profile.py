@@ -79,10 +79,27 @@ class TransientClusterProfile(Construct):
 
     Example::
 
-        profile = TransientClusterProfile(self, "Nightly", name="nightly", prefix="acme", vpc=network.vpc,
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import InstanceFleetSpec, TransientClusterProfile
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        profile = TransientClusterProfile(stack, "Nightly", name="nightly", prefix="acme", vpc=network.vpc,
                                           encryption_key=key, log_bucket=logs_bucket,
-                                          task_fleet=InstanceFleetSpec.from_spot_ratio(total_units=40))
+                                          task_fleet=InstanceFleetSpec.from_spot_ratio(total_units=20))
         profile.grant_create_cluster(airflow_role)
+        app.synth()
 
     Args:
         name: profile name (lower-case, digits, ``-``; 2..41 characters).

@@ -34,9 +34,19 @@ class DataLakeStorage(Construct):
 
     Example::
 
-        lake = DataLakeStorage(self, "Lake", bucket_name_prefix="acme-data")
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.storage import DataLakeStorage, Zone
+
+        app = App()
+        stack = Stack(app, "Lake")
+        analyst_role = iam.Role(stack, "Analyst", assumed_by=iam.AccountRootPrincipal())
+        ingest_role = iam.Role(stack, "Ingest", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+        lake = DataLakeStorage(stack, "Lake", bucket_name_prefix="acme-data")
         lake.grant_read(Zone.CURATED, analyst_role)
         lake.grant_write(Zone.RAW, ingest_role)
+        app.synth()
 
     Args:
         bucket_name_prefix: when set, buckets are named ``<prefix>-<zone>`` (deterministic names

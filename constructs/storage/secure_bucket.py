@@ -48,8 +48,17 @@ class SecureBucket(s3.Bucket):
 
     Example::
 
-        bucket = SecureBucket(self, "Landing")
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.storage import SecureBucket
+
+        app = App()
+        stack = Stack(app, "Landing")
+        my_role = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+        bucket = SecureBucket(stack, "Landing")
         bucket.grant_read(my_role)
+        app.synth()
 
     Args:
         encryption_key: the KMS key. Default: a new rotating ``PlatformKey`` (``self.encryption_key``).

@@ -71,7 +71,9 @@ class SecureBucket(s3.Bucket):
         lifecycle_rules: extra rules, added to the default abort-multipart / noncurrent-version rule.
         noncurrent_version_expiration: how long old object versions are kept. Default: 90 days.
         event_bridge_enabled: send object events to EventBridge. Default: False.
-        removal_policy: Default: RETAIN (DESTROY needs ``@meshworks/removeDataOnDestroy``).
+        removal_policy: of the bucket and of the access-log bucket created for it (a bucket given as
+            ``server_access_logs_bucket`` keeps its own); the key is always retained. Default: RETAIN (DESTROY
+            needs ``@meshworks/removeDataOnDestroy``).
     """
 
     def __init__(
@@ -93,7 +95,11 @@ class SecureBucket(s3.Bucket):
             construct_id, server_access_logs_bucket
         )
         key = encryption_key or PlatformKey(scope, f"{construct_id}Key", description=f"{construct_id} bucket key")
-        logs_bucket = server_access_logs_bucket or AccessLogsBucket(scope, f"{construct_id}AccessLogs")
+        # The access-log bucket this construct creates goes with the bucket it serves (as DataLakeStorage's does):
+        # a user who opted into DESTROY for a test bucket expects no bucket of it left behind.
+        logs_bucket = server_access_logs_bucket or AccessLogsBucket(
+            scope, f"{construct_id}AccessLogs", removal_policy=removal_policy
+        )
         if not isinstance(logs_bucket, AccessLogsBucket):
             allow_log_delivery(logs_bucket)
         # A reference (not the Bucket object) keeps CDK from switching the target to ACL-based

@@ -63,7 +63,6 @@ must come from elsewhere: ``MeshHubStack`` and the consumer shards of ``DataProd
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnDeletionPolicy, CfnResource, RemovalPolicy
@@ -71,7 +70,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_lakeformation as lakeformation
 from constructs import Construct
 
-from meshworks.constructs.core.inputs import account_ids, role_arns
+from meshworks.constructs.core.inputs import Choice, account_ids, role_arns
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.mesh.contract import CONSUMERS_PARAMETER, DataProductContract  # noqa: F401 - re-exported
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
@@ -119,7 +118,7 @@ class _TagAssociations:
             association.add_resource_dependency(target)
 
 
-class SharingMode(str, Enum):
+class SharingMode(Choice):
     """How a data product reaches its consumer accounts."""
 
     LF_TAGS = "lf_tags"

@@ -723,6 +723,7 @@ class DataProductCatalog(Construct):
                 f"{self.node.path}: {len(contracts)} products need {expected} resources, more than {max_resources}; "
                 "spread them over several stacks with plan_shards()"
             )
+        (catalog_id,) = account_ids("DataProductCatalog", "catalog_id", [catalog_id])
         self.catalog_id = catalog_id
         self.consumer_tags: dict[str, lakeformation.CfnTag] = {}
         self.consumer_grants: dict[str, list[lakeformation.CfnPrincipalPermissions]] = {}

@@ -433,6 +433,9 @@ def discover_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[tuple[
     Returns ``(path, display name)`` pairs in a stable order without repeats, and a problem for every path
     that does not exist or is a directory without contracts.
     """
+    if isinstance(paths, str | bytes | os.PathLike) or not isinstance(paths, Iterable):
+        # One path would be iterated character by character ("c", "o", ...): say so instead.
+        raise ValueError(f"contract paths must be a list of files or folders, not one path {paths!r}: pass [{str(paths)!r}]")
     found: list[tuple[Path, str]] = []
     problems: list[Problem] = []
     seen: set[Path] = set()

@@ -32,7 +32,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from meshworks.constructs.core.inputs import string_list
+from meshworks.constructs.core.inputs import account_ids, string_list
 from meshworks.constructs.mesh.mesh_hub import role_names
 
 __all__ = ["producer_policy"]
@@ -82,6 +82,7 @@ def producer_policy(
     """
     locations = string_list("producer_policy", "locations", locations, example="s3://acme-sales/orders/")
     kms_key_arns = string_list("producer_policy", "kms_key_arns", kms_key_arns, example="arn:aws:kms:...:key/...")
+    (hub_account,) = account_ids("producer_policy", "hub_account", [hub_account])
     roles = {name: f"arn:{partition}:iam::{hub_account}:role/{role}" for name, role in role_names(name_prefix).items()}
     prefixes: dict[str, set[str]] = {}
     for location in locations:

@@ -87,11 +87,13 @@ from __future__ import annotations
 
 import json
 import re
-from enum import Enum, IntEnum
+from enum import IntEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+
+from meshworks.constructs.core.inputs import Choice, UserModel
 
 __all__ = [
     "DEFAULT_EMR_SERVERLESS_RELEASE",
@@ -155,14 +157,14 @@ def _error(kind: str, message: str) -> PydanticCustomError:
 # --------------------------------------------------------------------------------------------------
 
 
-class Engine(str, Enum):
+class Engine(Choice):
     """Where a Spark job runs."""
 
     EMR_SERVERLESS = "emr-serverless"
     EMR_EC2 = "emr-ec2"
 
 
-class JobClass(str, Enum):
+class JobClass(Choice):
     """GoDaddy's job classes, by step time (excluding provisioning and idle time)."""
 
     QUICK = "quick"
@@ -213,7 +215,7 @@ class Ring(IntEnum):
 _RING_TABLE = ", ".join(f"{ring.value}={ring.slug}" for ring in Ring)
 
 
-class ScalingUnitType(str, Enum):
+class ScalingUnitType(Choice):
     """Unit of EMR managed scaling limits."""
 
     INSTANCES = "Instances"
@@ -221,7 +223,7 @@ class ScalingUnitType(str, Enum):
     VCPU = "VCPU"
 
 
-class SpotAllocationStrategy(str, Enum):
+class SpotAllocationStrategy(Choice):
     """Spot allocation strategies of an EMR instance fleet."""
 
     PRICE_CAPACITY_OPTIMIZED = "price-capacity-optimized"
@@ -231,21 +233,21 @@ class SpotAllocationStrategy(str, Enum):
     DIVERSIFIED = "diversified"
 
 
-class OnDemandAllocationStrategy(str, Enum):
+class OnDemandAllocationStrategy(Choice):
     """On-Demand allocation strategies of an EMR instance fleet."""
 
     LOWEST_PRICE = "lowest-price"
     PRIORITIZED = "prioritized"
 
 
-class SpotTimeoutAction(str, Enum):
+class SpotTimeoutAction(Choice):
     """What an instance fleet does when Spot capacity is not found in time."""
 
     SWITCH_TO_ON_DEMAND = "SWITCH_TO_ON_DEMAND"
     TERMINATE_CLUSTER = "TERMINATE_CLUSTER"
 
 
-class Architecture(str, Enum):
+class Architecture(Choice):
     """EMR Serverless CPU architecture."""
 
     ARM64 = "ARM64"
@@ -271,7 +273,7 @@ def _spark_size(field: str, value: Any) -> str | None:
     return f"{match.group(1)}{match.group(2).lower()}"
 
 
-class SparkLimits(BaseModel):
+class SparkLimits(UserModel):
     """Per-job Spark resource limits.
 
     Every field is optional: an unset field is not passed to Spark, so the engine's default applies
@@ -378,7 +380,7 @@ class SparkLimits(BaseModel):
         return problems
 
 
-class SparkJob(BaseModel):
+class SparkJob(UserModel):
     """One Spark job of the catalog.
 
     Example::
@@ -484,7 +486,7 @@ def routing_parameter_name(prefix: str, job: str | SparkJob) -> str:
     return "/" + "/".join([*segments, "spark", "jobs", name, "routing"])
 
 
-class JobCatalog(BaseModel):
+class JobCatalog(UserModel):
     """All Spark jobs, and how far the EMR Serverless rollout has gone.
 
     Jobs whose ring is at most :attr:`rollout_ring` run on EMR Serverless, the others on EMR on EC2.
@@ -623,7 +625,7 @@ class JobCatalog(BaseModel):
 # --------------------------------------------------------------------------------------------------
 
 
-class ManagedScaling(BaseModel):
+class ManagedScaling(UserModel):
     """EMR managed scaling limits (``ManagedScalingPolicy.ComputeLimits``).
 
     Task units are ``maximum_capacity_units - maximum_core_capacity_units``. Belcorp keeps at least one
@@ -717,7 +719,7 @@ class ManagedScaling(BaseModel):
         return limits
 
 
-class InstanceTypeWeight(BaseModel):
+class InstanceTypeWeight(UserModel):
     """One instance type of a fleet and the capacity units one instance counts for."""
 
     model_config = _STRICT
@@ -757,7 +759,7 @@ def _default_fleet_types() -> list[InstanceTypeWeight]:
     return [InstanceTypeWeight(instance_type=t, weighted_capacity=w) for t, w in DEFAULT_GRAVITON_INSTANCE_TYPES]
 
 
-class InstanceFleetSpec(BaseModel):
+class InstanceFleetSpec(UserModel):
     """An EMR instance fleet: instance types with weights, targets and allocation strategies.
 
     EMR accepts at most 30 instance types per fleet with an allocation strategy, 5 without.
@@ -894,7 +896,7 @@ class InstanceFleetSpec(BaseModel):
 # --------------------------------------------------------------------------------------------------
 
 
-class ServerlessMaximumCapacity(BaseModel):
+class ServerlessMaximumCapacity(UserModel):
     """Most resources an EMR Serverless application may use at once, e.g. ``cpu="400 vCPU"``.
 
     Best practice: proportional to a worker size times a worker count (50 workers of 2 vCPU, 16 GB and
@@ -956,7 +958,7 @@ class ServerlessMaximumCapacity(BaseModel):
         return {"cpu": self.cpu, "memory": self.memory, "disk": self.disk}
 
 
-class EmrServerlessDefaults(BaseModel):
+class EmrServerlessDefaults(UserModel):
     """Defaults of an EMR Serverless application.
 
     ``release_label`` must be ``emr-X.Y.Z`` and at least ``emr-6.9.0`` (the first release with ARM64

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.inputs import whole_duration
+from ..core.inputs import Choice, whole_duration
 from ..core.platform_key import PlatformKey
 from .access_logs_bucket import AccessLogsBucket
 from .secure_bucket import SecureBucket
 
 
-class Zone(str, Enum):
+class Zone(Choice):
     """The data-lake zones, in the order data flows through them."""
 
     RAW = "raw"

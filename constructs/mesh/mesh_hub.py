@@ -46,6 +46,7 @@ from aws_cdk import (
     Annotations,
     ArnFormat,
     CfnDeletionPolicy,
+    CfnResource,
     DefaultStackSynthesizer,
     Duration,
     Fn,
@@ -326,7 +327,7 @@ class MeshHub(Construct):
         self.event_bus = events.EventBus(
             self, "RefreshBus", event_bus_name=f"{name_prefix}-mesh-refresh", description="meshworks producer refreshes"
         )
-        self._bus_policy: events.CfnEventBusPolicy | None = None
+        self._bus_policy: CfnResource | None = None
         if self.notifier.dead_letter_queue is not None:
             # Rejected events go there at once (not retried), with their reason; the DLQ is alarmed.
             self.notifier.function.add_environment("REJECTED_QUEUE_URL", self.notifier.dead_letter_queue.queue_url)
@@ -479,20 +480,22 @@ class MeshHub(Construct):
         self._producer_accounts.append(account)
         self.notifier.function.add_environment("PRODUCER_ACCOUNTS", ",".join([self.catalog_id, *self.producer_accounts]))
         if self._bus_policy is None:
-            self._bus_policy = events.CfnEventBusPolicy(
+            # L1 through CfnResource, as JobFailureAlerts does: CfnEventBusPolicy prints a jsii deprecation
+            # warning for its deprecated props (principal, action, condition) even when they are not used.
+            self._bus_policy = CfnResource(
                 self,
                 "RefreshBusPolicy",
-                event_bus_name=self.event_bus.event_bus_name,
-                statement_id="AdmitProducerAccounts",
+                type="AWS::Events::EventBusPolicy",
+                properties={"EventBusName": self.event_bus.event_bus_name, "StatementId": "AdmitProducerAccounts"},
             )
-        self._bus_policy.statement = {
+        self._bus_policy.add_property_override("Statement", {
             "Sid": "AdmitProducerAccounts",
             "Effect": "Allow",
             "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(self._producer_accounts)]},
             "Action": "events:PutEvents",
             "Resource": self.event_bus.event_bus_arn,
             "Condition": {"StringEquals": {"events:source": REFRESH_SOURCE, "events:detail-type": REFRESH_DETAIL_TYPE}},
-        }
+        })
 
     # ---- domains ---------------------------------------------------------------------------------
 

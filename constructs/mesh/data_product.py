@@ -47,7 +47,7 @@ Example::
     contract = next(c for c in load_contracts(["contracts/"]) if c.name == "orders")
     hub = MeshHub(stack, "Hub", name_prefix="acme", producer_locations=["s3://acme-sales-curated-eu-west-1/"])
     product = DataProduct(stack, "Orders", contract=contract, hub=hub,
-                          data_access_role_arn=hub.data_access_role.role_arn,
+                          data_access_role=hub.data_access_role,
                           allowed_consumer_accounts=["333333333333"])
     product.table              # the AWS::Glue::Table
     product.grants             # {} in LF_TAGS mode; account -> AWS::LakeFormation::PrincipalPermissions
@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnDeletionPolicy, CfnResource, RemovalPolicy
 from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lakeformation as lakeformation
 from constructs import Construct
 
@@ -234,8 +235,10 @@ class DataProduct(Construct):
         contract: the reviewed contract.
         catalog_id: the hub account (the Data Catalog that holds the table). Default: ``hub.catalog_id``;
             required without a hub.
-        data_access_role_arn: role Lake Formation uses to read the location. ``None`` skips the
-            registration (register the bucket yourself). Default: required.
+        data_access_role: the role Lake Formation uses to read the location (registers it). Default: the
+            hub's ``data_access_role`` with ``hub=``; without a hub, no registration (register the bucket yourself).
+        data_access_role_arn: the same role by ARN, for a role of another account or stack (escape hatch;
+            give one of the two). Default: none.
         sharing_mode: Default: ``SharingMode.LF_TAGS``.
         database_name: Default: ``contract.database_name`` (the domain).
         csv_header: CSV files start with a header line. Default: True.
@@ -262,7 +265,8 @@ class DataProduct(Construct):
         *,
         contract: DataProductContract,
         catalog_id: str | None = None,
-        data_access_role_arn: str | None,
+        data_access_role: iam.IRole | None = None,
+        data_access_role_arn: str | None = None,
         sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
         database_name: str | None = None,
         csv_header: bool = True,
@@ -285,6 +289,12 @@ class DataProduct(Construct):
         self.database_name = database_name or contract.database_name
 
         self.location_registration: lakeformation.CfnResource | None = None
+        if data_access_role is not None and data_access_role_arn is not None:
+            raise ValueError(f"DataProduct {construct_id!r}: pass data_access_role or data_access_role_arn, not both")
+        if data_access_role is not None:
+            data_access_role_arn = data_access_role.role_arn
+        elif data_access_role_arn is None and hub is not None:
+            data_access_role_arn = hub.data_access_role.role_arn
         if data_access_role_arn is not None:
             self.location_registration = lakeformation.CfnResource(
                 self,

@@ -70,6 +70,7 @@ from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_gr
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey, allow_service_to_use_key
 from meshworks.constructs.core.removal import resolve_removal_policy
+from meshworks.constructs.core.renamed import renamed_arguments
 from meshworks.constructs.mesh.trust import check_s3_folder
 
 __all__ = ["REFRESH_DETAIL_TYPE", "REFRESH_SOURCE", "MeshHub"]
@@ -129,7 +130,7 @@ class MeshHub(Construct):
             notifier writes ``_SUCCESS`` markers there). Default: none.
         producer_locations: S3 folders (``s3://bucket/prefix/``) holding product data, each read only
             under its prefix (see ``add_producer_location``). Default: none.
-        producer_key_arns: KMS keys of those buckets. Default: none.
+        producer_kms_key_arns: KMS keys of those buckets. Default: none.
         encryption_key: encrypts the table, topic, logs and queues. Default: a new ``PlatformKey``.
         delivery_table_name: Default: ``<prefix>-deliveries``.
         removal_policy: of the delivery table. Default: RETAIN.
@@ -141,6 +142,7 @@ class MeshHub(Construct):
     without producer KMS keys add a synth-time warning (a KMS-encrypted bucket needs its key).
     """
 
+    @renamed_arguments("MeshHub", producer_key_arns="producer_kms_key_arns")
     def __init__(
         self,
         scope: Construct,
@@ -152,7 +154,7 @@ class MeshHub(Construct):
         cross_account_version: int = 4,
         producer_buckets: Sequence[str] = (),
         producer_locations: Sequence[str] = (),
-        producer_key_arns: Sequence[str] = (),
+        producer_kms_key_arns: Sequence[str] = (),
         encryption_key: kms.IKey | None = None,
         delivery_table_name: str | None = None,
         removal_policy: RemovalPolicy | None = None,
@@ -161,14 +163,14 @@ class MeshHub(Construct):
         # Checked before anything is built: an s3:// URI or a bad ARN would otherwise fail only at deploy time.
         producer_buckets = bucket_names("MeshHub", "producer_buckets", producer_buckets)
         producer_locations = string_list("MeshHub", "producer_locations", producer_locations, example="s3://acme-sales/orders/")
-        producer_key_arns = kms_key_arns("MeshHub", "producer_key_arns", producer_key_arns)
+        producer_kms_key_arns = kms_key_arns("MeshHub", "producer_kms_key_arns", producer_kms_key_arns)
         lf_admin_role_arns = role_arns("MeshHub", "lf_admin_role_arns", lf_admin_role_arns)
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self._stack = stack
         self.name_prefix = name_prefix
         self.role_names = role_names(name_prefix)
-        if producer_buckets and not producer_key_arns:
+        if producer_buckets and not producer_kms_key_arns:
             Annotations.of(self).add_warning_v2(
                 "meshworks:mesh-producer-keys",
                 f"producer buckets {sorted(producer_buckets)} but no producer KMS keys: if a bucket is SSE-KMS "
@@ -356,7 +358,7 @@ class MeshHub(Construct):
             self.add_producer_bucket(bucket)
         for location in producer_locations:
             self.add_producer_location(location)
-        for key_arn in producer_key_arns:
+        for key_arn in producer_kms_key_arns:
             self.add_producer_key(key_arn)
 
         # ---- alarms: every retry path of the refresh flow ends in the notifier's DLQ --------------

@@ -213,9 +213,9 @@ class FlinkOnEmr(Construct):
             applications=("Flink", "Hadoop"),
             master_fleet=master_fleet or default_master_fleet(),
             core_fleet=core_fleet or default_core_fleet(),
-            task_fleet=task_fleet,
-            managed_scaling=managed_scaling,
-            spark_limits=None,
+            task_fleet=task_fleet if task_fleet is not None else False,  # Flink's default: none
+            managed_scaling=managed_scaling if managed_scaling is not None else False,
+            spark_limits=False,
             extra_configurations=[
                 {
                     "Classification": "flink-conf",

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from ..core.inputs import string_list
 from ..core.nag import acknowledge_grant, arn
+from ..core.renamed import renamed_arguments
 from ._checks import annotate_warnings, fail
 from .models import ROUTING_DOCUMENT_VERSION, SSM_STANDARD_VALUE_LIMIT_BYTES, JobCatalog, routing_parameter_name
 
@@ -73,7 +74,7 @@ class JobRollout(Construct):
         ])
         spark = EmrServerlessApplication(stack, "Spark", vpc=network.vpc)
         job_role = SparkJobRole(stack, "JobRole", lake=lake, read_zones=["raw"], applications=[spark])
-        rollout = JobRollout(stack, "Rollout", catalog=catalog, prefix="acme",
+        rollout = JobRollout(stack, "Rollout", catalog=catalog, name_prefix="acme",
                              serverless_target={"application_id": spark.application_id,
                                                 "execution_role_arn": job_role.role_arn})
         rollout.grant_read(airflow_role)
@@ -81,7 +82,7 @@ class JobRollout(Construct):
 
     Args:
         catalog: the job catalog (validated model: rings, limits, unique names).
-        prefix: first segment(s) of the parameter names, e.g. ``"acme"`` or ``"acme/prod"``.
+        name_prefix: first segment(s) of the parameter names, e.g. ``"acme"`` or ``"acme/prod"``.
         serverless_target: where EMR Serverless jobs go (published in the index). Default: none.
         ec2_target: where EMR on EC2 jobs go (published in the index). Default: none.
         jobs: publish the parameters of these jobs only (the rest live in other stacks: a stack holds at
@@ -90,13 +91,14 @@ class JobRollout(Construct):
         index: publish the index parameter here. Default: True.
     """
 
+    @renamed_arguments("JobRollout", prefix="name_prefix")
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         catalog: JobCatalog,
-        prefix: str,
+        name_prefix: str,
         serverless_target: Mapping[str, str] | None = None,
         ec2_target: Mapping[str, str] | None = None,
         jobs: Sequence[str] | None = None,
@@ -107,13 +109,15 @@ class JobRollout(Construct):
         if not isinstance(catalog, JobCatalog):
             raise fail(owner, f"catalog must be a JobCatalog, got {type(catalog).__name__}")
         try:
-            values = catalog.routing_parameters(prefix)
-            index_name = rollout_parameter_name(prefix)
+            values = catalog.routing_parameters(name_prefix)
+            index_name = rollout_parameter_name(name_prefix)
         except ValueError as error:
             raise fail(owner, str(error)) from None
         super().__init__(scope, construct_id)
         self.catalog = catalog
-        self.prefix = prefix
+        self.name_prefix = name_prefix
+        #: Deprecated alias of ``name_prefix`` (kept for one release).
+        self.prefix = name_prefix
         #: One parameter per job, by job name.
         self.job_parameters: dict[str, ssm.StringParameter] = {}
         selected = None if jobs is None else set(jobs)

@@ -14,7 +14,7 @@ from meshworks.constructs.storage import DataLakeStorage, SecureBucket, Zone
 def lake_template() -> Template:
     app = App(builtin_cloud_formation_validation=False)
     stack = Stack(app, "Lake")
-    lake = DataLakeStorage(stack, "Lake", bucket_name_prefix="acme-data")
+    lake = DataLakeStorage(stack, "Lake", name_prefix="acme-data")
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     writer = iam.Role(stack, "Writer", assumed_by=iam.AccountRootPrincipal())
     lake.grant_read(Zone.CURATED, reader)

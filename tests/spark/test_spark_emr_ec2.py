@@ -44,7 +44,7 @@ def built() -> dict[str, Any]:
     )
     cluster = EmrCluster(stack, "Cluster", prerequisites=prerequisites, name="analytics",
                          custom_ami_id="ami-0123456789abcdef0")
-    profile = TransientClusterProfile(stack, "Nightly", name="nightly", prefix="acme", prerequisites=prerequisites)
+    profile = TransientClusterProfile(stack, "Nightly", name="nightly", name_prefix="acme", prerequisites=prerequisites)
     workflow = iam.Role(stack, "Workflow", assumed_by=iam.AccountRootPrincipal())
     profile.grant_create_cluster(workflow)
     return {"template": Template.from_stack(stack), "stack": stack, "vpc": network.vpc, "key": key, "logs": logs,

@@ -455,7 +455,7 @@ def test_job_routing_and_ssm_parameters() -> None:
 
 
 def test_routing_parameters_refuse_values_over_the_standard_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    import meshworks.constructs.spark.models as models
+    import meshworks.constructs.spark.job_catalog as models  # where routing_parameters reads the limit
 
     catalog = JobCatalog(
         jobs=[SparkJob(name="big", job_class="quick", ring=0, entry_point="s3://bkt/a.py", owner="o" * 128)]

@@ -199,3 +199,11 @@ class UserModel(BaseModel):
     # Marked as pydantic's own __init__: nested models and model_validate (configuration files) then validate
     # inside pydantic-core as before, keeping each error's location for the caller's message.
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+
+def object_list(owner: str, field: str, values: object, *, kind: str) -> list[Any]:
+    """A list of collaborators (buckets, keys, functions, subnets, lifecycle rules). One object where a list is
+    expected (``code_buckets=bucket``) is refused with the fix, instead of a ``TypeError`` from iterating it."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise ValueError(f"{owner}: {field} must be a list of {kind}, not one value {values!r}: pass [{kind.rstrip('s')}, ...]")
+    return list(values)

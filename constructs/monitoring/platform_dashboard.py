@@ -13,7 +13,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from ..core.inputs import string_list
+from ..core.inputs import object_list, string_list
 from ..core.platform_key import PlatformKey
 from .job_events import JobService
 from .job_failure_alerts import JobFailureAlerts
@@ -85,6 +85,7 @@ class PlatformDashboard(Construct):
     ) -> None:
         owner = "PlatformDashboard"
         domains = None if domains is None else string_list(owner, "domains", domains, example="sales")
+        functions = object_list(owner, "functions", functions, kind="lambda_.IFunction objects")
         function_names = string_list(owner, "function_names", function_names, example="acme-ingest")
         alarm_emails = string_list(owner, "alarm_emails", alarm_emails, example="oncall@acme.com")
         super().__init__(scope, construct_id)

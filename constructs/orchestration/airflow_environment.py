@@ -19,7 +19,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..core.bucket_deployment import acknowledge_bucket_deployments, acknowledge_custom_resource_provider
-from ..core.inputs import string_list
+from ..core.inputs import object_list, string_list
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
@@ -171,6 +171,8 @@ class AirflowEnvironment(Construct):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         requirements = string_list("AirflowEnvironment", "requirements", requirements, example="apache-airflow-providers-amazon")
+        if subnets is not None:
+            subnets = object_list("AirflowEnvironment", "subnets", subnets, kind="ec2.ISubnet objects")
         _check(
             name=name,
             airflow_version=airflow_version,

@@ -18,7 +18,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..core.inputs import string_list
+from ..core.inputs import object_list, string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.removal import resolve_removal_policy
 from ..core.secure_log_group import SecureLogGroup
@@ -165,6 +165,7 @@ class EmrOnEksVirtualCluster(Construct):
     ) -> None:
         owner = type(self).__name__
         read_zones = string_list(owner, "read_zones", read_zones, example='raw')
+        code_buckets = object_list(owner, "code_buckets", code_buckets, kind="s3.IBucket objects")
         write_zones = string_list(owner, "write_zones", write_zones, example='curated')
         read_write_zones = string_list(owner, "read_write_zones", read_write_zones, example='stage')
         glue_databases = string_list(owner, "glue_databases", glue_databases, example='sales')

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.inputs import string_list
+from ..core.inputs import object_list, string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, Rule, acknowledge_grant, acknowledge_policies, arn
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ._checks import check_role_name, fail
@@ -132,6 +132,8 @@ class SparkJobRole(Construct):
     ) -> None:
         owner = type(self).__name__
         read_zones = string_list(owner, "read_zones", read_zones, example='raw')
+        code_buckets = object_list(owner, "code_buckets", code_buckets, kind="s3.IBucket objects")
+        extra_keys = object_list(owner, "extra_keys", extra_keys, kind="kms.IKey objects")
         write_zones = string_list(owner, "write_zones", write_zones, example='curated')
         read_write_zones = string_list(owner, "read_write_zones", read_write_zones, example='stage')
         glue_databases = string_list(owner, "glue_databases", glue_databases, example='sales')

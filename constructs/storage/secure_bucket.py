@@ -12,7 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..core.bucket_deployment import acknowledge_bucket_notifications
-from ..core.inputs import whole_duration
+from ..core.inputs import object_list, whole_duration
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
@@ -91,6 +91,7 @@ class SecureBucket(s3.Bucket):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         whole_duration("SecureBucket", "noncurrent_version_expiration", noncurrent_version_expiration, "days", minimum=1)
+        lifecycle_rules = object_list("SecureBucket", "lifecycle_rules", lifecycle_rules, kind="s3.LifecycleRule objects")
         imported_target = server_access_logs_bucket is not None and _check_access_log_target(
             construct_id, server_access_logs_bucket
         )

@@ -9,7 +9,7 @@ model built in Python.
 from __future__ import annotations
 
 import pytest
-from aws_cdk import App, Environment, Stack
+from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_iam as iam
 
 from meshworks.constructs.core import pin_availability_zones
@@ -93,3 +93,21 @@ def test_a_model_built_in_python_fails_in_one_line_without_links(build, expected
     assert message.startswith(expected), message
     assert "\n" not in message and "errors.pydantic.dev" not in message, message
     assert isinstance(info.value, ValueError) and info.value.error_count() >= 1
+
+
+def test_one_collaborator_where_a_list_is_expected_is_refused() -> None:
+    from aws_cdk import aws_s3 as s3
+
+    from meshworks.constructs.core import PlatformKey
+    from meshworks.constructs.spark import SparkJobRole
+    from meshworks.constructs.storage import SecureBucket
+
+    stack = _stack()
+    bucket = SecureBucket(stack, "Code")
+    with pytest.raises(ValueError, match=r"SparkJobRole: code_buckets must be a list of s3.IBucket objects, not one value"):
+        SparkJobRole(stack, "Jobs", code_buckets=bucket)
+    with pytest.raises(ValueError, match=r"SparkJobRole: extra_keys must be a list of kms.IKey objects"):
+        SparkJobRole(stack, "Jobs2", extra_keys=PlatformKey(stack, "K"))
+    rule = s3.LifecycleRule(id="tmp", prefix="tmp/", expiration=Duration.days(1))
+    with pytest.raises(ValueError, match=r"SecureBucket: lifecycle_rules must be a list of s3.LifecycleRule objects"):
+        SecureBucket(stack, "Tmp", lifecycle_rules=rule)

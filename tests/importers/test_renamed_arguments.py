@@ -128,3 +128,22 @@ def test_data_product_takes_the_role_itself_or_by_arn_or_the_hubs() -> None:
     ]
     with pytest.raises(ValueError, match="pass data_access_role or data_access_role_arn, not both"):
         _registration_roles(data_access_role="ROLE", data_access_role_arn="arn:aws:iam::111111111111:role/x")
+
+
+def test_feature_table_keys_none_is_the_default_and_false_is_none() -> None:
+    from aws_cdk.assertions import Template
+
+    from meshworks.constructs.features import FeatureTable
+
+    def schema(**kwargs: Any) -> tuple[list[str], bool]:
+        stack = _stack()
+        FeatureTable(stack, "T", **kwargs)
+        props = next(iter(Template.from_stack(stack).find_resources("AWS::DynamoDB::GlobalTable").values()))["Properties"]
+        return [k["AttributeName"] for k in props["KeySchema"]], "TimeToLiveSpecification" in props
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert schema() == (["entity_id", "feature_set"], True)
+        assert schema(sort_key=False, time_to_live_attribute=False) == (["entity_id"], False)
+    with pytest.warns(DeprecationWarning, match=r"FeatureTable: sort_key=None means 'none' in this release only"):
+        assert schema(sort_key=None, time_to_live_attribute=False) == (["entity_id"], False)

@@ -56,7 +56,7 @@ class FileMetadataTable(FeatureTable):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         super().__init__(
-            scope, construct_id, table_name=table_name, partition_key="object_uri", sort_key=None,
+            scope, construct_id, table_name=table_name, partition_key="object_uri", sort_key=False,
             time_to_live_attribute="expires_at", point_in_time_recovery_days=point_in_time_recovery_days,
             encryption_key=encryption_key, tags=tags, removal_policy=removal_policy,
         )

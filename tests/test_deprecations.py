@@ -39,3 +39,19 @@ def test_mesh_hub_with_producer_accounts_uses_no_deprecated_api() -> None:
 def test_the_reference_app_synthesizes_with_deprecations_failing(platform: SynthesizedPlatform) -> None:
     assert platform.synth_error is None, platform.synth_error
     assert "MeshHub" in platform.templates
+
+
+def test_the_reference_app_uses_no_deprecated_meshworks_argument() -> None:
+    """Our own renamed arguments (``DeprecationWarning`` from ``core.renamed``) are not used by the reference app."""
+    import json
+    import warnings
+    from pathlib import Path
+
+    from meshworks.stacks.config import load_cdk_json
+    from meshworks.stacks.platform import build_platform
+
+    root = Path(__file__).resolve().parent.parent
+    context = json.loads((root / "cdk.json").read_text())["context"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        build_platform(App(context=context), load_cdk_json(root / "cdk.json"), policy_checks=False)

@@ -25,6 +25,7 @@ import ast
 import json
 import re
 import textwrap
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,7 +126,9 @@ def test_fragments_are_rare_and_declared() -> None:
 
 def _run(code: str, name: str) -> dict:
     namespace: dict = {"__name__": "__example__"}
-    exec(compile(code, name, "exec"), namespace)  # noqa: S102 - our own published examples
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # an example never shows a deprecated argument
+        exec(compile(code, name, "exec"), namespace)  # noqa: S102 - our own published examples
     return namespace
 
 

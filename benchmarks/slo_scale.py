@@ -97,7 +97,7 @@ def sweeper_design(app: App, contracts: list[DataProductContract]) -> list[Stack
         "Slo",
         contracts=contracts,
         delivery_table=dynamodb.Table.from_table_name(stack, "Deliveries", "bench-deliveries"),
-        topic_name_prefix="b",
+        name_prefix="b",
     )
     return [stack]
 

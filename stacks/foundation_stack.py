@@ -29,7 +29,7 @@ class FoundationStack(Stack):
         self.lake = DataLakeStorage(
             self,
             "DataLake",
-            bucket_name_prefix=f"{config.prefix}-{env.account}",
+            name_prefix=f"{config.prefix}-{env.account}",
             encryption_key=self.key,
             stage_expiration=Duration.days(config.storage.stage_expiration_days),
         )

@@ -49,7 +49,7 @@ class MonitoringStack(Stack):
             overlap=Duration.minutes(settings.overlap_minutes),
             breach_retention=Duration.days(settings.breach_retention_days),
             slack_secret_name=settings.slack_secret(prefix),
-            topic_name_prefix=f"{prefix}-slo",
+            name_prefix=f"{prefix}-slo",
             domain_alert_emails=settings.domain_alert_emails,
             partition_templates=settings.partition_templates,
             sweeper_role_name=role_names(prefix)["slo_sweeper"],  # named in producers' bucket policies

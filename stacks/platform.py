@@ -54,7 +54,7 @@ def spark_routing_stacks(app: App, config: PlatformConfig, env: Environment, spa
             catalog=config.spark.catalog, prefix=config.prefix, shard=shard,
             description=f"meshworks Spark job routing, shard {shard.index} of {config.spark.routing_shards}",
         )  # fmt: skip
-        stack.add_dependency(spark)
+        stack.add_stack_dependency(spark)  # add_dependency is deprecated (jsii prints a warning)
         stacks[shard.stack_id] = stack
     return stacks
 

@@ -97,4 +97,4 @@ class SparkRoutingStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.shard = shard
-        self.rollout = JobRollout(self, "Routing", catalog=catalog, prefix=prefix, jobs=shard.jobs, index=False)
+        self.rollout = JobRollout(self, "Routing", catalog=catalog, name_prefix=prefix, jobs=shard.jobs, index=False)

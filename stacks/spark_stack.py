@@ -101,8 +101,8 @@ class SparkStack(Stack):
                 applications=settings.applications,
                 master_fleet=settings.master_fleet,
                 core_fleet=settings.core_fleet,
-                task_fleet=settings.task_fleet,
-                managed_scaling=settings.managed_scaling,
+                task_fleet=settings.task_fleet if settings.task_fleet is not None else False,  # null: none
+                managed_scaling=settings.managed_scaling if settings.managed_scaling is not None else False,
                 spark_limits=settings.spark_limits,
                 custom_ami_id=settings.custom_ami_id,
                 termination_protected=settings.termination_protected,
@@ -115,13 +115,13 @@ class SparkStack(Stack):
                 self,
                 "Transient",
                 name=settings.name,
-                prefix=config.prefix,
+                name_prefix=config.prefix,
                 prerequisites=self.emr_base,
                 release_label=settings.release_label,
                 master_fleet=settings.master_fleet,
                 core_fleet=settings.core_fleet,
-                task_fleet=settings.task_fleet,
-                managed_scaling=settings.managed_scaling,
+                task_fleet=settings.task_fleet if settings.task_fleet is not None else False,  # null: none
+                managed_scaling=settings.managed_scaling if settings.managed_scaling is not None else False,
                 idle_timeout_minutes=settings.idle_timeout_minutes,
             )
             ec2_target["job_flow_overrides_parameter"] = self.transient.parameter_name
@@ -131,7 +131,7 @@ class SparkStack(Stack):
             self,
             "Rollout",
             catalog=spark.catalog,
-            prefix=config.prefix,
+            name_prefix=config.prefix,
             serverless_target={
                 "application_id": self.serverless.application_id,
                 "execution_role_arn": self.job_role.role_arn,

@@ -26,6 +26,9 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_REGION": "eu-west-1",
         "CDK_VALIDATION": "false",  # set before aws_cdk starts its Node process, which inherits it
+        # Any use of a deprecated CDK API (by our code, the reference app or an example) raises instead of printing
+        # a warning once per process: users of meshworks never see a deprecation warning that comes from us.
+        "JSII_DEPRECATED": "fail",
         "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
 )

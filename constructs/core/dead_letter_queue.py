@@ -17,8 +17,21 @@ class DeadLetterQueue(sqs.Queue):
 
     Example::
 
-        dlq = DeadLetterQueue(self, "RuleDlq", encryption_key=key, receives="the job-failure rules' target")
-        rule.add_target(targets.LambdaFunction(fn, dead_letter_queue=dlq))
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_events as events
+        from aws_cdk import aws_events_targets as targets
+        from aws_cdk import aws_sqs as sqs
+
+        from meshworks.constructs.core import DeadLetterQueue, PlatformKey
+
+        app = App()
+        stack = Stack(app, "Jobs")
+        key = PlatformKey(stack, "Key")
+        dlq = DeadLetterQueue(stack, "RuleDlq", encryption_key=key, receives="the job-failure rule's target")
+        rule = events.Rule(stack, "JobFailed", event_pattern=events.EventPattern(source=["aws.glue"]))
+        inbox = sqs.Queue(stack, "Inbox", encryption_master_key=key, enforce_ssl=True, dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=3))
+        rule.add_target(targets.SqsQueue(inbox, dead_letter_queue=dlq))
+        app.synth()
 
     Args:
         encryption_key: the CMK encrypting messages.
@@ -55,8 +68,21 @@ def dead_letter_alarm(scope: Construct, construct_id: str, queue: sqs.IQueue, wh
 
     Example::
 
-        alarm = dead_letter_alarm(self, "RuleDlqDepth", dlq, "Job-failure events not delivered")
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_cloudwatch_actions as cw_actions
+        from aws_cdk import aws_sns as sns
+
+        from meshworks.constructs.core import DeadLetterQueue, PlatformKey
+        from meshworks.constructs.core.dead_letter_queue import dead_letter_alarm
+
+        app = App()
+        stack = Stack(app, "Jobs")
+        key = PlatformKey(stack, "Key")
+        dlq = DeadLetterQueue(stack, "RuleDlq", encryption_key=key, receives="the job-failure rule's target")
+        ops_topic = sns.Topic(stack, "Ops", master_key=key, enforce_ssl=True)
+        alarm = dead_letter_alarm(stack, "RuleDlqDepth", dlq, "Job-failure events not delivered")
         alarm.add_alarm_action(cw_actions.SnsAction(ops_topic))
+        app.synth()
     """
     return cloudwatch.Alarm(
         scope,

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from enum import Enum
+from typing import Any
 
 from aws_cdk import Duration, Token
+from pydantic import BaseModel, ValidationError
 
 _UNIT_MILLIS = {"seconds": 1_000, "minutes": 60_000, "hours": 3_600_000, "days": 86_400_000}
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -141,3 +144,69 @@ def role_arns(owner: str, field: str, values: Iterable[str]) -> list[str]:
             )
         result.append(value)
     return result
+
+
+class Choice(str, Enum):
+    """Base of the string enums users pass by value (``JobService("glue")``, ``sharing_mode="lf_tags"``).
+
+    Looking up a value that is not a member raises a ``ValueError`` that lists the valid values, instead of
+    Python's bare ``'emr' is not a valid JobService``.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Choice:
+        valid = ", ".join(repr(member.value) for member in cls)
+        raise ValueError(f"{value!r} is not a valid {cls.__name__}: use one of {valid}")
+
+
+class ModelError(ValueError):
+    """A typed-settings model refused its input: one line naming the model, each field, its value and the fix.
+
+    ``errors()`` and ``error_count()`` give pydantic's details (``validation_error`` is the original).
+    """
+
+    def __init__(self, message: str, validation_error: ValidationError) -> None:
+        super().__init__(message)
+        self.validation_error = validation_error
+
+    def errors(self) -> list[Any]:
+        return self.validation_error.errors(include_url=False)
+
+    def error_count(self) -> int:
+        return self.validation_error.error_count()
+
+
+def describe_validation_error(error: ValidationError, owner: str) -> str:
+    """``owner: field = value: problem; ...`` on one line, without pydantic's documentation URLs."""
+    problems = []
+    for item in error.errors(include_url=False):
+        field = ".".join(str(part) for part in item["loc"]) or "(model)"
+        message = str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        value = "" if item["type"] == "missing" or isinstance(item.get("input"), Mapping) else f" = {item.get('input')!r}"
+        problems.append(f"{field}{value}: {message}")
+    return f"{owner}: " + "; ".join(problems)
+
+
+class UserModel(BaseModel):
+    """Base of the models people construct in Python (``SparkJob(...)``, ``EmrClusterSettings(...)``): a bad
+    value raises :class:`ModelError` (a ``ValueError``) with one line in our words, not pydantic's multi-line
+    report with links. ``model_validate`` (configuration files) is unchanged: its callers format errors with
+    the file and key."""
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise ModelError(describe_validation_error(error, type(self).__name__), error) from None
+
+    # Marked as pydantic's own __init__: nested models and model_validate (configuration files) then validate
+    # inside pydantic-core as before, keeping each error's location for the caller's message.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+
+def object_list(owner: str, field: str, values: object, *, kind: str) -> list[Any]:
+    """A list of collaborators (buckets, keys, functions, subnets, lifecycle rules). One object where a list is
+    expected (``code_buckets=bucket``) is refused with the fix, instead of a ``TypeError`` from iterating it."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise ValueError(f"{owner}: {field} must be a list of {kind}, not one value {values!r}: pass [{kind.rstrip('s')}, ...]")
+    return list(values)

@@ -208,8 +208,21 @@ def acknowledge_policies(
 
     Example::
 
-        acknowledge_policies(self, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS],
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import acknowledge_policies
+        from meshworks.constructs.core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS
+        from meshworks.constructs.storage import SecureBucket
+
+        app = App()
+        stack = Stack(app, "Exports")
+        bucket = SecureBucket(stack, "Exports")
+        role = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+        bucket.grant_read(role)
+        acknowledge_policies(role, [CDK_GRANT_ACTIONS, BUCKET_OBJECTS],
                              extra={"NIST.800.53.R5-IAMNoInlinePolicy": "The role serves this construct only."})
+        app.synth()
 
     Args:
         scope: a construct (e.g. ``self`` or one role); every ``iam.CfnPolicy`` / ``CfnManagedPolicy`` below it.
@@ -272,12 +285,15 @@ def add_policy_checks(scope: IConstruct) -> None:
 
     Example::
 
+        from aws_cdk import App, Stack
+
         from meshworks.constructs.core.nag import add_policy_checks
+        from meshworks.constructs.storage import SecureBucket
 
         app = App()
-        ...  # your stacks
+        SecureBucket(Stack(app, "Exports"), "Exports")   # your stacks
         add_policy_checks(app)
-        app.synth()
+        app.synth()   # fails on any unacknowledged finding
     """
     from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 

@@ -13,8 +13,11 @@ def pin_availability_zones(stack: Stack, availability_zones: Sequence[str]) -> N
     Call before any construct is added to ``stack``. Without it, a VPC or endpoint in a stack
     with an explicit account makes ``cdk synth`` ask AWS for the zones (credentials needed).
     """
+    from .inputs import string_list
+
+    zones = string_list("pin_availability_zones", "availability_zones", availability_zones, example="eu-west-1a")
     key = f"availability-zones:account={stack.account}:region={stack.region}"
-    stack.node.set_context(key, list(availability_zones))
+    stack.node.set_context(key, zones)
 
 
 def availability_zones_key(stack: Stack) -> str | None:

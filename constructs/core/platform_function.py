@@ -118,9 +118,19 @@ class PlatformFunction(Construct):
 
     Example::
 
-        fn = PlatformFunction(self, "Notifier", package="mesh_notifier", handler="mesh_notifier.handler.main",
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_sns as sns
+
+        from meshworks.constructs.core import PlatformFunction, PlatformKey
+
+        app = App()
+        stack = Stack(app, "Notifier")
+        key = PlatformKey(stack, "Key")
+        topic = sns.Topic(stack, "Refreshed", master_key=key, enforce_ssl=True)
+        fn = PlatformFunction(stack, "Notifier", package="mesh_notifier", handler="mesh_notifier.handler.main",
                               encryption_key=key, environment={"TOPIC_ARN": topic.topic_arn})
         topic.grant_publish(fn.function)
+        app.synth()
 
     Args:
         package: the folder under ``lambdas/``.

@@ -30,8 +30,15 @@ class PlatformKey(kms.Key):
 
     Example::
 
-        key = PlatformKey(self, "DataKey", alias="alias/acme/data")
+        from aws_cdk import App, Stack
+
+        from meshworks.constructs.core import PlatformKey
+
+        app = App()
+        stack = Stack(app, "Keys")
+        key = PlatformKey(stack, "DataKey", alias="alias/acme/data")
         key.allow_cloudwatch_logs()   # so encrypted log groups can use it
+        app.synth()
 
     Args:
         alias: key alias. Default: none.

@@ -55,11 +55,18 @@ class GitHubDeployRole(Construct):
 
     Example::
 
+        from aws_cdk import App, Environment, Stack
+
+        from meshworks.constructs.deploy import GitHubDeployRole
+
+        app = App()
+        stack = Stack(app, "Deploy", env=Environment(account="111111111111", region="eu-west-1"))
         GitHubDeployRole(
             stack, "ProductionDeploy",
             repository="acme/data-platform", environment="production",
             targets=[("111111111111", "eu-west-1"), ("222222222222", "eu-west-1")],
         )
+        app.synth()
 
     Args:
         repository: ``<owner>/<repo>`` on github.com.

@@ -26,9 +26,19 @@ class FileMetadataTable(FeatureTable):
 
     Example::
 
-        files = FileMetadataTable(self, "LandedFiles")
-        files.grant_write_data(landing_function.role)
-        files.grant_read_data(glue_job.role)
+        from aws_cdk import App, Environment, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.features import FileMetadataTable
+
+        app = App()
+        stack = Stack(app, "Landing", env=Environment(account="111111111111", region="eu-west-1"))
+        landing_role = iam.Role(stack, "Landing", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        glue_role = iam.Role(stack, "GlueJob", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+        files = FileMetadataTable(stack, "LandedFiles")
+        files.grant_write_data(landing_role)
+        files.grant_read_data(glue_role)
+        app.synth()
 
     Args:
         sort_key: a sort key (string), for one item per object *version* (e.g. ``version_id``). Fixed once
@@ -49,7 +59,7 @@ class FileMetadataTable(FeatureTable):
         sort_key: str | None = None,
     ) -> None:
         super().__init__(
-            scope, construct_id, table_name=table_name, partition_key="object_uri", sort_key=sort_key,
+            scope, construct_id, table_name=table_name, partition_key="object_uri", sort_key=sort_key or False,
             time_to_live_attribute="expires_at", point_in_time_recovery_days=point_in_time_recovery_days,
             encryption_key=encryption_key, tags=tags, removal_policy=removal_policy,
         )

@@ -17,8 +17,18 @@ class Keyspace(Construct):
 
     Example::
 
-        keyspace = Keyspace(self, "Features", keyspace_name="features")
-        KeyspacesTable(self, "Customers", keyspace=keyspace, schema=schema)
+        from pathlib import Path
+
+        from aws_cdk import App, Stack
+
+        from meshworks.constructs.features import Keyspace, KeyspacesTable, KeyspacesTableSchema
+
+        app = App()
+        stack = Stack(app, "Features")
+        schema = KeyspacesTableSchema.from_cql(Path("schemas/features/customer_features.cql").read_text())
+        keyspace = Keyspace(stack, "Features", keyspace_name=schema.keyspace)
+        KeyspacesTable(stack, "Customers", keyspace=keyspace, schema=schema)
+        app.synth()
 
     Args:
         keyspace_name: 2-48 characters, lower-case letters, digits and ``_`` (CloudFormation's pattern).

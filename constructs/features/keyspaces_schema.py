@@ -28,10 +28,11 @@ in lower case.
 from __future__ import annotations
 
 import re
-from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from meshworks.constructs.core.inputs import Choice, UserModel
 
 from .cql_types import CqlTypeError, parse_cql_type
 
@@ -76,7 +77,7 @@ def validation_message(error: ValidationError, where: str) -> str:
     return f"{where}: " + ("; ".join(lines) if len(lines) < 3 else "\n- " + "\n- ".join(lines))
 
 
-class _Model(BaseModel):
+class _Model(UserModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -118,7 +119,7 @@ class UserDefinedType(_Model):
         return self
 
 
-class ClusteringOrder(str, Enum):
+class ClusteringOrder(Choice):
     ASC = "ASC"
     DESC = "DESC"
 

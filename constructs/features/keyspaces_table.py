@@ -68,11 +68,22 @@ class KeyspacesTable(Construct):
 
     Example::
 
-        schema = KeyspacesTableSchema.from_cql(Path("schemas/customer_features.cql").read_text())
-        keyspace = Keyspace(self, "Features", keyspace_name=schema.keyspace)
-        table = KeyspacesTable(self, "CustomerFeatures", keyspace=keyspace, schema=schema,
-                               schema_lock_file=Path("schemas/customer_features.lock.json"))
+        from pathlib import Path
+
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.features import Keyspace, KeyspacesTable, KeyspacesTableSchema
+
+        app = App()
+        stack = Stack(app, "Features")
+        service_role = iam.Role(stack, "Service", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+        schema = KeyspacesTableSchema.from_cql(Path("schemas/features/customer_features.cql").read_text())
+        keyspace = Keyspace(stack, "Features", keyspace_name=schema.keyspace)
+        table = KeyspacesTable(stack, "CustomerFeatures", keyspace=keyspace, schema=schema,
+                               schema_lock_file=Path("schemas/features/customer_features.lock.json"))
         table.grant_read_data(service_role)
+        app.synth()
 
     Args:
         keyspace: the ``Keyspace`` construct (the table depends on it) or the name of an existing keyspace.

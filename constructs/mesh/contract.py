@@ -7,8 +7,13 @@ Formation grants for the consumer accounts, and an SLO monitor. The model checks
 
 Example::
 
+    from pathlib import Path
+
+    import yaml
+
     from meshworks.constructs.mesh.contract import DataProductContract
 
+    text = Path("contracts/sales/orders.yaml").read_text()
     contract = DataProductContract.model_validate(yaml.safe_load(text))
     contract.database_name        # "sales"
     contract.glue_table_parameters()["meshworks.owner"]
@@ -20,21 +25,14 @@ Regenerate the committed JSON Schema (``data_product.schema.json``) after changi
 
 from __future__ import annotations
 
-import difflib
 import json
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -42,11 +40,62 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from meshworks.constructs.mesh.trust import check_s3_folder
-from meshworks.lambdas.mesh_notifier.partition_values import PartitionValueError, check_key_type
-from meshworks.lambdas.slo_monitor.cron import parse_cron, resolve_timezone
+from meshworks.constructs.mesh.contract_fields import (  # noqa: F401 - re-exported (moved there)
+    _ACCOUNT_RE,
+    _COLUMN_RE,
+    _EMAIL_RE,
+    _OWNER_RE,
+    _PLACEHOLDER_RE,
+    _SLACK_RE,
+    _SNAKE_RE,
+    _TAG_KEY_RE,
+    _TAG_VALUE_RE,
+    _TZ_ABBREVIATION_RE,
+    LOCATED_ERROR,
+    MAX_LF_TAG_LENGTH,
+    MAX_LF_TAGS_PER_RESOURCE,
+    PLATFORM_LF_TAGS,
+    RESERVED_TAG_KEYS,
+    AccountId,
+    ColumnName,
+    DomainName,
+    GlueTypeText,
+    SnakeName,
+    _check_account,
+    _check_account_type,
+    _check_column_name,
+    _check_cron,
+    _check_email,
+    _check_location,
+    _check_owner,
+    _check_slack,
+    _check_tags,
+    _check_timezone,
+    _description,
+    _located,
+    _snake_case,
+    _timezone_hint,
+    _timezones,
+    split_s3_uri,
+)
+from meshworks.constructs.mesh.glue_types import (  # noqa: F401 - re-exported (moved there)
+    _FORMAT_MISSING_TYPES,
+    _KEYWORDS,
+    _MAX_TYPE_DEPTH,
+    _MAX_TYPE_LENGTH,
+    _STRING_MAP_KEYS,
+    _TOKEN_RE,
+    _TYPE_ALIASES,
+    PRIMITIVE_TYPES,
+    GlueType,
+    _check_glue_type,
+    _format_issues,
+    _suggest,
+    _TypeParser,
+    format_type_problem,
+    parse_glue_type,
+)
 
 __all__ = [
     "CONSUMERS_PARAMETER",
@@ -75,563 +124,6 @@ CONSUMERS_PARAMETER = "meshworks:consumers"
 """Glue table parameter holding the product's producer account: the only account whose refresh events the
 hub's notifier accepts for the table (set from the reviewed contract, see :mod:`~meshworks.constructs.mesh.trust`)."""
 
-LOCATED_ERROR = "meshworks_located"
-"""Error type of validators that report several problems, each at its own place (see ``_located``)."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------------
-
-
-def _located(issues: list[tuple[tuple[str | int, ...], str]]) -> PydanticCustomError:
-    """One validation error that carries several problems, each with a location relative to the field.
-
-    pydantic reports a validator's error at the field itself; the loader unpacks ``ctx["issues"]`` so that
-    every problem points at its own YAML line (for example the second column with a duplicate name).
-    """
-    summary = "; ".join(message for _, message in issues)
-    return PydanticCustomError(LOCATED_ERROR, "{summary}", {"summary": summary, "issues": tuple(issues)})
-
-
-def _suggest(value: str, choices: Any, cutoff: float = 0.6) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest choice, or an empty string."""
-    matches = difflib.get_close_matches(value, list(choices), n=1, cutoff=cutoff)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
-
-
-_SNAKE_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
-
-
-def _snake_case(min_length: int, max_length: int, what: str) -> Any:
-    """Build a validator for a snake_case identifier of bounded length."""
-
-    def check(value: str) -> str:
-        if not _SNAKE_RE.match(value):
-            hint = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")
-            example = f" such as {hint!r}" if hint and _SNAKE_RE.match(hint) else ""
-            raise ValueError(
-                f"{what} {value!r} is not snake_case: use lowercase letters, digits and single underscores, "
-                f"starting with a letter{example}"
-            )
-        if not min_length <= len(value) <= max_length:
-            raise ValueError(f"{what} {value!r} must be {min_length}-{max_length} characters long")
-        return value
-
-    return check
-
-
-_PLACEHOLDER_RE = re.compile(
-    r"^\W*(?:todo|tbd|tba|fixme|xxx+|n/?a|none|null|description|desc|placeholder|lorem ipsum.*|test|"
-    r"same as above|see above|-+|\?+|\.+)\W*$|\b(?:todo|tbd|fixme|lorem ipsum)\b",
-    re.IGNORECASE,
-)
-
-
-def _description(min_length: int, what: str) -> Any:
-    """Build a validator for a human description: long enough, not a placeholder."""
-
-    def check(value: str) -> str:
-        text = " ".join(value.split())
-        if _PLACEHOLDER_RE.search(text):
-            raise ValueError(f"{what} looks like a placeholder ({text[:40]!r}): say what the data means")
-        if len(text) < min_length:
-            raise ValueError(
-                f"{what} is too short ({len(text)} characters; at least {min_length}): say what the data "
-                "is, where it comes from and how to use it"
-            )
-        return value
-
-    return check
-
-
-# --------------------------------------------------------------------------------------------------
-# Glue / Hive column types
-# --------------------------------------------------------------------------------------------------
-
-PRIMITIVE_TYPES: frozenset[str] = frozenset(
-    {
-        "string",
-        "int",
-        "bigint",
-        "smallint",
-        "tinyint",
-        "double",
-        "float",
-        "boolean",
-        "date",
-        "timestamp",
-        "binary",
-    }
-)
-"""Glue/Hive primitive types accepted without parameters (``decimal``, ``varchar``, ``char`` take them)."""
-
-_TYPE_ALIASES = {
-    "integer": "int",
-    "long": "bigint",
-    "short": "smallint",
-    "byte": "tinyint",
-    "text": "string",
-    "str": "string",
-    "varchar2": "varchar(n)",
-    "bool": "boolean",
-    "datetime": "timestamp",
-    "timestamptz": "timestamp",
-    "real": "float",
-    "number": "decimal(p,s)",
-    "numeric": "decimal(p,s)",
-    "list": "array<...>",
-    "dict": "map<k,v>",
-    "object": "struct<...>",
-    "record": "struct<...>",
-    "bytes": "binary",
-    "blob": "binary",
-}
-_KEYWORDS = sorted(PRIMITIVE_TYPES | {"decimal", "varchar", "char", "array", "map", "struct"})
-_TOKEN_RE = re.compile(r"\s*(?:(?P<ident>[A-Za-z_][A-Za-z0-9_]*)|(?P<number>[0-9]+)|(?P<punct>[<>(),:]))")
-_MAX_TYPE_DEPTH = 16
-_MAX_TYPE_LENGTH = 4000
-
-
-@dataclass(frozen=True)
-class GlueType:
-    """A parsed Glue/Hive column type; ``str()`` gives its canonical text (lowercase, no spaces).
-
-    Attributes:
-        name: ``string``, ``decimal``, ``array``, ``map``, ``struct`` ...
-        params: numeric parameters: ``(precision, scale)`` for decimal, ``(length,)`` for varchar/char.
-        children: element type (array), key and value types (map) or field types (struct).
-        field_names: struct field names, parallel to ``children``.
-    """
-
-    name: str
-    params: tuple[int, ...] = ()
-    children: tuple[GlueType, ...] = ()
-    field_names: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        if self.name == "struct":
-            inner = ",".join(f"{n}:{c}" for n, c in zip(self.field_names, self.children, strict=True))
-            return f"struct<{inner}>"
-        if self.children:
-            return f"{self.name}<{','.join(str(c) for c in self.children)}>"
-        if self.params:
-            return f"{self.name}({','.join(str(p) for p in self.params)})"
-        return self.name
-
-    @property
-    def is_primitive(self) -> bool:
-        """True unless this is an ``array``, ``map`` or ``struct``."""
-        return self.name not in {"array", "map", "struct"}
-
-    def struct_fields(self, prefix: str = "") -> Iterator[str]:
-        """Yield the dotted paths of every struct field, at any depth (``address.street``)."""
-        for index, child in enumerate(self.children):
-            if self.name == "struct":
-                path = f"{prefix}{self.field_names[index]}"
-                yield path
-                yield from child.struct_fields(path + ".")
-            else:
-                yield from child.struct_fields(prefix)
-
-
-class _TypeParser:
-    """Recursive-descent parser for Glue/Hive type strings."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens: list[tuple[str, str, int]] = []
-        position = 0
-        while position < len(text):
-            match = _TOKEN_RE.match(text, position)
-            if not match or match.end() == position:
-                if text[position:].strip() == "":
-                    break
-                offending = text[position:].lstrip()[:1]
-                column = len(text) - len(text[position:].lstrip()) + 1
-                raise ValueError(f"unexpected character {offending!r} at position {column}")
-            kind = match.lastgroup or ""
-            self.tokens.append((kind, match.group(kind), match.start(kind) + 1))
-            position = match.end()
-        self.index = 0
-
-    def _peek(self) -> tuple[str, str, int] | None:
-        return self.tokens[self.index] if self.index < len(self.tokens) else None
-
-    def _next(self, expected: str) -> tuple[str, str, int]:
-        token = self._peek()
-        if token is None:
-            raise ValueError(f"unexpected end of type; expected {expected}")
-        self.index += 1
-        return token
-
-    def _expect(self, punct: str) -> None:
-        kind, value, position = self._next(repr(punct))
-        if kind != "punct" or value != punct:
-            raise ValueError(f"expected {punct!r} at position {position}, found {value!r}")
-
-    def _number(self, what: str, low: int, high: int) -> int:
-        kind, value, position = self._next(what)
-        if kind != "number":
-            raise ValueError(f"expected {what} at position {position}, found {value!r}")
-        number = int(value)
-        if not low <= number <= high:
-            raise ValueError(f"{what} must be {low}-{high}, got {number}")
-        return number
-
-    def parse(self) -> GlueType:
-        result = self._type(0)
-        token = self._peek()
-        if token is not None:
-            raise ValueError(f"unexpected {token[1]!r} at position {token[2]} after a complete type")
-        return result
-
-    def _type(self, depth: int) -> GlueType:
-        if depth > _MAX_TYPE_DEPTH:
-            raise ValueError(f"types nest deeper than {_MAX_TYPE_DEPTH} levels")
-        kind, value, position = self._next("a type name")
-        if kind != "ident":
-            raise ValueError(f"expected a type name at position {position}, found {value!r}")
-        name = value.lower()
-        if name in PRIMITIVE_TYPES:
-            return GlueType(name)
-        if name == "decimal":
-            return self._decimal()
-        if name in {"varchar", "char"}:
-            high = 65535 if name == "varchar" else 255
-            self._expect("(")
-            length = self._number(f"{name} length", 1, high)
-            self._expect(")")
-            return GlueType(name, (length,))
-        if name == "array":
-            self._expect("<")
-            element = self._type(depth + 1)
-            self._expect(">")
-            return GlueType("array", children=(element,))
-        if name == "map":
-            return self._map(depth)
-        if name == "struct":
-            return self._struct(depth)
-        hint = f" (did you mean {_TYPE_ALIASES[name]!r}?)" if name in _TYPE_ALIASES else _suggest(name, _KEYWORDS)
-        raise ValueError(f"unknown type {value!r}{hint}")
-
-    def _decimal(self) -> GlueType:
-        token = self._peek()
-        if token is None or token[1] != "(":
-            return GlueType("decimal", (10, 0))
-        self._expect("(")
-        precision = self._number("decimal precision", 1, 38)
-        scale = 0
-        token = self._peek()
-        if token is not None and token[1] == ",":
-            self._expect(",")
-            scale = self._number("decimal scale", 0, 38)
-        self._expect(")")
-        if scale > precision:
-            raise ValueError(f"decimal scale {scale} is larger than its precision {precision}")
-        return GlueType("decimal", (precision, scale))
-
-    def _map(self, depth: int) -> GlueType:
-        self._expect("<")
-        key = self._type(depth + 1)
-        if not key.is_primitive:
-            raise ValueError(f"map keys must be a primitive type, not {key}")
-        self._expect(",")
-        value = self._type(depth + 1)
-        self._expect(">")
-        return GlueType("map", children=(key, value))
-
-    def _struct(self, depth: int) -> GlueType:
-        self._expect("<")
-        names: list[str] = []
-        children: list[GlueType] = []
-        while True:
-            kind, value, position = self._next("a struct field name")
-            if kind != "ident":
-                raise ValueError(f"expected a struct field name at position {position}, found {value!r}")
-            field_name = value.lower()
-            if field_name in names:
-                raise ValueError(f"duplicate struct field {field_name!r}")
-            self._expect(":")
-            names.append(field_name)
-            children.append(self._type(depth + 1))
-            kind, value, position = self._next("',' or '>'")
-            if value == ">":
-                break
-            if value != ",":
-                raise ValueError(f"expected ',' or '>' at position {position}, found {value!r}")
-        return GlueType("struct", children=tuple(children), field_names=tuple(names))
-
-
-@lru_cache(maxsize=4096)  # pure, and its GlueType is immutable: a mesh repeats a few hundred types
-def parse_glue_type(text: str) -> GlueType:
-    """Parse a Glue/Hive column type such as ``map<string,array<struct<id:bigint,at:timestamp>>>``.
-
-    Raises:
-        ValueError: with a readable message (unknown type, missing ``>``, bad decimal ...).
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"a type must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise ValueError("the type is empty")
-    if len(text) > _MAX_TYPE_LENGTH:
-        raise ValueError(f"the type is longer than {_MAX_TYPE_LENGTH} characters")
-    return _TypeParser(text).parse()
-
-
-def _check_glue_type(value: str) -> str:
-    try:
-        return str(parse_glue_type(value))
-    except ValueError as exc:
-        raise ValueError(f"invalid Glue type {value!r}: {exc}") from None
-
-
-#: Types each format cannot store, at any depth, with the type to use instead. Iceberg's types are
-#: boolean, int, long, float, double, decimal, date, time, timestamp(tz), string, uuid, fixed, binary,
-#: list, map and struct (Iceberg table spec, "Schemas and Data Types"); Delta's protocol has byte and
-#: short but no char/varchar (Spark stores those as string); Hudi's schema is an Avro schema, like the
-#: avro format's: no 8/16-bit integers, no char/varchar, and map keys are always strings.
-_FORMAT_MISSING_TYPES: dict[str, dict[str, str]] = {
-    "iceberg": {"tinyint": "int", "smallint": "int", "char": "string", "varchar": "string"},
-    "delta": {"char": "string", "varchar": "string"},
-    "hudi": {"tinyint": "int", "smallint": "int", "char": "string", "varchar": "string"},
-}
-_STRING_MAP_KEYS = frozenset({"hudi", "avro"})
-
-
-def format_type_problem(fmt: str, glue_type: GlueType) -> str | None:
-    """Why ``fmt`` cannot store a column of ``glue_type`` (with the type to use), or None when it can.
-
-    CSV has no nested types; Iceberg, Delta and Hudi lack some Hive types (``_FORMAT_MISSING_TYPES``);
-    Avro and Hudi maps have string keys.
-    """
-    if fmt == "csv" and not glue_type.is_primitive:
-        return f"csv files have no nested types: {glue_type} is not a primitive type (flatten it, or use parquet/json)"
-    missing = _FORMAT_MISSING_TYPES.get(fmt, {})
-    stack = [glue_type]
-    while stack:
-        current = stack.pop()
-        if current.name in missing:
-            inside = f" (in {glue_type})" if current is not glue_type else ""
-            return f"{fmt} has no type {current}{inside}: use {missing[current.name]}"
-        if current.name == "map" and fmt in _STRING_MAP_KEYS and current.children[0].name != "string":
-            return f"{fmt} maps have string keys: use map<string,{current.children[1]}> instead of {current}"
-        stack.extend(reversed(current.children))
-    return None
-
-
-def _format_issues(
-    columns: tuple[Column, ...], fmt: Any, *, partition_keys: bool = False
-) -> list[tuple[tuple[str | int, ...], str]]:
-    issues: list[tuple[tuple[str | int, ...], str]] = []
-    fmt_name = getattr(fmt, "value", fmt)
-    for index, column in enumerate(columns):
-        problem = format_type_problem(fmt_name, column.glue_type) if isinstance(fmt_name, str) else None
-        if problem is None and partition_keys:
-            try:
-                check_key_type(column.name, column.type)
-            except PartitionValueError as error:
-                problem = str(error)
-        if problem is not None:
-            issues.append(((index, "type"), f"column {column.name!r}: {problem}" if not partition_keys else problem))
-    return issues
-
-
-# --------------------------------------------------------------------------------------------------
-# Field types
-# --------------------------------------------------------------------------------------------------
-
-_COLUMN_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
-_EMAIL_RE = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
-)
-_SLACK_RE = re.compile(r"^#[a-z0-9]+(?:-[a-z0-9]+)*$")
-_OWNER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9 _.-]*[A-Za-z0-9]$")
-_ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
-_TAG_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
-_TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9 _.:/=+@%-]+$")
-RESERVED_TAG_KEYS: frozenset[str] = frozenset({"domain", "classification", "product", "pii"})
-"""LF-tag keys the platform sets itself from the contract (see :meth:`DataProductContract.lf_tags`)."""
-#: Lake Formation: LF-tag keys and values are at most 50 characters; a resource carries at most 50 LF-tags
-#: (developer guide, "Lake Formation tag-based access control notes and restrictions").
-MAX_LF_TAG_LENGTH = 50
-MAX_LF_TAGS_PER_RESOURCE = 50
-#: LF-tags every table carries besides the contract's tags and one per consumer: domain, classification, pii.
-PLATFORM_LF_TAGS = 3
-
-
-def _check_column_name(value: str) -> str:
-    if not _COLUMN_RE.match(value):
-        hint = re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_")
-        example = f" such as {hint!r}" if hint and _COLUMN_RE.match(hint) else ""
-        raise ValueError(
-            f"column name {value!r} is not valid in Glue/Athena: use lowercase letters, digits and underscores{example}"
-        )
-    if len(value) > 128:
-        raise ValueError(f"column name {value[:20]!r}... is longer than 128 characters")
-    return value
-
-
-def _check_email(value: str) -> str:
-    local = value.rpartition("@")[0]
-    if len(value) > 254 or len(local) > 64 or not _EMAIL_RE.match(value):
-        raise ValueError(f"{value!r} is not a valid email address (for example 'sales-data@example.com')")
-    return value
-
-
-def _check_slack(value: str) -> str:
-    if not _SLACK_RE.match(value) or len(value) > 81:
-        hint = "#" + re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
-        example = f" such as {hint!r}" if len(hint) > 1 else ""
-        raise ValueError(f"Slack channel {value!r} must be '#' followed by lowercase words joined by '-'{example}")
-    return value
-
-
-def _check_owner(value: str) -> str:
-    if not 2 <= len(value) <= 64 or not _OWNER_RE.match(value):
-        raise ValueError(
-            f"owner {value!r} must be a team name of 2-64 characters: letters, digits, spaces, '.', '_', '-'"
-        )
-    return value
-
-
-def _check_account(value: str) -> str:
-    if not _ACCOUNT_RE.match(value):
-        raise ValueError(f"{value!r} is not a 12-digit AWS account id")
-    return value
-
-
-def _check_account_type(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        source = getattr(value, "source", None)  # the loader's YamlInt: the digits as written
-        if source is not None and re.fullmatch(r"[0-9_]+", source) and source != str(int(value)):
-            # YAML 1.1 read a leading-zero number as octal: the value is another number, never suggest it.
-            raise ValueError(
-                f"account id {source} must be quoted ('{source}'): YAML reads an unquoted number with a leading 0 "
-                f"as octal ({int(value)}), a different account"
-            )
-        if len(str(int(value))) == 12:
-            raise ValueError(
-                f"account id {int(value)} must be quoted ('{int(value)}'): YAML reads unquoted numbers as integers"
-            )
-        raise ValueError(
-            f"account id {int(value)} must be quoted, with all 12 digits as written (e.g. '012345678901'): "
-            "YAML reads unquoted numbers as integers, dropping leading zeros"
-        )
-    return value
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """Split ``s3://bucket/prefix/`` into ``("bucket", "prefix/")`` (no validation)."""
-    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-    return bucket, prefix
-
-
-def _check_location(value: str) -> str:
-    return check_s3_folder(value, what="location")
-
-
-def _check_cron(value: str) -> str:
-    parse_cron(value)  # raises ValueError with a readable message
-    return " ".join(value.split())
-
-
-@lru_cache(maxsize=1)
-def _timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-#: Abbreviations people write instead of an IANA zone: they name an offset, not a place with its DST rules.
-_TZ_ABBREVIATION_RE = re.compile(r"^[A-Z]{2,5}([+-]\d{1,2})?$")
-
-
-def _timezone_hint(value: str, known: frozenset[str]) -> str:
-    """A suggestion only when it is right: a different letter case, or one clearly closest real zone."""
-    by_lower = {name.lower(): name for name in known}
-    if value.lower() in by_lower:
-        return f" (did you mean {by_lower[value.lower()]!r}?)"
-    if _TZ_ABBREVIATION_RE.match(value):
-        return (
-            f": {value!r} looks like an abbreviation, which names an offset, not a zone with its daylight-saving "
-            "rules; use the IANA name of the place, e.g. 'Europe/Berlin' for CET/CEST or 'America/New_York' for EST/EDT"
-        )
-    # Typos only: a high cutoff and a single candidate ("Europe/Berlinn"), never a different city.
-    close = difflib.get_close_matches(value, list(known), n=2, cutoff=0.85)
-    if len(close) == 1:
-        return f" (did you mean {close[0]!r}?)"
-    return " (IANA names are Area/City of one main city per zone, e.g. 'Europe/Berlin', 'America/Phoenix' or 'UTC')"
-
-
-def _check_timezone(value: str) -> str:
-    known = _timezones()
-    if known and value not in known:
-        raise ValueError(f"unknown IANA time zone {value!r}{_timezone_hint(value, known)}")
-    resolve_timezone(value)
-    return value
-
-
-def _check_tags(value: dict[str, str]) -> dict[str, str]:
-    issues: list[tuple[tuple[str | int, ...], str]] = []
-    if len(value) > 40:
-        issues.append(((), f"at most 40 tags are allowed (Lake Formation limit with platform tags), got {len(value)}"))
-    for key, tag in value.items():
-        if not _TAG_KEY_RE.match(key) or len(key) > MAX_LF_TAG_LENGTH:
-            issues.append(
-                ((key,), f"tag key {key!r} must be 1-50 lowercase letters, digits, '_' or '-', starting with a letter")
-            )
-        elif key in RESERVED_TAG_KEYS:
-            issues.append(((key,), f"tag key {key!r} is set by the platform from the contract; remove it"))
-        if not tag or len(tag) > MAX_LF_TAG_LENGTH or not _TAG_VALUE_RE.match(tag):
-            issues.append(((key,), f"tag value {tag[:40]!r} must be 1-50 letters, digits, spaces or _.:/=+@%-"))
-    if issues:
-        raise _located(issues)
-    return value
-
-
-SnakeName = Annotated[
-    str,
-    AfterValidator(_snake_case(3, 64, "name")),
-    Field(
-        description="Data product (and Glue table) name: snake_case, 3-64 characters.",
-        json_schema_extra={"pattern": _SNAKE_RE.pattern, "minLength": 3, "maxLength": 64},
-        examples=["orders"],
-    ),
-]
-DomainName = Annotated[
-    str,
-    AfterValidator(_snake_case(2, 50, "domain")),  # also the value of the LF-tag `domain`: at most 50
-    Field(
-        description="Owning business domain (and Glue database name): snake_case, 2-50 characters.",
-        json_schema_extra={"pattern": _SNAKE_RE.pattern, "minLength": 2, "maxLength": 50},
-        examples=["sales"],
-    ),
-]
-ColumnName = Annotated[
-    str,
-    AfterValidator(_check_column_name),
-    Field(
-        description="Column name as Glue/Athena stores it: lowercase letters, digits and underscores.",
-        json_schema_extra={"pattern": _COLUMN_RE.pattern, "maxLength": 128},
-    ),
-]
-GlueTypeText = Annotated[
-    str,
-    AfterValidator(_check_glue_type),
-    Field(
-        description=(
-            "Glue/Hive type: string, int, bigint, smallint, tinyint, double, float, boolean, date, timestamp, "
-            "binary, decimal(p,s), varchar(n), char(n), array<t>, map<k,v>, struct<a:t,...>."
-        ),
-        examples=["bigint", "decimal(12,2)", "array<struct<sku:string,quantity:int>>"],
-    ),
-]
-AccountId = Annotated[
-    str,
-    BeforeValidator(_check_account_type),
-    AfterValidator(_check_account),
-    Field(description="12-digit AWS account id (quoted in YAML).", json_schema_extra={"pattern": "^[0-9]{12}$"}),
-]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -783,6 +275,8 @@ class DataProductContract(BaseModel):
     """One data product: what it is, who owns it, where it lives, its schema, SLO and consumers.
 
     Example::
+
+        from meshworks.constructs.mesh import DataProductContract
 
         contract = DataProductContract.model_validate(
             {

@@ -38,12 +38,20 @@ table, so a contract's tags and consumers together are limited to 47 (the contra
 
 Example::
 
-    hub = MeshHub(self, "Hub", name_prefix="acme", producer_locations=["s3://acme-sales-curated/"])
-    product = DataProduct(self, "Orders", contract=contract, hub=hub,
-                          data_access_role_arn=hub.data_access_role.role_arn,
-                          allowed_consumer_accounts=["777788889999"])
+    from aws_cdk import App, Environment, Stack
+
+    from meshworks.constructs.mesh import DataProduct, MeshHub, load_contracts
+
+    app = App()
+    stack = Stack(app, "Mesh", env=Environment(account="111111111111", region="eu-west-1"))
+    contract = next(c for c in load_contracts(["contracts/"]) if c.name == "orders")
+    hub = MeshHub(stack, "Hub", name_prefix="acme", producer_locations=["s3://acme-sales-curated-eu-west-1/"])
+    product = DataProduct(stack, "Orders", contract=contract, hub=hub,
+                          data_access_role=hub.data_access_role,
+                          allowed_consumer_accounts=["333333333333"])
     product.table              # the AWS::Glue::Table
     product.grants             # {} in LF_TAGS mode; account -> AWS::LakeFormation::PrincipalPermissions
+    app.synth()
 
 The Glue database (one per domain, ``contract.database_name``), the LF-tag keys and values of the table
 and the Lake Formation settings (the deployment role as LF admin) must exist before the product is
@@ -55,16 +63,16 @@ must come from elsewhere: ``MeshHubStack`` and the consumer shards of ``DataProd
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from aws_cdk import CfnDeletionPolicy, CfnResource, RemovalPolicy
 from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lakeformation as lakeformation
 from constructs import Construct
 
-from meshworks.constructs.core.inputs import account_ids, role_arns
+from meshworks.constructs.core.inputs import Choice, account_ids, role_arns
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.mesh.contract import CONSUMERS_PARAMETER, DataProductContract  # noqa: F401 - re-exported
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
@@ -112,7 +120,7 @@ class _TagAssociations:
             association.add_resource_dependency(target)
 
 
-class SharingMode(str, Enum):
+class SharingMode(Choice):
     """How a data product reaches its consumer accounts."""
 
     LF_TAGS = "lf_tags"
@@ -226,17 +234,27 @@ class DataProduct(Construct):
 
     Example::
 
-        DataProduct(self, "Orders", contract=contract, catalog_id="111122223333",
+        from aws_cdk import App, Environment, Stack
+
+        from meshworks.constructs.mesh import DataProduct, SharingMode, load_contracts
+
+        app = App()
+        stack = Stack(app, "Products", env=Environment(account="111122223333", region="eu-west-1"))
+        contract = next(c for c in load_contracts(["contracts/"]) if c.name == "orders")
+        DataProduct(stack, "Orders", contract=contract, catalog_id="111122223333",
                     data_access_role_arn="arn:aws:iam::111122223333:role/acme-lf-data-access",
                     sharing_mode=SharingMode.NAMED_RESOURCES,
-                    allowed_consumer_accounts=["777788889999"])   # the platform's allowlist
+                    allowed_consumer_accounts=["333333333333"])   # the platform's allowlist
+        app.synth()
 
     Args:
         contract: the reviewed contract.
         catalog_id: the hub account (the Data Catalog that holds the table). Default: ``hub.catalog_id``;
             required without a hub.
-        data_access_role_arn: role Lake Formation uses to read the location. ``None`` skips the
-            registration (register the bucket yourself). Default: required.
+        data_access_role: the role Lake Formation uses to read the location (registers it). Default: the
+            hub's ``data_access_role`` with ``hub=``; without a hub, no registration (register the bucket yourself).
+        data_access_role_arn: the same role by ARN, for a role of another account or stack (escape hatch;
+            give one of the two). Default: none.
         sharing_mode: Default: ``SharingMode.LF_TAGS``.
         database_name: Default: ``contract.database_name`` (the domain).
         csv_header: CSV files start with a header line. Default: True.
@@ -263,7 +281,8 @@ class DataProduct(Construct):
         *,
         contract: DataProductContract,
         catalog_id: str | None = None,
-        data_access_role_arn: str | None,
+        data_access_role: iam.IRole | None = None,
+        data_access_role_arn: str | None = None,
         sharing_mode: SharingMode | str = SharingMode.LF_TAGS,
         database_name: str | None = None,
         csv_header: bool = True,
@@ -287,6 +306,12 @@ class DataProduct(Construct):
         self.database_name = database_name or contract.database_name
 
         self.location_registration: lakeformation.CfnResource | None = None
+        if data_access_role is not None and data_access_role_arn is not None:
+            raise ValueError(f"DataProduct {construct_id!r}: pass data_access_role or data_access_role_arn, not both")
+        if data_access_role is not None:
+            data_access_role_arn = data_access_role.role_arn
+        elif data_access_role_arn is None and hub is not None:
+            data_access_role_arn = hub.data_access_role.role_arn
         if data_access_role_arn is not None:
             self.location_registration = lakeformation.CfnResource(
                 self,

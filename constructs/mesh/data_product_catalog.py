@@ -25,14 +25,22 @@ template-size budget (900 kB: CloudFormation allows 1 MB), estimated from the co
 
 Example::
 
-    lock = ShardLock.load(Path("contracts/shards.lock.json"))   # None when missing
-    lock = ShardLock.place(contracts, lock)                       # what `meshworks shards` writes
+    from aws_cdk import App, Environment, Stack
+
+    from meshworks.constructs.mesh import DataProductCatalog, ShardLock, load_contracts, plan_shards
+
+    app = App()
+    hub = Environment(account="111111111111", region="eu-west-1")
+    contracts = load_contracts(["contracts/"])
+    lock = ShardLock.load("contracts/shards.lock.json")   # None when missing
+    lock = ShardLock.place(contracts, lock)                 # what `meshworks shards` writes
     plans = plan_shards(contracts, lock=lock)
     for plan in plans:   # consumer shards first: product shards use their LF-tag keys
-        stack = Stack(app, plan.stack_id)
-        DataProductCatalog(stack, "Products", plan=plan, catalog_id=hub_account,
-                           data_access_role_arn=data_access_role_arn,
-                           allowed_consumer_accounts=config.mesh_trust().consumer_accounts)
+        stack = Stack(app, plan.stack_id, env=hub)
+        DataProductCatalog(stack, "Products", plan=plan, catalog_id=hub.account,
+                           data_access_role_arn="arn:aws:iam::111111111111:role/acme-mesh-data-access",
+                           allowed_consumer_accounts=["333333333333"])
+    app.synth()
 """
 
 from __future__ import annotations
@@ -633,9 +641,16 @@ class DataProductCatalog(Construct):
 
     Example::
 
-        DataProductCatalog(stack, "Products", contracts=contracts, catalog_id=hub_account,
-                           data_access_role_arn=role_arn,
-                           allowed_consumer_accounts=["777788889999"])   # consumers default to the contracts'
+        from aws_cdk import App, Environment, Stack
+
+        from meshworks.constructs.mesh import DataProductCatalog, load_contracts
+
+        app = App()
+        stack = Stack(app, "Products", env=Environment(account="111111111111", region="eu-west-1"))
+        DataProductCatalog(stack, "Products", contracts=load_contracts(["contracts/"]), catalog_id="111111111111",
+                           data_access_role_arn="arn:aws:iam::111111111111:role/acme-mesh-data-access",
+                           allowed_consumer_accounts=["333333333333"])   # consumers default to the contracts'
+        app.synth()
 
     Args:
         plan: a shard from :func:`plan_shards` (gives ``contracts`` and ``consumers``). Default: none.
@@ -708,6 +723,7 @@ class DataProductCatalog(Construct):
                 f"{self.node.path}: {len(contracts)} products need {expected} resources, more than {max_resources}; "
                 "spread them over several stacks with plan_shards()"
             )
+        (catalog_id,) = account_ids("DataProductCatalog", "catalog_id", [catalog_id])
         self.catalog_id = catalog_id
         self.consumer_tags: dict[str, lakeformation.CfnTag] = {}
         self.consumer_grants: dict[str, list[lakeformation.CfnPrincipalPermissions]] = {}

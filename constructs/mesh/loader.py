@@ -8,10 +8,14 @@ Two entry points:
 
 Example::
 
+    from meshworks.constructs.mesh import MeshTrust, ProducerDomain
     from meshworks.constructs.mesh.loader import ContractError, load_contracts
 
+    trust = MeshTrust({"sales": ProducerDomain(producer_accounts=["444444444444"],
+                                               buckets=["s3://acme-sales-curated-eu-west-1/"])},
+                      consumer_accounts=["333333333333"])
     try:
-        contracts = load_contracts(["contracts/"], trust=config.mesh_trust())
+        contracts = load_contracts(["contracts/sales/"], trust=trust)
     except ContractError as error:
         raise SystemExit(str(error)) from None
 
@@ -444,6 +448,9 @@ def discover_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[tuple[
     Returns ``(path, display name)`` pairs in a stable order without repeats, and a problem for every path
     that does not exist or is a directory without contracts.
     """
+    if isinstance(paths, str | bytes | os.PathLike) or not isinstance(paths, Iterable):
+        # One path would be iterated character by character ("c", "o", ...): say so instead.
+        raise ValueError(f"contract paths must be a list of files or folders, not one path {paths!r}: pass [{str(paths)!r}]")
     found: list[tuple[Path, str]] = []
     problems: list[Problem] = []
     seen: set[Path] = set()

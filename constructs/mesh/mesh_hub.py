@@ -22,11 +22,20 @@ replaced, no consumer shares), every permission here is scoped and nothing exist
 
 Example::
 
-    hub = MeshHub(self, "Hub", name_prefix="acme", producer_buckets=["acme-sales-curated"])
+    from aws_cdk import App, Environment, Stack
+    from aws_cdk import aws_iam as iam
+
+    from meshworks.constructs.mesh import MeshHub
+
+    app = App()
+    stack = Stack(app, "Hub", env=Environment(account="111111111111", region="eu-west-1"))
+    slo_checker_role = iam.Role(stack, "SloChecker", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    hub = MeshHub(stack, "Hub", name_prefix="acme", producer_locations=["s3://acme-sales-curated/"])
     hub.add_domain("sales", producer_accounts=["444455556666"])
     hub.add_consumer_account("777788889999")
     hub.add_lf_tag("classification", ["public", "internal", "confidential", "restricted"])
     hub.grant_read_deliveries(slo_checker_role)
+    app.synth()
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from aws_cdk import (
     Annotations,
     ArnFormat,
     CfnDeletionPolicy,
+    CfnResource,
     DefaultStackSynthesizer,
     Duration,
     Fn,
@@ -60,6 +70,7 @@ from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_gr
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey, allow_service_to_use_key
 from meshworks.constructs.core.removal import resolve_removal_policy
+from meshworks.constructs.core.renamed import renamed_arguments
 from meshworks.constructs.mesh.trust import check_s3_folder
 
 __all__ = ["REFRESH_DETAIL_TYPE", "REFRESH_SOURCE", "MeshHub"]
@@ -119,7 +130,7 @@ class MeshHub(Construct):
             notifier writes ``_SUCCESS`` markers there). Default: none.
         producer_locations: S3 folders (``s3://bucket/prefix/``) holding product data, each read only
             under its prefix (see ``add_producer_location``). Default: none.
-        producer_key_arns: KMS keys of those buckets. Default: none.
+        producer_kms_key_arns: KMS keys of those buckets. Default: none.
         encryption_key: encrypts the table, topic, logs and queues. Default: a new ``PlatformKey``.
         delivery_table_name: Default: ``<prefix>-deliveries``.
         removal_policy: of the delivery table. Default: RETAIN.
@@ -131,6 +142,7 @@ class MeshHub(Construct):
     without producer KMS keys add a synth-time warning (a KMS-encrypted bucket needs its key).
     """
 
+    @renamed_arguments("MeshHub", producer_key_arns="producer_kms_key_arns")
     def __init__(
         self,
         scope: Construct,
@@ -142,7 +154,7 @@ class MeshHub(Construct):
         cross_account_version: int = 4,
         producer_buckets: Sequence[str] = (),
         producer_locations: Sequence[str] = (),
-        producer_key_arns: Sequence[str] = (),
+        producer_kms_key_arns: Sequence[str] = (),
         encryption_key: kms.IKey | None = None,
         delivery_table_name: str | None = None,
         removal_policy: RemovalPolicy | None = None,
@@ -151,14 +163,14 @@ class MeshHub(Construct):
         # Checked before anything is built: an s3:// URI or a bad ARN would otherwise fail only at deploy time.
         producer_buckets = bucket_names("MeshHub", "producer_buckets", producer_buckets)
         producer_locations = string_list("MeshHub", "producer_locations", producer_locations, example="s3://acme-sales/orders/")
-        producer_key_arns = kms_key_arns("MeshHub", "producer_key_arns", producer_key_arns)
+        producer_kms_key_arns = kms_key_arns("MeshHub", "producer_kms_key_arns", producer_kms_key_arns)
         lf_admin_role_arns = role_arns("MeshHub", "lf_admin_role_arns", lf_admin_role_arns)
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self._stack = stack
         self.name_prefix = name_prefix
         self.role_names = role_names(name_prefix)
-        if producer_buckets and not producer_key_arns:
+        if producer_buckets and not producer_kms_key_arns:
             Annotations.of(self).add_warning_v2(
                 "meshworks:mesh-producer-keys",
                 f"producer buckets {sorted(producer_buckets)} but no producer KMS keys: if a bucket is SSE-KMS "
@@ -317,7 +329,7 @@ class MeshHub(Construct):
         self.event_bus = events.EventBus(
             self, "RefreshBus", event_bus_name=f"{name_prefix}-mesh-refresh", description="meshworks producer refreshes"
         )
-        self._bus_policy: events.CfnEventBusPolicy | None = None
+        self._bus_policy: CfnResource | None = None
         if self.notifier.dead_letter_queue is not None:
             # Rejected events go there at once (not retried), with their reason; the DLQ is alarmed.
             self.notifier.function.add_environment("REJECTED_QUEUE_URL", self.notifier.dead_letter_queue.queue_url)
@@ -346,7 +358,7 @@ class MeshHub(Construct):
             self.add_producer_bucket(bucket)
         for location in producer_locations:
             self.add_producer_location(location)
-        for key_arn in producer_key_arns:
+        for key_arn in producer_kms_key_arns:
             self.add_producer_key(key_arn)
 
         # ---- alarms: every retry path of the refresh flow ends in the notifier's DLQ --------------
@@ -470,20 +482,22 @@ class MeshHub(Construct):
         self._producer_accounts.append(account)
         self.notifier.function.add_environment("PRODUCER_ACCOUNTS", ",".join([self.catalog_id, *self.producer_accounts]))
         if self._bus_policy is None:
-            self._bus_policy = events.CfnEventBusPolicy(
+            # L1 through CfnResource, as JobFailureAlerts does: CfnEventBusPolicy prints a jsii deprecation
+            # warning for its deprecated props (principal, action, condition) even when they are not used.
+            self._bus_policy = CfnResource(
                 self,
                 "RefreshBusPolicy",
-                event_bus_name=self.event_bus.event_bus_name,
-                statement_id="AdmitProducerAccounts",
+                type="AWS::Events::EventBusPolicy",
+                properties={"EventBusName": self.event_bus.event_bus_name, "StatementId": "AdmitProducerAccounts"},
             )
-        self._bus_policy.statement = {
+        self._bus_policy.add_property_override("Statement", {
             "Sid": "AdmitProducerAccounts",
             "Effect": "Allow",
             "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(self._producer_accounts)]},
             "Action": "events:PutEvents",
             "Resource": self.event_bus.event_bus_arn,
             "Condition": {"StringEquals": {"events:source": REFRESH_SOURCE, "events:detail-type": REFRESH_DETAIL_TYPE}},
-        }
+        })
 
     # ---- domains ---------------------------------------------------------------------------------
 

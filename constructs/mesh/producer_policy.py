@@ -17,6 +17,9 @@ reads ``cdk.json`` and the contracts) or from any other source of locations and 
 
 Example::
 
+    from meshworks.constructs.mesh.producer_policy import producer_policy
+
+    key_arn = "arn:aws:kms:eu-west-1:444455556666:key/00000000-0000-4000-8000-444455556666"
     policy = producer_policy(hub_account="111111111111", name_prefix="acme", region="eu-west-1",
                              locations=["s3://acme-sales-curated/orders/"], kms_key_arns=[key_arn])
     policy["bucket_policies"]["acme-sales-curated"]   # {"Version": ..., "Statement": [...]}
@@ -29,7 +32,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from meshworks.constructs.core.inputs import string_list
+from meshworks.constructs.core.inputs import account_ids, string_list
 from meshworks.constructs.mesh.mesh_hub import role_names
 
 __all__ = ["producer_policy"]
@@ -79,6 +82,7 @@ def producer_policy(
     """
     locations = string_list("producer_policy", "locations", locations, example="s3://acme-sales/orders/")
     kms_key_arns = string_list("producer_policy", "kms_key_arns", kms_key_arns, example="arn:aws:kms:...:key/...")
+    (hub_account,) = account_ids("producer_policy", "hub_account", [hub_account])
     roles = {name: f"arn:{partition}:iam::{hub_account}:role/{role}" for name, role in role_names(name_prefix).items()}
     prefixes: dict[str, set[str]] = {}
     for location in locations:

@@ -25,7 +25,12 @@ rule                      finding
 
 Example::
 
-    findings = review_contracts(contracts, trust=config.mesh_trust())
+    from meshworks.constructs.mesh import MeshTrust, ProducerDomain, load_contracts, review_contracts
+
+    contracts = load_contracts(["contracts/sales/"])
+    trust = MeshTrust({"sales": ProducerDomain(producer_accounts=["444444444444"],
+                                               buckets=["s3://acme-sales-curated-eu-west-1/"])})
+    findings = review_contracts(contracts, trust=trust)
     for finding in findings:
         print(contracts[finding.index].qualified_name, finding.loc, finding.message)
 """

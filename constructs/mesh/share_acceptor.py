@@ -10,9 +10,19 @@ hub must share again).
 
 Example::
 
-    acceptor = ShareAcceptor(self, "Acceptor", hub_account_id="111122223333",
+    from aws_cdk import App, Environment, Stack
+    from aws_cdk import aws_cloudwatch_actions as cw_actions
+    from aws_cdk import aws_sns as sns
+
+    from meshworks.constructs.mesh import ShareAcceptor
+
+    app = App()
+    stack = Stack(app, "Spoke", env=Environment(account="444455556666", region="eu-west-1"))
+    ops_topic = sns.Topic(stack, "Ops", enforce_ssl=True)
+    acceptor = ShareAcceptor(stack, "Acceptor", hub_account_id="111122223333",
                              local_principal_arns=["arn:aws:iam::444455556666:role/analysts"])
     acceptor.expired_alarm.add_alarm_action(cw_actions.SnsAction(ops_topic))
+    app.synth()
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from meshworks.constructs.core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
-from meshworks.constructs.core.inputs import whole_duration
+from meshworks.constructs.core.inputs import account_ids, whole_duration
 from meshworks.constructs.core.nag import acknowledge, acknowledge_policies, arn
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey, allow_service_to_use_key
@@ -41,7 +51,6 @@ from meshworks.constructs.core.secure_log_group import SecureLogGroup
 
 __all__ = ["ShareAcceptor"]
 
-_ACCOUNT_RE = re.compile(r"^\d{12}$")
 _PRINCIPAL_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 #: Non-empty: Glue writes are scoped to ``database/<prefix>*``; an empty prefix would mean every database.
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -112,8 +121,7 @@ class ShareAcceptor(Construct):
     ) -> None:
         whole_duration("ShareAcceptor", "schedule", schedule, "minutes", minimum=1)  # a Scheduler rate
         super().__init__(scope, construct_id)
-        if not Token.is_unresolved(hub_account_id) and not _ACCOUNT_RE.match(hub_account_id):
-            raise ValueError(f"hub_account_id must be a 12-digit account id, got {hub_account_id!r}")
+        (hub_account_id,) = account_ids("ShareAcceptor", "hub_account_id", [hub_account_id])
         if not Token.is_unresolved(resource_link_prefix) and not _PREFIX_RE.match(resource_link_prefix):
             raise ValueError(
                 "resource_link_prefix must start with a lowercase letter and hold only lowercase letters, digits "

@@ -12,9 +12,18 @@ other accounts can read it.
 
 Example::
 
-    spoke = SpokeProduct(self, "Spoke", hub_account_id=self.account,
+    from aws_cdk import App, Environment, Stack
+    from aws_cdk import aws_iam as iam
+
+    from meshworks.constructs.mesh import SpokeProduct
+
+    app = App()
+    stack = Stack(app, "Hub", env=Environment(account="111122223333", region="eu-west-1"))
+    catalog_admins = iam.Role(stack, "CatalogAdmins", assumed_by=iam.AccountRootPrincipal())
+    spoke = SpokeProduct(stack, "Spoke", hub_account_id=stack.account,
                          consumer_accounts=["444455556666"], asset_bucket_name="acme-sc-assets-111122223333")
     spoke.portfolio.give_access_to_role(catalog_admins)
+    app.synth()
 """
 
 from __future__ import annotations

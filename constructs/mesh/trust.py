@@ -210,6 +210,13 @@ class MeshTrust:
     consumer_accounts: frozenset[str] = field(default_factory=frozenset)
 
     def __init__(self, domains: Mapping[str, ProducerDomain], consumer_accounts: Iterable[str] = ()) -> None:
+        if isinstance(consumer_accounts, str | bytes) or not isinstance(consumer_accounts, Iterable):
+            raise ValueError(
+                f"MeshTrust: consumer_accounts must be a list of account ids, not {consumer_accounts!r}: "
+                f"pass a list, e.g. [{str(consumer_accounts)!r}]"
+            )
+        if not isinstance(domains, Mapping):
+            raise ValueError(f"MeshTrust: domains must map domain names to ProducerDomain, got {domains!r}")
         object.__setattr__(self, "domains", dict(domains))
         object.__setattr__(self, "consumer_accounts", frozenset(consumer_accounts))
 

@@ -2,12 +2,20 @@
 
 Example::
 
+    from aws_cdk import App, Environment, Stack
+    from aws_cdk import aws_dynamodb as dynamodb
+
+    from meshworks.constructs.mesh import load_contracts
     from meshworks.constructs.monitoring import JobFailureAlerts, PlatformDashboard, SloMonitor
 
-    monitor = SloMonitor(self, "Slo", contracts=contracts, delivery_table=deliveries)
-    alerts = JobFailureAlerts(self, "JobAlerts", slack_secret=monitor.slack_secret,
+    app = App()
+    stack = Stack(app, "Monitoring", env=Environment(account="111111111111", region="eu-west-1"))
+    deliveries = dynamodb.Table.from_table_name(stack, "Deliveries", "acme-deliveries")
+    monitor = SloMonitor(stack, "Slo", contracts=load_contracts(["contracts/"]), delivery_table=deliveries)
+    alerts = JobFailureAlerts(stack, "JobAlerts", slack_secret=monitor.slack_secret,
                               alert_dead_letter_queue=monitor.alert_dead_letter_queue)
-    PlatformDashboard(self, "Dashboard", slo_monitor=monitor, job_alerts=alerts)
+    PlatformDashboard(stack, "Dashboard", slo_monitor=monitor, job_alerts=alerts)
+    app.synth()
 """
 
 from .job_event_forwarder import JobEventForwarder

@@ -33,8 +33,15 @@ class JobEventForwarder(Construct):
 
     Example::
 
-        JobEventForwarder(self, "JobEvents", target_account="111111111111", target_region="eu-west-1",
+        from aws_cdk import App, Environment, Stack
+
+        from meshworks.constructs.monitoring import JobEventForwarder
+
+        app = App()
+        stack = Stack(app, "Compute", env=Environment(account="222222222222", region="eu-west-1"))
+        JobEventForwarder(stack, "JobEvents", target_account="111111111111", target_region="eu-west-1",
                           alarm_emails=["platform-oncall@acme.com"])
+        app.synth()
 
     Args:
         target_account: the monitoring account.

@@ -19,11 +19,12 @@ This module has no CDK import, so the patterns are plain data that tests and oth
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import Enum
 from typing import Any
 
+from meshworks.constructs.core.inputs import Choice, string_list
 
-class JobService(str, Enum):
+
+class JobService(Choice):
     """A kind of data job whose failures alert."""
 
     GLUE = "glue"
@@ -65,6 +66,7 @@ _PATTERNS: dict[JobService, tuple[str, str, str, tuple[str, ...]]] = {
 
 def failure_pattern(service: JobService, *, state_machine_arns: Sequence[str] = ()) -> dict[str, Any]:
     """The event pattern (CloudFormation JSON form) of ``service``'s failures."""
+    state_machine_arns = string_list("failure_pattern", "state_machine_arns", state_machine_arns, example="arn:aws:states:...")
     source, detail_type, field, states = _PATTERNS[JobService(service)]
     detail: dict[str, list[str]] = {field: list(states)}
     if service == JobService.STEP_FUNCTIONS and state_machine_arns:
@@ -76,5 +78,5 @@ def failure_patterns(
     services: Sequence[JobService] = tuple(JobService), *, state_machine_arns: Sequence[str] = ()
 ) -> dict[JobService, dict[str, Any]]:
     """Patterns of every requested service, in ``JobService`` order."""
-    wanted = {JobService(s) for s in services}
+    wanted = {JobService(s) for s in string_list("failure_patterns", "services", services, example="glue")}
     return {s: failure_pattern(s, state_machine_arns=state_machine_arns) for s in JobService if s in wanted}

@@ -47,10 +47,21 @@ class JobFailureAlerts(Construct):
 
     Example::
 
-        alerts = JobFailureAlerts(self, "JobAlerts", muted_jobs=["nightly-sandbox"],
+        from aws_cdk import App, Environment, Stack
+        from aws_cdk import aws_dynamodb as dynamodb
+
+        from meshworks.constructs.mesh import load_contracts
+        from meshworks.constructs.monitoring import JobFailureAlerts, SloMonitor
+
+        app = App()
+        stack = Stack(app, "Monitoring", env=Environment(account="111111111111", region="eu-west-1"))
+        deliveries = dynamodb.Table.from_table_name(stack, "Deliveries", "acme-deliveries")
+        monitor = SloMonitor(stack, "Slo", contracts=load_contracts(["contracts/"]), delivery_table=deliveries)
+        alerts = JobFailureAlerts(stack, "JobAlerts", muted_jobs=["nightly-sandbox"],
                                   slack_channel="#data-platform-alerts", slack_secret=monitor.slack_secret,
                                   alert_dead_letter_queue=monitor.alert_dead_letter_queue,
                                   emails=["oncall@acme.com"], source_accounts=["222222222222"])
+        app.synth()
 
     Args:
         encryption_key: Default: a new ``PlatformKey`` (``self.key``).

@@ -13,7 +13,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from ..core.inputs import string_list
+from ..core.inputs import object_list, string_list
 from ..core.platform_key import PlatformKey
 from .job_events import JobService
 from .job_failure_alerts import JobFailureAlerts
@@ -38,8 +38,21 @@ class PlatformDashboard(Construct):
 
     Example::
 
-        PlatformDashboard(self, "Dashboard", slo_monitor=monitor, job_alerts=alerts,
-                          functions=[notifier.function], alarm_emails=["platform-oncall@acme.com"])
+        from aws_cdk import App, Environment, Stack
+        from aws_cdk import aws_dynamodb as dynamodb
+
+        from meshworks.constructs.mesh import load_contracts
+        from meshworks.constructs.monitoring import JobFailureAlerts, PlatformDashboard, SloMonitor
+
+        app = App()
+        stack = Stack(app, "Monitoring", env=Environment(account="111111111111", region="eu-west-1"))
+        deliveries = dynamodb.Table.from_table_name(stack, "Deliveries", "acme-deliveries")
+        monitor = SloMonitor(stack, "Slo", contracts=load_contracts(["contracts/"]), delivery_table=deliveries)
+        alerts = JobFailureAlerts(stack, "JobAlerts", slack_secret=monitor.slack_secret,
+                                  alert_dead_letter_queue=monitor.alert_dead_letter_queue)
+        PlatformDashboard(stack, "Dashboard", slo_monitor=monitor, job_alerts=alerts,
+                          function_names=["acme-mesh-notifier"], alarm_emails=["platform-oncall@acme.com"])
+        app.synth()
 
     Args:
         slo_monitor: Default: none (no SLO widgets).
@@ -72,6 +85,7 @@ class PlatformDashboard(Construct):
     ) -> None:
         owner = "PlatformDashboard"
         domains = None if domains is None else string_list(owner, "domains", domains, example="sales")
+        functions = object_list(owner, "functions", functions, kind="lambda_.IFunction objects")
         function_names = string_list(owner, "function_names", function_names, example="acme-ingest")
         alarm_emails = string_list(owner, "alarm_emails", alarm_emails, example="oncall@acme.com")
         super().__init__(scope, construct_id)

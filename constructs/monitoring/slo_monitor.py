@@ -42,6 +42,7 @@ from ..core.nag import (
 from ..core.platform_function import PlatformFunction
 from ..core.platform_key import PlatformKey, allow_service_to_use_key
 from ..core.removal import resolve_removal_policy
+from ..core.renamed import renamed_arguments
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.secure_bucket import SecureBucket
 from .slo_manifest import Manifest, build_manifest
@@ -102,11 +103,23 @@ class SloMonitor(Construct):
 
     Example::
 
+        from aws_cdk import App, Environment, Stack
+        from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+        from aws_cdk import aws_dynamodb as dynamodb
+        from aws_cdk import aws_sns as sns
+
+        from meshworks.constructs.mesh import load_contracts
+        from meshworks.constructs.monitoring import SloMonitor
+
+        app = App()
+        stack = Stack(app, "Monitoring", env=Environment(account="111111111111", region="eu-west-1"))
+        ops_topic = sns.Topic(stack, "Ops", enforce_ssl=True)
         contracts = load_contracts(["contracts/"])
-        deliveries = dynamodb.Table.from_table_name(self, "Deliveries", "acme-deliveries")
-        monitor = SloMonitor(self, "Slo", contracts=contracts, delivery_table=deliveries,
-                             topic_name_prefix="acme-slo", domain_alert_emails={"sales": ["oncall@acme.com"]})
+        deliveries = dynamodb.Table.from_table_name(stack, "Deliveries", "acme-deliveries")
+        monitor = SloMonitor(stack, "Slo", contracts=contracts, delivery_table=deliveries,
+                             name_prefix="acme-slo", domain_alert_emails={"sales": ["oncall@acme.com"]})
         monitor.add_alarm_action(cloudwatch_actions.SnsAction(ops_topic))
+        app.synth()
 
     Args:
         contracts: the data-product contracts (``load_contracts``).
@@ -118,7 +131,7 @@ class SloMonitor(Construct):
         overlap: how far back each sweep re-checks. Default: 10 minutes.
         breach_retention: how long a closed breach is kept. Default: 90 days.
         slack_secret_name: Default: generated.
-        topic_name_prefix: topics are named ``<prefix>-<domain>``. Default: generated names.
+        name_prefix: topics are named ``<prefix>-<domain>``. Default: generated names.
         domain_alert_emails: domain -> e-mail subscribers. Default: none.
         partition_templates: product key -> partition template overrides. Default: none.
         metric_namespace: Default: ``meshworks/slo``.
@@ -131,6 +144,7 @@ class SloMonitor(Construct):
         removal_policy: of the bucket, table and secret. Default: RETAIN.
     """
 
+    @renamed_arguments("SloMonitor", topic_name_prefix="name_prefix")
     def __init__(
         self,
         scope: Construct,
@@ -143,7 +157,7 @@ class SloMonitor(Construct):
         overlap: Duration = Duration.minutes(10),
         breach_retention: Duration = Duration.days(90),
         slack_secret_name: str | None = None,
-        topic_name_prefix: str | None = None,
+        name_prefix: str | None = None,
         domain_alert_emails: Mapping[str, Sequence[str]] | None = None,
         partition_templates: Mapping[str, str] | None = None,
         metric_namespace: str = DEFAULT_NAMESPACE,
@@ -273,7 +287,7 @@ class SloMonitor(Construct):
                 self,
                 f"Topic-{domain}",
                 key=self.key,
-                topic_name=f"{topic_name_prefix}-{domain}" if topic_name_prefix else None,
+                topic_name=f"{name_prefix}-{domain}" if name_prefix else None,
                 display_name=f"SLO alerts of the {domain} domain",
             )
             for email in (domain_alert_emails or {}).get(domain, ()):
@@ -285,12 +299,12 @@ class SloMonitor(Construct):
 
         # ---- the sweeper
         topic_map = Stack.of(self).to_json_string({d: t.topic_arn for d, t in self.domain_topics.items()})
-        if self.domain_topics and topic_name_prefix:
-            estimate = sum(len(d) + len(topic_name_prefix) + len(d) + 60 for d in self.domain_topics)
+        if self.domain_topics and name_prefix:
+            estimate = sum(len(d) + len(name_prefix) + len(d) + 60 for d in self.domain_topics)
             if estimate > MAX_TOPIC_MAP_CHARS:
                 raise ValueError(
                     f"{len(self.domain_topics)} domain topics do not fit in the sweeper's environment "
-                    f"(~{estimate} characters, Lambda allows 4 KB in total); use a shorter topic_name_prefix "
+                    f"(~{estimate} characters, Lambda allows 4 KB in total); use a shorter name_prefix "
                     "or split the contracts over several SloMonitor instances"
                 )
         self.sweeper = PlatformFunction(

@@ -100,8 +100,16 @@ class PlatformVpc(Construct):
 
     Example::
 
-        network = PlatformVpc(self, "Network", nat_gateways=0)
-        EmrServerlessApplication(self, "Spark", vpc=network.vpc)
+        from aws_cdk import App, Stack
+
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import EmrServerlessApplication
+
+        app = App()
+        stack = Stack(app, "Spark")
+        network = PlatformVpc(stack, "Network", nat_gateways=0)
+        EmrServerlessApplication(stack, "Spark", vpc=network.vpc)
+        app.synth()
 
     Args:
         vpc: bring your own VPC; nothing else is created then. Default: a new VPC.

@@ -19,7 +19,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..core.bucket_deployment import acknowledge_bucket_deployments, acknowledge_custom_resource_provider
-from ..core.inputs import string_list
+from ..core.inputs import object_list, string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
@@ -95,10 +95,18 @@ class AirflowEnvironment(Construct):
 
     Example::
 
-        network = PlatformVpc(self, "Network")
-        env = AirflowEnvironment(self, "Airflow", name="acme-airflow", vpc=network.vpc,
+        from aws_cdk import App, Stack
+
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.orchestration import AirflowEnvironment
+
+        app = App()
+        stack = Stack(app, "Airflow")
+        network = PlatformVpc(stack, "Network")
+        env = AirflowEnvironment(stack, "Airflow", name="acme-airflow", vpc=network.vpc,
                                  requirements=["apache-airflow-providers-amazon"],
                                  secrets_backend=True)
+        app.synth()
 
     Args:
         name: the environment name (1–80 characters, a letter first). Changing it replaces the environment.
@@ -164,6 +172,8 @@ class AirflowEnvironment(Construct):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         requirements = string_list("AirflowEnvironment", "requirements", requirements, example="apache-airflow-providers-amazon")
+        if subnets is not None:
+            subnets = object_list("AirflowEnvironment", "subnets", subnets, kind="ec2.ISubnet objects")
         _check(
             name=name,
             airflow_version=airflow_version,

@@ -33,6 +33,7 @@ from .models import (
     SpotTimeoutAction,
     routing_parameter_name,
 )
+from .settings import DataAccess, EmrClusterSettings, EmrOnEksSettings, FlinkSettings, TransientProfileSettings
 from .spark_job_role import SparkJobRole
 from .spark_job_runner import EMR_CONTAINERS_SYNC, EMR_SERVERLESS_SYNC, SparkJobRunner
 from .transient_cluster_profile import TransientClusterProfile
@@ -58,6 +59,12 @@ __all__ = [
     "SpotAllocationStrategy",
     "SpotTimeoutAction",
     "routing_parameter_name",
+    # settings (settings.py)
+    "DataAccess",
+    "EmrClusterSettings",
+    "EmrOnEksSettings",
+    "FlinkSettings",
+    "TransientProfileSettings",
     # constructs
     "BELCORP_FLEET_SCALING",
     "DEFAULT_APPLICATION_LIMITS",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from aws_cdk import CfnTag, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
@@ -14,6 +14,7 @@ from constructs import Construct
 
 from ..core.inputs import string_list
 from ..core.nag import acknowledge
+from ..core.renamed import default_or_opt_out, none_was_opt_out
 from ._checks import annotate_warnings, check_ami, check_fleet_scaling, check_name, check_release_label, fail
 from .emr_cluster_prerequisites import EMR_MANAGED_POLICY_TAG, EmrClusterPrerequisites
 from .models import (
@@ -81,10 +82,27 @@ class EmrCluster(Construct):
 
     Example::
 
-        cluster = EmrCluster(self, "Analytics", vpc=network.vpc, encryption_key=key, log_bucket=logs_bucket,
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import BELCORP_FLEET_SCALING, EmrCluster, InstanceFleetSpec
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        cluster = EmrCluster(stack, "Analytics", vpc=network.vpc, encryption_key=key, log_bucket=logs_bucket,
                              task_fleet=InstanceFleetSpec.from_spot_ratio(total_units=20),
                              managed_scaling=BELCORP_FLEET_SCALING)
-        cluster.prerequisites.instance_role  # grant it data: lake.grant_read("raw", cluster.prerequisites.instance_role.role)
+        lake.grant_read("raw", cluster.prerequisites.instance_role.role)   # the cluster's data access
+        app.synth()
 
     Args:
         vpc / encryption_key / log_bucket: used to build ``prerequisites`` when none is given.
@@ -92,11 +110,13 @@ class EmrCluster(Construct):
         name: cluster name (1..256 printable characters). Default: the construct path.
         release_label: ``emr-7.x.y`` (validated, 7.0.0+). Default: ``DEFAULT_EMR_RELEASE``.
         applications: Default: ``("Spark", "Hadoop", "Hive")``.
-        master_fleet / core_fleet / task_fleet: instance fleets (``task_fleet=None`` for none).
+        master_fleet / core_fleet / task_fleet: instance fleets (``task_fleet=False`` for none; ``None`` as
+            absent means the default, as in aws-cdk-lib; an explicit ``None`` still means none in this release,
+            with a ``DeprecationWarning``).
             Default: ``default_master_fleet()``, ``default_core_fleet()``, ``default_task_fleet()``.
-        managed_scaling: limits in ``InstanceFleetUnits`` (``None`` turns managed scaling off).
+        managed_scaling: limits in ``InstanceFleetUnits`` (``False`` turns managed scaling off).
             Default: ``BELCORP_FLEET_SCALING``.
-        spark_limits: cluster-wide ``spark-defaults`` (``None``: none). Default: ``SparkLimits(max_executors=100, executor_cores=4)``.
+        spark_limits: cluster-wide ``spark-defaults`` (``False``: none). Default: ``SparkLimits(max_executors=100, executor_cores=4)``.
         extra_spark_defaults: more ``spark-defaults``. Default: none.
         custom_ami_id: a custom Amazon Linux AMI. Default: EMR's.
         ebs_root_volume_size: GiB. Default: EMR's default.
@@ -110,6 +130,7 @@ class EmrCluster(Construct):
             cluster. Default: none.
     """
 
+    @none_was_opt_out("EmrCluster", "task_fleet", "managed_scaling", "spark_limits")
     def __init__(
         self,
         scope: Construct,
@@ -124,9 +145,9 @@ class EmrCluster(Construct):
         applications: Sequence[str] = ("Spark", "Hadoop", "Hive"),
         master_fleet: InstanceFleetSpec | None = None,
         core_fleet: InstanceFleetSpec | None = None,
-        task_fleet: InstanceFleetSpec | None | bool = True,
-        managed_scaling: ManagedScaling | None | bool = True,
-        spark_limits: SparkLimits | None | bool = True,
+        task_fleet: InstanceFleetSpec | Literal[False] | None = None,
+        managed_scaling: ManagedScaling | Literal[False] | None = None,
+        spark_limits: SparkLimits | Literal[False] | None = None,
         extra_spark_defaults: Mapping[str, str] | None = None,
         custom_ami_id: str | None = None,
         ebs_root_volume_size: int | None = None,
@@ -147,8 +168,8 @@ class EmrCluster(Construct):
         check_ami(owner, custom_ami_id)
         master = master_fleet or default_master_fleet()
         core = core_fleet or default_core_fleet()
-        task = default_task_fleet() if task_fleet is True else (task_fleet or None)
-        scaling = BELCORP_FLEET_SCALING if managed_scaling is True else (managed_scaling or None)
+        task = default_or_opt_out(task_fleet, default_task_fleet)
+        scaling = default_or_opt_out(managed_scaling, lambda: BELCORP_FLEET_SCALING)
         check_fleet_scaling(owner, master=master, core=core, task=task, scaling=scaling)
         if idle_timeout_minutes is not None and not 1 <= idle_timeout_minutes <= 10080:
             raise fail(owner, f"idle_timeout_minutes {idle_timeout_minutes!r} is out of range: use 1 to 10080 (7 days)")
@@ -159,7 +180,7 @@ class EmrCluster(Construct):
             raise fail(owner, f"step_concurrency_level {step_concurrency_level!r} is out of range: use 1 to 256")
         if not applications or any(not isinstance(app, str) or not app for app in applications):
             raise fail(owner, f"applications {list(applications)!r} must list EMR application names, e.g. ['Spark', 'Hadoop']")
-        limits = SparkLimits(max_executors=100, executor_cores=4) if spark_limits is True else (spark_limits or None)
+        limits = default_or_opt_out(spark_limits, lambda: SparkLimits(max_executors=100, executor_cores=4))
         if prerequisites is None and (vpc is None or encryption_key is None or log_bucket is None):
             raise fail(owner, "pass prerequisites=EmrClusterPrerequisites(...) or vpc, encryption_key and log_bucket")
         super().__init__(scope, construct_id)

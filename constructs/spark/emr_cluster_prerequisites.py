@@ -53,10 +53,27 @@ class EmrClusterPrerequisites(Construct):
 
     Example::
 
-        prereqs = EmrClusterPrerequisites(self, "EmrBase", vpc=network.vpc, encryption_key=key,
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import EmrCluster, EmrClusterPrerequisites
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        prereqs = EmrClusterPrerequisites(stack, "EmrBase", vpc=network.vpc, encryption_key=key,
                                           log_bucket=logs_bucket, lake=lake, read_zones=["raw"],
                                           read_write_zones=["stage", "curated"], glue_databases=["sales"])
-        EmrCluster(self, "Cluster", prerequisites=prereqs)
+        EmrCluster(stack, "Cluster", prerequisites=prereqs)
+        app.synth()
 
     Args:
         vpc: the VPC.

@@ -18,7 +18,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..core.inputs import string_list
+from ..core.inputs import object_list, string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.removal import resolve_removal_policy
 from ..core.secure_log_group import SecureLogGroup
@@ -92,11 +92,28 @@ class EmrOnEksVirtualCluster(Construct):
 
     Example::
 
-        eks = EmrOnEksVirtualCluster(self, "Eks", eks_cluster_name="analytics", namespace="spark",
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import EmrOnEksVirtualCluster
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        eks = EmrOnEksVirtualCluster(stack, "Eks", eks_cluster_name="analytics", namespace="spark",
                                      oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
                                      job_role_name="analytics-spark-jobs", encryption_key=key,
                                      lake=lake, read_zones=["raw"], write_zones=["curated"], create_ecr_repository=True)
         eks.job_runner.state_machine.grant_start_execution(airflow_role)
+        app.synth()
 
     Args:
         eks_cluster_name: the existing EKS cluster.
@@ -148,6 +165,7 @@ class EmrOnEksVirtualCluster(Construct):
     ) -> None:
         owner = type(self).__name__
         read_zones = string_list(owner, "read_zones", read_zones, example='raw')
+        code_buckets = object_list(owner, "code_buckets", code_buckets, kind="s3.IBucket objects")
         write_zones = string_list(owner, "write_zones", write_zones, example='curated')
         read_write_zones = string_list(owner, "read_write_zones", read_write_zones, example='stage')
         glue_databases = string_list(owner, "glue_databases", glue_databases, example='sales')

@@ -72,13 +72,29 @@ class EmrServerlessApplication(Construct):
 
     Example::
 
-        network = PlatformVpc(self, "Network")
-        app = EmrServerlessApplication(self, "Spark", vpc=network.vpc, name="analytics",
-                                       defaults=EmrServerlessDefaults(idle_timeout_minutes=10),
-                                       spark_limits=SparkLimits(max_executors=100, executor_cores=4))
-        job_role = SparkJobRole(self, "JobRole", lake=lake, read_zones=["raw"], write_zones=["curated"],
-                                applications=[app])
-        job_role.grant_start_job_run(airflow_role, app)
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import EmrServerlessApplication, EmrServerlessDefaults, SparkJobRole, SparkLimits
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        app_ = EmrServerlessApplication(stack, "Spark", vpc=network.vpc, name="analytics",
+                                        defaults=EmrServerlessDefaults(idle_timeout_minutes=10),
+                                        spark_limits=SparkLimits(max_executors=100, executor_cores=4))
+        job_role = SparkJobRole(stack, "JobRole", lake=lake, read_zones=["raw"], write_zones=["curated"],
+                                applications=[app_])
+        job_role.grant_start_job_run(airflow_role, app_)
+        app.synth()
 
     Args:
         vpc: the VPC whose private subnets hold the workers' network interfaces.

@@ -60,10 +60,28 @@ class FlinkOnEmr(Construct):
 
     Example::
 
-        flink = FlinkOnEmr(self, "Flink", vpc=network.vpc, encryption_key=key, log_bucket=logs_bucket,
+        from aws_cdk import App, Environment, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey, pin_availability_zones
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import FlinkOnEmr
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Flink", env=Environment(account="222222222222", region="eu-west-1"))
+        pin_availability_zones(stack, ["eu-west-1a", "eu-west-1b"])   # no lookup: synthesizes offline
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network", availability_zones=["eu-west-1a", "eu-west-1b"])
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        flink = FlinkOnEmr(stack, "Flink", vpc=network.vpc, encryption_key=key, log_bucket=logs_bucket,
                            ui_allowed_cidrs=["10.0.0.0/8"], lake=lake, read_zones=["curated"])
         # deploy:  aws s3 cp persona-tagging.jar s3://<flink.artifact_bucket>/jars/
         # run:     aws s3 cp request.json s3://<flink.request_bucket>/requests/team/2024-05-01.json
+        app.synth()
 
     Args:
         vpc / encryption_key / log_bucket: network, key and cluster-log bucket.
@@ -195,9 +213,9 @@ class FlinkOnEmr(Construct):
             applications=("Flink", "Hadoop"),
             master_fleet=master_fleet or default_master_fleet(),
             core_fleet=core_fleet or default_core_fleet(),
-            task_fleet=task_fleet,
-            managed_scaling=managed_scaling,
-            spark_limits=None,
+            task_fleet=task_fleet if task_fleet is not None else False,  # Flink's default: none
+            managed_scaling=managed_scaling if managed_scaling is not None else False,
+            spark_limits=False,
             extra_configurations=[
                 {
                     "Classification": "flink-conf",

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from ..core.inputs import string_list
 from ..core.nag import acknowledge_grant, arn
+from ..core.renamed import renamed_arguments
 from ._checks import annotate_warnings, fail
 from .models import ROUTING_DOCUMENT_VERSION, SSM_STANDARD_VALUE_LIMIT_BYTES, JobCatalog, routing_parameter_name
 
@@ -51,14 +52,37 @@ class JobRollout(Construct):
 
     Example::
 
-        rollout = JobRollout(self, "Rollout", catalog=config.spark.catalog, prefix="acme",
-                             serverless_target={"application_id": app.application_id,
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import EmrServerlessApplication, JobCatalog, JobRollout, SparkJob, SparkJobRole, SparkLimits
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        catalog = JobCatalog(rollout_ring=1, jobs=[
+            SparkJob(name="daily_orders", job_class="quick", ring=0, owner="team-orders",
+                     entry_point="s3://acme-artifacts/jobs/daily_orders.py", limits=SparkLimits(max_executors=20)),
+        ])
+        spark = EmrServerlessApplication(stack, "Spark", vpc=network.vpc)
+        job_role = SparkJobRole(stack, "JobRole", lake=lake, read_zones=["raw"], applications=[spark])
+        rollout = JobRollout(stack, "Rollout", catalog=catalog, name_prefix="acme",
+                             serverless_target={"application_id": spark.application_id,
                                                 "execution_role_arn": job_role.role_arn})
         rollout.grant_read(airflow_role)
+        app.synth()
 
     Args:
         catalog: the job catalog (validated model: rings, limits, unique names).
-        prefix: first segment(s) of the parameter names, e.g. ``"acme"`` or ``"acme/prod"``.
+        name_prefix: first segment(s) of the parameter names, e.g. ``"acme"`` or ``"acme/prod"``.
         serverless_target: where EMR Serverless jobs go (published in the index). Default: none.
         ec2_target: where EMR on EC2 jobs go (published in the index). Default: none.
         jobs: publish the parameters of these jobs only (the rest live in other stacks: a stack holds at
@@ -67,13 +91,14 @@ class JobRollout(Construct):
         index: publish the index parameter here. Default: True.
     """
 
+    @renamed_arguments("JobRollout", prefix="name_prefix")
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         catalog: JobCatalog,
-        prefix: str,
+        name_prefix: str,
         serverless_target: Mapping[str, str] | None = None,
         ec2_target: Mapping[str, str] | None = None,
         jobs: Sequence[str] | None = None,
@@ -84,13 +109,15 @@ class JobRollout(Construct):
         if not isinstance(catalog, JobCatalog):
             raise fail(owner, f"catalog must be a JobCatalog, got {type(catalog).__name__}")
         try:
-            values = catalog.routing_parameters(prefix)
-            index_name = rollout_parameter_name(prefix)
+            values = catalog.routing_parameters(name_prefix)
+            index_name = rollout_parameter_name(name_prefix)
         except ValueError as error:
             raise fail(owner, str(error)) from None
         super().__init__(scope, construct_id)
         self.catalog = catalog
-        self.prefix = prefix
+        self.name_prefix = name_prefix
+        #: Deprecated alias of ``name_prefix`` (kept for one release).
+        self.prefix = name_prefix
         #: One parameter per job, by job name.
         self.job_parameters: dict[str, ssm.StringParameter] = {}
         selected = None if jobs is None else set(jobs)

@@ -16,7 +16,9 @@ import ipaddress
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
+
+from meshworks.constructs.core.inputs import UserModel
 
 from .models import (
     DEFAULT_EMR_SERVERLESS_RELEASE,
@@ -57,7 +59,7 @@ def _check_release(value: str) -> str:
 ReleaseLabel = Annotated[str, AfterValidator(_check_release)]
 
 
-class DataAccess(BaseModel):
+class DataAccess(UserModel):
     """Which data-lake zones and Glue databases a set of jobs may use (least privilege)."""
 
     model_config = _STRICT
@@ -91,7 +93,7 @@ class DataAccess(BaseModel):
         return self.model_dump()
 
 
-class EmrClusterSettings(BaseModel):
+class EmrClusterSettings(UserModel):
     """The long-running EMR on EC2 cluster (``EmrCluster``)."""
 
     model_config = _STRICT
@@ -124,7 +126,7 @@ class EmrClusterSettings(BaseModel):
         return value
 
 
-class TransientProfileSettings(BaseModel):
+class TransientProfileSettings(UserModel):
     """The transient-cluster profile workflows use (``TransientClusterProfile``)."""
 
     model_config = _STRICT
@@ -151,7 +153,7 @@ class TransientProfileSettings(BaseModel):
         return value
 
 
-class EmrOnEksSettings(BaseModel):
+class EmrOnEksSettings(UserModel):
     """EMR on EKS on an existing cluster (``EmrOnEksVirtualCluster``)."""
 
     model_config = _STRICT
@@ -210,7 +212,7 @@ class EmrOnEksSettings(BaseModel):
         }
 
 
-class FlinkSettings(BaseModel):
+class FlinkSettings(UserModel):
     """Flink on EMR (``FlinkOnEmr``)."""
 
     model_config = _STRICT

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.inputs import string_list
+from ..core.inputs import object_list, string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, Rule, acknowledge_grant, acknowledge_policies, arn
 from ..storage.data_lake_storage import DataLakeStorage, Zone
 from ._checks import check_role_name, fail
@@ -70,10 +70,29 @@ class SparkJobRole(Construct):
 
     Example::
 
-        role = SparkJobRole(self, "OrdersJobs", lake=lake, read_zones=["raw"], write_zones=["curated"],
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import EmrServerlessApplication, SparkJobRole
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        spark = EmrServerlessApplication(stack, "Spark", vpc=network.vpc)
+        artifacts = SecureBucket(stack, "Artifacts", encryption_key=key)
+        role = SparkJobRole(stack, "OrdersJobs", lake=lake, read_zones=["raw"], write_zones=["curated"],
                             glue_databases=["sales"], glue_write_databases=["sales_curated"],
-                            code_buckets=[artifacts], applications=[app])
-        role.grant_start_job_run(airflow_role, app)   # iam:PassRole only towards EMR Serverless
+                            code_buckets=[artifacts], applications=[spark])
+        role.grant_start_job_run(airflow_role, spark)   # iam:PassRole only towards EMR Serverless
+        app.synth()
 
     Args:
         lake: the data lake whose zones the jobs use. Default: none (no data access).
@@ -113,6 +132,8 @@ class SparkJobRole(Construct):
     ) -> None:
         owner = type(self).__name__
         read_zones = string_list(owner, "read_zones", read_zones, example='raw')
+        code_buckets = object_list(owner, "code_buckets", code_buckets, kind="s3.IBucket objects")
+        extra_keys = object_list(owner, "extra_keys", extra_keys, kind="kms.IKey objects")
         write_zones = string_list(owner, "write_zones", write_zones, example='curated')
         read_write_zones = string_list(owner, "read_write_zones", read_write_zones, example='stage')
         glue_databases = string_list(owner, "glue_databases", glue_databases, example='sales')

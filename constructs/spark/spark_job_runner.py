@@ -56,9 +56,28 @@ class SparkJobRunner(Construct):
 
     Example::
 
-        runner = SparkJobRunner(self, "Runner", application=app, job_role=job_role, encryption_key=key)
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import EmrServerlessApplication, SparkJobRole, SparkJobRunner
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        spark = EmrServerlessApplication(stack, "Spark", vpc=network.vpc)
+        job_role = SparkJobRole(stack, "JobRole", lake=lake, read_zones=["raw"], applications=[spark])
+        runner = SparkJobRunner(stack, "Runner", application=spark, job_role=job_role, encryption_key=key)
         runner.state_machine.grant_start_execution(airflow_role)
         alerts = runner.topic   # subscribe the on-call channel
+        app.synth()
 
     Args:
         application: the EMR Serverless application (exactly one of ``application`` / ``virtual_cluster``).

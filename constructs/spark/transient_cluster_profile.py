@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
@@ -17,6 +17,7 @@ from constructs import Construct
 
 from ..core.inputs import string_list
 from ..core.nag import acknowledge_grant, arn
+from ..core.renamed import default_or_opt_out, none_was_opt_out, renamed_arguments
 from ._checks import annotate_warnings, check_ami, check_fleet_scaling, check_release_label, fail
 from .emr_cluster import (
     BELCORP_FLEET_SCALING,
@@ -79,14 +80,31 @@ class TransientClusterProfile(Construct):
 
     Example::
 
-        profile = TransientClusterProfile(self, "Nightly", name="nightly", prefix="acme", vpc=network.vpc,
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import InstanceFleetSpec, TransientClusterProfile
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket
+
+        app = App()
+        stack = Stack(app, "Spark")
+        key = PlatformKey(stack, "Key")
+        network = PlatformVpc(stack, "Network")
+        lake = DataLakeStorage(stack, "Lake", encryption_key=key)
+        logs_bucket = SecureBucket(stack, "Logs", encryption_key=key)
+        airflow_role = iam.Role(stack, "Airflow", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+
+        profile = TransientClusterProfile(stack, "Nightly", name="nightly", name_prefix="acme", vpc=network.vpc,
                                           encryption_key=key, log_bucket=logs_bucket,
-                                          task_fleet=InstanceFleetSpec.from_spot_ratio(total_units=40))
+                                          task_fleet=InstanceFleetSpec.from_spot_ratio(total_units=20))
         profile.grant_create_cluster(airflow_role)
+        app.synth()
 
     Args:
         name: profile name (lower-case, digits, ``-``; 2..41 characters).
-        prefix: first segment(s) of the SSM parameter name.
+        name_prefix: first segment(s) of the SSM parameter name.
         prerequisites: Default: new ones from ``vpc``/``encryption_key``/``log_bucket`` (``self.prerequisites``).
         release_label / applications / master_fleet / core_fleet / task_fleet / managed_scaling / spark_limits /
             extra_spark_defaults / custom_ami_id: as for ``EmrCluster``.
@@ -94,13 +112,15 @@ class TransientClusterProfile(Construct):
         bootstrap_cloudwatch_agent: Default: True.
     """
 
+    @none_was_opt_out("TransientClusterProfile", "task_fleet", "managed_scaling")
+    @renamed_arguments("TransientClusterProfile", prefix="name_prefix")
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         name: str,
-        prefix: str,
+        name_prefix: str,
         prerequisites: EmrClusterPrerequisites | None = None,
         vpc: ec2.IVpc | None = None,
         encryption_key: kms.IKey | None = None,
@@ -109,8 +129,8 @@ class TransientClusterProfile(Construct):
         applications: Sequence[str] = ("Spark", "Hadoop"),
         master_fleet: InstanceFleetSpec | None = None,
         core_fleet: InstanceFleetSpec | None = None,
-        task_fleet: InstanceFleetSpec | None | bool = True,
-        managed_scaling: ManagedScaling | None | bool = True,
+        task_fleet: InstanceFleetSpec | Literal[False] | None = None,
+        managed_scaling: ManagedScaling | Literal[False] | None = None,
         spark_limits: SparkLimits | None = None,
         extra_spark_defaults: Mapping[str, str] | None = None,
         custom_ami_id: str | None = None,
@@ -121,17 +141,17 @@ class TransientClusterProfile(Construct):
         applications = string_list(owner, "applications", applications, example='Spark')
         if not isinstance(name, str) or not _PROFILE_NAME.match(name):
             raise fail(owner, f"name {name!r} is invalid: use 2 to 41 lower-case letters, digits or '-', starting with a letter, e.g. 'nightly'")
-        segments = str(prefix).strip("/").split("/")
-        if not str(prefix).strip("/") or not all(re.fullmatch(r"[A-Za-z0-9_.-]+", seg) for seg in segments):
-            raise fail(owner, f"prefix {prefix!r} is invalid: use '/'-separated segments of letters, digits, '_', '.' or '-', e.g. 'acme/prod'")
+        segments = str(name_prefix).strip("/").split("/")
+        if not str(name_prefix).strip("/") or not all(re.fullmatch(r"[A-Za-z0-9_.-]+", seg) for seg in segments):
+            raise fail(owner, f"name_prefix {name_prefix!r} is invalid: use '/'-separated segments of letters, digits, '_', '.' or '-', e.g. 'acme/prod'")
         release = check_release_label(owner, release_label)
         check_ami(owner, custom_ami_id)
         if isinstance(idle_timeout_minutes, bool) or not isinstance(idle_timeout_minutes, int) or not 1 <= idle_timeout_minutes <= 10080:
             raise fail(owner, f"idle_timeout_minutes {idle_timeout_minutes!r} is out of range: use 1 to 10080 (EMR allows 60 s to 7 days)")
         master = master_fleet or default_master_fleet()
         core = core_fleet or default_core_fleet()
-        task = default_task_fleet() if task_fleet is True else (task_fleet or None)
-        scaling = BELCORP_FLEET_SCALING if managed_scaling is True else (managed_scaling or None)
+        task = default_or_opt_out(task_fleet, default_task_fleet)
+        scaling = default_or_opt_out(managed_scaling, lambda: BELCORP_FLEET_SCALING)
         check_fleet_scaling(owner, master=master, core=core, task=task, scaling=scaling)
         limits = spark_limits if spark_limits is not None else SparkLimits(max_executors=100, executor_cores=4)
         if prerequisites is None and (vpc is None or encryption_key is None or log_bucket is None):

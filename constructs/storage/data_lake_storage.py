@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.inputs import whole_duration
+from ..core.inputs import Choice, whole_duration
 from ..core.platform_key import PlatformKey
+from ..core.renamed import renamed_arguments
 from .access_logs_bucket import AccessLogsBucket
 from .secure_bucket import SecureBucket
 
 
-class Zone(str, Enum):
+class Zone(Choice):
     """The data-lake zones, in the order data flows through them."""
 
     RAW = "raw"
@@ -34,24 +33,35 @@ class DataLakeStorage(Construct):
 
     Example::
 
-        lake = DataLakeStorage(self, "Lake", bucket_name_prefix="acme-data")
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.storage import DataLakeStorage, Zone
+
+        app = App()
+        stack = Stack(app, "Lake")
+        analyst_role = iam.Role(stack, "Analyst", assumed_by=iam.AccountRootPrincipal())
+        ingest_role = iam.Role(stack, "Ingest", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+        lake = DataLakeStorage(stack, "Lake", name_prefix="acme-data")
         lake.grant_read(Zone.CURATED, analyst_role)
         lake.grant_write(Zone.RAW, ingest_role)
+        app.synth()
 
     Args:
-        bucket_name_prefix: when set, buckets are named ``<prefix>-<zone>`` (deterministic names
+        name_prefix: when set, buckets are named ``<prefix>-<zone>`` (deterministic names
             that other accounts can refer to). Default: generated names.
         encryption_key: Default: a new ``PlatformKey`` (``self.key``).
         stage_expiration: Default: 30 days.
         removal_policy: Default: RETAIN (DESTROY needs ``@meshworks/removeDataOnDestroy``).
     """
 
+    @renamed_arguments("DataLakeStorage", bucket_name_prefix="name_prefix")
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        bucket_name_prefix: str | None = None,
+        name_prefix: str | None = None,
         encryption_key: kms.IKey | None = None,
         stage_expiration: Duration = Duration.days(30),
         removal_policy: RemovalPolicy | None = None,
@@ -93,7 +103,7 @@ class DataLakeStorage(Construct):
             zone: SecureBucket(
                 self,
                 zone.value.capitalize(),
-                bucket_name=f"{bucket_name_prefix}-{zone.value}" if bucket_name_prefix else None,
+                bucket_name=f"{name_prefix}-{zone.value}" if name_prefix else None,
                 encryption_key=self.key,
                 server_access_logs_bucket=self.access_logs_bucket,
                 server_access_logs_prefix=f"{zone.value}/",

@@ -12,7 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..core.bucket_deployment import acknowledge_bucket_notifications
-from ..core.inputs import whole_duration
+from ..core.inputs import object_list, whole_duration
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant
 from ..core.platform_key import PlatformKey
 from ..core.removal import resolve_removal_policy
@@ -48,8 +48,17 @@ class SecureBucket(s3.Bucket):
 
     Example::
 
-        bucket = SecureBucket(self, "Landing")
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.storage import SecureBucket
+
+        app = App()
+        stack = Stack(app, "Landing")
+        my_role = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+        bucket = SecureBucket(stack, "Landing")
         bucket.grant_read(my_role)
+        app.synth()
 
     Args:
         encryption_key: the KMS key. Default: a new rotating ``PlatformKey`` (``self.encryption_key``).
@@ -62,7 +71,9 @@ class SecureBucket(s3.Bucket):
         lifecycle_rules: extra rules, added to the default abort-multipart / noncurrent-version rule.
         noncurrent_version_expiration: how long old object versions are kept. Default: 90 days.
         event_bridge_enabled: send object events to EventBridge. Default: False.
-        removal_policy: Default: RETAIN (DESTROY needs ``@meshworks/removeDataOnDestroy``).
+        removal_policy: of the bucket and of the access-log bucket created for it (a bucket given as
+            ``server_access_logs_bucket`` keeps its own); the key is always retained. Default: RETAIN (DESTROY
+            needs ``@meshworks/removeDataOnDestroy``).
     """
 
     def __init__(
@@ -80,11 +91,16 @@ class SecureBucket(s3.Bucket):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         whole_duration("SecureBucket", "noncurrent_version_expiration", noncurrent_version_expiration, "days", minimum=1)
+        lifecycle_rules = object_list("SecureBucket", "lifecycle_rules", lifecycle_rules, kind="s3.LifecycleRule objects")
         imported_target = server_access_logs_bucket is not None and _check_access_log_target(
             construct_id, server_access_logs_bucket
         )
         key = encryption_key or PlatformKey(scope, f"{construct_id}Key", description=f"{construct_id} bucket key")
-        logs_bucket = server_access_logs_bucket or AccessLogsBucket(scope, f"{construct_id}AccessLogs")
+        # The access-log bucket this construct creates goes with the bucket it serves (as DataLakeStorage's does):
+        # a user who opted into DESTROY for a test bucket expects no bucket of it left behind.
+        logs_bucket = server_access_logs_bucket or AccessLogsBucket(
+            scope, f"{construct_id}AccessLogs", removal_policy=removal_policy
+        )
         if not isinstance(logs_bucket, AccessLogsBucket):
             allow_log_delivery(logs_bucket)
         # A reference (not the Bucket object) keeps CDK from switching the target to ACL-based

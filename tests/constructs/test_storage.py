@@ -14,7 +14,7 @@ from meshworks.constructs.storage import DataLakeStorage, SecureBucket, Zone
 def lake_template() -> Template:
     app = App(builtin_cloud_formation_validation=False)
     stack = Stack(app, "Lake")
-    lake = DataLakeStorage(stack, "Lake", bucket_name_prefix="acme-data")
+    lake = DataLakeStorage(stack, "Lake", name_prefix="acme-data")
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     writer = iam.Role(stack, "Writer", assumed_by=iam.AccountRootPrincipal())
     lake.grant_read(Zone.CURATED, reader)
@@ -90,6 +90,22 @@ def test_destroy_is_honoured_with_the_context_flag() -> None:
     SecureBucket(stack, "Scratch", removal_policy=RemovalPolicy.DESTROY)
     buckets = Template.from_stack(stack).find_resources("AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": Match.any_value()}})
     assert [b["DeletionPolicy"] for b in buckets.values()] == ["Delete"]
+
+
+def test_destroy_takes_the_access_log_bucket_created_for_it_along() -> None:
+    """Issue 16: with DESTROY honoured, the bucket's own access-log bucket was left RETAINED (DataLakeStorage's was not)."""
+    app = App(builtin_cloud_formation_validation=False, context={"@meshworks/removeDataOnDestroy": "true"})
+    stack = Stack(app, "Disposable")
+    SecureBucket(stack, "Scratch", removal_policy=RemovalPolicy.DESTROY)
+    SecureBucket(stack, "Kept")
+    policies = {
+        logical_id: resource["DeletionPolicy"]
+        for logical_id, resource in Template.from_stack(stack).find_resources("AWS::S3::Bucket").items()
+    }
+    assert {k: v for k, v in policies.items() if k.startswith("ScratchAccessLogs")} and set(
+        v for k, v in policies.items() if k.startswith("Scratch")
+    ) == {"Delete"}, policies
+    assert {v for k, v in policies.items() if k.startswith("Kept")} == {"Retain"}, policies
 
 
 def test_access_log_bucket_takes_delivery_through_its_policy(bucket_stack: Stack) -> None:

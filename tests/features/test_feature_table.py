@@ -82,7 +82,7 @@ def test_region_agnostic_stack_is_a_clear_error() -> None:
 
 def test_single_item_per_entity_without_ttl() -> None:
     stack = _stack()
-    FeatureTable(stack, "T", sort_key=None, time_to_live_attribute=None, point_in_time_recovery_days=7)
+    FeatureTable(stack, "T", sort_key=False, time_to_live_attribute=False, point_in_time_recovery_days=7)
     props = next(iter(Template.from_stack(stack).find_resources("AWS::DynamoDB::GlobalTable").values()))["Properties"]
     assert props["KeySchema"] == [{"AttributeName": "entity_id", "KeyType": "HASH"}]
     assert "TimeToLiveSpecification" not in props

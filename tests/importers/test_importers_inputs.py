@@ -125,8 +125,8 @@ def test_duration_not_in_whole_units_is_refused_by_name(build, message: str) -> 
         ({"producer_buckets": ["s3://acme-sales-curated/orders/"]},
          r"MeshHub: producer_buckets entry 's3://acme-sales-curated/orders/' is not an S3 bucket name: "
          r"pass the bucket name only, e\.g\. 'acme-sales-curated'"),
-        ({"producer_key_arns": ["alias/sales"]}, r"MeshHub: producer_key_arns entry .alias/sales. is not a KMS key ARN"),
-        ({"producer_key_arns": ["arn:aws:kms:eu-west-1:111122223333:alias/sales"]}, r"producer_key_arns entry .* is not a KMS key ARN"),
+        ({"producer_kms_key_arns": ["alias/sales"]}, r"MeshHub: producer_kms_key_arns entry .alias/sales. is not a KMS key ARN"),
+        ({"producer_kms_key_arns": ["arn:aws:kms:eu-west-1:111122223333:alias/sales"]}, r"producer_kms_key_arns entry .* is not a KMS key ARN"),
         ({"lf_admin_role_arns": ["arn:aws:iam::111122223333:user/alice"]}, r"lf_admin_role_arns entry .* is not an IAM role ARN"),
     ],
 )
@@ -229,7 +229,7 @@ _LIST_ARGUMENTS = [
     ("MeshHub", "lf_admin_role_arns", lambda s, kw: MeshHub(s, "C", **kw)),
     ("MeshHub", "producer_buckets", lambda s, kw: MeshHub(s, "C", **kw)),
     ("MeshHub", "producer_locations", lambda s, kw: MeshHub(s, "C", **kw)),
-    ("MeshHub", "producer_key_arns", lambda s, kw: MeshHub(s, "C", **kw)),
+    ("MeshHub", "producer_kms_key_arns", lambda s, kw: MeshHub(s, "C", **kw)),
     ("DataProductCatalog", "allowed_consumer_accounts", lambda s, kw: DataProductCatalog(s, "C", **_HUB, **kw)),
     ("DataProduct", "allowed_consumer_accounts",
      lambda s, kw: DataProduct(s, "C", contract=load_contracts([ROOT / "contracts"])[0], **_HUB, **kw)),
@@ -253,7 +253,7 @@ _LIST_ARGUMENTS = [
       for arg in ("https_egress_cidrs", "https_egress_prefix_list_ids")],
     ("EmrCluster", "applications", lambda s, kw: EmrCluster(s, "C", prerequisites=_prerequisites(s), **kw)),
     ("TransientClusterProfile", "applications",
-     lambda s, kw: TransientClusterProfile(s, "C", name="t", prefix="acme", prerequisites=_prerequisites(s), **kw)),
+     lambda s, kw: TransientClusterProfile(s, "C", name="t", name_prefix="acme", prerequisites=_prerequisites(s), **kw)),
 ]
 
 

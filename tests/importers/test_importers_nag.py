@@ -97,7 +97,7 @@ def _build(app: App, *, agnostic: bool = False) -> None:
 
     stack = _stack(app, "Lake")
     role = _user_role(stack)
-    lake = DataLakeStorage(stack, "Lake", bucket_name_prefix="acme-analytics")  # the README's example
+    lake = DataLakeStorage(stack, "Lake", name_prefix="acme-analytics")  # the README's example
     lake.grant_read(Zone.RAW, role)
     lake.grant_write(Zone.CURATED, role)
     lake.grant_read_write(Zone.STAGE, role)
@@ -128,7 +128,7 @@ def _build(app: App, *, agnostic: bool = False) -> None:
     key = PlatformKey(stack, "Key")
     logs = SecureBucket(stack, "Logs", encryption_key=key)
     profile = TransientClusterProfile(
-        stack, "Nightly", name="nightly", prefix="acme", vpc=network.vpc, encryption_key=key, log_bucket=logs
+        stack, "Nightly", name="nightly", name_prefix="acme", vpc=network.vpc, encryption_key=key, log_bucket=logs
     )
     profile.grant_create_cluster(role)
 
@@ -203,7 +203,7 @@ def _build(app: App, *, agnostic: bool = False) -> None:
         name="daily_orders", job_class="quick", ring=0, entry_point="s3://acme-artifacts/jobs/daily_orders.py",
         owner="team-orders", limits=SparkLimits(max_executors=10),
     )])
-    JobRollout(stack, "Rollout", catalog=catalog, prefix="acme").grant_read(role)
+    JobRollout(stack, "Rollout", catalog=catalog, name_prefix="acme").grant_read(role)
 
     stack = _stack(app, "Features")
     role = _user_role(stack)

@@ -134,7 +134,7 @@ def test_the_reference_stack_runs_the_file_ingestion_pipeline_from_the_shipped_s
     resources = template["Resources"]
     by_type: dict[str, list[dict]] = {}
     for resource in resources.values():
-        by_type.setdefault(resource["Type"], []).append(resource["Properties"] if "Properties" in resource else {})
+        by_type.setdefault(resource["Type"], []).append(resource.get("Properties", {}))
     jobs = {job["Name"] for job in by_type["AWS::Glue::Job"] if isinstance(job.get("Name"), str)}
     assert "meshworks-demo-csv-to-parquet" in jobs
     assert [schema["Name"] for schema in by_type["AWS::Glue::Schema"]] == ["sensor_readings"]

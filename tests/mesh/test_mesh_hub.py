@@ -28,7 +28,7 @@ def built() -> tuple[MeshHub, Template]:
         name_prefix="acme",
         lf_admin_role_arns=[ADMIN],
         producer_buckets=["acme-sales-curated"],
-        producer_key_arns=[KEY_ARN],
+        producer_kms_key_arns=[KEY_ARN],
     )
     hub.add_domain("sales", producer_accounts=[PRODUCER])
     hub.add_domain("marketing", producer_accounts=[OTHER_PRODUCER, PRODUCER])

@@ -32,7 +32,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "Monitor",
         contracts=load_contracts([ROOT / "contracts"]),
         delivery_table=deliveries,
-        topic_name_prefix="acme-slo",
+        name_prefix="acme-slo",
         slack_secret_name="acme/monitoring/slack-webhooks",
         domain_alert_emails={"sales": ["sales-oncall@example.com"]},
     )

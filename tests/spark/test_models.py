@@ -7,6 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from meshworks.constructs.core.inputs import ModelError
 from meshworks.constructs.spark import (
     DEFAULT_EMR_SERVERLESS_RELEASE,
     Architecture,
@@ -29,6 +30,8 @@ from meshworks.constructs.spark import (
 )
 from meshworks.constructs.spark.models import SSM_STANDARD_VALUE_LIMIT_BYTES
 
+#: Direct construction raises ModelError (one line); model_validate keeps pydantic's ValidationError.
+MODEL_ERRORS = (ValidationError, ModelError)
 
 def job(name: str = "daily_orders", ring: int = 1, job_class: str = "quick", **limits: object) -> SparkJob:
     return SparkJob(
@@ -103,7 +106,7 @@ def test_limits_leave_serverless_disk_out_on_emr_ec2() -> None:
 @pytest.mark.parametrize("field", ["executor_memory", "driver_memory"])
 @pytest.mark.parametrize("bad", ["4 GB", "4", "0g", "4t", "-1g", "1.5g", "lots"])
 def test_limits_reject_bad_memory_sizes(field: str, bad: str) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         SparkLimits(**{field: bad})
     text = error_text(excinfo)
     assert field in text
@@ -112,7 +115,7 @@ def test_limits_reject_bad_memory_sizes(field: str, bad: str) -> None:
 
 @pytest.mark.parametrize("bad", ["19g", "201g", "0g", "20", "20m", "1tb", "twenty"])
 def test_limits_reject_bad_executor_disk(bad: str) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         SparkLimits(executor_disk=bad)
     text = error_text(excinfo)
     assert "executor_disk" in text
@@ -136,13 +139,13 @@ def test_limits_accept_disk_bounds_and_spellings(good: str) -> None:
     ],
 )
 def test_limits_reject_out_of_range_numbers(field: str, bad: int) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         SparkLimits(**{field: bad})
     assert field in error_text(excinfo)
 
 
 def test_limits_forbid_unknown_fields() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         SparkLimits(max_executor=10)
     assert "max_executor" in error_text(excinfo)
 
@@ -216,7 +219,7 @@ def test_job_defaults_and_ring_by_name() -> None:
 
 @pytest.mark.parametrize("bad", ["Daily", "1job", "a__b", "a-", "-a", "with space", "x" * 65, "", 7, "a/b"])
 def test_job_rejects_bad_names(bad: object) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         SparkJob(name=bad, job_class="quick", ring=0, entry_point="s3://bkt/a.py", owner="me")
     text = error_text(excinfo)
     assert "name" in text
@@ -225,7 +228,7 @@ def test_job_rejects_bad_names(bad: object) -> None:
 
 @pytest.mark.parametrize("bad", [8, -1, 99, "ring-9", "nine", True, 2.5, None])
 def test_job_rejects_unknown_rings(bad: object) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         SparkJob(name="a", job_class="quick", ring=bad, entry_point="s3://bkt/a.py", owner="me")
     text = error_text(excinfo)
     assert "ring" in text
@@ -238,7 +241,7 @@ def test_job_rejects_unknown_rings(bad: object) -> None:
     ["jobs/a.py", "s3://", "s3://bucket", "s3://bucket/", "https://bkt/a.py", "s3://UPPER/a.py", "s3a://bkt/a.py"],
 )
 def test_job_rejects_bad_entry_points(bad: str) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         SparkJob(name="a", job_class="quick", ring=0, entry_point=bad, owner="me")
     text = error_text(excinfo)
     assert "entry_point" in text
@@ -247,16 +250,16 @@ def test_job_rejects_bad_entry_points(bad: str) -> None:
 
 @pytest.mark.parametrize("bad", ["", "   "])
 def test_job_rejects_blank_owner(bad: str) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         SparkJob(name="a", job_class="quick", ring=0, entry_point="s3://bkt/a.py", owner=bad)
     assert "owner" in error_text(excinfo)
 
 
 def test_job_rejects_unknown_job_class_and_fields() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         SparkJob(name="a", job_class="huge", ring=0, entry_point="s3://bkt/a.py", owner="me")
     assert "job_class" in error_text(excinfo)
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         SparkJob(name="a", job_class="quick", ring=0, entry_point="s3://bkt/a.py", owner="me", engine="emr")
     assert "engine" in error_text(excinfo)
 
@@ -307,7 +310,7 @@ def test_catalog_rollback_is_lowering_rollout_ring() -> None:
 
 @pytest.mark.parametrize("bad", [-2, 8, 100, "all", True, None, 1.5])
 def test_catalog_rejects_bad_rollout_ring(bad: object) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         JobCatalog(rollout_ring=bad)
     text = error_text(excinfo)
     assert "rollout_ring" in text
@@ -319,7 +322,7 @@ def test_catalog_accepts_rollout_ring_from_cli_string() -> None:
 
 
 def test_catalog_rejects_duplicate_names() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         JobCatalog(jobs=[job("a"), job("b"), job("a", ring=3)])
     text = error_text(excinfo)
     assert "jobs[2].name 'a' duplicates jobs[0].name" in text
@@ -327,7 +330,7 @@ def test_catalog_rejects_duplicate_names() -> None:
 
 
 def test_catalog_requires_max_executors_on_serverless_only() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         JobCatalog(rollout_ring=1, jobs=[job("a", ring=0, max_executors=5), job("b", ring=1), job("c", ring=5)])
     text = error_text(excinfo)
     assert "jobs[1] ('b') runs on EMR Serverless (ring 1 <= rollout_ring 1)" in text
@@ -337,7 +340,7 @@ def test_catalog_requires_max_executors_on_serverless_only() -> None:
 
 
 def test_catalog_rejects_serverless_cores_that_are_not_worker_sizes() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         JobCatalog(rollout_ring=7, jobs=[job("a", ring=0, max_executors=5, executor_cores=3)])
     assert "limits.executor_cores=3 is not an EMR Serverless worker size" in error_text(excinfo)
     # The same job is fine while it runs on EMR on EC2.
@@ -345,7 +348,7 @@ def test_catalog_rejects_serverless_cores_that_are_not_worker_sizes() -> None:
 
 
 def test_catalog_lists_every_problem_in_one_error() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         JobCatalog(rollout_ring=7, jobs=[job("a", ring=0), job("a", ring=1)])
     text = error_text(excinfo)
     assert text.count("max_executors is not set") == 2
@@ -354,7 +357,7 @@ def test_catalog_lists_every_problem_in_one_error() -> None:
 
 
 def test_catalog_reports_unknown_ring_with_its_location() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         JobCatalog.model_validate(
             {"jobs": [{"name": "a", "job_class": "quick", "ring": 9, "entry_point": "s3://bkt/a.py", "owner": "o"}]}
         )
@@ -452,7 +455,7 @@ def test_job_routing_and_ssm_parameters() -> None:
 
 
 def test_routing_parameters_refuse_values_over_the_standard_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    import meshworks.constructs.spark.models as models
+    import meshworks.constructs.spark.job_catalog as models  # where routing_parameters reads the limit
 
     catalog = JobCatalog(
         jobs=[SparkJob(name="big", job_class="quick", ring=0, entry_point="s3://bkt/a.py", owner="o" * 128)]
@@ -549,7 +552,7 @@ def test_managed_scaling_belcorp_preset() -> None:
     ],
 )
 def test_managed_scaling_errors(kwargs: dict[str, object], fragments: list[str]) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         ManagedScaling(**kwargs)
     text = error_text(excinfo)
     for fragment in fragments:
@@ -557,7 +560,7 @@ def test_managed_scaling_errors(kwargs: dict[str, object], fragments: list[str])
 
 
 def test_managed_scaling_reports_all_limit_errors_together() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         ManagedScaling(
             minimum_capacity_units=9,
             maximum_capacity_units=8,
@@ -667,7 +670,7 @@ def test_fleet_from_spot_ratio_rejects_bad_input(total: object, percent: object)
     ],
 )
 def test_fleet_errors(kwargs: dict[str, object], fragment: str) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         InstanceFleetSpec(**kwargs)
     assert fragment in error_text(excinfo)
 
@@ -738,7 +741,7 @@ def test_serverless_capacity_spellings_are_normalised() -> None:
     ],
 )
 def test_serverless_capacity_rejects_bad_formats(field: str, bad: str) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         ServerlessMaximumCapacity(**{field: bad})
     text = error_text(excinfo)
     assert f"maximum_capacity.{field}" in text
@@ -747,7 +750,7 @@ def test_serverless_capacity_rejects_bad_formats(field: str, bad: str) -> None:
 
 @pytest.mark.parametrize("bad", ["7.13.0", "emr-7.13", "emr-7.13.0-latest", "EMR-7.1.0", "emr-seven", 7])
 def test_serverless_rejects_malformed_release_labels(bad: object) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         EmrServerlessDefaults(release_label=bad)
     text = error_text(excinfo)
     assert "release_label" in text
@@ -756,7 +759,7 @@ def test_serverless_rejects_malformed_release_labels(bad: object) -> None:
 
 @pytest.mark.parametrize("bad", ["emr-6.8.0", "emr-6.6.0", "emr-5.36.2", "emr-4.0.0"])
 def test_serverless_rejects_releases_before_6_9(bad: str) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         EmrServerlessDefaults(release_label=bad)
     text = error_text(excinfo)
     assert "older than emr-6.9.0" in text
@@ -783,13 +786,13 @@ def test_serverless_warns_on_6x_and_future_majors() -> None:
     ],
 )
 def test_serverless_rejects_out_of_range_settings(field: str, bad: object) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         EmrServerlessDefaults(**{field: bad})
     assert field in error_text(excinfo)
 
 
 def test_serverless_max_concurrent_runs_needs_7_3() -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(MODEL_ERRORS) as excinfo:
         EmrServerlessDefaults(release_label="emr-7.2.0", max_concurrent_runs=10)
     text = error_text(excinfo)
     assert "max_concurrent_runs needs job concurrency (emr-7.3.0 or later)" in text

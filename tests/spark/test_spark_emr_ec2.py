@@ -44,7 +44,7 @@ def built() -> dict[str, Any]:
     )
     cluster = EmrCluster(stack, "Cluster", prerequisites=prerequisites, name="analytics",
                          custom_ami_id="ami-0123456789abcdef0")
-    profile = TransientClusterProfile(stack, "Nightly", name="nightly", prefix="acme", prerequisites=prerequisites)
+    profile = TransientClusterProfile(stack, "Nightly", name="nightly", name_prefix="acme", prerequisites=prerequisites)
     workflow = iam.Role(stack, "Workflow", assumed_by=iam.AccountRootPrincipal())
     profile.grant_create_cluster(workflow)
     return {"template": Template.from_stack(stack), "stack": stack, "vpc": network.vpc, "key": key, "logs": logs,
@@ -273,14 +273,14 @@ def test_master_fleet_allows_five_types_at_most(built: dict[str, Any]) -> None:
     ("kwargs", "message"),
     [
         ({"name": "Nightly Run"}, "name 'Nightly Run' is invalid"),
-        ({"prefix": "bad prefix"}, "prefix 'bad prefix' is invalid"),
+        ({"name_prefix": "bad prefix"}, "name_prefix 'bad prefix' is invalid"),
         ({"idle_timeout_minutes": 0}, "idle_timeout_minutes 0 is out of range"),
         ({"managed_scaling": ManagedScaling(minimum_capacity_units=1, maximum_capacity_units=4, unit_type="VCPU")},
          "count scaling limits in InstanceFleetUnits"),
     ],
 )
 def test_profile_rejects_bad_input(built: dict[str, Any], kwargs: dict[str, Any], message: str) -> None:
-    args = {"name": "other", "prefix": "acme", "prerequisites": built["prerequisites"], **kwargs}
+    args = {"name": "other", "name_prefix": "acme", "prerequisites": built["prerequisites"], **kwargs}
     with pytest.raises(ValueError, match=r"^TransientClusterProfile: ") as excinfo:
         TransientClusterProfile(built["stack"], f"BadProfile{abs(hash(message))}", **args)
     assert message in str(excinfo.value)

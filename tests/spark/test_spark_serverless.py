@@ -60,7 +60,7 @@ def built() -> dict[str, Any]:
     caller = iam.Role(stack, "Airflow", assumed_by=iam.AccountRootPrincipal())
     role.grant_start_job_run(caller, application)
     runner = SparkJobRunner(stack, "Runner", application=application, job_role=role, encryption_key=key)
-    rollout = JobRollout(stack, "Rollout", catalog=_catalog(), prefix="acme",
+    rollout = JobRollout(stack, "Rollout", catalog=_catalog(), name_prefix="acme",
                          serverless_target={"application_id": application.application_id})
     rollout.grant_read(caller)
     return {"template": Template.from_stack(stack), "stack": stack, "vpc": network.vpc, "key": key,
@@ -365,4 +365,4 @@ def test_runner_rejects_bad_input(built: dict[str, Any], kwargs: dict[str, Any],
 
 def test_rollout_rejects_bad_prefix(built: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"^JobRollout: SSM prefix 'aws/x' starts with a reserved word"):
-        JobRollout(built["stack"], "BadRollout", catalog=_catalog(), prefix="aws/x")
+        JobRollout(built["stack"], "BadRollout", catalog=_catalog(), name_prefix="aws/x")

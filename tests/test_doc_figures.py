@@ -29,8 +29,13 @@ def _rows(products: str) -> list[list[str]]:
     ]
 
 
+def _prose(text: str) -> str:
+    """``text`` without its table rows (the recorded results themselves), lines joined."""
+    return " ".join(line for line in text.splitlines() if not line.lstrip().startswith("|"))
+
+
 def _quotes(pattern: str) -> list[tuple[str, re.Match[str]]]:
-    return [(page, match) for page, text in PROSE.items() for match in re.finditer(pattern, text.replace("\n", " "))]
+    return [(page, match) for page, text in PROSE.items() for match in re.finditer(pattern, _prose(text))]
 
 
 LARGEST = r"(?<!budget )\b(?P<resources>\d+) resources(?:,| /) (?P<kb>\d+) kB(?: in (?P<mode>LF-tag|named-resource) mode)?"

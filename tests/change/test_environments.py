@@ -20,6 +20,16 @@ SHARED = {("AWS::Events::EventBusPolicy", "EventBusName"), ("AWS::EMR::Cluster",
 NOT_UNIQUE = ("MetricName", "ServiceName", "PolicyName", "DisplayName")
 
 
+def _registry_name(template: dict[str, Any], registry: dict[str, Any]) -> str:
+    """The name of a Glue schema's registry (given by name, or by ``Fn::GetAtt`` of a registry in the template)."""
+    if isinstance(registry.get("Name"), str):
+        return registry["Name"]
+    arn = registry.get("Arn")
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        return template["Resources"][arn["Fn::GetAtt"][0]]["Properties"]["Name"]
+    return str(arn)
+
+
 def names(templates: dict[str, dict[str, Any]]) -> Iterator[tuple[str, str, str]]:
     """(type, property, literal value) of every naming property of every resource."""
     for template in templates.values():
@@ -27,6 +37,8 @@ def names(templates: dict[str, dict[str, Any]]) -> Iterator[tuple[str, str, str]
             for key, value in resource.get("Properties", {}).items():
                 if not isinstance(value, str) or not key.endswith(NAME_KEYS) or key in NOT_UNIQUE:
                     continue
+                if resource["Type"] == "AWS::Glue::Schema" and key == "Name":  # unique within its registry only
+                    value = f"{_registry_name(template, resource['Properties'].get('Registry', {}))}/{value}"
                 if (resource["Type"], key) not in SHARED:
                     yield resource["Type"], key, value
 

@@ -213,7 +213,7 @@ class OfflineStore(Construct):
         where = f"OfflineStore {self.node.path}"
         if Token.is_unresolved(self.bucket.bucket_name):
             raise ValueError(f"{where}: the bucket's name is resolved at deploy time, but a contract names its "
-                             "location: pass a bucket with a literal name (e.g. DataLakeStorage(bucket_name_prefix=...))")
+                             "location: pass a bucket with a literal name (e.g. DataLakeStorage(name_prefix=...))")
         texts = dict(column_descriptions or {})
         cql = {c.name: c.type for c in self.schema.columns}
 

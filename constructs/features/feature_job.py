@@ -109,11 +109,31 @@ class FeatureJob(Construct):
 
     Example::
 
-        job = FeatureJob(self, "FeatureJob", application=app, online_table=table, offline_store=offline,
+        from pathlib import Path
+
+        from aws_cdk import App, Environment, Stack
+
+        from meshworks.constructs.core.offline import pin_availability_zones
+        from meshworks.constructs.features import FeatureJob, Keyspace, KeyspacesTable, KeyspacesTableSchema, OfflineStore
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.spark import EmrServerlessApplication
+        from meshworks.constructs.storage import DataLakeStorage, Zone
+
+        app = App()
+        stack = Stack(app, "Features", env=Environment(account="111111111111", region="eu-west-1"))
+        pin_availability_zones(stack, ["eu-west-1a", "eu-west-1b"])
+        schema = KeyspacesTableSchema.from_cql(Path("schemas/features/customer_features.cql").read_text())
+        table = KeyspacesTable(stack, "CustomerFeatures", schema=schema,
+                               keyspace=Keyspace(stack, "Keyspace", keyspace_name=schema.keyspace))
+        lake = DataLakeStorage(stack, "Lake")
+        offline = OfflineStore(stack, "Offline", schema=schema, bucket=lake.bucket(Zone.CURATED), database_name="features")
+        spark = EmrServerlessApplication(stack, "Spark", vpc=PlatformVpc(stack, "Network").vpc)
+        job = FeatureJob(stack, "FeatureJob", application=spark, online_table=table, offline_store=offline,
                          source_bucket=lake.bucket(Zone.RAW), source_prefix="events/",
                          schedule="cron(0 5 * * ? *)", schedule_time_zone="Europe/Berlin")
         job.role               # the feature_creator role (the job run's execution role)
         job.state_machine      # failures: EventBridge "Step Functions Execution Status Change" -> job alerts
+        app.synth()
 
     The ``feature_creator`` role may only: write the Keyspaces table (``KeyspacesTable.grant_write_data``), write
     the Delta table's prefix and read its Glue definition (``OfflineStore.grant_write_data``), read the source

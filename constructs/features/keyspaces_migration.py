@@ -88,15 +88,30 @@ class KeyspacesMigration(Construct):
 
     Example::
 
-        schema = KeyspacesTableSchema.from_cql(Path("schemas/bets.cql").read_text())
-        keyspace = Keyspace(self, "Betting", keyspace_name=schema.keyspace)
-        table = KeyspacesTable(self, "Bets", keyspace=keyspace, schema=schema)
-        migration = KeyspacesMigration(
-            self, "BetsMigration", table=table, vpc=vpc,
-            source_hosts=["10.0.1.10", "10.0.2.10"],
-            source_credentials=secretsmanager.Secret.from_secret_name_v2(self, "CassandraLogin", "cassandra/migration"),
-            change_column=ChangeColumn("updated_at"), max_writes_per_second=3000,
+        from pathlib import Path
+
+        from aws_cdk import App, Environment, Stack
+        from aws_cdk import aws_secretsmanager as secretsmanager
+
+        from meshworks.constructs.core.offline import pin_availability_zones
+        from meshworks.constructs.features import (
+            ChangeColumn, Keyspace, KeyspacesMigration, KeyspacesTable, KeyspacesTableSchema,
         )
+        from meshworks.constructs.network import PlatformVpc
+
+        app = App()
+        stack = Stack(app, "Migration", env=Environment(account="111111111111", region="eu-west-1"))
+        pin_availability_zones(stack, ["eu-west-1a", "eu-west-1b"])
+        schema = KeyspacesTableSchema.from_cql(Path("schemas/features/customer_features.cql").read_text())
+        keyspace = Keyspace(stack, "Features", keyspace_name=schema.keyspace)
+        table = KeyspacesTable(stack, "CustomerFeatures", keyspace=keyspace, schema=schema)
+        migration = KeyspacesMigration(
+            stack, "CustomerFeaturesMigration", table=table, vpc=PlatformVpc(stack, "Network").vpc,
+            source_hosts=["10.0.1.10", "10.0.2.10"],
+            source_credentials=secretsmanager.Secret.from_secret_name_v2(stack, "CassandraLogin", "cassandra/migration"),
+            change_column=ChangeColumn("computed_at"), max_writes_per_second=3000,
+        )
+        app.synth()
         # then: aws glue start-job-run --job-name <migration.full_load_job_name>
 
     What it creates: ``bucket`` (``SecureBucket``: ``jars/`` for the connector jars, ``temp/``, ``state/<name>/`` with

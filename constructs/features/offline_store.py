@@ -38,11 +38,25 @@ class OfflineStore(Construct):
 
     Example::
 
-        lake = DataLakeStorage(self, "Lake")
-        offline = OfflineStore(self, "Offline", schema=schema, bucket=lake.bucket(Zone.CURATED),
+        from pathlib import Path
+
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_iam as iam
+
+        from meshworks.constructs.features import KeyspacesTableSchema, OfflineStore
+        from meshworks.constructs.storage import DataLakeStorage, Zone
+
+        app = App()
+        stack = Stack(app, "Features")
+        schema = KeyspacesTableSchema.from_cql(Path("schemas/features/customer_features.cql").read_text())
+        lake = DataLakeStorage(stack, "Lake")
+        offline = OfflineStore(stack, "Offline", schema=schema, bucket=lake.bucket(Zone.CURATED),
                                database_name="features")
+        job_role = iam.Role(stack, "JobRole", assumed_by=iam.ServicePrincipal("emr-serverless.amazonaws.com"))
+        analyst_role = iam.Role(stack, "Analyst", assumed_by=iam.AccountRootPrincipal())
         offline.grant_write_data(job_role)      # the feature job
         offline.grant_read_data(analyst_role)   # Athena / Spark readers
+        app.synth()
 
     Args:
         schema: the feature table's Keyspaces schema (its columns become the Delta table's).
@@ -199,7 +213,7 @@ class OfflineStore(Construct):
         where = f"OfflineStore {self.node.path}"
         if Token.is_unresolved(self.bucket.bucket_name):
             raise ValueError(f"{where}: the bucket's name is resolved at deploy time, but a contract names its "
-                             "location: pass a bucket with a literal name (e.g. DataLakeStorage(bucket_name_prefix=...))")
+                             "location: pass a bucket with a literal name (e.g. DataLakeStorage(name_prefix=...))")
         texts = dict(column_descriptions or {})
         cql = {c.name: c.type for c in self.schema.columns}
 

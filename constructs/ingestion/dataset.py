@@ -9,8 +9,13 @@ crawler or table, and the data product of the mesh that the curated table become
 
 Example::
 
+    from pathlib import Path
+
+    import yaml
+
     from meshworks.constructs.ingestion.dataset import Dataset
 
+    text = Path("datasets/clickstream/app_events.yml").read_text()
     dataset = Dataset.model_validate(yaml.safe_load(text))
     dataset.raw_prefix                     # "clickstream/app_events/"
     dataset.contract_input("acme-curated")  # the product's contract fields, location in the curated bucket

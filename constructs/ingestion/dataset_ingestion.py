@@ -19,14 +19,25 @@ app reviews it with the contracts, places it in the shard lock and builds its hu
 
 Example::
 
-    from meshworks.constructs.ingestion import DatasetIngestion, load_datasets
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_iam as iam
 
-    [loaded] = load_datasets(["datasets/clickstream/app_events.yml"], curated_bucket_name=curated.bucket_name)
+    from meshworks.constructs.ingestion import DatasetIngestion, load_datasets
+    from meshworks.constructs.storage import DataLakeStorage, Zone
+
+    app = App()
+    stack = Stack(app, "Ingestion")
+    lake = DataLakeStorage(stack, "Lake", name_prefix="acme")
+    raw, curated = lake.bucket(Zone.RAW), lake.bucket(Zone.CURATED)
+    # the curated bucket's name as text (the dataset's contract names it): name_prefix + "-curated"
+    [loaded] = load_datasets(["datasets/clickstream/app_events.yml"], curated_bucket_name="acme-curated")
     ingestion = DatasetIngestion(
-        self, "AppEvents", dataset=loaded.dataset, name_prefix="acme",
-        raw_bucket=raw, curated_bucket=curated, encryption_key=key,
+        stack, "AppEvents", dataset=loaded.dataset, name_prefix="acme",
+        raw_bucket=raw, curated_bucket=curated, encryption_key=lake.key,
     )
+    producer_role = iam.Role(stack, "Producer", assumed_by=iam.AccountRootPrincipal())
     ingestion.grant_put_records(producer_role)
+    app.synth()
 
 Changing ``name``/``domain`` or the presence of dynamic partitioning keys replaces the delivery stream (Firehose
 cannot switch dynamic partitioning on an existing stream: the stream's name changes with it, ``-dp``); see

@@ -108,12 +108,28 @@ class FileIngestion(Construct):
 
     Example::
 
-        landing = SecureBucket(self, "Landing", event_bridge_enabled=True)
-        files = FileIngestion(self, "SiteFiles", name="acme-sites", landing_bucket=landing,
+        from pathlib import Path
+
+        from aws_cdk import App, Environment, Stack
+        from aws_cdk import aws_cloudwatch_actions as cw_actions
+        from aws_cdk import aws_iam as iam
+        from aws_cdk import aws_sns as sns
+
+        from meshworks.constructs.ingestion import FileIngestion
+        from meshworks.constructs.storage import DataLakeStorage, SecureBucket, Zone
+
+        app = App()
+        stack = Stack(app, "Files", env=Environment(account="111111111111", region="eu-west-1"))
+        lake = DataLakeStorage(stack, "Lake")
+        landing = SecureBucket(stack, "Landing", event_bridge_enabled=True)
+        files = FileIngestion(stack, "SiteFiles", name="acme-sites", landing_bucket=landing,
                               curated_bucket=lake.bucket(Zone.CURATED),
-                              schemas={"sensor_readings": Path("schemas/sensor_readings.avsc")})
+                              schemas={"sensor_readings": Path("schemas/ingestion/sensor_readings.avsc")})
+        ops_topic = sns.Topic(stack, "Ops", master_key=lake.key)
         files.add_alarm_action(cw_actions.SnsAction(ops_topic))
-        files.grant_start_job_run(airflow.execution_role)
+        airflow_role = iam.Role(stack, "AirflowExecution", assumed_by=iam.ServicePrincipal("airflow-env.amazonaws.com"))
+        files.grant_start_job_run(airflow_role)
+        app.synth()
 
     Args:
         name: the pipeline's name: 3-40 lower-case letters, digits and ``-``; names the job

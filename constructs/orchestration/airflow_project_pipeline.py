@@ -58,10 +58,24 @@ class AirflowProjectPipeline(PipelineBase):
 
     Example::
 
+        from aws_cdk import App, Environment, Stack
+
+        from meshworks.constructs.core.offline import pin_availability_zones
+        from meshworks.constructs.network import PlatformVpc
+        from meshworks.constructs.orchestration import AirflowEnvironment, AirflowProjectPipeline, ConnectionSource
+
+        app = App()
+        stack = Stack(app, "Airflow", env=Environment(account="111111111111", region="eu-west-1"))
+        pin_availability_zones(stack, ["eu-west-1a", "eu-west-1b"])
+        airflow = AirflowEnvironment(stack, "Airflow", name="acme-airflow", vpc=PlatformVpc(stack, "Network").vpc)
         AirflowProjectPipeline(
             stack, "SalesDags", environment=airflow,
-            source=ConnectionSource(connection_arn=connection_arn, repository="acme/sales-dags"),
+            source=ConnectionSource(
+                connection_arn="arn:aws:codeconnections:eu-west-1:111111111111:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab",
+                repository="acme/sales-dags",
+            ),
         )
+        app.synth()
 
     Args:
         source: the DAG repository (``ConnectionSource``, ``S3Source``, ``CodeCommitSource``).

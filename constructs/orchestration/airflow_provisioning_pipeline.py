@@ -51,11 +51,21 @@ class AirflowProvisioningPipeline(PipelineBase):
 
     Example::
 
+        from aws_cdk import App, Environment, Stack
+
+        from meshworks.constructs.orchestration import AirflowProvisioningPipeline, ConnectionSource
+
+        app = App()
+        stack = Stack(app, "Provisioning", env=Environment(account="111111111111", region="eu-west-1"))
         AirflowProvisioningPipeline(
             stack, "AirflowProvisioning",
-            source=ConnectionSource(connection_arn=connection_arn, repository="acme/data-platform"),
+            source=ConnectionSource(
+                connection_arn="arn:aws:codeconnections:eu-west-1:111111111111:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab",
+                repository="acme/data-platform",
+            ),
             stacks=["Orchestration"],
         )
+        app.synth()
 
     Args:
         source: where the app's code comes from (``ConnectionSource``, ``S3Source``, ``CodeCommitSource``).

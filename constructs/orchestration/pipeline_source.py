@@ -102,8 +102,10 @@ class ConnectionSource(PipelineSource):
 
     Example::
 
-        ConnectionSource(
-            connection_arn="arn:aws:codeconnections:eu-west-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab",
+        from meshworks.constructs.orchestration import ConnectionSource
+
+        source = ConnectionSource(
+            connection_arn="arn:aws:codeconnections:eu-west-1:111111111111:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab",
             repository="acme/airflow-dags", branch="main",
         )
 
@@ -170,7 +172,14 @@ class S3Source(PipelineSource):
 
     Example::
 
-        S3Source(bucket=s3.Bucket.from_bucket_name(stack, "Src", "acme-pipeline-sources"), key="airflow/dags.zip")
+        from aws_cdk import App, Stack
+        from aws_cdk import aws_s3 as s3
+
+        from meshworks.constructs.orchestration import S3Source
+
+        app = App()
+        stack = Stack(app, "Pipelines")
+        source = S3Source(bucket=s3.Bucket.from_bucket_name(stack, "Src", "acme-pipeline-sources"), key="airflow/dags.zip")
 
     Args:
         bucket: the bucket (versioning on: CodePipeline reads the object's version).

@@ -277,3 +277,19 @@ def test_null_override_clears_an_optional_text_field_and_only_that() -> None:
     assert config_from_context(context).ingestion.files.schedule is None
     # a required text field keeps the text as typed (the model then judges it)
     assert config_from_context({**DEFAULT_CONTEXT, "meshworks.prefix": "nullx"}).prefix == "nullx"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("meshworks.orchestration.pipelines", "false",
+         "meshworks.orchestration.pipelines = false: this is a section, not a value: set its keys one by one, "
+         "e.g. -c meshworks.orchestration.pipelines.enabled=..."),
+        ("meshworks.ingestion.enabled", "nope", 'meshworks.ingestion.enabled = "nope": must be true or false'),
+    ],
+)
+def test_section_or_boolean_mistake_names_the_fix_not_pydantic(key: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from_context({**DEFAULT_CONTEXT, key: value})
+    assert message in str(caught.value)
+    assert "Input should be" not in str(caught.value) and "instance of" not in str(caught.value)

@@ -880,6 +880,13 @@ def _describe_allowed(err: Mapping[str, Any]) -> str:
         return _PATTERN_WORDS.get(ctx["pattern"], f"does not have the expected form ({ctx['pattern']})")
     if "expected" in ctx:
         return f"allowed: {ctx['expected']}"
+    if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        known = _known_keys(tuple(err["loc"]))
+        example = f"-c {config_key(tuple(err['loc']))}.{known[0]}=..." if known else "-c <key>.<sub-key>=..."
+        keys = f" (its keys: {', '.join(known)})" if known else ""
+        return f"this is a section, not a value: set its keys one by one, e.g. {example}{keys}"
+    if err["type"] == "bool_parsing":
+        return "must be true or false"
     msg = str(err["msg"])
     return msg[len("Value error, ") :] if msg.startswith("Value error, ") else msg
 

@@ -60,6 +60,13 @@ def _is_mapping(annotation: Any) -> bool:
     return get_origin(annotation) in (dict, Mapping)
 
 
+def _is_optional(annotation: Any) -> bool:
+    """``X | None`` (possibly inside ``Annotated``)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+
+
 def _is_text(annotation: Any) -> bool:
     """A field that holds a string (``str``, a constrained ``str`` or a ``Literal`` of strings)."""
     annotation = _unwrap(annotation)
@@ -102,7 +109,9 @@ def parse_value(key: str, raw: Any, annotation: Any) -> Any:
     if not isinstance(raw, str):
         return raw  # cdk.json or a programmatic context already holds JSON values
     if annotation is not None and _is_text(annotation):
-        return raw
+        # "null" clears an optional text field (e.g. ingestion.files.schedule: null leaves the runs to a DAG);
+        # a required one keeps the text, which the model then checks.
+        return None if raw == "null" and _is_optional(annotation) else raw
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -269,3 +269,27 @@ def test_the_app_accepts_an_account_override_as_the_cli_passes_it(tmp_path) -> N
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["artifacts"]["MeshHub"]["environment"] == "aws://444455556666/eu-west-1"
+
+
+def test_null_override_clears_an_optional_text_field_and_only_that() -> None:
+    """docs/ingestion.md: ``schedule: null`` leaves the file conversion to the DAG; ``-c`` must be able to say it."""
+    context = {**DEFAULT_CONTEXT, "meshworks.ingestion.files.schedule": "null"}
+    assert config_from_context(context).ingestion.files.schedule is None
+    # a required text field keeps the text as typed (the model then judges it)
+    assert config_from_context({**DEFAULT_CONTEXT, "meshworks.prefix": "nullx"}).prefix == "nullx"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("meshworks.orchestration.pipelines", "false",
+         "meshworks.orchestration.pipelines = false: this is a section, not a value: set its keys one by one, "
+         "e.g. -c meshworks.orchestration.pipelines.enabled=..."),
+        ("meshworks.ingestion.enabled", "nope", 'meshworks.ingestion.enabled = "nope": must be true or false'),
+    ],
+)
+def test_section_or_boolean_mistake_names_the_fix_not_pydantic(key: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from_context({**DEFAULT_CONTEXT, key: value})
+    assert message in str(caught.value)
+    assert "Input should be" not in str(caught.value) and "instance of" not in str(caught.value)

@@ -91,6 +91,12 @@ class OfflineStore(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         where = f"OfflineStore {self.node.path}"
+        if not isinstance(schema, KeyspacesTableSchema):
+            raise ValueError(f"{where}: schema={type(schema).__name__}: give a KeyspacesTableSchema, e.g. "
+                             "KeyspacesTableSchema.from_cql(Path('schemas/features/customer_features.cql').read_text())")
+        if not hasattr(bucket, "bucket_name"):
+            raise ValueError(f"{where}: bucket={bucket!r}: give a bucket (s3.IBucket, e.g. "
+                             "DataLakeStorage.bucket(Zone.CURATED) or a SecureBucket)")
         table_name = table_name or schema.table
         prefix = prefix if prefix is not None else f"features/{table_name}/"
         for name, value in (("database_name", database_name), ("table_name", table_name),

@@ -47,9 +47,10 @@ docs/ingestion.md for what each field's change costs.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Size, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
@@ -78,6 +79,37 @@ __all__ = ["CURATION_SCRIPT", "DatasetIngestion"]
 
 CURATION_SCRIPT = Path(__file__).with_name("glue") / "curate_dataset.py"
 """The curation job's PySpark script, shipped in the library."""
+
+
+# Resource names allow letters, digits, '-' (Kinesis, Firehose, Glue); the prefix starts with a lower-case letter.
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+_EVENT_BUS_ARN = re.compile(r"^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._/-]+$")
+
+
+def _check_inputs(
+    construct_id: str, dataset: object, name_prefix: object, raw_bucket: object, curated_bucket: object,
+    encryption_key: object, refresh_bus_arn: object,
+) -> None:
+    """Mistakes a user makes calling the construct, as one ValueError each (never a jsii or attribute error)."""
+    owner = f"DatasetIngestion {construct_id!r}"
+    if not isinstance(dataset, Dataset):
+        raise ValueError(f"{owner}: dataset={type(dataset).__name__}: give a Dataset, e.g. "
+                         "the .dataset of a load_datasets([Path('datasets')]) item, or Dataset.model_validate(yaml_mapping)")
+    if not isinstance(name_prefix, str) or not (Token.is_unresolved(name_prefix) or _PREFIX.match(name_prefix)):
+        raise ValueError(f"{owner}: name_prefix={name_prefix!r}: use 1-40 lower-case letters, digits and '-', "
+                         "starting with a letter, e.g. 'acme'")
+    for field, value, attribute, kind in (("raw_bucket", raw_bucket, "bucket_name", "s3.IBucket"),
+                                          ("curated_bucket", curated_bucket, "bucket_name", "s3.IBucket"),
+                                          ("encryption_key", encryption_key, "key_arn", "kms.IKey, e.g. PlatformKey")):
+        if not hasattr(value, attribute):
+            raise ValueError(f"{owner}: {field}={value!r}: give a {kind}")
+    if refresh_bus_arn is not None and not (
+        isinstance(refresh_bus_arn, str)
+        and (Token.is_unresolved(refresh_bus_arn) or _EVENT_BUS_ARN.match(refresh_bus_arn))
+    ):
+        raise ValueError(f"{owner}: refresh_bus_arn={refresh_bus_arn!r}: give the mesh hub's event bus ARN, "
+                         "arn:aws:events:<region>:<account>:event-bus/<name>, or None")
+
 
 _COMPRESSION = {
     "gzip": firehose.Compression.GZIP,
@@ -117,7 +149,9 @@ class DatasetIngestion(Construct):
         removal_policy: of the stream and log groups. Default: RETAIN (see ``core.removal``).
 
     Raises:
-        ValueError: the resource names would exceed AWS's lengths (shorten the prefix or the dataset's name).
+        ValueError: the resource names would exceed AWS's lengths (shorten the prefix or the dataset's name); a
+            dataset that is not a ``Dataset``, a bucket or key that is None or not one, a ``name_prefix`` other than
+            lower-case letters, digits and ``-``, or a ``refresh_bus_arn`` that is not an event bus ARN.
     """
 
     def __init__(
@@ -136,6 +170,7 @@ class DatasetIngestion(Construct):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        _check_inputs(construct_id, dataset, name_prefix, raw_bucket, curated_bucket, encryption_key, refresh_bus_arn)
         self.dataset = dataset
         base = f"{name_prefix}-{dataset.domain}-{dataset.name}".replace("_", "-")
         if len(base) > 57:  # room for "-<6 hex>" (delivery stream) and "-curate" within AWS's 64 characters

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -48,6 +48,8 @@ from ..core.secure_log_group import SecureLogGroup
 from ..features.feature_table import TABLE_INDEXES
 from ..features.file_metadata_table import FileMetadataTable
 
+# EventBridge Scheduler expressions: rate(...), cron(<6 fields>) or at(...) (AWS::Scheduler::Schedule ScheduleExpression).
+_SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\)|at\(\S+\))$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 _FILE_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _WORKER_TYPES = ("G.025X", "G.1X", "G.2X", "G.4X", "G.8X")
@@ -200,6 +202,17 @@ class FileIngestion(Construct):
             compile_key_pattern(key_pattern, date_format)
         except KeyPatternError as error:
             raise ValueError(f"{owner}: {error}") from None
+        for field, bucket in (("landing_bucket", landing_bucket), ("curated_bucket", curated_bucket)):
+            if not hasattr(bucket, "bucket_name"):
+                raise ValueError(f"{owner}: {field}={bucket!r}: give a bucket (s3.IBucket, e.g. SecureBucket or "
+                                 "s3.Bucket.from_bucket_name)")
+        if schedule_expression is not None and not (
+            isinstance(schedule_expression, str)
+            and (Token.is_unresolved(schedule_expression) or _SCHEDULE.match(schedule_expression))
+        ):
+            raise ValueError(f"{owner}: schedule_expression={schedule_expression!r}: give an EventBridge Scheduler "
+                             "expression such as 'rate(30 minutes)' or 'cron(0 * * * ? *)', or None to leave the runs "
+                             "to an Airflow DAG")
         if not isinstance(schemas, Mapping) or not schemas:
             raise ValueError(f"{owner}: schemas must map each file type to its Avro schema, e.g. "
                              "{'sensor_readings': Path('schemas/sensor_readings.avsc')}")

@@ -318,6 +318,19 @@ def _message(error: Mapping[str, Any], root: type[BaseModel] = DataProductContra
     return f"{message[:1].lower()}{message[1:]} (got {_short(value)})" if value is not None else message
 
 
+def _only_its_items_failed(error: Mapping[str, Any]) -> bool:
+    """pydantic also reports ``too_short`` on a list whose items failed (it counts the valid ones): the items'
+    own errors already say what is wrong, and "must not be empty" would be false."""
+    value = error.get("input")
+    minimum = error.get("ctx", {}).get("min_length")
+    return (
+        error["type"] == "too_short"
+        and isinstance(value, (list, tuple))
+        and isinstance(minimum, int)
+        and len(value) >= minimum
+    )
+
+
 def _suggest_field(name: str, model: type[BaseModel] | None) -> str:
     if model is None:
         return ""
@@ -341,6 +354,8 @@ def validation_problems(
             for sub_loc, message in item.get("ctx", {}).get("issues", ()):
                 full = loc + tuple(sub_loc)
                 problems.append(Problem(path, line_of(data, full), format_loc(full), message))
+            continue
+        if _only_its_items_failed(item):
             continue
         shown = loc[:-1] + (str(loc[-1]),) if item["type"] == "invalid_key" and loc else loc
         problems.append(Problem(path, line_of(data, loc), format_loc(shown), _message(item, root)))

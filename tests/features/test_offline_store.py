@@ -125,10 +125,14 @@ def test_contract_needs_a_literal_bucket_name_and_valid_fields() -> None:
         ({"database_name": "Features-DB"}, r"database_name='Features-DB' is not a Glue name"),
         ({"prefix": "/features"}, r"prefix='/features' must be a folder"),
         ({"partition_column": "scores"}, r"partition_column='scores' is also a column"),
+        ({"bucket": None}, r"bucket=None: give a bucket"),
+        ({"bucket": "acme-curated"}, r"bucket='acme-curated': give a bucket"),
+        ({"schema": "CREATE TABLE ks.t (id text PRIMARY KEY)"}, r"schema=str: give a KeyspacesTableSchema"),
+        ({"schema": None}, r"schema=NoneType: give a KeyspacesTableSchema"),
     ],
 )
 def test_bad_arguments(kwargs: dict, message: str) -> None:
     stack = Stack(App(), "S")
-    args = {"database_name": "features", **kwargs}
+    args = {"database_name": "features", "schema": SCHEMA, "bucket": s3.Bucket(stack, "B"), **kwargs}
     with pytest.raises(ValueError, match=rf"OfflineStore S/Offline: {message}"):
-        OfflineStore(stack, "Offline", schema=SCHEMA, bucket=s3.Bucket(stack, "B"), **args)
+        OfflineStore(stack, "Offline", **args)

@@ -12,6 +12,7 @@ import contextlib
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_iam as iam
@@ -66,3 +67,28 @@ def test_dataset_ingestion_alone_has_no_finding_and_no_lookup(tmp_path: Path) ->
         for v in plugin.get("violations", []) for c in v["violatingConstructs"]
     ]
     assert findings == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"dataset": "yaml"}, r"dataset=dict: give a Dataset"),
+        ({"dataset": None}, r"dataset=NoneType: give a Dataset"),
+        ({"raw_bucket": None}, r"raw_bucket=None: give a s3.IBucket"),
+        ({"curated_bucket": "acme-curated"}, r"curated_bucket='acme-curated': give a s3.IBucket"),
+        ({"encryption_key": None}, r"encryption_key=None: give a kms.IKey"),
+        ({"name_prefix": "Acme Corp"}, r"name_prefix='Acme Corp': use 1-40 lower-case letters"),
+        ({"refresh_bus_arn": "mesh-bus"}, r"refresh_bus_arn='mesh-bus': give the mesh hub's event bus ARN"),
+    ],
+)
+def test_a_users_mistake_is_one_clear_error(change: dict[str, object], message: str) -> None:
+    """Before: an AttributeError, a jsii SerializationError, or a name/ARN only CloudFormation refused."""
+    stack = Stack(App(), "Analytics", env=ENV)
+    lake = DataLakeStorage(stack, "Lake", bucket_name_prefix="acme")
+    arguments: dict[str, object] = {
+        "dataset": _variant(), "name_prefix": "acme", "raw_bucket": lake.bucket(Zone.RAW),
+        "curated_bucket": lake.bucket(Zone.CURATED), "encryption_key": PlatformKey(stack, "Key"),
+    }
+    arguments.update({k: yaml.safe_load(EXAMPLE.read_text()) if v == "yaml" else v for k, v in change.items()})
+    with pytest.raises(ValueError, match=message):
+        DatasetIngestion(stack, "Ds", **arguments)  # type: ignore[arg-type]

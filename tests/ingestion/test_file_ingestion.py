@@ -185,6 +185,10 @@ NESTED = {**SCHEMA, "fields": [{"name": "where", "type": {"type": "record", "nam
         ({"lease": Duration.minutes(30)}, r"lease \(30 minutes\) must exceed job_timeout \(1 hour\)"),
         ({"max_attempts": 0}, "max_attempts=0: give a whole number from 1 to 20"),
         ({"worker_type": "Standard"}, "worker_type='Standard': use one of G.025X"),
+        ({"landing_bucket": None}, "landing_bucket=None: give a bucket"),
+        ({"curated_bucket": "acme-curated"}, "curated_bucket='acme-curated': give a bucket"),
+        ({"schedule_expression": "every hour"}, "schedule_expression='every hour': give an EventBridge Scheduler"),
+        ({"schedule_expression": "cron(0 * * *)"}, r"schedule_expression='cron\(0 \* \* \*\)'"),
     ],
 )
 def test_bad_input_is_one_clear_error(kwargs: dict[str, Any], message: str) -> None:

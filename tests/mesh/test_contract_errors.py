@@ -393,3 +393,20 @@ def test_timezone_suggestion_only_when_unambiguous(tmp_path: Path, written: str,
         assert f"did you mean {suggestion!r}?" in messages[0]
     if written == "CEST":
         assert "abbreviation" in messages[0] and "Europe/Berlin" in messages[0]
+
+
+def test_a_bad_item_of_a_non_empty_list_is_not_also_reported_as_an_empty_list(tmp_path: Path) -> None:
+    """pydantic adds ``too_short`` on a tuple whose only item failed: the list is not empty, only the item is wrong."""
+    text = BASE.replace(
+        "  - name: customer_email\n    type: string\n    description: Email address of the buyer.\n    pii: true\n"
+        "  - name: total\n    type: decimal(12,2)\n    description: Order total in EUR.\n",
+        "",
+    ).replace("Order number from checkout.", "id")
+    problems = validate_paths([_write(tmp_path, text)])
+    assert [(p.field, p.message) for p in problems if p.field.startswith("columns")] == [
+        (
+            "columns[0].description",
+            "column description is too short (2 characters; at least 5): say what the data is, where it comes "
+            "from and how to use it",
+        )
+    ]

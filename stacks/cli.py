@@ -226,6 +226,7 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     datasets, problems = _check_datasets(args)
     try:
         extra = [item.loaded_contract for item in datasets if item.loaded_contract is not None]
+        extra += _offline_product(args.config)
         contracts = load_contracts(args.paths, trust=trust, extra=extra)
     except ContractError as exc:
         from meshworks.constructs.ingestion.dataset_loader import relabel
@@ -274,6 +275,20 @@ def _check_datasets(args: argparse.Namespace) -> tuple[list, list]:
         return [], []
     datasets, problems = check_datasets(paths, curated_bucket_name=bucket, producer_account=account)
     return datasets, problems
+
+
+def _offline_product(path: Path) -> list:
+    """The offline feature store's product (``feature_store.offline_product``) when the configuration at ``path``
+    loads in full, so a contract repeating or overlapping it is found here too; otherwise none (its own problems
+    are the synth's: ``read_contracts``)."""
+    from meshworks.stacks.config import ConfigError, config_from_context
+    from meshworks.stacks.features_stack import offline_store_contracts
+
+    try:
+        context = json.loads(path.read_text(encoding="utf-8"))["context"]
+        return offline_store_contracts(config_from_context(context, source=str(path)))
+    except (ConfigError, OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def _read_trust(path: Path) -> MeshTrust:

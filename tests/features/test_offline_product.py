@@ -98,3 +98,18 @@ def test_an_unknown_pii_column_names_the_key() -> None:
 def test_the_product_needs_the_offline_store() -> None:
     with pytest.raises(ConfigError, match="offline_product"):
         config_from_context(context(**{"feature_store.offline_store": "false", "feature_store.feature_job.enabled": "false"}))
+
+
+def test_validate_finds_a_contract_overlapping_the_offline_store(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    from meshworks.stacks.cli import main
+    from tests.mesh.contract_data import minimal_contract
+
+    location = "s3://meshworks-demo-222222222222-curated/features/customer_features/"
+    path = tmp_path / "copy.yaml"
+    path.write_text(yaml.safe_dump(minimal_contract(name="copy", domain="features", location=location)))
+    code = main(["validate", "--config", str(ROOT / "cdk.json"), str(path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "meshworks.feature_store.offline_product" in err and "the same location" in err, err

@@ -224,9 +224,9 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _UsageError(f"no such file or directory: {', '.join(missing)}")
     trust = _read_trust(args.config)
     datasets, problems = _check_datasets(args)
+    offline = _offline_product(args.config)
     try:
-        extra = [item.loaded_contract for item in datasets if item.loaded_contract is not None]
-        extra += _offline_product(args.config)
+        extra = [item.loaded_contract for item in datasets if item.loaded_contract is not None] + offline
         contracts = load_contracts(args.paths, trust=trust, extra=extra)
     except ContractError as exc:
         from meshworks.constructs.ingestion.dataset_loader import relabel
@@ -234,7 +234,9 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         problems = sorted(set(problems) | set(relabel(exc.problems, {item.path for item in datasets})))
     if not problems:
         domains = len({contract.domain for contract in contracts})
-        of_datasets = f" ({len(datasets)} from dataset files)" if datasets else ""
+        sources = [f"{len(datasets)} from dataset files"] if datasets else []
+        sources += ["1 from feature_store.offline_product"] if offline else []
+        of_datasets = f" ({', '.join(sources)})" if sources else ""
         print(
             f"meshworks validate: {len(contracts)} data product(s){of_datasets} in {domains} domain(s) passed validation",
             file=out,

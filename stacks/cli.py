@@ -224,8 +224,9 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _UsageError(f"no such file or directory: {', '.join(missing)}")
     trust = _read_trust(args.config)
     datasets, problems = _check_datasets(args)
+    offline = _offline_product(args.config)
     try:
-        extra = [item.loaded_contract for item in datasets if item.loaded_contract is not None]
+        extra = [item.loaded_contract for item in datasets if item.loaded_contract is not None] + offline
         contracts = load_contracts(args.paths, trust=trust, extra=extra)
     except ContractError as exc:
         from meshworks.constructs.ingestion.dataset_loader import relabel
@@ -233,7 +234,9 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         problems = sorted(set(problems) | set(relabel(exc.problems, {item.path for item in datasets})))
     if not problems:
         domains = len({contract.domain for contract in contracts})
-        of_datasets = f" ({len(datasets)} from dataset files)" if datasets else ""
+        sources = [f"{len(datasets)} from dataset files"] if datasets else []
+        sources += ["1 from feature_store.offline_product"] if offline else []
+        of_datasets = f" ({', '.join(sources)})" if sources else ""
         print(
             f"meshworks validate: {len(contracts)} data product(s){of_datasets} in {domains} domain(s) passed validation",
             file=out,
@@ -274,6 +277,20 @@ def _check_datasets(args: argparse.Namespace) -> tuple[list, list]:
         return [], []
     datasets, problems = check_datasets(paths, curated_bucket_name=bucket, producer_account=account)
     return datasets, problems
+
+
+def _offline_product(path: Path) -> list:
+    """The offline feature store's product (``feature_store.offline_product``) when the configuration at ``path``
+    loads in full, so a contract repeating or overlapping it is found here too; otherwise none (its own problems
+    are the synth's: ``read_contracts``)."""
+    from meshworks.stacks.config import ConfigError, config_from_context
+    from meshworks.stacks.features_stack import offline_store_contracts
+
+    try:
+        context = json.loads(path.read_text(encoding="utf-8"))["context"]
+        return offline_store_contracts(config_from_context(context, source=str(path)))
+    except (ConfigError, OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def _read_trust(path: Path) -> MeshTrust:

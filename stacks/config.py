@@ -669,6 +669,24 @@ class FeatureJobConfig(_Model):
         return value
 
 
+class OfflineProductConfig(_Model):
+    """The offline store as a data product of the mesh (``delta``, location ``s3://<prefix>-<compute account>-curated/
+    features/<table>/``); its fields are checked by the contract model (``DataProductContract``) and the mesh's
+    trust (the domain's folders must hold the location); see docs/features.md, "In the mesh"."""
+
+    domain: str = Field(description="Mesh domain of the product (a key of mesh.domains whose folders hold it).")
+    owner: str = Field(description="Producer team that owns the product.")
+    contact: dict[str, str] = Field(description="email (and slack_channel) of the producer team.")
+    slo: dict[str, Any] = Field(description="Delivery promise: cron, timezone, grace_period_minutes.")
+    classification: str = Field(description="Sensitivity: public, internal, confidential or restricted.")
+    consumers: list[str] = Field(default_factory=list, description="Consumer accounts granted the product.")
+    description: str | None = Field(None, description="Default: generated from the Keyspaces table's name.")
+    pii_columns: list[str] = Field(
+        default_factory=list, description="Columns holding personal data (pii: true); the mesh's review refuses "
+        "columns, or struct fields, whose names suggest personal data unless they are listed.",
+    )
+
+
 class FeatureStoreConfig(_Model):
     """Online feature tables (``<prefix>-features``, compute account); see docs/features.md."""
 
@@ -690,12 +708,19 @@ class FeatureStoreConfig(_Model):
         default_factory=FeatureJobConfig,
         description="The scheduled PySpark job writing the Keyspaces table and the offline store (needs offline_store).",
     )
+    offline_product: OfflineProductConfig | None = Field(
+        None, description="Register the offline store in the mesh as a data product (off when absent; needs "
+        "offline_store and mesh.enabled).",
+    )
 
     @model_validator(mode="after")
     def _job_needs_offline_store(self) -> FeatureStoreConfig:
         if self.feature_job.enabled and not self.offline_store:
             raise FieldProblem(("feature_job", "enabled"), True, "needs offline_store: true (the job writes both stores); "
                                "set offline_store to true or feature_job.enabled to false")
+        if self.offline_product is not None and not self.offline_store:
+            raise FieldProblem(("offline_product",), "set", "needs offline_store: true (the product is the offline "
+                               "store); set offline_store to true or remove offline_product")
         return self
 
 

@@ -25,11 +25,17 @@ from meshworks.constructs.features import (
     KeyspacesTableSchema,
     OfflineStore,
 )
+from meshworks.constructs.features.offline_schema import offline_prefix, offline_product_input
+from meshworks.constructs.mesh.loader import LoadedContract
 from meshworks.constructs.spark.emr_serverless_application import EmrServerlessApplication
 from meshworks.constructs.storage.data_lake_storage import Zone
 
 from .config import ConfigError, KeyspacesMigrationConfig, PlatformConfig
 from .foundation_stack import FoundationStack, network_props
+from .ingestion_stack import curated_bucket_name
+
+#: Where the offline product's problems are reported (its fields are this configuration key's).
+OFFLINE_PRODUCT_KEY = "meshworks.feature_store.offline_product"
 
 
 def read_feature_schema(schema_path: str) -> KeyspacesTableSchema:
@@ -43,6 +49,48 @@ def read_feature_schema(schema_path: str) -> KeyspacesTableSchema:
         return KeyspacesTableSchema.from_cql(path.read_text())
     except ValueError as error:
         raise ConfigError(f"Invalid meshworks configuration: {key} = {schema_path!r}: {error}") from None
+
+
+def offline_store_contracts(config: PlatformConfig) -> list[LoadedContract]:
+    """The offline store's data product (``feature_store.offline_product``; none when absent or the store is off),
+    derived without CDK: the ``delta`` contract of ``OfflineStore.data_product_contract`` at
+    ``s3://<prefix>-<compute account>-curated/features/<table>/`` with the Glue table's columns, produced by the
+    compute account. ``read_contracts`` reviews it with the contracts against the configuration's trust.
+
+    Raises:
+        ConfigError: one line per bad field, naming ``meshworks.feature_store.offline_product.<field>``.
+    """
+    from pydantic import ValidationError
+
+    from meshworks.constructs.mesh.contract import DataProductContract
+
+    settings = config.feature_store
+    product = settings.offline_product
+    if not settings.enabled or not settings.offline_store or product is None:
+        return []
+    schema = read_feature_schema(settings.schema_path)
+    location = f"s3://{curated_bucket_name(config)}/{offline_prefix(schema.table)}"
+    fields = product.model_dump(exclude_none=True)
+    names = [column.name for column in schema.columns]
+    unknown = [name for name in product.pii_columns if name not in names]
+    if unknown:
+        raise ConfigError(f"Invalid meshworks configuration: {OFFLINE_PRODUCT_KEY}.pii_columns = {unknown!r}: not "
+                          f"columns of {schema.keyspace}.{schema.table}; use some of {names}")
+    try:
+        data = offline_product_input(schema, location=location, producer_account=config.environments.compute.account,
+                                     **fields)
+        contract = DataProductContract.model_validate(data)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            loc = ".".join(str(part) for part in problem["loc"])
+            value = f" = {problem['input']!r}" if loc.split(".")[0] in fields else ""
+            lines.append(f"Invalid meshworks configuration: {OFFLINE_PRODUCT_KEY}.{loc}{value}: {problem['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+    except ValueError as error:
+        raise ConfigError(f"Invalid meshworks configuration: meshworks.feature_store.schema_path = "
+                          f"{settings.schema_path!r}: {error}") from None
+    return [LoadedContract(OFFLINE_PRODUCT_KEY, contract, data)]
 
 
 def build_migration(

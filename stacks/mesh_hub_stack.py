@@ -84,8 +84,9 @@ class MeshHubStack(Stack):
 
 
 def read_contracts(config: PlatformConfig) -> list[DataProductContract]:
-    """Load and review the contracts of ``mesh.contracts_path`` and the products of the datasets
-    (``ingestion.datasets_path``) against the configuration's trust.
+    """Load and review the contracts of ``mesh.contracts_path``, the products of the datasets
+    (``ingestion.datasets_path``) and the offline feature store's (``feature_store.offline_product``) against the
+    configuration's trust.
 
     Raises:
         ConfigError: listing every problem as ``file:line: field: message`` (a domain outside
@@ -100,13 +101,15 @@ def read_contracts(config: PlatformConfig) -> list[DataProductContract]:
         )
     from meshworks.constructs.ingestion.dataset_loader import relabel
 
+    from .features_stack import offline_store_contracts
     from .ingestion_stack import dataset_contracts
 
-    extra = dataset_contracts(config)  # the datasets' curated tables are data products too
+    datasets = dataset_contracts(config)  # the datasets' curated tables are data products too
+    extra = datasets + offline_store_contracts(config)  # and the feature store's offline store, when configured
     try:
         return load_contracts([path], trust=config.mesh_trust(), extra=extra)
     except ContractError as error:
-        error = ContractError(relabel(error.problems, {item.path for item in extra}))
+        error = ContractError(relabel(error.problems, {item.path for item in datasets}))
         raise ConfigError(f"Invalid data-product contracts under {mesh.contracts_path}:\n{error}") from None
 
 

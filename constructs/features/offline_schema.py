@@ -25,6 +25,9 @@ user-defined type                           ``struct<field:type,...>``
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from typing import Any
+
 from .cql_types import CqlType, parse_cql_type
 from .keyspaces_schema import KeyspacesTableSchema
 
@@ -76,3 +79,54 @@ def offline_columns(schema: KeyspacesTableSchema, partition_column: str = DEFAUL
         raise ValueError(f"partition_column={partition_column!r} is also a column of {schema.keyspace}.{schema.table}: "
                          "choose another name for the Delta partition column")
     return [(c.name, glue_type(c.type, schema)) for c in schema.columns] + [(partition_column, "date")]
+
+
+def offline_prefix(table_name: str) -> str:
+    """The default folder of a feature table's Delta table in its bucket: ``features/<table_name>/``."""
+    return f"features/{table_name}/"
+
+
+def offline_description(schema: KeyspacesTableSchema, partition_column: str = DEFAULT_PARTITION_COLUMN) -> str:
+    """The default description of the offline store's Glue table (and of its data product)."""
+    return (f"Offline feature store (Delta) of Keyspaces table {schema.keyspace}.{schema.table}, "
+            f"partitioned by {partition_column}; written by the feature job.")
+
+
+def offline_product_input(
+    schema: KeyspacesTableSchema,
+    *,
+    location: str,
+    table_name: str | None = None,
+    partition_column: str = DEFAULT_PARTITION_COLUMN,
+    description: str | None = None,
+    column_descriptions: Mapping[str, str] | None = None,
+    pii_columns: Collection[str] = (),
+    **fields: Any,
+) -> dict[str, Any]:
+    """The input of a ``delta`` ``DataProductContract`` sharing the offline store at ``location``
+    (``s3://<bucket>/<prefix>``): name, description, location, format, the columns of :func:`offline_columns`
+    (``partition_column`` as the partition key; those of ``pii_columns`` with ``pii: true``), plus ``fields`` (domain, owner, contact, slo, classification,
+    consumers, tags...) as given. Validate it with ``DataProductContract.model_validate``.
+
+    Raises:
+        ValueError: as :func:`offline_columns`.
+    """
+    texts = dict(column_descriptions or {})
+    cql = {c.name: c.type for c in schema.columns}
+
+    def column(name: str, kind: str) -> dict[str, str]:
+        default = (f"Keyspaces column {name} ({cql[name]})." if name in cql
+                   else "Logical date of the feature job run that wrote the row.")
+        entry = {"name": name, "type": kind, "description": texts.get(name, default)}
+        return {**entry, "pii": True} if name in pii_columns else entry
+
+    columns = offline_columns(schema, partition_column)
+    return {
+        "name": table_name or schema.table,
+        "description": description or offline_description(schema, partition_column),
+        "location": location,
+        "format": "delta",
+        "columns": [column(n, k) for n, k in columns if n != partition_column],
+        "partition_keys": [column(partition_column, "date")],
+        **fields,
+    }

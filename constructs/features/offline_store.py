@@ -22,7 +22,13 @@ from constructs import Construct
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge_grant
 from ..core.removal import resolve_removal_policy
 from .keyspaces_schema import KeyspacesTableSchema
-from .offline_schema import DEFAULT_PARTITION_COLUMN, offline_columns
+from .offline_schema import (
+    DEFAULT_PARTITION_COLUMN,
+    offline_columns,
+    offline_description,
+    offline_prefix,
+    offline_product_input,
+)
 
 if TYPE_CHECKING:
     from ..mesh.contract import DataProductContract
@@ -98,7 +104,7 @@ class OfflineStore(Construct):
             raise ValueError(f"{where}: bucket={bucket!r}: give a bucket (s3.IBucket, e.g. "
                              "DataLakeStorage.bucket(Zone.CURATED) or a SecureBucket)")
         table_name = table_name or schema.table
-        prefix = prefix if prefix is not None else f"features/{table_name}/"
+        prefix = prefix if prefix is not None else offline_prefix(table_name)
         for name, value in (("database_name", database_name), ("table_name", table_name),
                             ("partition_column", partition_column)):
             if not isinstance(value, str) or not re.fullmatch(_GLUE_NAME, value):
@@ -121,10 +127,7 @@ class OfflineStore(Construct):
         self.location = f"s3://{bucket.bucket_name}/{prefix}"
         policy = resolve_removal_policy(self, removal_policy, "Resource")
         stack = Stack.of(self)
-        self.description = description or (
-            f"Offline feature store (Delta) of Keyspaces table {schema.keyspace}.{schema.table}, "
-            f"partitioned by {partition_column}; written by the feature job."
-        )
+        self.description = description or offline_description(schema, partition_column)
 
         self.database: glue.CfnDatabase | None = None
         if create_database:
@@ -220,29 +223,12 @@ class OfflineStore(Construct):
         if Token.is_unresolved(self.bucket.bucket_name):
             raise ValueError(f"{where}: the bucket's name is resolved at deploy time, but a contract names its "
                              "location: pass a bucket with a literal name (e.g. DataLakeStorage(name_prefix=...))")
-        texts = dict(column_descriptions or {})
-        cql = {c.name: c.type for c in self.schema.columns}
-
-        def column(name: str, kind: str) -> dict[str, str]:
-            default = (f"Keyspaces column {name} ({cql[name]})." if name in cql
-                       else "Logical date of the feature job run that wrote the row.")
-            return {"name": name, "type": kind, "description": texts.get(name, default)}
-
-        data = {
-            "name": self.table_name,
-            "domain": domain,
-            "description": description or self.description,
-            "owner": owner,
-            "contact": dict(contact),
-            "location": self.location,
-            "format": "delta",
-            "columns": [column(n, k) for n, k in self.columns if n != self.partition_column],
-            "partition_keys": [column(self.partition_column, "date")],
-            "slo": dict(slo),
-            "consumers": list(consumers),
-            "classification": classification,
-            "tags": dict(tags or {}),
-        }
+        data = offline_product_input(
+            self.schema, location=self.location, table_name=self.table_name, partition_column=self.partition_column,
+            description=description or self.description, column_descriptions=column_descriptions, domain=domain,
+            owner=owner, contact=dict(contact), slo=dict(slo), consumers=list(consumers),
+            classification=classification, tags=dict(tags or {}),
+        )
         try:
             return DataProductContract.model_validate(data)
         except ValidationError as error:

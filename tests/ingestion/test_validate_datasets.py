@@ -22,7 +22,7 @@ def test_validate_counts_the_datasets_products(capsys: pytest.CaptureFixture[str
     monkeypatch.chdir(ROOT)
     code, out, err = _run(capsys, "validate", "contracts/")
     assert (code, err) == (0, "")
-    assert "(1 from dataset files)" in out
+    assert "(1 from dataset files, " in out
 
 
 def test_a_dataset_product_is_reviewed_with_the_contracts(

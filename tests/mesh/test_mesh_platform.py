@@ -99,6 +99,7 @@ def base_context(**mesh: object) -> dict:
     context["meshworks"] = {**context["meshworks"], "mesh": {**context["meshworks"]["mesh"], **mesh}}
     if "contracts_path" in mesh:  # a test's own contracts: its products come from them only, not the datasets
         context["meshworks"]["ingestion"] = {"enabled": False}
+        context["meshworks"]["feature_store"] = {**context["meshworks"].get("feature_store", {}), "offline_product": None}
     return context
 
 

@@ -25,8 +25,11 @@ PROBLEM_LINE = re.compile(r"^.+:\d+: .+: .+$")
 def test_valid_contracts_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(CONTRACTS)]) == 0
     captured = capsys.readouterr()
-    # From the app folder the configuration's datasets (ingestion.datasets_path) are checked too.
-    assert captured.out == "meshworks validate: 5 data product(s) (1 from dataset files) in 3 domain(s) passed validation\n"
+    # From the app folder the configuration's datasets (ingestion.datasets_path) and offline product are checked too.
+    assert captured.out == (
+        "meshworks validate: 6 data product(s) (1 from dataset files, 1 from feature_store.offline_product) in 4 domain(s) "
+        "passed validation\n"
+    )
     assert captured.err == ""
 
 
@@ -125,7 +128,8 @@ def test_installed_console_script() -> None:
     ok = subprocess.run([script, "validate", "contracts/"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert (ok.returncode, ok.stdout, ok.stderr) == (
         0,
-        "meshworks validate: 5 data product(s) (1 from dataset files) in 3 domain(s) passed validation\n",
+        "meshworks validate: 6 data product(s) (1 from dataset files, 1 from feature_store.offline_product) in 4 domain(s) "
+        "passed validation\n",
         "",
     )
     with tempfile.TemporaryDirectory() as folder:

@@ -38,7 +38,7 @@ from constructs import Construct
 from meshworks.lambdas.keyspaces_migration import job as migration_job
 
 from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
-from ..core.inputs import string_list, whole_duration
+from ..core.inputs import collaborator, string_list, whole_duration
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_grant, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey, allow_cloudwatch_logs, allow_service_to_use_key
 from ..core.secure_log_group import SecureLogGroup
@@ -216,11 +216,15 @@ class KeyspacesMigration(Construct):
         where = f"KeyspacesMigration {self.node.path}"
         if not isinstance(table, KeyspacesTable):
             raise ValueError(f"{where}: table={table!r}: give the KeyspacesTable construct (its schema is needed)")
+        collaborator(where, "vpc", vpc, has="private_subnets", kind="a VPC (ec2.IVpc)",
+                     example="PlatformVpc(stack, 'Network').vpc or ec2.Vpc.from_lookup(...)")
+        collaborator(where, "source_credentials", source_credentials, has="grant_read", kind="a secret (secretsmanager.ISecret)",
+                     example="secretsmanager.Secret.from_secret_name_v2(stack, 'CassandraLogin', 'cassandra/migration')")
         schema = table.schema
         name = migration_name or f"{schema.keyspace}-{schema.table}".replace("_", "-")
         if not isinstance(name, str) or not _MIGRATION_NAME.fullmatch(name):
             raise ValueError(f"{where}: migration_name={name!r}: use 1-100 lower-case letters, digits, '-' or '_'")
-        hosts = string_list(where, "source_hosts", source_hosts, example="['10.0.1.10', '10.0.2.10']")
+        hosts = string_list(where, "source_hosts", source_hosts, example="10.0.1.10")
         if not hosts:
             raise ValueError(f"{where}: source_hosts is empty: give the source cluster's contact points")
         _check_change_column(where, schema, change_column)

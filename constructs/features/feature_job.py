@@ -204,6 +204,12 @@ class FeatureJob(Construct):
                      example="KeyspacesTable(stack, 'CustomerFeatures', keyspace=keyspace, schema=schema)")
         collaborator(owner, "offline_store", offline_store, has="grant_write_data", kind="an OfflineStore",
                      example="OfflineStore(stack, 'Offline', schema=schema, bucket=..., database_name='features')")
+        if script is not None and not (isinstance(script, (str, Path)) and Path(script).is_file()):
+            raise ValueError(f"{owner}: script={script!r} is not a file: give the path of your PySpark entry point "
+                             f"(relative to {Path.cwd()}), or leave it out for meshworks' example job")
+        if encryption_key is not None:
+            collaborator(owner, "encryption_key", encryption_key, has="key_arn", kind="a KMS key (kms.IKey)",
+                         example="PlatformKey(stack, 'Key') or kms.Key.from_key_arn(...), or leave it out")
         collaborator(owner, "source_bucket", source_bucket, has="bucket_arn", kind="a bucket (s3.IBucket)",
                      example="DataLakeStorage.bucket(Zone.RAW), a SecureBucket or s3.Bucket.from_bucket_name(...)")
         minutes = whole_duration(owner, "job_timeout", job_timeout, "minutes", minimum=1, maximum=10080)

@@ -272,6 +272,8 @@ def test_alone_as_the_docstring_shows_offline_and_zero_findings(user_app: UserAp
         ({"schedule": "cron(0 5 * * * *)"}, r"schedule='cron\(0 5 \* \* \* \*\)': a Scheduler cron has 6 fields"),
         ({"schedule": "cron(0 5 * * *)"}, r"exactly one of day-of-month and day-of-week is '\?'"),
         ({"application": None}, r"application=None is not an EmrServerlessApplication"),
+        ({"script": "jobs/missing.py"}, r"script='jobs/missing.py' is not a file"),
+        ({"encryption_key": "alias/features"}, r"encryption_key='alias/features' is not a KMS key"),
         ({"online_table": None}, r"online_table=None is not a KeyspacesTable"),
         ({"offline_store": "features"}, r"offline_store='features' is not an OfflineStore"),
         ({"source_bucket": "raw-bucket"}, r"source_bucket='raw-bucket' is not a bucket \(s3.IBucket\): pass"),

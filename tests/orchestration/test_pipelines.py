@@ -226,6 +226,9 @@ def _bucket() -> Any:
         (lambda: S3Source(bucket=None, key="dags.zip"), "S3Source: bucket=None is not a bucket"),  # type: ignore[arg-type]
         (lambda: S3Source(bucket="acme-sources", key="dags.zip"), "bucket='acme-sources' is not a bucket"),  # type: ignore[arg-type]
         (lambda: CodeCommitSource(repository=None), "CodeCommitSource: repository=None is not a CodeCommit"),  # type: ignore[arg-type]
+        (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source=ConnectionSource(connection_arn=CONNECTION, repository="a/b"),
+                                             stacks=["X"], encryption_key="alias/x"),  # type: ignore[arg-type]
+         "AirflowProvisioningPipeline: encryption_key='alias/x' is not a KMS key"),
         (lambda: CodeCommitSource(repository="dags"), "repository='dags' is not a CodeCommit repository"),  # type: ignore[arg-type]
         (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source="github", stacks=["X"]), "source must be"),  # type: ignore[arg-type]
         (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source=ConnectionSource(connection_arn=CONNECTION, repository="a/b"),

@@ -220,3 +220,15 @@ def collaborator(owner: str, field: str, value: object, *, has: str, kind: str, 
     if value is None or isinstance(value, (str, bytes, int, float, Mapping)) or not hasattr(value, has):
         raise ValueError(f"{owner}: {field}={value!r} is not {kind}: pass {example}")
     return value
+
+
+def retention_days(owner: str, field: str, value: object) -> Any:
+    """``value`` when it is a ``logs.RetentionDays``; a number of days or a string is one ``ValueError`` naming
+    ``field`` with the member to use (CloudWatch Logs takes only the listed periods), instead of a ``TypeError``
+    about another argument's name later."""
+    from aws_cdk import aws_logs as logs
+
+    if not isinstance(value, logs.RetentionDays):
+        raise ValueError(f"{owner}: {field}={value!r} is not a logs.RetentionDays (its members are the periods "
+                         "CloudWatch Logs accepts): pass e.g. logs.RetentionDays.ONE_YEAR")
+    return value

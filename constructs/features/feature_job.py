@@ -31,7 +31,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
-from ..core.inputs import collaborator, whole_duration
+from ..core.inputs import collaborator, retention_days, whole_duration
 from ..core.lambda_code import LAMBDAS_ROOT
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey, allow_service_to_use_key
@@ -207,6 +207,7 @@ class FeatureJob(Construct):
         if script is not None and not (isinstance(script, (str, Path)) and Path(script).is_file()):
             raise ValueError(f"{owner}: script={script!r} is not a file: give the path of your PySpark entry point "
                              f"(relative to {Path.cwd()}), or leave it out for meshworks' example job")
+        retention_days(owner, "log_retention", log_retention)
         if encryption_key is not None:
             collaborator(owner, "encryption_key", encryption_key, has="key_arn", kind="a KMS key (kms.IKey)",
                          example="PlatformKey(stack, 'Key') or kms.Key.from_key_arn(...), or leave it out")

@@ -274,6 +274,7 @@ def test_alone_as_the_docstring_shows_offline_and_zero_findings(user_app: UserAp
         ({"application": None}, r"application=None is not an EmrServerlessApplication"),
         ({"script": "jobs/missing.py"}, r"script='jobs/missing.py' is not a file"),
         ({"encryption_key": "alias/features"}, r"encryption_key='alias/features' is not a KMS key"),
+        ({"log_retention": 365}, r"log_retention=365 is not a logs.RetentionDays"),
         ({"online_table": None}, r"online_table=None is not a KeyspacesTable"),
         ({"offline_store": "features"}, r"offline_store='features' is not an OfflineStore"),
         ({"source_bucket": "raw-bucket"}, r"source_bucket='raw-bucket' is not a bucket \(s3.IBucket\): pass"),

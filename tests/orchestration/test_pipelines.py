@@ -229,6 +229,9 @@ def _bucket() -> Any:
         (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source=ConnectionSource(connection_arn=CONNECTION, repository="a/b"),
                                              stacks=["X"], encryption_key="alias/x"),  # type: ignore[arg-type]
          "AirflowProvisioningPipeline: encryption_key='alias/x' is not a KMS key"),
+        (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source=ConnectionSource(connection_arn=CONNECTION, repository="a/b"),
+                                             stacks=["X"], log_retention=365),  # type: ignore[arg-type]
+         "AirflowProvisioningPipeline: log_retention=365 is not a logs.RetentionDays"),
         (lambda: CodeCommitSource(repository="dags"), "repository='dags' is not a CodeCommit repository"),  # type: ignore[arg-type]
         (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source="github", stacks=["X"]), "source must be"),  # type: ignore[arg-type]
         (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source=ConnectionSource(connection_arn=CONNECTION, repository="a/b"),

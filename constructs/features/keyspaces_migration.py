@@ -15,6 +15,7 @@ previous run still going is refused by Glue instead of overlapping it. A 15-minu
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,6 +81,13 @@ class ChangeColumn:
 
     name: str
     kind: ChangeKind = ChangeKind.UPDATED_AT
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == 6
+    except ValueError:
+        return False
 
 
 class KeyspacesMigration(Construct):
@@ -227,6 +235,10 @@ class KeyspacesMigration(Construct):
         hosts = string_list(where, "source_hosts", source_hosts, example="10.0.1.10")
         if not hosts:
             raise ValueError(f"{where}: source_hosts is empty: give the source cluster's contact points")
+        for host in hosts:  # joined with ',' into one job argument; the port is source_port
+            if not (re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", host) or _is_ipv6(host)):
+                raise ValueError(f"{where}: source_hosts entry {host!r} is not an IP address or DNS name: give the "
+                                 "host alone, e.g. '10.0.1.10' (the port goes into source_port)")
         _check_change_column(where, schema, change_column)
         _check_int(where, "max_writes_per_second", max_writes_per_second, 1)
         _check_int(where, "average_row_size_bytes", average_row_size_bytes, 1, 1_048_576)

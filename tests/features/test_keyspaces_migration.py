@@ -344,6 +344,8 @@ def test_bucket_and_key_are_retained_unless_the_app_opts_in(built: tuple) -> Non
     ({"source_credentials": None}, r"source_credentials=None is not a secret \(secretsmanager.ISecret\): pass"),
     ({"source_credentials": "cassandra/migration"}, r"source_credentials='cassandra/migration' is not a secret"),
     ({"vpc": None}, r"vpc=None is not a VPC"),
+    ({"source_hosts": ["10.0.1.10:9042"]}, r"source_hosts entry '10.0.1.10:9042' is not an IP address or DNS name"),
+    ({"source_hosts": ["10.0.1.10,10.0.2.10"]}, r"source_hosts entry '10.0.1.10,10.0.2.10'"),
     ({"schedule": Duration.minutes(7)}, r"schedule=7 minutes: use 5 to 60 minutes dividing an hour"),
     ({"schedule": Duration.minutes(2)}, r"schedule"),
     ({"max_lag": Duration.minutes(20)}, r"max_lag=20 minutes is below twice the schedule \(30 minutes\)"),

@@ -68,12 +68,12 @@ lock: install
 # once, in CI (its findings, warnings by default, are errors there).
 synth: install
 	rm -rf cdk.out
-	$(BIN)/cdk synth --quiet --no-notices --ci --no-validation
+	$(BIN)/cdk synth --quiet --no-notices --ci --no-validation $(CONTEXT)
 	@echo "synthesized in cdk.out/: $$(ls cdk.out/*.template.json | grep -vc '\.product\.') stack templates + $$(ls cdk.out/*.product.template.json 2>/dev/null | wc -l) Service Catalog product template(s)"
 
 validate: install
 	rm -rf cdk.out
-	$(BIN)/cdk synth --quiet --no-notices --ci --validation -c @aws-cdk/core:validateAgainstDefaultRules=true
+	$(BIN)/cdk synth --quiet --no-notices --ci --validation -c @aws-cdk/core:validateAgainstDefaultRules=true $(CONTEXT)
 	@echo "synthesized and validated in cdk.out/: $$(ls cdk.out/*.template.json | grep -vc '\.product\.') stack templates + $$(ls cdk.out/*.product.template.json 2>/dev/null | wc -l) Service Catalog product template(s)"
 
 # Deploying needs AWS credentials. STACKS takes stack ids as `cdk ls` prints them first (e.g. Foundation,

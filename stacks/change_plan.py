@@ -103,6 +103,26 @@ UPDATE_NOTES: Mapping[str, str] = {
     ),
     "AWS::MWAA::Environment": "updates restart the environment's schedulers and workers (an hour or more)",
 }
+#: MWAA's rule for an in-place ``AirflowVersion`` change (MWAA user guide, "Changing the Apache Airflow version"):
+#: minor versions up or down; across 2.x/3.x only between 2.11.x and 3.x; otherwise a new environment.
+MWAA_VERSION_REFUSED = (
+    "MWAA refuses this in-place AirflowVersion change ({old} -> {new}): between Airflow 2 and 3 it only moves "
+    "between 2.11.x and 3.x; deploy 2.11.0 first, or create a new environment and migrate "
+    "(docs.aws.amazon.com/mwaa/latest/userguide/upgrading-environment.html)"
+)
+
+
+def _update_refused(resource_type: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """Why AWS refuses an in-place update the schema allows (the update fails and rolls back), or ``""``."""
+    if resource_type == "AWS::MWAA::Environment":
+        old, new = before.get("AirflowVersion"), after.get("AirflowVersion")
+        if isinstance(old, str) and isinstance(new, str) and old.split(".")[0] != new.split(".")[0]:
+            two = old if old.startswith("2.") else new
+            if not two.startswith("2.11."):
+                return MWAA_VERSION_REFUSED.format(old=old, new=new)
+    return ""
+
+
 #: Types whose in-place updates fail while the resource runs: a modification needs an acknowledgement too.
 STOP_TO_UPDATE_TYPES: frozenset[str] = frozenset({"AWS::EMRServerless::Application"})
 #: The pseudo-type of a stack output's export whose value changes while another stack imports it.
@@ -254,6 +274,7 @@ class ResourceChange:
     path: str = ""
     retained: bool = False
     note: str = ""
+    refused: str = ""
 
     @property
     def address(self) -> str:
@@ -273,7 +294,7 @@ class ResourceChange:
     def destructive(self) -> bool:
         """A stateful or access-granting resource is replaced or removed, a running one must be stopped, or an
         export another stack imports changes (CloudFormation refuses the update)."""
-        if self.resource_type == EXPORT_TYPE:
+        if self.resource_type == EXPORT_TYPE or self.refused:
             return True
         if self.action == MODIFIED:
             return self.resource_type in STOP_TO_UPDATE_TYPES
@@ -378,6 +399,7 @@ def compare_templates(
                 stack, logical_id, after["Type"], MODIFIED,
                 properties or tuple(refers),
                 path=_path_of(after), note=UPDATE_NOTES.get(after["Type"], ""),
+                refused=_update_refused(after["Type"], before.get("Properties", {}), after.get("Properties", {})),
             )  # fmt: skip
     order = {REPLACED: 0, REMOVED: 1, MODIFIED: 2, ADDED: 3}
     return sorted(changes.values(), key=lambda c: (order[c.action], c.logical_id))
@@ -600,6 +622,8 @@ def _why(change: ResourceChange, acknowledgements: Acknowledgements) -> str:
         bits.append("old one retained (orphaned)")
     if change.note:
         bits.append(change.note)
+    if change.refused:
+        bits.append(change.refused)
     if change.destructive:
         acknowledged = acknowledgements.find(change)
         bits.append(
@@ -613,6 +637,8 @@ def _why(change: ResourceChange, acknowledgements: Acknowledgements) -> str:
 def _blocking_kind(change: ResourceChange) -> str:
     if change.resource_type == EXPORT_TYPE:
         return "export in use"
+    if change.refused:
+        return "refused by AWS"
     return "must be stopped" if change.action == MODIFIED else change.risk + " resource"
 
 

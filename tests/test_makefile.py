@@ -79,3 +79,10 @@ def test_cdk_selects_by_id_not_by_stack_name(platform: SynthesizedPlatform) -> N
 
     assert "Foundation" in ls("Foundation")
     assert "Foundation" not in ls(f"{platform.config.prefix}-foundation")
+
+
+@pytest.mark.parametrize("target", ["synth", "validate"])
+def test_synth_passes_the_context_overrides(target: str) -> None:
+    """`make synth CONTEXT='-c …'` synthesizes with the overrides (it ignored them: the user saw the default app)."""
+    words = _cdk_line(_dry_run(target, "CONTEXT=-c meshworks.orchestration.pipelines.enabled=false"))
+    assert words[words.index("meshworks.orchestration.pipelines.enabled=false") - 1] == "-c"

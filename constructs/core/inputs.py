@@ -210,3 +210,25 @@ def object_list(owner: str, field: str, values: object, *, kind: str) -> list[An
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
         raise ValueError(f"{owner}: {field} must be a list of {kind}, not one value {values!r}: pass [{kind.rstrip('s')}, ...]")
     return list(values)
+
+
+def collaborator(owner: str, field: str, value: object, *, has: str, kind: str, example: str) -> Any:
+    """``value`` when it is the construct a parameter needs (duck-typed on its ``has`` attribute, as jsii interfaces
+    such as ``s3.IBucket`` cannot be checked with ``isinstance``). ``None``, a name string or another object is one
+    ``ValueError`` naming ``field``, the value and what to pass (``example``), instead of an ``AttributeError`` or
+    a jsii deserialization error later."""
+    if value is None or isinstance(value, (str, bytes, int, float, Mapping)) or not hasattr(value, has):
+        raise ValueError(f"{owner}: {field}={value!r} is not {kind}: pass {example}")
+    return value
+
+
+def retention_days(owner: str, field: str, value: object) -> Any:
+    """``value`` when it is a ``logs.RetentionDays``; a number of days or a string is one ``ValueError`` naming
+    ``field`` with the member to use (CloudWatch Logs takes only the listed periods), instead of a ``TypeError``
+    about another argument's name later."""
+    from aws_cdk import aws_logs as logs
+
+    if not isinstance(value, logs.RetentionDays):
+        raise ValueError(f"{owner}: {field}={value!r} is not a logs.RetentionDays (its members are the periods "
+                         "CloudWatch Logs accepts): pass e.g. logs.RetentionDays.ONE_YEAR")
+    return value

@@ -31,7 +31,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
-from ..core.inputs import whole_duration
+from ..core.inputs import collaborator, retention_days, whole_duration
 from ..core.lambda_code import LAMBDAS_ROOT
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey, allow_service_to_use_key
@@ -198,6 +198,21 @@ class FeatureJob(Construct):
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
         owner = "FeatureJob"
+        collaborator(owner, "application", application, has="grant_log_delivery", kind="an EmrServerlessApplication",
+                     example="EmrServerlessApplication(stack, 'Spark', vpc=vpc)")
+        collaborator(owner, "online_table", online_table, has="grant_write_data", kind="a KeyspacesTable",
+                     example="KeyspacesTable(stack, 'CustomerFeatures', keyspace=keyspace, schema=schema)")
+        collaborator(owner, "offline_store", offline_store, has="grant_write_data", kind="an OfflineStore",
+                     example="OfflineStore(stack, 'Offline', schema=schema, bucket=..., database_name='features')")
+        if script is not None and not (isinstance(script, (str, Path)) and Path(script).is_file()):
+            raise ValueError(f"{owner}: script={script!r} is not a file: give the path of your PySpark entry point "
+                             f"(relative to {Path.cwd()}), or leave it out for meshworks' example job")
+        retention_days(owner, "log_retention", log_retention)
+        if encryption_key is not None:
+            collaborator(owner, "encryption_key", encryption_key, has="key_arn", kind="a KMS key (kms.IKey)",
+                         example="PlatformKey(stack, 'Key') or kms.Key.from_key_arn(...), or leave it out")
+        collaborator(owner, "source_bucket", source_bucket, has="bucket_arn", kind="a bucket (s3.IBucket)",
+                     example="DataLakeStorage.bucket(Zone.RAW), a SecureBucket or s3.Bucket.from_bucket_name(...)")
         minutes = whole_duration(owner, "job_timeout", job_timeout, "minutes", minimum=1, maximum=10080)
         whole_duration(owner, "retry_interval", retry_interval, "minutes", minimum=1)
         for name, value, low, high in (("retry_attempts", retry_attempts, 0, 5),
@@ -211,6 +226,14 @@ class FeatureJob(Construct):
         if schedule is not None and not (isinstance(schedule, str) and _SCHEDULE.match(schedule)):
             raise ValueError(f"{owner}: schedule={schedule!r} is not an EventBridge Scheduler expression: use "
                              "'cron(0 5 * * ? *)' or 'rate(1 day)' (or None for no schedule)")
+        if schedule is not None and schedule.startswith("cron("):
+            # EventBridge Scheduler cron: 6 fields; day-of-month or day-of-week (not both, not neither) is '?'
+            # (source: EventBridge Scheduler user guide, "Cron-based schedules").
+            fields = schedule[5:-1].split()
+            if len(fields) != 6 or [fields[2], fields[4]].count("?") != 1:
+                raise ValueError(f"{owner}: schedule={schedule!r}: a Scheduler cron has 6 fields (minutes hours "
+                                 "day-of-month month day-of-week year) and exactly one of day-of-month and day-of-week "
+                                 "is '?', e.g. 'cron(0 5 * * ? *)'")
         if not re.fullmatch(r"([A-Za-z0-9!_.'()=+-]+/)+", source_prefix or ""):
             raise ValueError(f"{owner}: source_prefix={source_prefix!r} must be a folder ending in '/', e.g. 'events/'")
         try:

@@ -15,6 +15,7 @@ previous run still going is refused by Glue instead of overlapping it. A 15-minu
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from constructs import Construct
 from meshworks.lambdas.keyspaces_migration import job as migration_job
 
 from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
-from ..core.inputs import string_list, whole_duration
+from ..core.inputs import collaborator, string_list, whole_duration
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_grant, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey, allow_cloudwatch_logs, allow_service_to_use_key
 from ..core.secure_log_group import SecureLogGroup
@@ -80,6 +81,13 @@ class ChangeColumn:
 
     name: str
     kind: ChangeKind = ChangeKind.UPDATED_AT
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == 6
+    except ValueError:
+        return False
 
 
 class KeyspacesMigration(Construct):
@@ -216,13 +224,21 @@ class KeyspacesMigration(Construct):
         where = f"KeyspacesMigration {self.node.path}"
         if not isinstance(table, KeyspacesTable):
             raise ValueError(f"{where}: table={table!r}: give the KeyspacesTable construct (its schema is needed)")
+        collaborator(where, "vpc", vpc, has="private_subnets", kind="a VPC (ec2.IVpc)",
+                     example="PlatformVpc(stack, 'Network').vpc or ec2.Vpc.from_lookup(...)")
+        collaborator(where, "source_credentials", source_credentials, has="grant_read", kind="a secret (secretsmanager.ISecret)",
+                     example="secretsmanager.Secret.from_secret_name_v2(stack, 'CassandraLogin', 'cassandra/migration')")
         schema = table.schema
         name = migration_name or f"{schema.keyspace}-{schema.table}".replace("_", "-")
         if not isinstance(name, str) or not _MIGRATION_NAME.fullmatch(name):
             raise ValueError(f"{where}: migration_name={name!r}: use 1-100 lower-case letters, digits, '-' or '_'")
-        hosts = string_list(where, "source_hosts", source_hosts, example="['10.0.1.10', '10.0.2.10']")
+        hosts = string_list(where, "source_hosts", source_hosts, example="10.0.1.10")
         if not hosts:
             raise ValueError(f"{where}: source_hosts is empty: give the source cluster's contact points")
+        for host in hosts:  # joined with ',' into one job argument; the port is source_port
+            if not (re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", host) or _is_ipv6(host)):
+                raise ValueError(f"{where}: source_hosts entry {host!r} is not an IP address or DNS name: give the "
+                                 "host alone, e.g. '10.0.1.10' (the port goes into source_port)")
         _check_change_column(where, schema, change_column)
         _check_int(where, "max_writes_per_second", max_writes_per_second, 1)
         _check_int(where, "average_row_size_bytes", average_row_size_bytes, 1, 1_048_576)

@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ..core.inputs import string_list
+from ..core.inputs import collaborator, retention_days, string_list
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
 from ..core.naming import fit_name
 from ..core.platform_key import PlatformKey, allow_service_to_use_key
@@ -96,6 +96,10 @@ class PipelineBase(Construct):
             raise _fail(self._kind, f"source must be a ConnectionSource, S3Source or CodeCommitSource, got {source!r}")
         if pipeline_name is not None and not _PIPELINE_NAME.match(str(pipeline_name)):
             raise _fail(self._kind, f"pipeline_name {pipeline_name!r}: 1-100 letters, digits, '.', '@', '_' or '-'")
+        retention_days(self._kind, "log_retention", log_retention)
+        if encryption_key is not None:
+            collaborator(self._kind, "encryption_key", encryption_key, has="key_arn", kind="a KMS key (kms.IKey)",
+                         example="PlatformKey(stack, 'Key') or kms.Key.from_key_arn(...), or leave it out")
         trigger_file_paths = string_list(self._kind, "trigger_file_paths", trigger_file_paths, example="dags/**")
         if not all(trigger_file_paths):
             raise _fail(self._kind, "trigger_file_paths has an empty pattern: use globs such as 'dags/**'")

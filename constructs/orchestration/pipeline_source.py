@@ -36,6 +36,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
 from ..core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
+from ..core.inputs import collaborator
 from ..core.platform_key import allow_service_to_use_key
 
 #: ``arn:<partition>:codeconnections|codestar-connections:<region>:<account>:connection/<uuid>``
@@ -193,6 +194,8 @@ class S3Source(PipelineSource):
     event_bridge: bool = True
 
     def __post_init__(self) -> None:
+        collaborator("S3Source", "bucket", self.bucket, has="bucket_arn", kind="a bucket (s3.IBucket)",
+                     example="s3.Bucket.from_bucket_name(stack, 'Src', 'acme-pipeline-sources') or a SecureBucket")
         if not isinstance(self.key, str) or not self.key.strip() or self.key.startswith("/") or not self.key.endswith(".zip"):
             raise _fail("S3Source", f"key {self.key!r} must be the key of a .zip object without a leading '/', e.g. 'airflow/dags.zip'")
 
@@ -225,6 +228,9 @@ class CodeCommitSource(PipelineSource):
     branch: str = "main"
 
     def __post_init__(self) -> None:
+        collaborator("CodeCommitSource", "repository", self.repository, has="repository_arn",
+                     kind="a CodeCommit repository (codecommit.IRepository)",
+                     example="codecommit.Repository.from_repository_name(stack, 'Repo', 'airflow-dags')")
         if not isinstance(self.branch, str) or not _BRANCH.match(self.branch):
             raise _fail("CodeCommitSource", f"branch {self.branch!r} is not a Git branch name, e.g. 'main'")
 

@@ -116,3 +116,21 @@ def test_more_workers_update_the_environment_in_place(orchestration: cp.Assembly
     context.setdefault("orchestration", {})["max_workers"] = 20
     (change,) = changes(orchestration, platform_assembly(context, orchestration=True))
     assert (change.resource_type, change.action, change.properties) == (MWAA, "modified", ("MaxWorkers",))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "refused"),
+    [
+        ("2.10.3", "3.0.6", True),   # a major upgrade from 2.10.3 or older: a new environment (MWAA user guide)
+        ("3.0.6", "2.10.3", True),   # 3.x downgrades only to 2.11.x
+        ("2.11.0", "3.0.6", False),
+        ("3.0.6", "2.11.0", False),
+        ("2.10.1", "2.10.3", False),  # minor versions move both ways
+        ("2.10.3", "2.9.2", False),
+    ],
+)
+def test_airflow_version_changes_mwaa_refuses_block_the_plan(old: str, new: str, refused: bool) -> None:
+    (found,) = cp.compare_templates("S", {"Resources": {"Env": environment(AirflowVersion=old)}},
+                                    {"Resources": {"Env": environment(AirflowVersion=new)}})
+    assert found.action == "modified" and found.destructive is refused
+    assert ("2.11.0 first" in cp._why(found, cp.Acknowledgements())) is refused

@@ -269,16 +269,27 @@ def test_alone_as_the_docstring_shows_offline_and_zero_findings(user_app: UserAp
         ({"max_write_mb_per_core": -1}, r"max_write_mb_per_core=-1"),
         ({"source_prefix": "/events"}, r"source_prefix='/events' must be a folder ending in '/'"),
         ({"job_timeout": Duration.seconds(30)}, r"job_timeout"),
+        ({"schedule": "cron(0 5 * * * *)"}, r"schedule='cron\(0 5 \* \* \* \*\)': a Scheduler cron has 6 fields"),
+        ({"schedule": "cron(0 5 * * *)"}, r"exactly one of day-of-month and day-of-week is '\?'"),
+        ({"application": None}, r"application=None is not an EmrServerlessApplication"),
+        ({"script": "jobs/missing.py"}, r"script='jobs/missing.py' is not a file"),
+        ({"encryption_key": "alias/features"}, r"encryption_key='alias/features' is not a KMS key"),
+        ({"log_retention": 365}, r"log_retention=365 is not a logs.RetentionDays"),
+        ({"online_table": None}, r"online_table=None is not a KeyspacesTable"),
+        ({"offline_store": "features"}, r"offline_store='features' is not an OfflineStore"),
+        ({"source_bucket": "raw-bucket"}, r"source_bucket='raw-bucket' is not a bucket \(s3.IBucket\): pass"),
     ],
 )
 def test_bad_arguments_are_one_clear_message(user_app: UserApp, kwargs: dict, message: str) -> None:
     stack = Stack(App(), "Other")
     job = user_app.job
     with pytest.raises(ValueError, match=message):
-        FeatureJob(stack, "Job", application=_Stub(), online_table=_Stub(), offline_store=_Stub(),
-                   source_bucket=_Stub(), **kwargs)
+        FeatureJob(stack, "Job", **{"application": _Stub(), "online_table": _Stub(), "offline_store": _Stub(),
+                                    "source_bucket": _Stub(), **kwargs})
     assert job.state_machine_arn
 
 
 class _Stub:
-    """Validation happens before any other argument is used."""
+    """Validation happens before any other argument is used (the attributes the collaborator checks look for)."""
+
+    grant_log_delivery = grant_write_data = bucket_arn = None

@@ -213,12 +213,26 @@ def test_deploy_writes_only_under_dags(project: Template) -> None:
                 assert text.endswith('"/dags/*"]]}'), statement
 
 
+def _bucket() -> Any:
+    return s3.Bucket.from_bucket_name(_stack("B"), "Src", "acme-pipeline-sources")
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda: ConnectionSource(connection_arn="arn:aws:codestar:eu-west-1:1:x", repository="a/b"), "connection_arn"),
         (lambda: ConnectionSource(connection_arn=CONNECTION, repository="just-a-name"), "repository 'just-a-name'"),
-        (lambda: S3Source(bucket=None, key="/dags.zip"), "key '/dags.zip'"),  # type: ignore[arg-type]
+        (lambda: S3Source(bucket=_bucket(), key="/dags.zip"), "key '/dags.zip'"),
+        (lambda: S3Source(bucket=None, key="dags.zip"), "S3Source: bucket=None is not a bucket"),  # type: ignore[arg-type]
+        (lambda: S3Source(bucket="acme-sources", key="dags.zip"), "bucket='acme-sources' is not a bucket"),  # type: ignore[arg-type]
+        (lambda: CodeCommitSource(repository=None), "CodeCommitSource: repository=None is not a CodeCommit"),  # type: ignore[arg-type]
+        (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source=ConnectionSource(connection_arn=CONNECTION, repository="a/b"),
+                                             stacks=["X"], encryption_key="alias/x"),  # type: ignore[arg-type]
+         "AirflowProvisioningPipeline: encryption_key='alias/x' is not a KMS key"),
+        (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source=ConnectionSource(connection_arn=CONNECTION, repository="a/b"),
+                                             stacks=["X"], log_retention=365),  # type: ignore[arg-type]
+         "AirflowProvisioningPipeline: log_retention=365 is not a logs.RetentionDays"),
+        (lambda: CodeCommitSource(repository="dags"), "repository='dags' is not a CodeCommit repository"),  # type: ignore[arg-type]
         (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source="github", stacks=["X"]), "source must be"),  # type: ignore[arg-type]
         (lambda: AirflowProvisioningPipeline(_stack("S"), "P", source=ConnectionSource(connection_arn=CONNECTION, repository="a/b"),
                                              stacks="Orchestration"), "stacks must be"),  # fmt: skip

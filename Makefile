@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 .PHONY: help install install-airflow install-locked lock synth validate diff deploy test lint bench wheel clean
 
 help:
-	@echo "make synth   install what is missing, synthesize the reference app into cdk.out/ (cdk-nag on)"
+	@echo "make synth   install what is missing, synthesize the reference app into cdk.out/ (cdk-nag on) [CONTEXT='-c meshworks.…=…']"
 	@echo "make validate   make synth plus aws-cdk-lib's built-in CloudFormation validator (CI runs it once)"
 	@echo "make test    install what is missing, run the whole test suite"
 	@echo "make diff / make deploy [STACKS='Foundation Spark'] [CONTEXT='-c meshworks.…=…']   cdk diff / deploy (stack ids as cdk ls prints them; needs AWS credentials)"

@@ -16,7 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
 from .dead_letter_queue import DeadLetterQueue
-from .inputs import whole_duration
+from .inputs import retention_days, whole_duration
 from .lambda_code import lambda_code
 from .nag import acknowledge, flatten
 from .secure_log_group import SecureLogGroup
@@ -172,6 +172,7 @@ class PlatformFunction(Construct):
     ) -> None:
         whole_duration("PlatformFunction", "timeout", timeout, "seconds", minimum=1, maximum=900)
         super().__init__(scope, construct_id)
+        retention_days(type(self).__name__, "log_retention", log_retention)
         self.log_group = SecureLogGroup(self, "Logs", encryption_key=encryption_key, retention=log_retention)
         self.role = iam.Role(
             self,

@@ -7,6 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from .inputs import retention_days
 from .platform_key import LOGS_KEY_ACTIONS, allow_cloudwatch_logs
 from .removal import resolve_removal_policy
 
@@ -18,7 +19,7 @@ class SecureLogGroup(logs.LogGroup):
         encryption_key: any ``kms.IKey`` (a ``PlatformKey``, a ``kms.Key``, an imported key). Its key policy is
             extended for CloudWatch Logs when this app owns the key; for an imported key a synth warning says
             which statement the key's owner must add (CloudWatch Logs refuses the log group otherwise).
-        retention: Default: one year.
+        retention: a ``logs.RetentionDays`` (a number of days is a ``ValueError``). Default: one year.
         log_group_name: Default: generated.
         removal_policy: Default: RETAIN (see ``meshworks.constructs.core.removal``).
     """
@@ -33,6 +34,7 @@ class SecureLogGroup(logs.LogGroup):
         log_group_name: str | None = None,
         removal_policy: RemovalPolicy | None = None,
     ) -> None:
+        retention_days("SecureLogGroup", "retention", retention)
         allowed = allow_cloudwatch_logs(encryption_key)
         super().__init__(
             scope,

@@ -19,7 +19,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..core.bucket_deployment import acknowledge_bucket_deployments, acknowledge_custom_resource_provider
-from ..core.inputs import object_list, string_list
+from ..core.inputs import object_list, retention_days, string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies, arn
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
@@ -190,6 +190,7 @@ class AirflowEnvironment(Construct):
             worker_replacement_strategy=worker_replacement_strategy,
         )
         super().__init__(scope, construct_id)
+        retention_days(type(self).__name__, "log_retention", log_retention)
         stack = Stack.of(self)
         self.name = name
         self.airflow_version = airflow_version

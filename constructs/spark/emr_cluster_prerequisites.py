@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.inputs import string_list
+from ..core.inputs import retention_days, string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_policies
 from ..core.secure_log_group import SecureLogGroup
 from ..storage.data_lake_storage import DataLakeStorage, Zone
@@ -134,6 +134,7 @@ class EmrClusterPrerequisites(Construct):
             raise fail(owner, f"in_transit_certificate_s3_uri {in_transit_certificate_s3_uri!r} must be the S3 URI of a PEM zip, e.g. 's3://certs/emr/certs.zip'")
         egress = https_egress_peers(owner, https_egress_cidrs, https_egress_prefix_list_ids)
         super().__init__(scope, construct_id)
+        retention_days(type(self).__name__, "log_retention", log_retention)
         stack = Stack.of(self)
         self.vpc = vpc
         self.encryption_key = encryption_key

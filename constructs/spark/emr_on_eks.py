@@ -18,7 +18,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..core.inputs import object_list, string_list
+from ..core.inputs import object_list, retention_days, string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, acknowledge, acknowledge_grant, acknowledge_policies
 from ..core.removal import resolve_removal_policy
 from ..core.secure_log_group import SecureLogGroup
@@ -198,6 +198,7 @@ class EmrOnEksVirtualCluster(Construct):
         if limits.max_executors is None:
             raise fail(owner, "spark_limits.max_executors is not set: cap spark.dynamicAllocation.maxExecutors (GoDaddy)")
         super().__init__(scope, construct_id)
+        retention_days(type(self).__name__, "log_retention", log_retention)
         stack = Stack.of(self)
         provider = match.group(2)
         self.eks_cluster_name, self.namespace, self.release_label = eks_cluster_name, namespace, release_label

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..core.inputs import string_list
+from ..core.inputs import retention_days, string_list
 from ..core.nag import BUCKET_OBJECTS, CDK_GRANT_ACTIONS, Rule, acknowledge_grant
 from ..core.platform_key import PlatformKey
 from ..core.secure_log_group import SecureLogGroup
@@ -176,6 +176,7 @@ class EmrServerlessApplication(Construct):
         if prefix.startswith("/") or (prefix and not prefix.endswith("/")):
             raise fail(owner, f"log_prefix {prefix!r} must not start with '/' and must end with '/', e.g. 'emr-serverless/analytics/'")
         super().__init__(scope, construct_id)
+        retention_days(type(self).__name__, "log_retention", log_retention)
         selected = select_private_subnets(owner, vpc, subnets)
 
         #: Application-wide Spark defaults (``spark-defaults``), sorted by key.

@@ -13,7 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ..core.inputs import whole_duration
+from ..core.inputs import retention_days, whole_duration
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
 from ..core.secure_log_group import SecureLogGroup
 from ._checks import check_name, check_range, fail
@@ -126,6 +126,7 @@ class SparkJobRunner(Construct):
                 job_role, "emr-serverless.amazonaws.com" if application is not None else "emr-containers.amazonaws.com"
             )
         super().__init__(scope, construct_id)
+        retention_days(type(self).__name__, "log_retention", log_retention)
         self.job_role = job_role
         self.topic: sns.ITopic = topic or sns.Topic(
             self, "FailureTopic", master_key=encryption_key, enforce_ssl=True,

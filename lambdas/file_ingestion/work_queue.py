@@ -94,21 +94,27 @@ def claim(table: Any, item: dict[str, Any], run_id: str, now: float, lease_secon
     )
 
 
-def mark_done(table: Any, item: dict[str, Any], run_id: str, now: float, output_uri: str, rows: int) -> bool:
-    """``CLAIMED`` by ``run_id`` -> ``DONE`` (off the queue), with the output and its row count. False: the
-    claim was lost (lease expired and taken over); the other run's output replaces this one."""
+def _update_own_claim(table: Any, item: dict[str, Any], run_id: str, update: str, values: dict[str, Any]) -> bool:
+    """Apply ``update`` to ``item`` only while it is ``CLAIMED`` by ``run_id``; False: the claim was lost."""
     return _conditional(
         table.update_item,
         Key=_key(item),
-        UpdateExpression="SET #state = :done, output_uri = :output, output_rows = :rows, done_at = :now_iso "
-        "REMOVE work_queue, lease_expires_at, failure_reason",
+        UpdateExpression=update,
         ConditionExpression="#state = :claimed AND claim_owner = :run",
         ExpressionAttributeNames={"#state": "state"},
-        ExpressionAttributeValues={
-            ":done": items.DONE, ":claimed": items.CLAIMED, ":run": run_id, ":output": output_uri, ":rows": rows,
-            ":now_iso": _iso(now),
-        },
+        ExpressionAttributeValues={":claimed": items.CLAIMED, ":run": run_id, **values},
     ) is not None
+
+
+def mark_done(table: Any, item: dict[str, Any], run_id: str, now: float, output_uri: str, rows: int) -> bool:
+    """``CLAIMED`` by ``run_id`` -> ``DONE`` (off the queue), with the output and its row count. False: the
+    claim was lost (lease expired and taken over); the other run's output replaces this one."""
+    return _update_own_claim(
+        table, item, run_id,
+        "SET #state = :done, output_uri = :output, output_rows = :rows, done_at = :now_iso "
+        "REMOVE work_queue, lease_expires_at, failure_reason",
+        {":done": items.DONE, ":output": output_uri, ":rows": rows, ":now_iso": _iso(now)},
+    )
 
 
 def mark_failed(table: Any, item: dict[str, Any], run_id: str, now: float, reason: str, max_attempts: int) -> bool:
@@ -118,33 +124,20 @@ def mark_failed(table: Any, item: dict[str, Any], run_id: str, now: float, reaso
     update = "SET #state = :failed, failure_reason = :reason, failed_at = :now_iso REMOVE lease_expires_at"
     if exhausted:
         update = update.replace("SET ", "SET retries_exhausted = :true, ").replace("REMOVE ", "REMOVE work_queue, ")
-    values: dict[str, Any] = {
-        ":failed": items.FAILED, ":claimed": items.CLAIMED, ":run": run_id, ":reason": reason[:MAX_REASON],
-        ":now_iso": _iso(now),
-    }
+    values: dict[str, Any] = {":failed": items.FAILED, ":reason": reason[:MAX_REASON], ":now_iso": _iso(now)}
     if exhausted:
         values[":true"] = True
-    return _conditional(
-        table.update_item,
-        Key=_key(item),
-        UpdateExpression=update,
-        ConditionExpression="#state = :claimed AND claim_owner = :run",
-        ExpressionAttributeNames={"#state": "state"},
-        ExpressionAttributeValues=values,
-    ) is not None
+    return _update_own_claim(table, item, run_id, update, values)
 
 
 def release(table: Any, item: dict[str, Any], run_id: str) -> bool:
     """Give a claim back without counting it (``CLAIMED`` by ``run_id`` -> ``PENDING``, ``attempts`` - 1): the run
     could not work at all (e.g. the schema registry was unavailable), which is not the file's fault."""
-    return _conditional(
-        table.update_item,
-        Key=_key(item),
-        UpdateExpression="SET #state = :pending, attempts = attempts - :one REMOVE lease_expires_at, claim_owner",
-        ConditionExpression="#state = :claimed AND claim_owner = :run",
-        ExpressionAttributeNames={"#state": "state"},
-        ExpressionAttributeValues={":pending": items.PENDING, ":claimed": items.CLAIMED, ":run": run_id, ":one": 1},
-    ) is not None
+    return _update_own_claim(
+        table, item, run_id,
+        "SET #state = :pending, attempts = attempts - :one REMOVE lease_expires_at, claim_owner",
+        {":pending": items.PENDING, ":one": 1},
+    )
 
 
 def abandon_expired(table: Any, item: dict[str, Any], now: float, max_attempts: int) -> bool:

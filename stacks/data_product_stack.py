@@ -9,6 +9,7 @@ import jsii
 from aws_cdk import CfnResource, Stack, Token
 from constructs import Construct, IConstruct, IValidation
 
+from meshworks.constructs.core.rendered_resources import RenderedResourcesSynthesizer, write_template_text
 from meshworks.constructs.mesh.data_product import SharingMode
 from meshworks.constructs.mesh.data_product_catalog import ROLE_ARN_ALLOWANCE, DataProductCatalog, ShardPlan
 
@@ -72,9 +73,13 @@ def estimate_template_bytes(stack: Stack) -> int:
     """Estimated size of ``stack``'s written template (properties as CDK writes them + overhead).
 
     Resolves every resource through jsii (three round trips each): exact but slow at scale, so
-    ``TemplateSizeCheck`` runs it only when the plan's own bound is not enough.
+    ``TemplateSizeCheck`` runs it only when the plan's own bound is not enough. Resources rendered
+    in Python (a rendered catalog) are measured as written, without jsii.
     """
     total = 2_000  # Description, Parameters (bootstrap version), Rules, Conditions
+    rendered = getattr(getattr(stack, "catalog", None), "rendered_resources", None)
+    if rendered:
+        total += len(write_template_text({"Resources": rendered})) + 1_000  # one level deeper than written
     for resource in _resources(stack):
         properties = stack.resolve(resource._render_properties(resource._cfn_properties))  # noqa: SLF001
         total += len(json.dumps(properties, indent=1)) * 13 // 10 + RESOURCE_OVERHEAD_BYTES
@@ -82,7 +87,22 @@ def estimate_template_bytes(stack: Stack) -> int:
 
 
 class DataProductStack(Stack):
-    """Composes a ``DataProductCatalog`` for one shard and checks the stack's size limits at synth."""
+    """Composes a ``DataProductCatalog`` for one shard and checks the stack's size limits at synth.
+
+    Args:
+        plan, catalog_id, data_access_role_arn, sharing_mode, allowed_consumer_accounts,
+            location_access_role_arns: as ``DataProductCatalog``'s.
+        max_resources: resource budget of the stack. Default: 450 (CloudFormation allows 500).
+        max_template_bytes: template budget. Default: 900,000 (CloudFormation allows 1 MB).
+        render_resources: render the catalog's resources in Python into the template
+            (``DataProductCatalog(render_into=...)``: byte-identical templates, no jsii round trip per
+            resource; 10,000 products build and synthesize about 2x faster, ``benchmarks/RESULTS.md``)
+            instead of building them as constructs. Rendered resources are not visited by Aspects
+            (none of their types is taggable or checked by the cdk-nag packs meshworks runs) and have no
+            escape hatch each: pass False to get constructs. Ignored (constructs) when ``synthesizer=``
+            is given and is not a ``RenderedResourcesSynthesizer``. Default: True.
+        kwargs: ``Stack`` properties.
+    """
 
     def __init__(
         self,
@@ -97,8 +117,12 @@ class DataProductStack(Stack):
         max_template_bytes: int = 900_000,
         allowed_consumer_accounts: Collection[str] = (),
         location_access_role_arns: Sequence[str] = (),
+        render_resources: bool = True,
         **kwargs,
     ) -> None:
+        synthesizer = kwargs.get("synthesizer")
+        if render_resources and synthesizer is None:
+            synthesizer = kwargs["synthesizer"] = RenderedResourcesSynthesizer()
         super().__init__(scope, construct_id, **kwargs)
         # A resource's creation stack (its .metadata.json entry) is the jsii kernel's JavaScript frames in a Python
         # app ("no user code"): capturing it cost ~10 % of building a shard. `cdk synth --debug` still records it.
@@ -114,6 +138,9 @@ class DataProductStack(Stack):
             max_resources=max_resources,
             allowed_consumer_accounts=allowed_consumer_accounts,
             location_access_role_arns=location_access_role_arns,
+            render_into=synthesizer
+            if render_resources and isinstance(synthesizer, RenderedResourcesSynthesizer)
+            else None,
         )
         # The plan's bound assumes a 12-digit account, a role ARN of at most ROLE_ARN_ALLOWANCE
         # characters and this stack id; anything else is measured exactly.

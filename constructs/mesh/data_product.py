@@ -88,6 +88,7 @@ __all__ = [
     "DataProduct",
     "SharingMode",
     "consumer_tag_key",
+    "product_lf_tags",
 ]
 
 #: LF-tag key marking a table as shared with one consumer account: ``meshworks:consumer:<account>``.
@@ -106,6 +107,14 @@ CONSUMER_TABLE_PERMISSIONS = ("SELECT", "DESCRIBE")
 def consumer_tag_key(account: str) -> str:
     """The LF-tag key that shares a table with ``account``."""
     return f"{CONSUMER_TAG_PREFIX}{account}"
+
+
+def product_lf_tags(contract: DataProductContract) -> dict[str, str]:
+    """LF-tags of a product's table: the contract's (domain, classification, pii, tags) and one per consumer."""
+    return {
+        **contract.lf_tags(),
+        **{consumer_tag_key(account): CONSUMER_TAG_VALUE for account in contract.consumers},
+    }
 
 
 class _TagAssociations:
@@ -466,10 +475,7 @@ class DataProduct(Construct):
 
     def lf_tags(self) -> dict[str, str]:
         """LF-tags of the table: the contract's (domain, classification, pii, tags) and one per consumer."""
-        return {
-            **self.contract.lf_tags(),
-            **{consumer_tag_key(account): CONSUMER_TAG_VALUE for account in self.contract.consumers},
-        }
+        return product_lf_tags(self.contract)
 
     @property
     def table_arn(self) -> str:

@@ -52,18 +52,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_lakeformation as lakeformation
 from constructs import Construct
 
 from meshworks.constructs.core.inputs import account_ids, role_arns, string_list_mapping
+from meshworks.constructs.core.removal import resolve_removal_policy
+from meshworks.constructs.core.rendered_resources import RenderedResourcesSynthesizer, is_literal, js_truthy
+from meshworks.constructs.mesh.catalog_template import DOMAIN_TAG_KEY, CatalogTemplate
 from meshworks.constructs.mesh.contract import DataProductContract
 from meshworks.constructs.mesh.data_product import (
     CONSUMER_TABLE_PERMISSIONS,
     CONSUMER_TAG_VALUE,
+    RETAIN_LEGACY_TAG_ASSOCIATION,
     DataProduct,
     SharingMode,
     consumer_tag_key,
+    product_lf_tags,
 )
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
 from meshworks.constructs.mesh.trust import require_allowed_consumers
@@ -95,7 +100,6 @@ def consumer_resources(domains: Sequence[str]) -> int:
     return CONSUMER_RESOURCES + len(domains)
 #: Shard group of the consumer accounts' LF-tag keys and grants.
 CONSUMERS_GROUP = "consumers"
-DOMAIN_TAG_KEY = "domain"
 #: Most values one LF-tag expression condition takes.
 MAX_EXPRESSION_VALUES = 50
 #: Default budgets of one shard stack (CloudFormation: 500 resources, 1 MB template body).
@@ -107,6 +111,10 @@ DEFAULT_CONSUMER_SPREAD = 2
 #: Template bytes outside the products: Description, Parameters and Rules (bootstrap version), and
 #: the CDKMetadata resource `cdk synth` adds (about 350 bytes written).
 TEMPLATE_BASE_BYTES = 4_000
+#: aws-cdk-lib's context key that makes every resource carry ``aws:cdk:path`` metadata (``cdk synth`` sets it).
+PATH_METADATA_CONTEXT = "aws:cdk:enable-path-metadata"
+#: The template's ``DeletionPolicy`` of each removal policy (aws-cdk-lib ``CfnResource.applyRemovalPolicy``).
+DELETION_POLICIES = {RemovalPolicy.RETAIN: "Retain", RemovalPolicy.DESTROY: "Delete", RemovalPolicy.SNAPSHOT: "Snapshot"}
 #: Longest data-access role ARN the size estimate allows for (longer ones, or tokens, are resolved).
 ROLE_ARN_ALLOWANCE = 512
 LOCK_VERSION = 1
@@ -244,7 +252,7 @@ def estimate_product_bytes(
         total += len(contract.consumers) * _resource_bytes(path, {"Properties": grant})
     else:
         # One association per LF-tag key (DataProduct), each a resource of its own.
-        tags = {**contract.lf_tags(), **{consumer_tag_key(a): CONSUMER_TAG_VALUE for a in contract.consumers}}
+        tags = product_lf_tags(contract)
         for key, value in sorted(tags.items()):
             association = {
                 "LFTags": [{"CatalogId": catalog_id, "TagKey": key, "TagValues": [value]}],
@@ -629,6 +637,14 @@ def plan_shards(
     return ordered
 
 
+def _check_expression_values(account: str, domains: Sequence[str]) -> None:
+    if not 1 <= len(domains) <= MAX_EXPRESSION_VALUES:
+        raise ValueError(
+            f"consumer {account} consumes from {len(domains)} domains; an LF-tag expression takes 1 to "
+            f"{MAX_EXPRESSION_VALUES} values"
+        )
+
+
 class DataProductCatalog(Construct):
     """The data products of one stack (a shard of :func:`plan_shards`, or a whole small mesh).
 
@@ -667,8 +683,17 @@ class DataProductCatalog(Construct):
 
         location_access_role_arns: granted ``DATA_LOCATION_ACCESS`` on each registered product
             location (the hub's notifier role). Default: none.
+        render_into: the synthesizer of this catalog's stack: the products and consumer grants are rendered
+            in Python (:mod:`~meshworks.constructs.mesh.catalog_template`, byte-identical templates) and
+            handed to it instead of being built as constructs: no jsii round trip per resource, so about 2x
+            faster to build and synthesize a large shard. ``products``, ``consumer_tags`` and
+            ``consumer_grants`` stay empty then (``rendered_resources`` holds the resources), and Aspects do
+            not visit them (see :mod:`~meshworks.constructs.core.rendered_resources`). Constructs are built
+            anyway when an input is a token (``rendered`` is then False). ``DataProductStack`` passes its own.
+            Default: none (constructs).
     Raises:
-        ValueError: a contract (or ``consumers``) names an account outside ``allowed_consumer_accounts``.
+        ValueError: a contract (or ``consumers``) names an account outside ``allowed_consumer_accounts``;
+            ``render_into`` is not the synthesizer of the catalog's stack.
     """
 
     def __init__(
@@ -686,6 +711,7 @@ class DataProductCatalog(Construct):
         removal_policy: RemovalPolicy | None = None,
         allowed_consumer_accounts: Collection[str] = (),
         location_access_role_arns: Sequence[str] = (),
+        render_into: RenderedResourcesSynthesizer | None = None,
     ) -> None:
         owner = "DataProductCatalog"
         allowed_consumer_accounts = account_ids(owner, "allowed_consumer_accounts", allowed_consumer_accounts)
@@ -727,9 +753,19 @@ class DataProductCatalog(Construct):
         self.catalog_id = catalog_id
         self.consumer_tags: dict[str, lakeformation.CfnTag] = {}
         self.consumer_grants: dict[str, list[lakeformation.CfnPrincipalPermissions]] = {}
+        self.products: dict[str, DataProduct] = {}
+        #: Resources this catalog created (what the budget counted).
+        self.resource_count = expected
+        #: Rendered mode (``render_into``): logical id -> CloudFormation resource, in template order.
+        self.rendered_resources: dict[str, dict] = {}
+        self.rendered = render_into is not None and self._renderable(
+            render_into, contracts, consumers, data_access_role_arn, location_access_role_arns
+        )
+        if self.rendered:
+            self._render(render_into, contracts, consumers, data_access_role_arn, location_access_role_arns, removal_policy)
+            return
         for account, domains in consumers.items():
             self._add_consumer(account, domains)
-        self.products: dict[str, DataProduct] = {}
         for contract in contracts:
             product = DataProduct(
                 self,
@@ -747,15 +783,59 @@ class DataProductCatalog(Construct):
                     if account in self.consumer_tags:
                         product.tag_association.add_resource_dependency(self.consumer_tags[account])
             self.products[contract.qualified_name] = product
-        #: Resources this catalog created (what the budget counted).
-        self.resource_count = expected
+
+    def _renderable(
+        self,
+        synthesizer: RenderedResourcesSynthesizer,
+        contracts: Sequence[DataProductContract],
+        consumers: Mapping[str, Sequence[str]],
+        data_access_role_arn: str | None,
+        location_access_role_arns: Sequence[str],
+    ) -> bool:
+        """Rendering gives the constructs' template: literal inputs, and no product ordered after a consumer
+        tag of this catalog (the CDK orders two dependencies by ``localeCompare`` of their paths)."""
+        if Stack.of(self).synthesizer is not synthesizer:
+            raise ValueError(
+                f"{self.node.path}: render_into must be the synthesizer of the catalog's stack "
+                "(Stack(..., synthesizer=RenderedResourcesSynthesizer()))"
+            )
+        if not is_literal([self.catalog_id, data_access_role_arn, *location_access_role_arns]):
+            return False
+        return not any(account in consumers for contract in contracts for account in contract.consumers)
+
+    def _render(
+        self,
+        synthesizer: RenderedResourcesSynthesizer,
+        contracts: Sequence[DataProductContract],
+        consumers: Mapping[str, Sequence[str]],
+        data_access_role_arn: str | None,
+        location_access_role_arns: Sequence[str],
+        removal_policy: RemovalPolicy | None,
+    ) -> None:
+        """Render every resource in Python (``CatalogTemplate``) and hand them to ``synthesizer``."""
+        stack_path = Stack.of(self).node.path
+        path = self.node.path
+        components = path[len(stack_path) + 1 :].split("/") if stack_path else path.split("/")
+        template = CatalogTemplate(
+            catalog_components=components,
+            catalog_path=path if js_truthy(self.node.try_get_context(PATH_METADATA_CONTEXT)) else None,
+            catalog_id=self.catalog_id,
+            data_access_role_arn=data_access_role_arn,
+            sharing_mode=self.sharing_mode,
+            location_access_role_arns=location_access_role_arns,
+            deletion_policy=DELETION_POLICIES[resolve_removal_policy(self, removal_policy)],
+            legacy_association=self.node.try_get_context(RETAIN_LEGACY_TAG_ASSOCIATION) in (True, "true"),
+        )
+        for account, domains in consumers.items():
+            _check_expression_values(account, domains)
+            template.add_consumer(account, domains)
+        for contract in contracts:
+            template.add_product(contract, product_lf_tags(contract))
+        self.rendered_resources = template.resources
+        synthesizer.add_resources(template.resources)
 
     def _add_consumer(self, account: str, domains: Sequence[str]) -> None:
-        if not 1 <= len(domains) <= MAX_EXPRESSION_VALUES:
-            raise ValueError(
-                f"consumer {account} consumes from {len(domains)} domains; an LF-tag expression takes 1 to "
-                f"{MAX_EXPRESSION_VALUES} values"
-            )
+        _check_expression_values(account, domains)
         scope = Construct(self, f"Consumer-{account}")
         key = consumer_tag_key(account)
         tag = lakeformation.CfnTag(

@@ -95,7 +95,8 @@ def test_product_shards_record_no_creation_stacks() -> None:
     (plan,) = [p for p in plan_shards(contracts, lock=lock) if not p.is_consumer_shard]
     app, _ = new_stack("Other")
     shard = DataProductStack(
-        app, plan.stack_id, plan=plan, env=ENV, catalog_id=HUB, data_access_role_arn=ROLE, allowed_consumer_accounts=POOL
+        app, plan.stack_id, plan=plan, env=ENV, catalog_id=HUB, data_access_role_arn=ROLE,
+        allowed_consumer_accounts=POOL, render_resources=False,  # constructs (rendered shards have none)
     )
     other = DataProductCatalog(app.node.find_child("Other"), "Products", contracts=contracts, catalog_id=HUB,
                                data_access_role_arn=ROLE, allowed_consumer_accounts=POOL)

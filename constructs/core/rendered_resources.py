@@ -1,0 +1,188 @@
+"""``RenderedResourcesSynthesizer``: CloudFormation resources written by Python into a stack's template.
+
+Building a construct costs a round trip to the jsii Node kernel per resource and per dependency
+(about 0.4 ms of CPU), and synthesis resolves every property in Node again. For a stack whose
+resources are plain data computed in Python (no tokens, no references to other constructs), that
+is all overhead: the reference mesh's 10,000 data products are 85,000 such resources, and building
+them as constructs took about 90 of its 118 seconds (``benchmarks/RESULTS.md``).
+
+This synthesizer is aws-cdk-lib's ``DefaultStackSynthesizer`` plus one step: after the CDK has
+written the stack's template (its own constructs: bootstrap-version rule, ``CDKMetadata``, anything
+else in the stack) and before the template is hashed into its file asset, it inserts the rendered
+resources in front of the CDK's (the order ``cdk synth`` writes a stack whose first child holds
+them) and writes the file again as the CDK does (``JSON.stringify(template, undefined, 1)``). The
+asset hash is the SHA-256 of the final text, as aws-cdk-lib computes it, so ``cdk deploy`` uploads
+and deploys exactly what was written.
+
+What rendered resources do not have (use constructs where one of these matters): they are not
+constructs, so Aspects (cdk-nag, ``Tags.of``, ``RemovalPolicies.of``) do not visit them and there
+is no escape hatch per resource; the cloud assembly's metadata has no ``aws:cdk:logicalId`` entry for
+them (``cdk deploy`` shows their logical ids instead of construct paths in its progress; the
+template's ``aws:cdk:path`` metadata is written as the CDK writes it); the CDK's own 500-resource
+check does not count them (:meth:`RenderedResourcesSynthesizer.add_resources` callers check their
+own budgets).
+
+Example::
+
+    from aws_cdk import App, Environment, Stack
+
+    from meshworks.constructs.core.rendered_resources import RenderedResourcesSynthesizer
+
+    app = App()
+    synthesizer = RenderedResourcesSynthesizer()
+    stack = Stack(app, "Rendered", synthesizer=synthesizer,
+                  env=Environment(account="111111111111", region="eu-west-1"))
+    synthesizer.add_resources({"Tag": {"Type": "AWS::LakeFormation::Tag",
+                                       "Properties": {"TagKey": "tier", "TagValues": ["gold"]}}})
+    app.synth()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from hashlib import md5
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import DefaultStackSynthesizer, FileAssetSource, ISynthesisSession, Stack
+
+__all__ = ["RenderedResourcesSynthesizer", "is_literal", "js_truthy", "logical_id", "write_template_text"]
+
+#: Top-level keys a stack's template starts with, before any element's section (aws-cdk-lib ``Stack._toCloudFormation``).
+TEMPLATE_OPTION_KEYS = ("Description", "Transform", "AWSTemplateFormatVersion", "Metadata")
+#: aws-cdk-lib's ``makeUniqueId`` constants (``core/lib/private/uniqueid.ts``).
+_HIDDEN_ID = "Default"
+_HIDDEN_FROM_HUMAN_ID = "Resource"
+_HASH_LEN = 8
+_MAX_HUMAN_LEN = 240
+_MAX_ID_LEN = 255
+
+
+def _alphanumeric(text: str) -> str:
+    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+
+
+def logical_id(components: Iterable[str]) -> str:
+    """The logical id the CDK allocates to a resource at ``components`` (its construct path below the stack).
+
+    aws-cdk-lib's ``makeUniqueId``: the path's ids without ``Default``, alphanumerics of each (``Resource``
+    left out of the readable part, a component the previous one ends with dropped), cut at 240 characters,
+    plus the first 8 hex digits of the MD5 of the ids joined by ``/``, upper-case. A path of one id is
+    that id's alphanumerics. ``tests/core/test_rendered_resources.py`` compares it with the CDK's.
+    """
+    parts = [c for c in components if c != _HIDDEN_ID]
+    if not parts:
+        raise ValueError("logical_id: a resource needs at least one construct id below its stack")
+    if len(parts) == 1:
+        candidate = _alphanumeric(parts[0])
+        if len(candidate) <= _MAX_ID_LEN:
+            return candidate
+    digest = md5("/".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()[:_HASH_LEN].upper()
+    human: list[str] = []
+    for part in parts:
+        if not human or not human[-1].endswith(part):
+            human.append(part)
+    return "".join(_alphanumeric(p) for p in human if p != _HIDDEN_FROM_HUMAN_ID)[:_MAX_HUMAN_LEN] + digest
+
+
+def is_literal(value: Any) -> bool:
+    """True for a value with no CDK token in it (strings, numbers, booleans, lists and maps of them).
+
+    Checked in Python (a token is encoded as ``${Token[...]}`` in a string, ``#{Token[...]}`` in a list):
+    ``Token.is_unresolved`` would cost a jsii round trip per value.
+    """
+    if isinstance(value, str):
+        return "${Token[" not in value and "#{Token[" not in value
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return -(2**53) < value < 2**53  # numeric tokens are huge doubles
+    if isinstance(value, (list, tuple)):
+        return all(is_literal(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and is_literal(k) and is_literal(v) for k, v in value.items())
+    return False
+
+
+def js_truthy(value: Any) -> bool:
+    """JavaScript's truthiness, which the CDK applies to context flags (``"false"`` is true there)."""
+    if isinstance(value, float):
+        return value == value and value != 0  # NaN and 0 are false
+    return value not in (None, False, 0, "")
+
+
+def write_template_text(template: Mapping[str, Any]) -> str:
+    """The template's text as aws-cdk-lib writes it: ``JSON.stringify(template, undefined, 1)``."""
+    return json.dumps(template, indent=1, ensure_ascii=False)
+
+
+class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
+    """A ``DefaultStackSynthesizer`` that adds resources rendered in Python to its stack's template.
+
+    One instance per stack (it is bound to the first stack that uses it). Takes the
+    ``DefaultStackSynthesizer`` properties (qualifier, role ARNs...). See the module documentation for
+    what rendered resources lack compared with constructs.
+
+    Raises:
+        ValueError: (at synthesis) a rendered logical id is also a logical id of the stack's own template.
+    """
+
+    def __init__(self, **props: Any) -> None:
+        super().__init__(**props)
+        self._sources: list[Callable[[], Mapping[str, Any]] | Mapping[str, Any]] = []
+        #: Resources rendered into the last template written (logical id -> resource), for inspection.
+        self.rendered_resources: dict[str, Any] = {}
+
+    def add_resources(self, resources: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> None:
+        """Add ``resources`` (logical id -> CloudFormation resource), or a function returning them at synthesis.
+
+        Resources are written in the order added, in front of the stack's constructs' resources. They
+        must hold literal values only (``is_literal``): nothing resolves tokens in them.
+        """
+        self._sources.append(resources)
+
+    # Stack binds a reusable synthesizer to a copy of it, which Python never sees; bind this one instead
+    # (one stack per instance), so that its Python overrides run with their stack bound.
+    def reusable_bind(self, stack: Stack) -> RenderedResourcesSynthesizer:  # noqa: D102 - jsii override
+        self.bind(stack)
+        return self
+
+    def _synthesize_template(
+        self,
+        session: ISynthesisSession,
+        lookup_role_arn: str | None = None,
+        lookup_role_external_id: str | None = None,
+        lookup_role_additional_options: Mapping[str, Any] | None = None,
+    ) -> FileAssetSource:
+        source = super()._synthesize_template(
+            session, lookup_role_arn, lookup_role_external_id, lookup_role_additional_options
+        )
+        rendered: dict[str, Any] = {}
+        for item in self._sources:
+            rendered.update(item() if callable(item) else item)
+        self.rendered_resources = rendered
+        if not rendered:
+            return source
+        path = Path(session.outdir) / source.file_name
+        template = json.loads(path.read_text(encoding="utf-8"))
+        own = template.get("Resources", {})
+        clash = sorted(set(own) & set(rendered))
+        if clash:
+            raise ValueError(
+                f"{source.file_name}: rendered resources reuse the logical ids of the stack's constructs: "
+                f"{', '.join(clash[:5])}; give the constructs other ids"
+            )
+        merged: dict[str, Any] = {k: template[k] for k in TEMPLATE_OPTION_KEYS if k in template}
+        merged["Resources"] = {**rendered, **own}
+        merged.update((k, v) for k, v in template.items() if k not in merged)
+        text = write_template_text(merged)
+        path.write_text(text, encoding="utf-8")
+        return FileAssetSource(
+            file_name=source.file_name,
+            packaging=source.packaging,
+            source_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            deploy_time=source.deploy_time,
+            display_name=source.display_name,
+        )

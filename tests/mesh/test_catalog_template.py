@@ -1,0 +1,178 @@
+"""Rendered product shards (issue 15): the same templates as the constructs, at a fixed jsii cost per stack.
+
+``DataProductStack`` renders its catalog's resources in Python (``catalog_template``) and hands them to
+its ``RenderedResourcesSynthesizer``. The oracle is the construct path: both are synthesized for the same
+plans and the written templates compared byte for byte (only ``CDKMetadata``'s ``Analytics``, a digest of
+the construct types in the stack, differs: the rendered stack has fewer constructs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Environment, Stack, Token
+
+from meshworks.constructs.core.rendered_resources import RenderedResourcesSynthesizer
+from meshworks.constructs.mesh.data_product import RETAIN_LEGACY_TAG_ASSOCIATION, SharingMode
+from meshworks.constructs.mesh.data_product_catalog import DataProductCatalog, ShardLock, plan_shards
+from meshworks.stacks.data_product_stack import DataProductStack
+from tests.mesh.mesh_fixtures import HUB, make_contract
+from tests.mesh.test_build_cost import round_trips
+
+ROLE = "arn:aws:iam::111111111111:role/acme-lf-data-access"
+NOTIFIERS = ["arn:aws:iam::111111111111:role/acme-notifier", "arn:aws:iam::111111111111:role/acme-backfill"]
+POOL = [f"{700000000000 + i}" for i in range(12)]
+ENV = Environment(account=HUB, region="eu-west-1")
+FORMATS = ["parquet", "json", "csv", "avro", "orc", "iceberg", "hudi", "delta"]
+
+
+def mesh() -> list:
+    """Every format, partitioned or not, 0-3 consumers, contract tags, non-ASCII and escaped text."""
+    contracts = []
+    for i, fmt in enumerate(FORMATS * 2):
+        contracts.append(
+            make_contract(
+                ("sales", "marketing_eu")[i % 2],
+                f"{fmt}_{i:02d}",
+                fmt=fmt,
+                partitions=i < len(FORMATS),
+                consumers=POOL[i % 5 : i % 5 + i % 4],
+                tags={"tier": "gold", "cost_centre": "4711"} if i % 3 == 0 else {},
+                columns=i % 6,
+                description=f'Données « de référence » n°{i}: "quoted", back\\slash, tab\tand emoji 📦, refreshed daily.',
+            )
+        )
+    return contracts
+
+
+def synthesize(outdir: Path, *, render: bool, mode: SharingMode, context: dict, roles=NOTIFIERS, role=ROLE) -> dict:
+    """Every shard of ``mesh()`` (consumer shards too), rendered or as constructs: stack id -> template text."""
+    app = App(outdir=str(outdir), builtin_cloud_formation_validation=False, context=context)
+    contracts = mesh()
+    lock = ShardLock.place(contracts, sharing_mode=mode, max_resources=40)
+    for plan in plan_shards(contracts, lock=lock, sharing_mode=mode, location_access_grants=len(roles)):
+        DataProductStack(
+            app,
+            plan.stack_id,
+            env=ENV,
+            plan=plan,
+            catalog_id=HUB,
+            data_access_role_arn=role,
+            sharing_mode=mode,
+            allowed_consumer_accounts=POOL,
+            location_access_role_arns=roles,
+            render_resources=render,
+        )
+    app.synth()
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(outdir.glob("*.template.json"))}
+
+
+def without_analytics(text: str) -> str:
+    return re.sub(r'"Analytics": "v2:deflate64:[^"]*"', '"Analytics": "..."', text)
+
+
+CDK_SYNTH = {"aws:cdk:enable-path-metadata": True, "aws:cdk:version-reporting": True}
+CASES = {
+    "cdk synth, LF-tags": (SharingMode.LF_TAGS, CDK_SYNTH, {}),
+    "cdk synth, named resources": (SharingMode.NAMED_RESOURCES, CDK_SYNTH, {}),
+    "no path metadata, legacy association": (SharingMode.LF_TAGS, {RETAIN_LEGACY_TAG_ASSOCIATION: "true"}, {}),
+    "no registration, tables destroyable": (
+        SharingMode.LF_TAGS,
+        {"@meshworks/removeDataOnDestroy": True, "aws:cdk:enable-path-metadata": "yes"},
+        {"role": None, "roles": []},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rendered_shards_write_the_constructs_templates_byte_for_byte(tmp_path: Path, case: str) -> None:
+    mode, context, inputs = CASES[case]
+    constructs = synthesize(tmp_path / "constructs", render=False, mode=mode, context=context, **inputs)
+    rendered = synthesize(tmp_path / "rendered", render=True, mode=mode, context=context, **inputs)
+    assert constructs.keys() == rendered.keys() and len(constructs) >= 4
+    for name, text in constructs.items():
+        assert json.loads(text)["Resources"], name  # the comparison compares something
+        assert without_analytics(rendered[name]) == without_analytics(text), name
+
+
+def test_the_template_asset_is_the_hash_of_the_written_template(tmp_path: Path) -> None:
+    """cdk deploy uploads the template under its asset hash: the hash must be of the final text."""
+    rendered = synthesize(tmp_path, render=True, mode=SharingMode.LF_TAGS, context=CDK_SYNTH)
+    for name, text in rendered.items():
+        stack = name.removesuffix(".template.json")
+        assets = json.loads((tmp_path / f"{stack}.assets.json").read_text())
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        assert digest in assets["files"], stack
+        assert assets["files"][digest]["source"]["path"] == name
+        manifest = json.loads((tmp_path / "manifest.json").read_text())
+        url = manifest["artifacts"][stack]["properties"]["stackTemplateAssetObjectUrl"]
+        assert url.endswith(f"/{digest}.json"), stack
+
+
+def shard_stack(contracts, **kwargs) -> tuple[App, DataProductStack]:
+    app = App(builtin_cloud_formation_validation=False)
+    plan = next(p for p in plan_shards(contracts, shards_per_domain=1) if not p.is_consumer_shard)
+    stack = DataProductStack(
+        app, plan.stack_id, env=ENV, plan=plan, catalog_id=HUB, data_access_role_arn=ROLE,
+        allowed_consumer_accounts=POOL, **kwargs,
+    )
+    return app, stack
+
+
+def test_a_rendered_shard_costs_the_same_round_trips_for_3_or_30_products() -> None:
+    def trips(count: int, **kwargs) -> int:
+        contracts = [make_contract(name=f"product_{i:02d}", consumers=POOL[:2]) for i in range(count)]
+        with round_trips() as counter:
+            shard_stack(contracts, **kwargs)
+        return sum(counter.values())
+
+    assert trips(30) == trips(3) < 60  # before: about 19 more per product
+    assert trips(30, render_resources=False) > trips(3, render_resources=False) + 27 * 10  # the constructs: 15 each
+
+
+def test_tokens_and_consumers_of_the_same_catalog_fall_back_to_constructs() -> None:
+    app = App(builtin_cloud_formation_validation=False)
+    synthesizer = RenderedResourcesSynthesizer()
+    stack = Stack(app, "Mixed", env=ENV, synthesizer=synthesizer)
+    contracts = [make_contract(name="orders", consumers=POOL[:1])]
+    token_role = Token.as_string(stack.format_arn(service="iam", region="", resource="role", resource_name="x"))
+    with_token = DataProductCatalog(stack, "Token", contracts=[make_contract(name="refunds")], catalog_id=HUB,
+                                    data_access_role_arn=token_role, render_into=synthesizer)
+    mixed = DataProductCatalog(stack, "Mixed", contracts=contracts, catalog_id=HUB, data_access_role_arn=ROLE,
+                               allowed_consumer_accounts=POOL, render_into=synthesizer)
+    plain = DataProductCatalog(stack, "Plain", contracts=[make_contract(name="plain")], catalog_id=HUB,
+                               data_access_role_arn=ROLE, render_into=synthesizer)
+    assert not with_token.rendered and with_token.products  # tokens need the CDK to resolve them
+    assert not mixed.rendered and mixed.consumer_tags  # a product ordered after this catalog's consumer tag
+    assert plain.rendered and not plain.products and len(plain.rendered_resources) == plain.resource_count == 5
+    template = json.loads((Path(app.synth().directory) / "Mixed.template.json").read_text())
+    assert set(plain.rendered_resources) <= set(template["Resources"])
+    assert list(template["Resources"])[: len(plain.rendered_resources)] == list(plain.rendered_resources)
+
+
+def test_render_into_must_be_the_synthesizer_of_the_catalogs_stack() -> None:
+    app = App(builtin_cloud_formation_validation=False)
+    stack = Stack(app, "Plain", env=ENV)
+    with pytest.raises(ValueError, match=r"Plain/Products: render_into must be the synthesizer of the catalog's stack"):
+        DataProductCatalog(stack, "Products", contracts=[make_contract()], catalog_id=HUB, data_access_role_arn=ROLE,
+                           render_into=RenderedResourcesSynthesizer())
+
+
+def test_a_users_synthesizer_gets_constructs() -> None:
+    from aws_cdk import DefaultStackSynthesizer
+
+    _, stack = shard_stack([make_contract()], synthesizer=DefaultStackSynthesizer(qualifier="acme"))
+    assert not stack.catalog.rendered and stack.catalog.products
+
+
+def test_a_rendered_shard_over_its_template_budget_fails_the_synth(tmp_path: Path) -> None:
+    contracts = [make_contract(name=f"wide_{i}", columns=30, consumers=POOL[:3]) for i in range(5)]
+    app, stack = shard_stack(contracts, max_template_bytes=20_000)
+    assert stack.catalog.rendered
+    with pytest.raises(RuntimeError, match=r"template estimated at [\d,]+ bytes, over the budget of 20,000"):
+        app.synth()
+    assert stack.size_check.resolved and stack.size_check.estimate > 20_000

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Environment, Stack, Token
+from aws_cdk import App, Environment, Stack, Stage, Token
 
 from meshworks.constructs.core.rendered_resources import RenderedResourcesSynthesizer
 from meshworks.constructs.mesh.data_product import RETAIN_LEGACY_TAG_ASSOCIATION, SharingMode
@@ -49,14 +49,17 @@ def mesh() -> list:
     return contracts
 
 
-def synthesize(outdir: Path, *, render: bool, mode: SharingMode, context: dict, roles=NOTIFIERS, role=ROLE) -> dict:
-    """Every shard of ``mesh()`` (consumer shards too), rendered or as constructs: stack id -> template text."""
+def synthesize(
+    outdir: Path, *, render: bool, mode: SharingMode, context: dict, roles=NOTIFIERS, role=ROLE, stage: bool = False
+) -> dict:
+    """Every shard of ``mesh()`` (consumer shards too), rendered or as constructs: template file -> text."""
     app = App(outdir=str(outdir), builtin_cloud_formation_validation=False, context=context)
+    scope = Stage(app, "Prod") if stage else app
     contracts = mesh()
     lock = ShardLock.place(contracts, sharing_mode=mode, max_resources=40)
     for plan in plan_shards(contracts, lock=lock, sharing_mode=mode, location_access_grants=len(roles)):
         DataProductStack(
-            app,
+            scope,
             plan.stack_id,
             env=ENV,
             plan=plan,
@@ -68,7 +71,7 @@ def synthesize(outdir: Path, *, render: bool, mode: SharingMode, context: dict, 
             render_resources=render,
         )
     app.synth()
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(outdir.glob("*.template.json"))}
+    return {str(p.relative_to(outdir)): p.read_text(encoding="utf-8") for p in sorted(outdir.glob("**/*.template.json"))}
 
 
 def without_analytics(text: str) -> str:
@@ -85,6 +88,7 @@ CASES = {
         {"@meshworks/removeDataOnDestroy": True, "aws:cdk:enable-path-metadata": "yes"},
         {"role": None, "roles": []},
     ),
+    "stacks in a Stage": (SharingMode.LF_TAGS, CDK_SYNTH, {"stage": True}),
 }
 
 
@@ -104,6 +108,7 @@ def test_the_template_asset_is_the_hash_of_the_written_template(tmp_path: Path) 
     rendered = synthesize(tmp_path, render=True, mode=SharingMode.LF_TAGS, context=CDK_SYNTH)
     for name, text in rendered.items():
         stack = name.removesuffix(".template.json")
+        assert "/" not in stack
         assets = json.loads((tmp_path / f"{stack}.assets.json").read_text())
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         assert digest in assets["files"], stack

@@ -10,6 +10,10 @@ code before a change and compare the code after it:
     .venv/bin/python benchmarks/template_digest.py --products 2000 --compare /tmp/before.json  # new code
 
 ``--compare`` lists every template that differs, is missing or is new, and exits 1 if any does.
+``--without-analytics`` digests each template with ``CDKMetadata``'s ``Analytics`` value blanked: it is a
+compressed list of the construct types in the stack (version reporting, never deployed configuration),
+so it changes when resources are written without constructs (rendered product shards) or a construct is
+swapped for an equivalent one.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -29,10 +34,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from mesh_scale import RUN  # noqa: E402  (the benchmark's mesh, built and synthesized the same way)
 
 
+ANALYTICS = re.compile(rb'"Analytics": "v2:deflate64:[^"]*"')
+WITHOUT_ANALYTICS = False
+
+
 def _digests(outdir: Path, label: str) -> dict[str, str]:
+    def text(path: Path) -> bytes:
+        data = path.read_bytes()
+        return ANALYTICS.sub(b'"Analytics": "-"', data) if WITHOUT_ANALYTICS else data
+
     return {
-        f"{label}/{path.name}": hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(outdir.glob("*.template.json"))
+        f"{label}/{path.name}": hashlib.sha256(text(path)).hexdigest() for path in sorted(outdir.glob("*.template.json"))
     }
 
 
@@ -62,7 +74,10 @@ def main() -> None:
     parser.add_argument("--optimize", action="store_true", help="build the mesh under python -O")
     parser.add_argument("--save", type=Path, help="write the digests to this JSON file")
     parser.add_argument("--compare", type=Path, help="compare with digests saved earlier; exit 1 on any difference")
+    parser.add_argument("--without-analytics", action="store_true", help="blank CDKMetadata's Analytics first")
     args = parser.parse_args()
+    global WITHOUT_ANALYTICS
+    WITHOUT_ANALYTICS = args.without_analytics
     with tempfile.TemporaryDirectory() as tmp:
         digests = {**reference_app(Path(tmp) / "reference")}
         digests.update(mesh(args.products, Path(tmp) / "mesh", ["-O"] if args.optimize else []))

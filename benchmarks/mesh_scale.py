@@ -11,6 +11,7 @@ product costs, and the products moved when 1 % of the products are removed and 1
 lock (must be 0).
 
     .venv/bin/python benchmarks/mesh_scale.py [--sizes 1000 5000 10000 20000] [--modes lf_tags named_resources]
+        [--shards rendered|constructs|both]
 
 Each (size, mode) runs in a fresh Python process (as ``cdk synth`` does). CPU seconds (Python and the
 jsii Node kernel, per phase from /proc) are the figure to compare on a shared machine; ``--optimize``
@@ -92,6 +93,12 @@ for i in range(size):
 """
 
 RUN = GENERATE + r"""
+if len(sys.argv) > 5 and sys.argv[5] == "constructs":  # product shards built as constructs (before rendering)
+    from meshworks.stacks import data_product_stack
+    _stack_init = data_product_stack.DataProductStack.__init__
+    def _constructs(self, *args, **kwargs):
+        _stack_init(self, *args, render_resources=False, **kwargs)
+    data_product_stack.DataProductStack.__init__ = _constructs
 if sys.argv[4] == "exact":  # the size check as before: resolve every resource through jsii
     from meshworks.stacks import data_product_stack
     _init = data_product_stack.TemplateSizeCheck.__init__
@@ -173,11 +180,18 @@ def designs(size: int, mode: str) -> list[dict]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(size: int, mode: str, outdir: Path, size_check: str = "bound", python_flags: tuple[str, ...] = ()) -> dict:
+def run(
+    size: int,
+    mode: str,
+    outdir: Path,
+    size_check: str = "bound",
+    python_flags: tuple[str, ...] = (),
+    shards: str = "rendered",
+) -> dict:
     env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        [sys.executable, *python_flags, "-c", RUN, str(size), mode, str(outdir), size_check],
+        [sys.executable, *python_flags, "-c", RUN, str(size), mode, str(outdir), size_check, shards],
         cwd=ROOT,
         env=env,
         check=True,
@@ -229,6 +243,13 @@ def main() -> None:
         help="'bound': the plan's bound (default); 'exact': resolve every resource as before; 'both': interleaved",
     )
     parser.add_argument("--optimize", action="store_true", help="also run each size under python -O (no jsii type checks)")
+    parser.add_argument(
+        "--shards",
+        choices=("rendered", "constructs", "both"),
+        default="rendered",
+        help="product shards rendered in Python (default, as DataProductStack does) or built as constructs; "
+        "'both': interleaved",
+    )
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     if args.designs:
@@ -251,11 +272,13 @@ def main() -> None:
                 checks = ("bound", "exact") if args.size_check == "both" else (args.size_check,)
                 for check in checks:
                     for flags in [(), ("-O",)] if args.optimize else [()]:
-                        outdir = Path(tmp) / f"{size}-{mode}-{check}"
-                        label = mode if args.size_check == "bound" else f"{mode}, {check} size check"
-                        label += ", python -O" if flags else ""
-                        print(report(size, label, run(size, mode, outdir, check, flags)), flush=True)
-                        shutil.rmtree(outdir)
+                        for shards in ("constructs", "rendered") if args.shards == "both" else (args.shards,):
+                            outdir = Path(tmp) / f"{size}-{mode}-{check}-{shards}"
+                            label = mode if args.size_check == "bound" else f"{mode}, {check} size check"
+                            label += ", python -O" if flags else ""
+                            label += ", shards as constructs" if shards == "constructs" else ""
+                            print(report(size, label, run(size, mode, outdir, check, flags, shards)), flush=True)
+                            shutil.rmtree(outdir)
 
 
 if __name__ == "__main__":

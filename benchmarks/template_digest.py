@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from mesh_scale import RUN  # noqa: E402  (the benchmark's mesh, built and synthesized the same way)
 
-
 ANALYTICS = re.compile(rb'"Analytics": "v2:deflate64:[^"]*"')
 WITHOUT_ANALYTICS = False
 

@@ -18,9 +18,9 @@ What rendered resources do not have (use constructs where one of these matters):
 constructs, so Aspects (cdk-nag, ``Tags.of``, ``RemovalPolicies.of``) do not visit them and there
 is no escape hatch per resource; the cloud assembly's metadata has no ``aws:cdk:logicalId`` entry for
 them (``cdk deploy`` shows their logical ids instead of construct paths in its progress; the
-template's ``aws:cdk:path`` metadata is written as the CDK writes it); the CDK's own 500-resource
-check does not count them (:meth:`RenderedResourcesSynthesizer.add_resources` callers check their
-own budgets).
+template's ``aws:cdk:path`` metadata is written as the CDK writes it). The CDK's 500-resource check
+does not see them, so the synthesizer makes it again on the merged template (context
+``@aws-cdk/core:stackResourceLimit``, 500 by default).
 
 Example::
 
@@ -52,6 +52,9 @@ __all__ = ["RenderedResourcesSynthesizer", "is_literal", "js_truthy", "logical_i
 
 #: Top-level keys a stack's template starts with, before any element's section (aws-cdk-lib ``Stack._toCloudFormation``).
 TEMPLATE_OPTION_KEYS = ("Description", "Transform", "AWSTemplateFormatVersion", "Metadata")
+#: aws-cdk-lib's context key of the most resources a stack may hold (0: no limit), and its default.
+STACK_RESOURCE_LIMIT_CONTEXT = "@aws-cdk/core:stackResourceLimit"
+DEFAULT_STACK_RESOURCE_LIMIT = 500
 #: aws-cdk-lib's ``makeUniqueId`` constants (``core/lib/private/uniqueid.ts``).
 _HIDDEN_ID = "Default"
 _HIDDEN_FROM_HUMAN_ID = "Resource"
@@ -126,7 +129,8 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
     what rendered resources lack compared with constructs.
 
     Raises:
-        ValueError: (at synthesis) a rendered logical id is also a logical id of the stack's own template.
+        ValueError: (at synthesis) a rendered logical id is also a logical id of the stack's own template; the
+            template holds more resources than the stack may (``@aws-cdk/core:stackResourceLimit``, 500).
     """
 
     def __init__(self, **props: Any) -> None:
@@ -176,6 +180,14 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
             )
         merged: dict[str, Any] = {k: template[k] for k in TEMPLATE_OPTION_KEYS if k in template}
         merged["Resources"] = {**rendered, **own}
+        stack = self._bound_stack
+        limit = stack.node.try_get_context(STACK_RESOURCE_LIMIT_CONTEXT)
+        limit = DEFAULT_STACK_RESOURCE_LIMIT if limit is None else int(limit)
+        if 0 < limit < len(merged["Resources"]):  # the check Stack._synthesizeTemplate makes on its constructs
+            raise ValueError(
+                f"Number of resources in stack '{stack.node.path}': {len(merged['Resources'])} is greater than "
+                f"allowed maximum of {limit} ({len(rendered)} rendered): spread the resources over more stacks"
+            )
         merged.update((k, v) for k, v in template.items() if k not in merged)
         text = write_template_text(merged)
         path.write_text(text, encoding="utf-8")

@@ -93,3 +93,11 @@ def test_without_rendered_resources_the_template_is_the_cdks(tmp_path: Path) -> 
 def test_a_rendered_logical_id_used_by_a_construct_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="rendered resources reuse the logical ids of the stack's constructs: Queue"):
         synth({"Queue": {"Type": "AWS::SQS::Queue"}}, tmp_path)
+
+
+def test_the_stack_resource_limit_counts_rendered_resources(tmp_path: Path) -> None:
+    queues = {f"Q{i}": {"Type": "AWS::SQS::Queue"} for i in range(500)}
+    with pytest.raises(RuntimeError, match=r"Number of resources in stack 'Rendered': 501 is greater than allowed maximum of 500 \(500 rendered\)"):
+        synth(queues, tmp_path / "over")
+    template, _, _ = synth(dict(list(queues.items())[:499]), tmp_path / "at")
+    assert len(template["Resources"]) == 500

@@ -608,7 +608,15 @@ def _headline(plans: Sequence[StackPlan]) -> str:
     ) if totals[action]]  # fmt: skip
     text = "This change " + ", ".join(parts)
     if not totals[REPLACED] and not totals[REMOVED]:
-        text += "; nothing is replaced or removed"
+        # A change AWS refuses (an export in use, an update it cannot make) or one that stops a running
+        # resource blocks as a replacement does: the headline must not read as all clear next to it.
+        stopping = sum(change.destructive for plan in plans for change in plan.changes)
+        text += (
+            f"; nothing is replaced or removed, but {_plural(stopping, 'change')} would be refused by AWS or stop a "
+            "running resource (see the blocking changes below)"
+            if stopping
+            else "; nothing is replaced or removed"
+        )
     return text + "."
 
 
@@ -652,7 +660,9 @@ def render_markdown(
     if blocked:
         lines += [
             f"**{_plural(len(blocked), 'blocking change')}**: a stateful or access-granting resource is replaced or "
-            f"removed, or a resource that refuses updates while it runs is updated. If that is intended, add each to `{ACKNOWLEDGEMENTS_FILE}` (resource: `<stack>/<logical id>`, "
+            "removed, a resource that refuses updates while it runs is updated, an export another stack imports "
+            "changes, or AWS refuses the update. If that is intended, add each to "
+            f"`{ACKNOWLEDGEMENTS_FILE}` (resource: `<stack>/<logical id>`, "
             "reason) or pass `--allow <stack>/<logical id>`.",
             "",
         ]

@@ -124,6 +124,21 @@ def test_markdown_report_says_what_blocks_and_why() -> None:
     assert cp.render_markdown([]).splitlines()[2] == "No resource changes."
 
 
+def test_the_headline_never_reads_all_clear_next_to_a_blocking_change() -> None:
+    export = cp.ResourceChange("Foundation", "ExportVpcId", cp.EXPORT_TYPE, "modified")
+    refused = cp.ResourceChange("Orchestration", "Env", "AWS::MWAA::Environment", "modified", refused="AWS refuses it")
+    queue = cp.ResourceChange("Hub", "Queue", "AWS::SQS::Queue", "modified")
+    (headline,) = [line for line in cp.render_markdown([cp.StackPlan("Foundation", [export, queue]), cp.StackPlan(
+        "Orchestration", [refused])]).splitlines() if line.startswith("This change")]
+    assert headline == (
+        "This change modifies 3 resources; nothing is replaced or removed, but 2 changes would be refused by AWS "
+        "or stop a running resource (see the blocking changes below)."
+    )
+    assert cp.render_markdown([cp.StackPlan("Hub", [queue])]).splitlines()[2] == (
+        "This change modifies 1 resource; nothing is replaced or removed."
+    )
+
+
 # ---- the command -----------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_glue as glue
 from constructs import Construct
 
+from meshworks.constructs.core.partition import partition_of
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.ingestion.dataset_loader import DatasetError, LoadedDataset, load_datasets
 from meshworks.constructs.mesh.loader import LoadedContract
@@ -123,7 +124,7 @@ class IngestionStack(Stack):
         )
         hub = config.environments.hub
         refresh_bus_arn = (  # the hub's refresh bus (MeshHub's deterministic name): the jobs announce partitions
-            f"arn:aws:events:{hub.region}:{hub.account}:event-bus/{config.prefix}-mesh-refresh"
+            f"arn:{partition_of(self)}:events:{hub.region}:{hub.account}:event-bus/{config.prefix}-mesh-refresh"
             if config.mesh.enabled else None
         )
         self.datasets: dict[str, DatasetIngestion] = {}

@@ -38,7 +38,7 @@ from ..core.platform_key import PlatformKey, allow_service_to_use_key
 from ..core.secure_log_group import SecureLogGroup
 from ..spark.emr_serverless_application import EmrServerlessApplication
 from ..spark.spark_job_role import SparkJobRole
-from ..spark.spark_job_runner import EMR_SERVERLESS_SYNC
+from ..spark.spark_job_runner import integration_arn
 from .keyspaces_table import KeyspacesTable
 from .offline_store import OfflineStore
 
@@ -290,7 +290,7 @@ class FeatureJob(Construct):
         merge = sfn.Pass(self, "MergeInput", parameters={"job.$": "States.JsonMerge($.defaults, $.input, false)"})
         run = sfn.CustomState(self, "RunFeatureJob", state_json={
             "Type": "Task",
-            "Resource": EMR_SERVERLESS_SYNC,
+            "Resource": integration_arn(self, "emr-serverless"),
             "Parameters": self._job_run_parameters(application, minutes),
             "ResultPath": "$.jobRun",
             "TimeoutSeconds": minutes * 60 + 600,

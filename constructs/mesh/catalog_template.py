@@ -118,6 +118,7 @@ class CatalogTemplate:
             or ``Snapshot``).
         legacy_association: also render the retained one-per-product association of the upgrade step
             (context ``@meshworks/retainLegacyTagAssociation``).
+        partition: of the registered locations' ARNs. Default: ``aws``.
     """
 
     def __init__(
@@ -131,6 +132,7 @@ class CatalogTemplate:
         location_access_role_arns: Sequence[str],
         deletion_policy: str,
         legacy_association: bool,
+        partition: str = "aws",
     ) -> None:
         self._components = tuple(catalog_components)
         self._path = catalog_path
@@ -140,6 +142,7 @@ class CatalogTemplate:
         self._location_roles = tuple(location_access_role_arns)
         self._deletion_policy = deletion_policy
         self._legacy = legacy_association
+        self._partition = partition
         #: logical id -> CloudFormation resource, in the order the constructs would be created.
         self.resources: dict[str, dict[str, Any]] = {}
 
@@ -216,7 +219,7 @@ class CatalogTemplate:
         database = contract.database_name
         location = None
         if self._role_arn is not None:
-            resource_arn = location_arn(contract.location)
+            resource_arn = location_arn(contract.location, self._partition)
             location = self._add(
                 (product, "Location"),
                 "AWS::LakeFormation::Resource",

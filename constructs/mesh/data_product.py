@@ -73,6 +73,7 @@ from aws_cdk import aws_lakeformation as lakeformation
 from constructs import Construct
 
 from meshworks.constructs.core.inputs import Choice, account_ids, role_arns
+from meshworks.constructs.core.partition import partition_of
 from meshworks.constructs.core.removal import resolve_removal_policy
 from meshworks.constructs.mesh.contract import CONSUMERS_PARAMETER, DataProductContract  # noqa: F401 - re-exported
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
@@ -224,9 +225,25 @@ def _context(scope: Construct, key: str) -> Any:
 _CONTEXT_CACHE: WeakKeyDictionary[Construct, dict[str, Any]] = WeakKeyDictionary()
 
 
-def location_arn(location: str) -> str:
-    """The S3 ARN Lake Formation registers for an ``s3://bucket/prefix/`` location (no trailing slash)."""
-    return "arn:aws:s3:::" + location[len("s3://") :].rstrip("/")
+def location_arn(location: str, partition: str = "aws") -> str:
+    """The S3 ARN Lake Formation registers for an ``s3://bucket/prefix/`` location (no trailing slash).
+
+    ``partition``: ``aws``, ``aws-cn``, ``aws-us-gov`` (``Stack.of(scope).partition``). Default: ``aws``.
+    """
+    return f"arn:{partition}:s3:::" + location[len("s3://") :].rstrip("/")
+
+
+def stack_partition(scope: Construct) -> str:
+    """The partition of the registered locations' ARNs under ``scope``, read once per scope: the stack's
+    (``aws-cn`` in ``cn-north-1``: :func:`~meshworks.constructs.core.partition.partition_of`), and ``aws`` in
+    an environment-agnostic stack, as before partitions were honoured (``ResourceArn`` is create-only)."""
+    cache = _CONTEXT_CACHE.setdefault(scope, {})
+    if _PARTITION not in cache:
+        cache[_PARTITION] = partition_of(scope, when_unknown="aws")
+    return cache[_PARTITION]
+
+
+_PARTITION = object()
 
 
 class DataProduct(Construct):
@@ -321,11 +338,12 @@ class DataProduct(Construct):
             data_access_role_arn = data_access_role.role_arn
         elif data_access_role_arn is None and hub is not None:
             data_access_role_arn = hub.data_access_role.role_arn
+        partition = stack_partition(scope)
         if data_access_role_arn is not None:
             self.location_registration = lakeformation.CfnResource(
                 self,
                 "Location",
-                resource_arn=location_arn(contract.location),
+                resource_arn=location_arn(contract.location, partition),
                 role_arn=data_access_role_arn,
                 use_service_linked_role=False,
                 hybrid_access_enabled=False,
@@ -342,7 +360,7 @@ class DataProduct(Construct):
                     ),
                     resource=lakeformation.CfnPrincipalPermissions.ResourceProperty(
                         data_location=lakeformation.CfnPrincipalPermissions.DataLocationResourceProperty(
-                            catalog_id=catalog_id, resource_arn=location_arn(contract.location)
+                            catalog_id=catalog_id, resource_arn=location_arn(contract.location, partition)
                         )
                     ),
                     permissions=["DATA_LOCATION_ACCESS"],

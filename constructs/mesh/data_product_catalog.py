@@ -69,6 +69,7 @@ from meshworks.constructs.mesh.data_product import (
     SharingMode,
     consumer_tag_key,
     product_lf_tags,
+    stack_partition,
 )
 from meshworks.constructs.mesh.table_format import open_table_format_input, table_input
 from meshworks.constructs.mesh.trust import require_allowed_consumers
@@ -799,7 +800,7 @@ class DataProductCatalog(Construct):
                 f"{self.node.path}: render_into must be the synthesizer of the catalog's stack "
                 "(Stack(..., synthesizer=RenderedResourcesSynthesizer()))"
             )
-        if not is_literal([self.catalog_id, data_access_role_arn, *location_access_role_arns]):
+        if not is_literal([self.catalog_id, data_access_role_arn, *location_access_role_arns, stack_partition(self)]):
             return False
         return not any(account in consumers for contract in contracts for account in contract.consumers)
 
@@ -825,6 +826,7 @@ class DataProductCatalog(Construct):
             location_access_role_arns=location_access_role_arns,
             deletion_policy=DELETION_POLICIES[resolve_removal_policy(self, removal_policy)],
             legacy_association=self.node.try_get_context(RETAIN_LEGACY_TAG_ASSOCIATION) in (True, "true"),
+            partition=stack_partition(self),
         )
         for account, domains in consumers.items():
             _check_expression_values(account, domains)

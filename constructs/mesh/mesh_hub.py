@@ -67,6 +67,7 @@ from constructs import Construct
 
 from meshworks.constructs.core.inputs import account_ids, bucket_names, kms_key_arns, role_arns, string_list
 from meshworks.constructs.core.nag import PARTITION, acknowledge, acknowledge_grant, acknowledge_policies, arn
+from meshworks.constructs.core.partition import partition_of
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey, allow_service_to_use_key
 from meshworks.constructs.core.removal import resolve_removal_policy
@@ -450,12 +451,13 @@ class MeshHub(Construct):
         first = not self._producer_locations
         self._producer_locations.append(location)
         bucket, _, prefix = location.removeprefix("s3://").partition("/")
-        self._object_read.add_resources(f"arn:aws:s3:::{bucket}/{prefix}*")
-        self._marker_write.add_resources(f"arn:aws:s3:::{bucket}/{prefix}*_SUCCESS")
+        partition = partition_of(self)
+        self._object_read.add_resources(f"arn:{partition}:s3:::{bucket}/{prefix}*")
+        self._marker_write.add_resources(f"arn:{partition}:s3:::{bucket}/{prefix}*_SUCCESS")
         self.data_access_role.add_to_policy(  # list keys under the prefix only (a whole bucket: any key)
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
-                resources=[f"arn:aws:s3:::{bucket}"],
+                resources=[f"arn:{partition}:s3:::{bucket}"],
                 conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None,
             )
         )
@@ -493,7 +495,7 @@ class MeshHub(Construct):
         self._bus_policy.add_property_override("Statement", {
             "Sid": "AdmitProducerAccounts",
             "Effect": "Allow",
-            "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(self._producer_accounts)]},
+            "Principal": {"AWS": [f"arn:{partition_of(self)}:iam::{a}:root" for a in sorted(self._producer_accounts)]},
             "Action": "events:PutEvents",
             "Resource": self.event_bus.event_bus_arn,
             "Condition": {"StringEquals": {"events:source": REFRESH_SOURCE, "events:detail-type": REFRESH_DETAIL_TYPE}},

@@ -45,6 +45,7 @@ from constructs import Construct
 from meshworks.constructs.core.dead_letter_queue import DeadLetterQueue, dead_letter_alarm
 from meshworks.constructs.core.inputs import account_ids, whole_duration
 from meshworks.constructs.core.nag import acknowledge, acknowledge_policies, arn
+from meshworks.constructs.core.partition import partition_of
 from meshworks.constructs.core.platform_function import PlatformFunction
 from meshworks.constructs.core.platform_key import PlatformKey, allow_service_to_use_key
 from meshworks.constructs.core.secure_log_group import SecureLogGroup
@@ -158,13 +159,14 @@ class ShareAcceptor(Construct):
             description="meshworks: accept hub RAM invitations, create resource links, grant local principals",
         )
         role = self.function.role
-        glue_local = f"arn:aws:glue:{stack.region}:{stack.account}"
-        glue_hub = f"arn:aws:glue:{stack.region}:{hub_account_id}"
+        partition = partition_of(self)
+        glue_local = f"arn:{partition}:glue:{stack.region}:{stack.account}"
+        glue_hub = f"arn:{partition}:glue:{stack.region}:{hub_account_id}"
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="AcceptHubInvitationsOnly",
                 actions=["ram:AcceptResourceShareInvitation"],
-                resources=[f"arn:aws:ram:{stack.region}:{hub_account_id}:resource-share-invitation/*"],
+                resources=[f"arn:{partition}:ram:{stack.region}:{hub_account_id}:resource-share-invitation/*"],
             )
         )
         role.add_to_policy(

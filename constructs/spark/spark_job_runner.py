@@ -15,6 +15,7 @@ from constructs import Construct
 
 from ..core.inputs import retention_days, whole_duration
 from ..core.nag import CDK_GRANT_ACTIONS, acknowledge_policies, arn
+from ..core.partition import partition_of
 from ..core.secure_log_group import SecureLogGroup
 from ._checks import check_name, check_range, fail
 from .emr_serverless_application import EmrServerlessApplication
@@ -23,6 +24,12 @@ from .spark_job_role import SparkJobRole
 #: The optimized integrations (the state waits for the job without polling code).
 EMR_SERVERLESS_SYNC = "arn:aws:states:::emr-serverless:startJobRun.sync"
 EMR_CONTAINERS_SYNC = "arn:aws:states:::emr-containers:startJobRun.sync"
+
+
+def integration_arn(scope: Construct, service: str) -> str:
+    """The ``startJobRun.sync`` integration of ``service`` (``emr-serverless`` or ``emr-containers``) in the
+    partition of ``scope``'s stack (``EMR_SERVERLESS_SYNC`` and ``EMR_CONTAINERS_SYNC`` are the ``aws`` ones)."""
+    return f"arn:{partition_of(scope)}:states:::{service}:startJobRun.sync"
 
 #: Values used when the execution input leaves a field out.
 DEFAULT_INPUT: dict[str, Any] = {
@@ -140,7 +147,7 @@ class SparkJobRunner(Construct):
             self, "ApplyDefaults", parameters={"defaults": DEFAULT_INPUT, "input.$": "$"}, comment="Fill in optional fields"
         )
         merge = sfn.Pass(self, "MergeInput", parameters={"job.$": "States.JsonMerge($.defaults, $.input, false)"})
-        self.integration_arn = EMR_SERVERLESS_SYNC if application is not None else EMR_CONTAINERS_SYNC
+        self.integration_arn = integration_arn(self, "emr-serverless" if application is not None else "emr-containers")
         run = sfn.CustomState(
             self,
             "RunSparkJob",

@@ -65,6 +65,17 @@ class TemplateSizeCheck:
         return {child.node.id for child in self._stack.node.children} <= CDK_CHILDREN
 
 
+def app_default_synthesizer(scope: IConstruct) -> object | None:
+    """The app's ``App(default_stack_synthesizer=...)``, which every stack not given ``synthesizer=`` uses.
+
+    aws-cdk-lib keeps it in the context under a private key (``aws-cdk-private:<random>:core/defaultStackSynthesizer``).
+    """
+    for key, value in scope.node.get_all_context().items():
+        if key.startswith("aws-cdk-private:") and key.endswith(":core/defaultStackSynthesizer"):
+            return value
+    return None
+
+
 def _resources(scope: IConstruct) -> list[CfnResource]:
     return [c for c in scope.node.find_all() if isinstance(c, CfnResource) and Stack.of(c) is Stack.of(scope)]
 
@@ -99,8 +110,9 @@ class DataProductStack(Stack):
             resource; 10,000 products build and synthesize about 2x faster, ``benchmarks/RESULTS.md``)
             instead of building them as constructs. Rendered resources are not visited by Aspects
             (none of their types is taggable or checked by the cdk-nag packs meshworks runs) and have no
-            escape hatch each: pass False to get constructs. Ignored (constructs) when ``synthesizer=``
-            is given and is not a ``RenderedResourcesSynthesizer``. Default: True.
+            escape hatch each: pass False to get constructs. Ignored (constructs) when the stack's
+            synthesizer (``synthesizer=``, else ``App(default_stack_synthesizer=...)``) is given and is not a
+            ``RenderedResourcesSynthesizer``. Default: True.
         kwargs: ``Stack`` properties.
     """
 
@@ -120,10 +132,10 @@ class DataProductStack(Stack):
         render_resources: bool = True,
         **kwargs,
     ) -> None:
-        synthesizer = kwargs.get("synthesizer")
-        if render_resources and synthesizer is None:
-            synthesizer = kwargs["synthesizer"] = RenderedResourcesSynthesizer()
+        if render_resources and kwargs.get("synthesizer") is None and app_default_synthesizer(scope) is None:
+            kwargs["synthesizer"] = RenderedResourcesSynthesizer()
         super().__init__(scope, construct_id, **kwargs)
+        synthesizer = self.synthesizer
         # A resource's creation stack (its .metadata.json entry) is the jsii kernel's JavaScript frames in a Python
         # app ("no user code"): capturing it cost ~10 % of building a shard. `cdk synth --debug` still records it.
         self.node.set_context(DISABLE_CREATION_STACK_TRACES, True)

@@ -124,7 +124,8 @@ def write_template_text(template: Mapping[str, Any]) -> str:
 class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
     """A ``DefaultStackSynthesizer`` that adds resources rendered in Python to its stack's template.
 
-    One instance per stack (it is bound to the first stack that uses it). Takes the
+    Bound to the first stack that uses it; another stack given the same instance (or every stack, as
+    ``App(default_stack_synthesizer=...)``) gets a copy of it: add resources through ``stack.synthesizer``. Takes the
     ``DefaultStackSynthesizer`` properties (qualifier, role ARNs...). See the module documentation for
     what rendered resources lack compared with constructs.
 
@@ -135,6 +136,8 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
 
     def __init__(self, **props: Any) -> None:
         super().__init__(**props)
+        self._props = props
+        self._bound = False
         self._sources: list[Callable[[], Mapping[str, Any]] | Mapping[str, Any]] = []
         #: Resources rendered into the last template written (logical id -> resource), for inspection.
         self.rendered_resources: dict[str, Any] = {}
@@ -148,10 +151,13 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
         self._sources.append(resources)
 
     # Stack binds a reusable synthesizer to a copy of it, which Python never sees; bind this one instead
-    # (one stack per instance), so that its Python overrides run with their stack bound.
+    # so that its Python overrides run with their stack bound, or, once it is bound (the synthesizer is
+    # ``App(default_stack_synthesizer=...)``, shared by every stack), a new instance with the same properties.
     def reusable_bind(self, stack: Stack) -> RenderedResourcesSynthesizer:  # noqa: D102 - jsii override
-        self.bind(stack)
-        return self
+        synthesizer = RenderedResourcesSynthesizer(**self._props) if self._bound else self
+        synthesizer.bind(stack)
+        synthesizer._bound = True  # noqa: SLF001 - same class
+        return synthesizer
 
     def _synthesize_template(
         self,

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Environment, Stack, Stage, Token
+from aws_cdk import App, DefaultStackSynthesizer, Environment, Stack, Stage, Token
 
 from meshworks.constructs.core.rendered_resources import RenderedResourcesSynthesizer
 from meshworks.constructs.mesh.data_product import RETAIN_LEGACY_TAG_ASSOCIATION, SharingMode
@@ -168,8 +168,6 @@ def test_render_into_must_be_the_synthesizer_of_the_catalogs_stack() -> None:
 
 
 def test_a_users_synthesizer_gets_constructs() -> None:
-    from aws_cdk import DefaultStackSynthesizer
-
     _, stack = shard_stack([make_contract()], synthesizer=DefaultStackSynthesizer(qualifier="acme"))
     assert not stack.catalog.rendered and stack.catalog.products
 
@@ -204,3 +202,43 @@ def test_no_cdk_nag_rule_looks_at_what_a_shard_renders(tmp_path: Path) -> None:
     )
     suppressions = [r for s in assembly.stacks for r in s.template["Resources"].values() if "cdk_nag" in r.get("Metadata", {})]
     assert suppressions == []
+
+
+def _deploy_roles(assembly_dir: Path) -> dict[str, str]:
+    manifest = json.loads((assembly_dir / "manifest.json").read_text())
+    return {k: v["properties"]["assumeRoleArn"] for k, v in manifest["artifacts"].items()
+            if v["type"] == "aws:cloudformation:stack"}
+
+
+@pytest.mark.parametrize("render", [False, True])
+def test_the_apps_default_stack_synthesizer_is_used(tmp_path: Path, render: bool) -> None:
+    """App(default_stack_synthesizer=...) (e.g. another bootstrap qualifier) applies to the shards in both modes:
+    before, a rendered shard made its own synthesizer and deployed with the default qualifier's roles."""
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False,
+              default_stack_synthesizer=DefaultStackSynthesizer(qualifier="acme"))
+    for plan in plan_shards([make_contract(name="orders", consumers=POOL[:1])]):
+        DataProductStack(app, plan.stack_id, env=ENV, plan=plan, catalog_id=HUB, data_access_role_arn=ROLE,
+                         allowed_consumer_accounts=POOL, render_resources=render)
+    app.synth()
+    roles = _deploy_roles(tmp_path)
+    assert len(roles) == 2 and all("cdk-acme-deploy-role" in arn for arn in roles.values()), roles
+
+
+def test_a_rendered_resources_synthesizer_as_the_apps_default_renders_every_shard(tmp_path: Path) -> None:
+    contracts = mesh()
+    rendered = {}
+    for render, app_synthesizer in ((False, None), (True, RenderedResourcesSynthesizer(qualifier="acme"))):
+        outdir = tmp_path / str(render)
+        app = App(outdir=str(outdir), builtin_cloud_formation_validation=False, context=CDK_SYNTH,
+                  default_stack_synthesizer=app_synthesizer)
+        stacks = [
+            DataProductStack(app, plan.stack_id, env=ENV, plan=plan, catalog_id=HUB, data_access_role_arn=ROLE,
+                             allowed_consumer_accounts=POOL, render_resources=render,
+                             synthesizer=None if render else DefaultStackSynthesizer(qualifier="acme"))
+            for plan in plan_shards(contracts)
+        ]
+        assert len(stacks) >= 4 and all(s.catalog.rendered is render for s in stacks)
+        app.synth()
+        assert all("cdk-acme-deploy-role" in arn for arn in _deploy_roles(outdir).values())
+        rendered[render] = {p.name: without_analytics(p.read_text()) for p in outdir.glob("*.template.json")}
+    assert rendered[True] == rendered[False]

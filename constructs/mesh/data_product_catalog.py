@@ -52,9 +52,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsii
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_lakeformation as lakeformation
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from meshworks.constructs.core.inputs import account_ids, role_arns, string_list_mapping
 from meshworks.constructs.core.removal import resolve_removal_policy
@@ -645,6 +646,30 @@ def _check_expression_values(account: str, domains: Sequence[str]) -> None:
         )
 
 
+@jsii.implements(IValidation)
+class _RenderedDependencyCheck:
+    """Synth-time check of a rendered catalog: nothing was ordered before it with ``node.add_dependency``.
+
+    The CDK turns a construct's dependencies into ``DependsOn`` (or a stack dependency) on the CloudFormation
+    resources below it, and a rendered catalog has none: the dependency would be dropped without a word.
+    """
+
+    def __init__(self, catalog: DataProductCatalog) -> None:
+        self._catalog = catalog
+
+    def validate(self) -> list[str]:
+        stack = Stack.of(self._catalog)
+        scopes = [s for s in self._catalog.node.scopes if s is not stack and stack in s.node.scopes]
+        return [
+            f"{self._catalog.node.path}: its resources are rendered (render_into), so the dependency of "
+            f"{scope.node.path} on {target.node.path} (node.add_dependency) would not reach them; make the stack "
+            "depend on it instead (stack.add_dependency), or build constructs (DataProductStack(render_resources=False), "
+            "or no render_into)"
+            for scope in scopes
+            for target in scope.node.dependencies
+        ]
+
+
 class DataProductCatalog(Construct):
     """The data products of one stack (a shard of :func:`plan_shards`, or a whole small mesh).
 
@@ -687,8 +712,10 @@ class DataProductCatalog(Construct):
             in Python (:mod:`~meshworks.constructs.mesh.catalog_template`, byte-identical templates) and
             handed to it instead of being built as constructs: no jsii round trip per resource, so about 2x
             faster to build and synthesize a large shard. ``products``, ``consumer_tags`` and
-            ``consumer_grants`` stay empty then (``rendered_resources`` holds the resources), and Aspects do
-            not visit them (see :mod:`~meshworks.constructs.core.rendered_resources`). Constructs are built
+            ``consumer_grants`` stay empty then (``rendered_resources`` holds the resources), Aspects do
+            not visit them (see :mod:`~meshworks.constructs.core.rendered_resources`), and ``node.add_dependency``
+            neither orders them (the synth refuses a dependency of the catalog or its scopes) nor orders anything
+            after them (depend on the stack instead). Constructs are built
             anyway when an input is a token (``rendered`` is then False). ``DataProductStack`` passes its own.
             Default: none (constructs).
     Raises:
@@ -833,6 +860,8 @@ class DataProductCatalog(Construct):
             template.add_product(contract, product_lf_tags(contract))
         self.rendered_resources = template.resources
         synthesizer.add_resources(template.resources)
+        self.node.add_validation(_RenderedDependencyCheck(self))
+
 
     def _add_consumer(self, account: str, domains: Sequence[str]) -> None:
         _check_expression_values(account, domains)

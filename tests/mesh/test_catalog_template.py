@@ -242,3 +242,34 @@ def test_a_rendered_resources_synthesizer_as_the_apps_default_renders_every_shar
         assert all("cdk-acme-deploy-role" in arn for arn in _deploy_roles(outdir).values())
         rendered[render] = {p.name: without_analytics(p.read_text()) for p in outdir.glob("*.template.json")}
     assert rendered[True] == rendered[False]
+
+
+@pytest.mark.parametrize("on", ["catalog", "scope"])
+def test_a_dependency_of_a_rendered_catalog_is_refused_not_dropped(tmp_path: Path, on: str) -> None:
+    """catalog.node.add_dependency(x) makes every constructed resource DependsOn x; rendered resources are no
+    constructs, so it was silently dropped (a table could be created before the database it needs)."""
+    from aws_cdk import CfnResource
+    from constructs import Construct
+
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    synthesizer = RenderedResourcesSynthesizer()
+    stack = Stack(app, "User", env=ENV, synthesizer=synthesizer)
+    database = CfnResource(stack, "Database", type="AWS::Glue::Database")
+    scope = Construct(stack, "Mesh")
+    catalog = DataProductCatalog(scope, "Products", contracts=[make_contract()], catalog_id=HUB,
+                                 data_access_role_arn=ROLE, render_into=synthesizer)
+    assert catalog.rendered
+    (catalog if on == "catalog" else scope).node.add_dependency(database)
+    with pytest.raises(RuntimeError, match=rf"User/Mesh/Products: its resources are rendered \(render_into\), so the "
+                       rf"dependency of User/Mesh{'/Products' if on == 'catalog' else ''} on User/Database"):
+        app.synth()
+
+
+def test_a_rendered_shard_depending_on_stacks_synthesizes(tmp_path: Path) -> None:
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    hub = Stack(app, "Hub", env=ENV)
+    (plan,) = plan_shards([make_contract()])
+    shard = DataProductStack(app, plan.stack_id, env=ENV, plan=plan, catalog_id=HUB, data_access_role_arn=ROLE)
+    shard.add_stack_dependency(hub)
+    assert shard.catalog.rendered
+    assert "Hub" in [d.id for d in app.synth().get_stack_by_name(shard.stack_name).dependencies]

@@ -168,3 +168,15 @@ class DataProductStack(Stack):
         )
         self.size_check = TemplateSizeCheck(self, max_template_bytes, bound=plan.template_bytes if plain else None)
         self.node.add_validation(self.size_check)
+
+    def rename_logical_id(self, old_id: str, new_id: str) -> None:
+        """``Stack.rename_logical_id``; refused (``ValueError``) for a rendered resource, which the CDK cannot rename.
+
+        Without this check the CDK fails the synth saying the id was "not found" although the template holds it.
+        """
+        if old_id in self.catalog.rendered_resources:
+            raise ValueError(
+                f"{self.node.path}: {old_id} is rendered (DataProductStack(render_resources=True), the default), and "
+                "the CDK renames only the logical ids of constructs: pass render_resources=False to rename it"
+            )
+        super().rename_logical_id(old_id, new_id)

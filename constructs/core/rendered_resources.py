@@ -130,7 +130,8 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
     what rendered resources lack compared with constructs.
 
     Raises:
-        ValueError: (at synthesis) a rendered logical id is also a logical id of the stack's own template; the
+        ValueError: (at synthesis) a rendered logical id is also a logical id of the stack's own template, or was
+            added twice; the
             template holds more resources than the stack may (``@aws-cdk/core:stackResourceLimit``, 500).
     """
 
@@ -171,7 +172,14 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
         )
         rendered: dict[str, Any] = {}
         for item in self._sources:
-            rendered.update(item() if callable(item) else item)
+            resources = item() if callable(item) else item
+            twice = sorted(set(rendered) & set(resources))
+            if twice:
+                raise ValueError(
+                    f"{source.file_name}: rendered resources added twice under the same logical ids: "
+                    f"{', '.join(twice[:5])}; give each resource its own logical id"
+                )
+            rendered.update(resources)
         self.rendered_resources = rendered
         if not rendered:
             return source

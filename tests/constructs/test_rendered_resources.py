@@ -101,3 +101,15 @@ def test_the_stack_resource_limit_counts_rendered_resources(tmp_path: Path) -> N
         synth(queues, tmp_path / "over")
     template, _, _ = synth(dict(list(queues.items())[:499]), tmp_path / "at")
     assert len(template["Resources"]) == 500
+
+
+def test_a_logical_id_rendered_twice_is_refused_not_overwritten(tmp_path: Path) -> None:
+    """Two resources under one logical id: the CDK refuses it for constructs; the first was silently lost."""
+    queue = {"Type": "AWS::SQS::Queue"}
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    synthesizer = RenderedResourcesSynthesizer()
+    Stack(app, "Rendered", env=ENV, synthesizer=synthesizer)
+    synthesizer.add_resources({"First": queue, "Twice": queue})
+    synthesizer.add_resources(lambda: {"Twice": {"Type": "AWS::SNS::Topic"}})
+    with pytest.raises(RuntimeError, match="rendered resources added twice under the same logical ids: Twice;"):
+        app.synth()

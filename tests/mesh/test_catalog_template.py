@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App, DefaultStackSynthesizer, Environment, Stack, Stage, Token
+from aws_cdk.assertions import Template
 
 from meshworks.constructs.core.rendered_resources import RenderedResourcesSynthesizer
 from meshworks.constructs.mesh.data_product import RETAIN_LEGACY_TAG_ASSOCIATION, SharingMode
@@ -273,3 +274,14 @@ def test_a_rendered_shard_depending_on_stacks_synthesizes(tmp_path: Path) -> Non
     shard.add_stack_dependency(hub)
     assert shard.catalog.rendered
     assert "Hub" in [d.id for d in app.synth().get_stack_by_name(shard.stack_name).dependencies]
+
+
+def test_renaming_a_rendered_logical_id_says_what_to_do() -> None:
+    """The CDK renames constructs' ids only; for a rendered one it failed the synth with "not found"."""
+    _, stack = shard_stack([make_contract()])
+    table = next(k for k, r in stack.catalog.rendered_resources.items() if r["Type"] == "AWS::Glue::Table")
+    with pytest.raises(ValueError, match=rf"{stack.node.path}: {table} is rendered .* pass render_resources=False"):
+        stack.rename_logical_id(table, "OrdersTable")
+    _, constructs = shard_stack([make_contract()], render_resources=False)
+    constructs.rename_logical_id(table, "OrdersTable")
+    assert "OrdersTable" in Template.from_stack(constructs).to_json()["Resources"]

@@ -90,7 +90,8 @@ def estimate_template_bytes(stack: Stack) -> int:
     total = 2_000  # Description, Parameters (bootstrap version), Rules, Conditions
     rendered = getattr(getattr(stack, "catalog", None), "rendered_resources", None)
     if rendered:
-        total += len(write_template_text({"Resources": rendered})) + 1_000  # one level deeper than written
+        # bytes, not characters: CloudFormation's limit is in bytes, and a non-ASCII character is 2-4 in UTF-8
+        total += len(write_template_text({"Resources": rendered}).encode("utf-8")) + 1_000
     for resource in _resources(stack):
         properties = stack.resolve(resource._render_properties(resource._cfn_properties))  # noqa: SLF001
         total += len(json.dumps(properties, indent=1)) * 13 // 10 + RESOURCE_OVERHEAD_BYTES

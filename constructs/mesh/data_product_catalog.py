@@ -115,7 +115,7 @@ TEMPLATE_BASE_BYTES = 4_000
 #: aws-cdk-lib's context key that makes every resource carry ``aws:cdk:path`` metadata (``cdk synth`` sets it).
 PATH_METADATA_CONTEXT = "aws:cdk:enable-path-metadata"
 #: The template's ``DeletionPolicy`` of each removal policy (aws-cdk-lib ``CfnResource.applyRemovalPolicy``).
-DELETION_POLICIES = {RemovalPolicy.RETAIN: "Retain", RemovalPolicy.DESTROY: "Delete", RemovalPolicy.SNAPSHOT: "Snapshot"}
+DELETION_POLICIES = {RemovalPolicy.RETAIN: "Retain", RemovalPolicy.DESTROY: "Delete"}
 #: Longest data-access role ARN the size estimate allows for (longer ones, or tokens, are resolved).
 ROLE_ARN_ALLOWANCE = 512
 LOCK_VERSION = 1
@@ -716,7 +716,8 @@ class DataProductCatalog(Construct):
             not visit them (see :mod:`~meshworks.constructs.core.rendered_resources`), and ``node.add_dependency``
             neither orders them (the synth refuses a dependency of the catalog or its scopes) nor orders anything
             after them (depend on the stack instead). Constructs are built
-            anyway when an input is a token (``rendered`` is then False). ``DataProductStack`` passes its own.
+            anyway when an input is a token or ``removal_policy`` is SNAPSHOT or RETAIN_ON_UPDATE_OR_DELETE
+            (``rendered`` is then False). ``DataProductStack`` passes its own.
             Default: none (constructs).
     Raises:
         ValueError: a contract (or ``consumers``) names an account outside ``allowed_consumer_accounts``;
@@ -786,7 +787,7 @@ class DataProductCatalog(Construct):
         #: Rendered mode (``render_into``): logical id -> CloudFormation resource, in template order.
         self.rendered_resources: dict[str, dict] = {}
         self.rendered = render_into is not None and self._renderable(
-            render_into, contracts, consumers, data_access_role_arn, location_access_role_arns
+            render_into, contracts, consumers, data_access_role_arn, location_access_role_arns, removal_policy
         )
         if self.rendered:
             self._render(render_into, contracts, consumers, data_access_role_arn, location_access_role_arns, removal_policy)
@@ -818,15 +819,20 @@ class DataProductCatalog(Construct):
         consumers: Mapping[str, Sequence[str]],
         data_access_role_arn: str | None,
         location_access_role_arns: Sequence[str],
+        removal_policy: RemovalPolicy | None,
     ) -> bool:
-        """Rendering gives the constructs' template: literal inputs, and no product ordered after a consumer
-        tag of this catalog (the CDK orders two dependencies by ``localeCompare`` of their paths)."""
+        """Rendering gives the constructs' template: literal inputs, the tables' removal policy RETAIN or DESTROY
+        (the CDK checks SNAPSHOT against the resource type and writes RETAIN_ON_UPDATE_OR_DELETE as two
+        policies), and no product ordered after a consumer tag of this catalog (the CDK orders two dependencies
+        by ``localeCompare`` of their paths)."""
         if Stack.of(self).synthesizer is not synthesizer:
             raise ValueError(
                 f"{self.node.path}: render_into must be the synthesizer of the catalog's stack "
                 "(Stack(..., synthesizer=RenderedResourcesSynthesizer()))"
             )
         if not is_literal([self.catalog_id, data_access_role_arn, *location_access_role_arns]):
+            return False
+        if removal_policy not in (None, RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
             return False
         return not any(account in consumers for contract in contracts for account in contract.consumers)
 

@@ -285,3 +285,25 @@ def test_renaming_a_rendered_logical_id_says_what_to_do() -> None:
     _, constructs = shard_stack([make_contract()], render_resources=False)
     constructs.rename_logical_id(table, "OrdersTable")
     assert "OrdersTable" in Template.from_stack(constructs).to_json()["Resources"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "written"),
+    [("RETAIN_ON_UPDATE_OR_DELETE", ("RetainExceptOnCreate", "Retain")), ("SNAPSHOT", ("Snapshot", "Snapshot"))],
+)
+def test_removal_policies_the_cdk_treats_apart_are_built_as_constructs(policy: str, written: tuple) -> None:
+    """RETAIN_ON_UPDATE_OR_DELETE ended in a KeyError; SNAPSHOT lost the CDK's warning that a Glue table ignores it."""
+    from aws_cdk import RemovalPolicy
+    from aws_cdk.assertions import Annotations, Match
+
+    app = App(builtin_cloud_formation_validation=False)
+    synthesizer = RenderedResourcesSynthesizer()
+    stack = Stack(app, "User", env=ENV, synthesizer=synthesizer)
+    catalog = DataProductCatalog(stack, "Products", contracts=[make_contract()], catalog_id=HUB,
+                                 data_access_role_arn=ROLE, removal_policy=getattr(RemovalPolicy, policy),
+                                 render_into=synthesizer)
+    assert not catalog.rendered and catalog.products
+    (table,) = Template.from_stack(stack).find_resources("AWS::Glue::Table").values()
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == written
+    if policy == "SNAPSHOT":
+        Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp("does not support snapshot removal"))

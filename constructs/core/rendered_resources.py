@@ -46,7 +46,7 @@ from hashlib import md5
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import DefaultStackSynthesizer, FileAssetSource, ISynthesisSession, Stack
+from aws_cdk import Annotations, DefaultStackSynthesizer, FileAssetSource, ISynthesisSession, Stack
 
 __all__ = ["RenderedResourcesSynthesizer", "is_literal", "js_truthy", "logical_id", "write_template_text"]
 
@@ -55,6 +55,10 @@ TEMPLATE_OPTION_KEYS = ("Description", "Transform", "AWSTemplateFormatVersion", 
 #: aws-cdk-lib's context key of the most resources a stack may hold (0: no limit), and its default.
 STACK_RESOURCE_LIMIT_CONTEXT = "@aws-cdk/core:stackResourceLimit"
 DEFAULT_STACK_RESOURCE_LIMIT = 500
+#: aws-cdk-lib's context key of ``Stack(suppress_template_indentation=...)``'s default.
+SUPPRESS_TEMPLATE_INDENTATION_CONTEXT = "@aws-cdk/core:suppressTemplateIndentation"
+#: aws-cdk-lib warns (``@aws-cdk/core:Stack.templateSize``) when a template's text passes 80 % of this.
+TEMPLATE_BODY_MAXIMUM_SIZE = 1_000_000
 #: aws-cdk-lib's ``makeUniqueId`` constants (``core/lib/private/uniqueid.ts``).
 _HIDDEN_ID = "Default"
 _HIDDEN_FROM_HUMAN_ID = "Resource"
@@ -116,9 +120,17 @@ def js_truthy(value: Any) -> bool:
     return value not in (None, False, 0, "")
 
 
-def write_template_text(template: Mapping[str, Any]) -> str:
-    """The template's text as aws-cdk-lib writes it: ``JSON.stringify(template, undefined, 1)``."""
+def write_template_text(template: Mapping[str, Any], *, indent: bool = True) -> str:
+    """The template's text as aws-cdk-lib writes it: ``JSON.stringify(template, undefined, 1)``, or without
+    ``indent`` (``suppressTemplateIndentation``) ``JSON.stringify(template)``."""
+    if not indent:
+        return json.dumps(template, separators=(",", ":"), ensure_ascii=False)
     return json.dumps(template, indent=1, ensure_ascii=False)
+
+
+def _js_length(text: str) -> int:
+    """``text.length`` in JavaScript (UTF-16 code units), which aws-cdk-lib compares with the template body limit."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
@@ -184,7 +196,8 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
         if not rendered:
             return source
         path = Path(session.outdir) / source.file_name
-        template = json.loads(path.read_text(encoding="utf-8"))
+        written = path.read_text(encoding="utf-8")
+        template = json.loads(written)
         own = template.get("Resources", {})
         clash = sorted(set(own) & set(rendered))
         if clash:
@@ -203,7 +216,22 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
                 f"allowed maximum of {limit} ({len(rendered)} rendered): spread the resources over more stacks"
             )
         merged.update((k, v) for k, v in template.items() if k not in merged)
-        text = write_template_text(merged)
+        # The CDK indents with one space unless the stack suppresses it (then the text has no newline).
+        indent = written.startswith("{\n") or (
+            written == "{}" and not js_truthy(stack.node.try_get_context(SUPPRESS_TEMPLATE_INDENTATION_CONTEXT))
+        )
+        text = write_template_text(merged, indent=indent)
+        threshold = TEMPLATE_BODY_MAXIMUM_SIZE * 0.8
+        if _js_length(text) > threshold >= _js_length(written):  # the CDK warned about its own text already
+            verb = "exceeds" if _js_length(text) > TEMPLATE_BODY_MAXIMUM_SIZE else "is approaching"
+            advice = "Split resources into multiple stacks" + (
+                " or set suppressTemplateIndentation" if indent else ""
+            )
+            Annotations.of(stack).add_warning_v2(
+                "@aws-cdk/core:Stack.templateSize",
+                f"Template size {verb} limit: {_js_length(text)}/{TEMPLATE_BODY_MAXIMUM_SIZE}. "
+                f"{advice} to reduce template size.",
+            )
         path.write_text(text, encoding="utf-8")
         return FileAssetSource(
             file_name=source.file_name,

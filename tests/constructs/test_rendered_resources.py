@@ -113,3 +113,19 @@ def test_a_logical_id_rendered_twice_is_refused_not_overwritten(tmp_path: Path) 
     synthesizer.add_resources(lambda: {"Twice": {"Type": "AWS::SNS::Topic"}})
     with pytest.raises(RuntimeError, match="rendered resources added twice under the same logical ids: Twice;"):
         app.synth()
+
+
+def test_a_rendered_template_near_the_size_limit_gets_the_cdks_warning(tmp_path: Path) -> None:
+    """aws-cdk-lib warns past 80 % of CloudFormation's 1 MB on the text it writes; rendered resources came after."""
+    from aws_cdk.assertions import Annotations, Match
+
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    synthesizer = RenderedResourcesSynthesizer()
+    stack = Stack(app, "Rendered", env=ENV, synthesizer=synthesizer, suppress_template_indentation=True)
+    synthesizer.add_resources({"Big": {"Type": "AWS::SSM::Parameter", "Properties": {"Value": "é" * 850_000}}})
+    app.synth()
+    text = (tmp_path / "Rendered.template.json").read_text(encoding="utf-8")
+    assert "\n" not in text and text.startswith('{"Resources":{"Big":')  # not indented, as the stack asks
+    Annotations.from_stack(stack).has_warning(
+        "/Rendered", Match.string_like_regexp(r"Template size is approaching limit: 85\d{4}/1000000")
+    )

@@ -76,7 +76,7 @@ def synthesize(
 
 
 def without_analytics(text: str) -> str:
-    return re.sub(r'"Analytics": "v2:deflate64:[^"]*"', '"Analytics": "..."', text)
+    return re.sub(r'"Analytics": ?"v2:deflate64:[^"]*"', '"Analytics": "..."', text)
 
 
 CDK_SYNTH = {"aws:cdk:enable-path-metadata": True, "aws:cdk:version-reporting": True}
@@ -90,6 +90,7 @@ CASES = {
         {"role": None, "roles": []},
     ),
     "stacks in a Stage": (SharingMode.LF_TAGS, CDK_SYNTH, {"stage": True}),
+    "templates not indented": (SharingMode.LF_TAGS, {**CDK_SYNTH, "@aws-cdk/core:suppressTemplateIndentation": True}, {}),
 }
 
 

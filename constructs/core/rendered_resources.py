@@ -10,7 +10,8 @@ This synthesizer is aws-cdk-lib's ``DefaultStackSynthesizer`` plus one step: aft
 written the stack's template (its own constructs: bootstrap-version rule, ``CDKMetadata``, anything
 else in the stack) and before the template is hashed into its file asset, it inserts the rendered
 resources in front of the CDK's (the order ``cdk synth`` writes a stack whose first child holds
-them) and writes the file again as the CDK does (``JSON.stringify(template, undefined, 1)``). The
+them) and writes the file again as the CDK does (``JSON.stringify(template, undefined, 1)``, not indented
+with ``suppressTemplateIndentation``; with the CDK's warning past 80 % of CloudFormation's 1 MB). The
 asset hash is the SHA-256 of the final text, as aws-cdk-lib computes it, so ``cdk deploy`` uploads
 and deploys exactly what was written.
 

@@ -717,7 +717,7 @@ class DataProductCatalog(Construct):
             neither orders them (the synth refuses a dependency of the catalog or its scopes) nor orders anything
             after them (depend on the stack instead). Constructs are built
             anyway when an input is a token or ``removal_policy`` is SNAPSHOT or RETAIN_ON_UPDATE_OR_DELETE
-            (``rendered`` is then False). ``DataProductStack`` passes its own.
+            (``rendered`` is then False), as are the products of a stack that overrides ``_allocate_logical_id``. ``DataProductStack`` passes its own.
             Default: none (constructs).
     Raises:
         ValueError: a contract (or ``consumers``) names an account outside ``allowed_consumer_accounts``;
@@ -823,9 +823,10 @@ class DataProductCatalog(Construct):
     ) -> bool:
         """Rendering gives the constructs' template: literal inputs, the tables' removal policy RETAIN or DESTROY
         (the CDK checks SNAPSHOT against the resource type and writes RETAIN_ON_UPDATE_OR_DELETE as two
-        policies), and no product ordered after a consumer tag of this catalog (the CDK orders two dependencies
-        by ``localeCompare`` of their paths)."""
-        if Stack.of(self).synthesizer is not synthesizer:
+        policies), a stack that does not allocate logical ids itself, and no product ordered after a consumer tag
+        of this catalog (the CDK orders two dependencies by ``localeCompare`` of their paths)."""
+        stack = Stack.of(self)
+        if stack.synthesizer is not synthesizer:
             raise ValueError(
                 f"{self.node.path}: render_into must be the synthesizer of the catalog's stack "
                 "(Stack(..., synthesizer=RenderedResourcesSynthesizer()))"
@@ -834,6 +835,8 @@ class DataProductCatalog(Construct):
             return False
         if removal_policy not in (None, RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
             return False
+        if type(stack)._allocate_logical_id is not Stack._allocate_logical_id:  # noqa: SLF001 - the CDK's hook
+            return False  # the stack allocates its own logical ids: only the CDK can ask it
         return not any(account in consumers for contract in contracts for account in contract.consumers)
 
     def _render(

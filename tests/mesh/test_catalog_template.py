@@ -308,3 +308,24 @@ def test_removal_policies_the_cdk_treats_apart_are_built_as_constructs(policy: s
     assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == written
     if policy == "SNAPSHOT":
         Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp("does not support snapshot removal"))
+
+
+class PrefixedShard(DataProductStack):
+    """A user's shard allocating its own logical ids (the CDK's hook for it)."""
+
+    def _allocate_logical_id(self, cfn_element) -> str:
+        return "Mesh" + super()._allocate_logical_id(cfn_element)
+
+
+def test_a_stack_that_allocates_its_own_logical_ids_gets_them(tmp_path: Path) -> None:
+    """Rendering ignored the override: other logical ids, so every resource replaced on the next deploy."""
+    templates = {}
+    for render in (False, True):
+        app = App(outdir=str(tmp_path / str(render)), builtin_cloud_formation_validation=False)
+        (plan,) = plan_shards([make_contract()])
+        stack = PrefixedShard(app, plan.stack_id, env=ENV, plan=plan, catalog_id=HUB, data_access_role_arn=ROLE,
+                              render_resources=render)
+        assert not stack.catalog.rendered
+        templates[render] = without_analytics(
+            (Path(app.synth().directory) / f"{plan.stack_id}.template.json").read_text())
+    assert '"MeshProductssalesordersTable' in templates[True] and templates[True] == templates[False]

@@ -216,6 +216,10 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
                 f"Number of resources in stack '{stack.node.path}': {len(merged['Resources'])} is greater than "
                 f"allowed maximum of {limit} ({len(rendered)} rendered): spread the resources over more stacks"
             )
+        if limit > 0 and len(own) < limit * 0.8 <= len(merged["Resources"]):  # the CDK's note on its own count
+            Annotations.of(stack).add_info(
+                f"Number of resources: {len(merged['Resources'])} is approaching allowed maximum of {limit}"
+            )
         merged.update((k, v) for k, v in template.items() if k not in merged)
         # The CDK indents with one space unless the stack suppresses it (then the text has no newline).
         indent = written.startswith("{\n") or (

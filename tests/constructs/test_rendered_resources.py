@@ -101,6 +101,9 @@ def test_the_stack_resource_limit_counts_rendered_resources(tmp_path: Path) -> N
         synth(queues, tmp_path / "over")
     template, _, _ = synth(dict(list(queues.items())[:499]), tmp_path / "at")
     assert len(template["Resources"]) == 500
+    metadata = json.loads((tmp_path / "at" / "Rendered.metadata.json").read_text())
+    notes = [m["data"] for m in metadata["/Rendered"] if m["type"] == "aws:cdk:info"]
+    assert notes == ["Number of resources: 500 is approaching allowed maximum of 500"]  # the CDK's note, as constructs get
 
 
 def test_a_logical_id_rendered_twice_is_refused_not_overwritten(tmp_path: Path) -> None:

@@ -65,6 +65,17 @@ class TemplateSizeCheck:
         return {child.node.id for child in self._stack.node.children} <= CDK_CHILDREN
 
 
+def app_default_synthesizer(scope: IConstruct) -> object | None:
+    """The app's ``App(default_stack_synthesizer=...)``, which every stack not given ``synthesizer=`` uses.
+
+    aws-cdk-lib keeps it in the context under a private key (``aws-cdk-private:<random>:core/defaultStackSynthesizer``).
+    """
+    for key, value in scope.node.get_all_context().items():
+        if key.startswith("aws-cdk-private:") and key.endswith(":core/defaultStackSynthesizer"):
+            return value
+    return None
+
+
 def _resources(scope: IConstruct) -> list[CfnResource]:
     return [c for c in scope.node.find_all() if isinstance(c, CfnResource) and Stack.of(c) is Stack.of(scope)]
 
@@ -79,7 +90,8 @@ def estimate_template_bytes(stack: Stack) -> int:
     total = 2_000  # Description, Parameters (bootstrap version), Rules, Conditions
     rendered = getattr(getattr(stack, "catalog", None), "rendered_resources", None)
     if rendered:
-        total += len(write_template_text({"Resources": rendered})) + 1_000  # one level deeper than written
+        # bytes, not characters: CloudFormation's limit is in bytes, and a non-ASCII character is 2-4 in UTF-8
+        total += len(write_template_text({"Resources": rendered}).encode("utf-8")) + 1_000
     for resource in _resources(stack):
         properties = stack.resolve(resource._render_properties(resource._cfn_properties))  # noqa: SLF001
         total += len(json.dumps(properties, indent=1)) * 13 // 10 + RESOURCE_OVERHEAD_BYTES
@@ -99,8 +111,9 @@ class DataProductStack(Stack):
             resource; 10,000 products build and synthesize about 2x faster, ``benchmarks/RESULTS.md``)
             instead of building them as constructs. Rendered resources are not visited by Aspects
             (none of their types is taggable or checked by the cdk-nag packs meshworks runs) and have no
-            escape hatch each: pass False to get constructs. Ignored (constructs) when ``synthesizer=``
-            is given and is not a ``RenderedResourcesSynthesizer``. Default: True.
+            escape hatch each: pass False to get constructs. Ignored (constructs) when the stack's
+            synthesizer (``synthesizer=``, else ``App(default_stack_synthesizer=...)``) is given and is not a
+            ``RenderedResourcesSynthesizer``. Default: True.
         kwargs: ``Stack`` properties.
     """
 
@@ -120,10 +133,10 @@ class DataProductStack(Stack):
         render_resources: bool = True,
         **kwargs,
     ) -> None:
-        synthesizer = kwargs.get("synthesizer")
-        if render_resources and synthesizer is None:
-            synthesizer = kwargs["synthesizer"] = RenderedResourcesSynthesizer()
+        if render_resources and kwargs.get("synthesizer") is None and app_default_synthesizer(scope) is None:
+            kwargs["synthesizer"] = RenderedResourcesSynthesizer()
         super().__init__(scope, construct_id, **kwargs)
+        synthesizer = self.synthesizer
         # A resource's creation stack (its .metadata.json entry) is the jsii kernel's JavaScript frames in a Python
         # app ("no user code"): capturing it cost ~10 % of building a shard. `cdk synth --debug` still records it.
         self.node.set_context(DISABLE_CREATION_STACK_TRACES, True)
@@ -156,3 +169,15 @@ class DataProductStack(Stack):
         )
         self.size_check = TemplateSizeCheck(self, max_template_bytes, bound=plan.template_bytes if plain else None)
         self.node.add_validation(self.size_check)
+
+    def rename_logical_id(self, old_id: str, new_id: str) -> None:
+        """``Stack.rename_logical_id``; refused (``ValueError``) for a rendered resource, which the CDK cannot rename.
+
+        Without this check the CDK fails the synth saying the id was "not found" although the template holds it.
+        """
+        if old_id in self.catalog.rendered_resources:
+            raise ValueError(
+                f"{self.node.path}: {old_id} is rendered (DataProductStack(render_resources=True), the default), and "
+                "the CDK renames only the logical ids of constructs: pass render_resources=False to rename it"
+            )
+        super().rename_logical_id(old_id, new_id)

@@ -10,7 +10,8 @@ This synthesizer is aws-cdk-lib's ``DefaultStackSynthesizer`` plus one step: aft
 written the stack's template (its own constructs: bootstrap-version rule, ``CDKMetadata``, anything
 else in the stack) and before the template is hashed into its file asset, it inserts the rendered
 resources in front of the CDK's (the order ``cdk synth`` writes a stack whose first child holds
-them) and writes the file again as the CDK does (``JSON.stringify(template, undefined, 1)``). The
+them) and writes the file again as the CDK does (``JSON.stringify(template, undefined, 1)``, not indented
+with ``suppressTemplateIndentation``; with the CDK's warning past 80 % of CloudFormation's 1 MB). The
 asset hash is the SHA-256 of the final text, as aws-cdk-lib computes it, so ``cdk deploy`` uploads
 and deploys exactly what was written.
 
@@ -46,7 +47,7 @@ from hashlib import md5
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import DefaultStackSynthesizer, FileAssetSource, ISynthesisSession, Stack
+from aws_cdk import Annotations, DefaultStackSynthesizer, FileAssetSource, ISynthesisSession, Stack
 
 __all__ = ["RenderedResourcesSynthesizer", "is_literal", "js_truthy", "logical_id", "write_template_text"]
 
@@ -55,6 +56,10 @@ TEMPLATE_OPTION_KEYS = ("Description", "Transform", "AWSTemplateFormatVersion", 
 #: aws-cdk-lib's context key of the most resources a stack may hold (0: no limit), and its default.
 STACK_RESOURCE_LIMIT_CONTEXT = "@aws-cdk/core:stackResourceLimit"
 DEFAULT_STACK_RESOURCE_LIMIT = 500
+#: aws-cdk-lib's context key of ``Stack(suppress_template_indentation=...)``'s default.
+SUPPRESS_TEMPLATE_INDENTATION_CONTEXT = "@aws-cdk/core:suppressTemplateIndentation"
+#: aws-cdk-lib warns (``@aws-cdk/core:Stack.templateSize``) when a template's text passes 80 % of this.
+TEMPLATE_BODY_MAXIMUM_SIZE = 1_000_000
 #: aws-cdk-lib's ``makeUniqueId`` constants (``core/lib/private/uniqueid.ts``).
 _HIDDEN_ID = "Default"
 _HIDDEN_FROM_HUMAN_ID = "Resource"
@@ -116,25 +121,37 @@ def js_truthy(value: Any) -> bool:
     return value not in (None, False, 0, "")
 
 
-def write_template_text(template: Mapping[str, Any]) -> str:
-    """The template's text as aws-cdk-lib writes it: ``JSON.stringify(template, undefined, 1)``."""
+def write_template_text(template: Mapping[str, Any], *, indent: bool = True) -> str:
+    """The template's text as aws-cdk-lib writes it: ``JSON.stringify(template, undefined, 1)``, or without
+    ``indent`` (``suppressTemplateIndentation``) ``JSON.stringify(template)``."""
+    if not indent:
+        return json.dumps(template, separators=(",", ":"), ensure_ascii=False)
     return json.dumps(template, indent=1, ensure_ascii=False)
+
+
+def _js_length(text: str) -> int:
+    """``text.length`` in JavaScript (UTF-16 code units), which aws-cdk-lib compares with the template body limit."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
     """A ``DefaultStackSynthesizer`` that adds resources rendered in Python to its stack's template.
 
-    One instance per stack (it is bound to the first stack that uses it). Takes the
+    Bound to the first stack that uses it; another stack given the same instance (or every stack, as
+    ``App(default_stack_synthesizer=...)``) gets a copy of it: add resources through ``stack.synthesizer``. Takes the
     ``DefaultStackSynthesizer`` properties (qualifier, role ARNs...). See the module documentation for
     what rendered resources lack compared with constructs.
 
     Raises:
-        ValueError: (at synthesis) a rendered logical id is also a logical id of the stack's own template; the
+        ValueError: (at synthesis) a rendered logical id is also a logical id of the stack's own template, or was
+            added twice; the
             template holds more resources than the stack may (``@aws-cdk/core:stackResourceLimit``, 500).
     """
 
     def __init__(self, **props: Any) -> None:
         super().__init__(**props)
+        self._props = props
+        self._bound = False
         self._sources: list[Callable[[], Mapping[str, Any]] | Mapping[str, Any]] = []
         #: Resources rendered into the last template written (logical id -> resource), for inspection.
         self.rendered_resources: dict[str, Any] = {}
@@ -148,10 +165,13 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
         self._sources.append(resources)
 
     # Stack binds a reusable synthesizer to a copy of it, which Python never sees; bind this one instead
-    # (one stack per instance), so that its Python overrides run with their stack bound.
+    # so that its Python overrides run with their stack bound, or, once it is bound (the synthesizer is
+    # ``App(default_stack_synthesizer=...)``, shared by every stack), a new instance with the same properties.
     def reusable_bind(self, stack: Stack) -> RenderedResourcesSynthesizer:  # noqa: D102 - jsii override
-        self.bind(stack)
-        return self
+        synthesizer = RenderedResourcesSynthesizer(**self._props) if self._bound else self
+        synthesizer.bind(stack)
+        synthesizer._bound = True  # noqa: SLF001 - same class
+        return synthesizer
 
     def _synthesize_template(
         self,
@@ -165,12 +185,20 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
         )
         rendered: dict[str, Any] = {}
         for item in self._sources:
-            rendered.update(item() if callable(item) else item)
+            resources = item() if callable(item) else item
+            twice = sorted(set(rendered) & set(resources))
+            if twice:
+                raise ValueError(
+                    f"{source.file_name}: rendered resources added twice under the same logical ids: "
+                    f"{', '.join(twice[:5])}; give each resource its own logical id"
+                )
+            rendered.update(resources)
         self.rendered_resources = rendered
         if not rendered:
             return source
         path = Path(session.outdir) / source.file_name
-        template = json.loads(path.read_text(encoding="utf-8"))
+        written = path.read_text(encoding="utf-8")
+        template = json.loads(written)
         own = template.get("Resources", {})
         clash = sorted(set(own) & set(rendered))
         if clash:
@@ -188,8 +216,27 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
                 f"Number of resources in stack '{stack.node.path}': {len(merged['Resources'])} is greater than "
                 f"allowed maximum of {limit} ({len(rendered)} rendered): spread the resources over more stacks"
             )
+        if limit > 0 and len(own) < limit * 0.8 <= len(merged["Resources"]):  # the CDK's note on its own count
+            Annotations.of(stack).add_info(
+                f"Number of resources: {len(merged['Resources'])} is approaching allowed maximum of {limit}"
+            )
         merged.update((k, v) for k, v in template.items() if k not in merged)
-        text = write_template_text(merged)
+        # The CDK indents with one space unless the stack suppresses it (then the text has no newline).
+        indent = written.startswith("{\n") or (
+            written == "{}" and not js_truthy(stack.node.try_get_context(SUPPRESS_TEMPLATE_INDENTATION_CONTEXT))
+        )
+        text = write_template_text(merged, indent=indent)
+        threshold = TEMPLATE_BODY_MAXIMUM_SIZE * 0.8
+        if _js_length(text) > threshold >= _js_length(written):  # the CDK warned about its own text already
+            verb = "exceeds" if _js_length(text) > TEMPLATE_BODY_MAXIMUM_SIZE else "is approaching"
+            advice = "Split resources into multiple stacks" + (
+                " or set suppressTemplateIndentation" if indent else ""
+            )
+            Annotations.of(stack).add_warning_v2(
+                "@aws-cdk/core:Stack.templateSize",
+                f"Template size {verb} limit: {_js_length(text)}/{TEMPLATE_BODY_MAXIMUM_SIZE}. "
+                f"{advice} to reduce template size.",
+            )
         path.write_text(text, encoding="utf-8")
         return FileAssetSource(
             file_name=source.file_name,

@@ -52,9 +52,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsii
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_lakeformation as lakeformation
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from meshworks.constructs.core.inputs import account_ids, role_arns, string_list_mapping
 from meshworks.constructs.core.removal import resolve_removal_policy
@@ -115,7 +116,7 @@ TEMPLATE_BASE_BYTES = 4_000
 #: aws-cdk-lib's context key that makes every resource carry ``aws:cdk:path`` metadata (``cdk synth`` sets it).
 PATH_METADATA_CONTEXT = "aws:cdk:enable-path-metadata"
 #: The template's ``DeletionPolicy`` of each removal policy (aws-cdk-lib ``CfnResource.applyRemovalPolicy``).
-DELETION_POLICIES = {RemovalPolicy.RETAIN: "Retain", RemovalPolicy.DESTROY: "Delete", RemovalPolicy.SNAPSHOT: "Snapshot"}
+DELETION_POLICIES = {RemovalPolicy.RETAIN: "Retain", RemovalPolicy.DESTROY: "Delete"}
 #: Longest data-access role ARN the size estimate allows for (longer ones, or tokens, are resolved).
 ROLE_ARN_ALLOWANCE = 512
 LOCK_VERSION = 1
@@ -646,6 +647,30 @@ def _check_expression_values(account: str, domains: Sequence[str]) -> None:
         )
 
 
+@jsii.implements(IValidation)
+class _RenderedDependencyCheck:
+    """Synth-time check of a rendered catalog: nothing was ordered before it with ``node.add_dependency``.
+
+    The CDK turns a construct's dependencies into ``DependsOn`` (or a stack dependency) on the CloudFormation
+    resources below it, and a rendered catalog has none: the dependency would be dropped without a word.
+    """
+
+    def __init__(self, catalog: DataProductCatalog) -> None:
+        self._catalog = catalog
+
+    def validate(self) -> list[str]:
+        stack = Stack.of(self._catalog)
+        scopes = [s for s in self._catalog.node.scopes if s is not stack and stack in s.node.scopes]
+        return [
+            f"{self._catalog.node.path}: its resources are rendered (render_into), so the dependency of "
+            f"{scope.node.path} on {target.node.path} (node.add_dependency) would not reach them; make the stack "
+            "depend on it instead (stack.add_dependency), or build constructs (DataProductStack(render_resources=False), "
+            "or no render_into)"
+            for scope in scopes
+            for target in scope.node.dependencies
+        ]
+
+
 class DataProductCatalog(Construct):
     """The data products of one stack (a shard of :func:`plan_shards`, or a whole small mesh).
 
@@ -688,9 +713,12 @@ class DataProductCatalog(Construct):
             in Python (:mod:`~meshworks.constructs.mesh.catalog_template`, byte-identical templates) and
             handed to it instead of being built as constructs: no jsii round trip per resource, so about 2x
             faster to build and synthesize a large shard. ``products``, ``consumer_tags`` and
-            ``consumer_grants`` stay empty then (``rendered_resources`` holds the resources), and Aspects do
-            not visit them (see :mod:`~meshworks.constructs.core.rendered_resources`). Constructs are built
-            anyway when an input is a token (``rendered`` is then False). ``DataProductStack`` passes its own.
+            ``consumer_grants`` stay empty then (``rendered_resources`` holds the resources), Aspects do
+            not visit them (see :mod:`~meshworks.constructs.core.rendered_resources`), and ``node.add_dependency``
+            neither orders them (the synth refuses a dependency of the catalog or its scopes) nor orders anything
+            after them (depend on the stack instead). Constructs are built
+            anyway when an input is a token or ``removal_policy`` is SNAPSHOT or RETAIN_ON_UPDATE_OR_DELETE
+            (``rendered`` is then False), as are the products of a stack that overrides ``_allocate_logical_id``. ``DataProductStack`` passes its own.
             Default: none (constructs).
     Raises:
         ValueError: a contract (or ``consumers``) names an account outside ``allowed_consumer_accounts``;
@@ -760,7 +788,7 @@ class DataProductCatalog(Construct):
         #: Rendered mode (``render_into``): logical id -> CloudFormation resource, in template order.
         self.rendered_resources: dict[str, dict] = {}
         self.rendered = render_into is not None and self._renderable(
-            render_into, contracts, consumers, data_access_role_arn, location_access_role_arns
+            render_into, contracts, consumers, data_access_role_arn, location_access_role_arns, removal_policy
         )
         if self.rendered:
             self._render(render_into, contracts, consumers, data_access_role_arn, location_access_role_arns, removal_policy)
@@ -792,16 +820,24 @@ class DataProductCatalog(Construct):
         consumers: Mapping[str, Sequence[str]],
         data_access_role_arn: str | None,
         location_access_role_arns: Sequence[str],
+        removal_policy: RemovalPolicy | None,
     ) -> bool:
-        """Rendering gives the constructs' template: literal inputs, and no product ordered after a consumer
-        tag of this catalog (the CDK orders two dependencies by ``localeCompare`` of their paths)."""
-        if Stack.of(self).synthesizer is not synthesizer:
+        """Rendering gives the constructs' template: literal inputs, the tables' removal policy RETAIN or DESTROY
+        (the CDK checks SNAPSHOT against the resource type and writes RETAIN_ON_UPDATE_OR_DELETE as two
+        policies), a stack that does not allocate logical ids itself, and no product ordered after a consumer tag
+        of this catalog (the CDK orders two dependencies by ``localeCompare`` of their paths)."""
+        stack = Stack.of(self)
+        if stack.synthesizer is not synthesizer:
             raise ValueError(
                 f"{self.node.path}: render_into must be the synthesizer of the catalog's stack "
                 "(Stack(..., synthesizer=RenderedResourcesSynthesizer()))"
             )
         if not is_literal([self.catalog_id, data_access_role_arn, *location_access_role_arns, stack_partition(self)]):
             return False
+        if removal_policy not in (None, RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
+            return False
+        if type(stack)._allocate_logical_id is not Stack._allocate_logical_id:  # noqa: SLF001 - the CDK's hook
+            return False  # the stack allocates its own logical ids: only the CDK can ask it
         return not any(account in consumers for contract in contracts for account in contract.consumers)
 
     def _render(
@@ -835,6 +871,8 @@ class DataProductCatalog(Construct):
             template.add_product(contract, product_lf_tags(contract))
         self.rendered_resources = template.resources
         synthesizer.add_resources(template.resources)
+        self.node.add_validation(_RenderedDependencyCheck(self))
+
 
     def _add_consumer(self, account: str, domains: Sequence[str]) -> None:
         _check_expression_values(account, domains)

@@ -101,3 +101,34 @@ def test_the_stack_resource_limit_counts_rendered_resources(tmp_path: Path) -> N
         synth(queues, tmp_path / "over")
     template, _, _ = synth(dict(list(queues.items())[:499]), tmp_path / "at")
     assert len(template["Resources"]) == 500
+    metadata = json.loads((tmp_path / "at" / "Rendered.metadata.json").read_text())
+    notes = [m["data"] for m in metadata["/Rendered"] if m["type"] == "aws:cdk:info"]
+    assert notes == ["Number of resources: 500 is approaching allowed maximum of 500"]  # the CDK's note, as constructs get
+
+
+def test_a_logical_id_rendered_twice_is_refused_not_overwritten(tmp_path: Path) -> None:
+    """Two resources under one logical id: the CDK refuses it for constructs; the first was silently lost."""
+    queue = {"Type": "AWS::SQS::Queue"}
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    synthesizer = RenderedResourcesSynthesizer()
+    Stack(app, "Rendered", env=ENV, synthesizer=synthesizer)
+    synthesizer.add_resources({"First": queue, "Twice": queue})
+    synthesizer.add_resources(lambda: {"Twice": {"Type": "AWS::SNS::Topic"}})
+    with pytest.raises(RuntimeError, match="rendered resources added twice under the same logical ids: Twice;"):
+        app.synth()
+
+
+def test_a_rendered_template_near_the_size_limit_gets_the_cdks_warning(tmp_path: Path) -> None:
+    """aws-cdk-lib warns past 80 % of CloudFormation's 1 MB on the text it writes; rendered resources came after."""
+    from aws_cdk.assertions import Annotations, Match
+
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    synthesizer = RenderedResourcesSynthesizer()
+    stack = Stack(app, "Rendered", env=ENV, synthesizer=synthesizer, suppress_template_indentation=True)
+    synthesizer.add_resources({"Big": {"Type": "AWS::SSM::Parameter", "Properties": {"Value": "é" * 850_000}}})
+    app.synth()
+    text = (tmp_path / "Rendered.template.json").read_text(encoding="utf-8")
+    assert "\n" not in text and text.startswith('{"Resources":{"Big":')  # not indented, as the stack asks
+    Annotations.from_stack(stack).has_warning(
+        "/Rendered", Match.string_like_regexp(r"Template size is approaching limit: 85\d{4}/1000000")
+    )

@@ -304,6 +304,10 @@ SIZE_CASES = {
     ],
     "narrow": lambda: [make_contract("sales", f"tiny{i}", columns=0, partitions=False) for i in range(10)],
     "csv": lambda: [make_contract("sales", f"csv{i}", fmt="csv", columns=5, consumers=POOL[:1]) for i in range(10)],
+    # 3 UTF-8 bytes a character: the written template's bytes are far more than its characters
+    "non-ascii": lambda: [
+        make_contract("sales", f"kanji_{i}", description="販売データの説明。" * 200, consumers=POOL[:1]) for i in range(10)
+    ],
 }
 
 

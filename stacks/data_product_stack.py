@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
+from weakref import WeakKeyDictionary
 
 import jsii
 from aws_cdk import CfnResource, Stack, Token
@@ -69,11 +70,21 @@ def app_default_synthesizer(scope: IConstruct) -> object | None:
     """The app's ``App(default_stack_synthesizer=...)``, which every stack not given ``synthesizer=`` uses.
 
     aws-cdk-lib keeps it in the context under a private key (``aws-cdk-private:<random>:core/defaultStackSynthesizer``).
+    Read once per scope (all of its context crosses jsii): a node's context cannot change once it has children.
     """
-    for key, value in scope.node.get_all_context().items():
-        if key.startswith("aws-cdk-private:") and key.endswith(":core/defaultStackSynthesizer"):
-            return value
-    return None
+    if scope not in _DEFAULT_SYNTHESIZERS:
+        _DEFAULT_SYNTHESIZERS[scope] = next(
+            (
+                value
+                for key, value in scope.node.get_all_context().items()
+                if key.startswith("aws-cdk-private:") and key.endswith(":core/defaultStackSynthesizer")
+            ),
+            None,
+        )
+    return _DEFAULT_SYNTHESIZERS[scope]
+
+
+_DEFAULT_SYNTHESIZERS: WeakKeyDictionary[IConstruct, object | None] = WeakKeyDictionary()
 
 
 def _resources(scope: IConstruct) -> list[CfnResource]:

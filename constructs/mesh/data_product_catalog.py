@@ -104,6 +104,8 @@ def consumer_resources(domains: Sequence[str]) -> int:
 CONSUMERS_GROUP = "consumers"
 #: Most values one LF-tag expression condition takes.
 MAX_EXPRESSION_VALUES = 50
+#: Resources CloudFormation allows in one stack.
+CLOUDFORMATION_MAX_RESOURCES = 500
 #: Default budgets of one shard stack (CloudFormation: 500 resources, 1 MB template body).
 MAX_RESOURCES = 450
 MAX_TEMPLATE_BYTES = 900_000
@@ -778,6 +780,20 @@ class DataProductCatalog(Construct):
                 f"{self.node.path}: {len(contracts)} products need {expected} resources, more than {max_resources}; "
                 "spread them over several stacks with plan_shards()"
             )
+        # The upgrade's first deploy keeps each product's old association beside the per-key ones: one more
+        # resource a product, which the budgets (and the lock) do not plan for; CloudFormation still allows 500.
+        if self.sharing_mode is SharingMode.LF_TAGS and contracts and self.node.try_get_context(
+            RETAIN_LEGACY_TAG_ASSOCIATION
+        ) in (True, "true"):
+            expected += len(contracts)
+            if expected > CLOUDFORMATION_MAX_RESOURCES:
+                raise ShardBudgetError(
+                    f"{self.node.path}: with {RETAIN_LEGACY_TAG_ASSOCIATION}=true each of its {len(contracts)} products "
+                    f"also keeps its old tag association: {expected} resources, more than CloudFormation's "
+                    f"{CLOUDFORMATION_MAX_RESOURCES} a stack. The upgrade's first deploy does not fit this shard: move "
+                    "its products that are not deployed yet elsewhere (delete their shard-lock entries and run "
+                    "`meshworks shards`), then deploy the first step again (docs/mesh.md, upgrading a deployed mesh)"
+                )
         (catalog_id,) = account_ids("DataProductCatalog", "catalog_id", [catalog_id])
         self.catalog_id = catalog_id
         self.consumer_tags: dict[str, lakeformation.CfnTag] = {}

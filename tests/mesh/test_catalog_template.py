@@ -329,3 +329,25 @@ def test_a_stack_that_allocates_its_own_logical_ids_gets_them(tmp_path: Path) ->
         templates[render] = without_analytics(
             (Path(app.synth().directory) / f"{plan.stack_id}.template.json").read_text())
     assert '"MeshProductssalesordersTable' in templates[True] and templates[True] == templates[False]
+
+
+@pytest.mark.parametrize("render", [True, False])
+def test_the_upgrade_steps_retained_associations_are_counted(render: bool) -> None:
+    """``@meshworks/retainLegacyTagAssociation`` adds one resource a product that the plan does not count: the
+    catalog counts it and refuses a shard it takes over CloudFormation's 500 (before: 480 resources held under a
+    plan of 400, and a full shard failed only at deploy)."""
+    contracts = [make_contract(name=f"p{i:03d}", columns=0) for i in range(80)]  # 5 resources each
+    app = App(builtin_cloud_formation_validation=False, context={RETAIN_LEGACY_TAG_ASSOCIATION: "true"})
+    plan = next(p for p in plan_shards(contracts, shards_per_domain=1, max_resources=450) if not p.is_consumer_shard)
+    assert plan.resources == 400
+    stack = DataProductStack(app, plan.stack_id, env=ENV, plan=plan, catalog_id=HUB, data_access_role_arn=ROLE,
+                             render_resources=render)
+    assert stack.catalog.resource_count == 480
+    template = json.loads((Path(app.synth().directory) / f"{plan.stack_id}.template.json").read_text())
+    assert len([r for r in template["Resources"].values() if r["Type"] != "AWS::CDK::Metadata"]) == 480
+    more = [make_contract(name=f"p{i:03d}", columns=0) for i in range(85)]  # 425 planned, 510 held
+    app = App(builtin_cloud_formation_validation=False, context={RETAIN_LEGACY_TAG_ASSOCIATION: True})
+    plan = next(p for p in plan_shards(more, shards_per_domain=1, max_resources=450) if not p.is_consumer_shard)
+    with pytest.raises(ValueError, match=r"each of its 85 products also keeps its old tag association: 510 resources"):
+        DataProductStack(app, plan.stack_id, env=ENV, plan=plan, catalog_id=HUB, data_access_role_arn=ROLE,
+                         render_resources=render)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The meshworks reference app: reads the configuration from cdk.json context and builds the stacks."""
 
+import atexit
 import gc
+import os
 import sys
 
 # A synth is one short-lived process that creates almost no cyclic garbage, while Python's cyclic collector would
@@ -24,3 +26,9 @@ except ConfigError as error:
     print(error, file=sys.stderr)
     sys.exit(1)
 app.synth()
+# The cloud assembly is written. Stop the jsii kernel and remove its temporary files (the exit handlers), then
+# leave without tearing the interpreter's objects down one by one (0.3-0.5 s of `make synth`, issue 15).
+atexit._run_exitfuncs()
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)

@@ -130,7 +130,7 @@ sys.argv = ["app.py"]
 runpy.run_path("app.py", run_name="__main__")
 """
 PHASES = [  # (phase, from mark, to mark); "cli start" / "cli end" are the command's own start and end
-    ("CLI start until the app runs (CPU: the CLI's and the kernel shutdown's)", "cli start", "app start"),
+    ("CLI start, until the app runs (CPU: CLI + kernel shutdown)", "cli start", "app start"),
     ("Python start + import aws_cdk (jsii kernel, aws-cdk-lib assembly)", "app start", "aws_cdk imported"),
     ("import meshworks (CDK modules used, pydantic models)", "aws_cdk imported", "meshworks.stacks.platform imported"),
     ("App() + configuration", "meshworks.stacks.platform imported", "build start"),

@@ -10,8 +10,8 @@ IAM wildcards: cdk-nag reports every wildcard of a policy as its own finding
 an acknowledgement of that exact id silences it. The ids contain logical ids (or, across stacks, export
 names) and are complete only once every grant has filled the policy, possibly after the construct was
 built (``bucket.grant_read(construct.role)`` in the user's code). So :func:`acknowledge_policies` attaches a
-construct validation to each IAM policy under a scope; at the validation step of synthesis (after references
-are resolved, before cdk-nag runs) it renders the policy as cdk-nag does and acknowledges each wildcard
+construct validation to the scope; at the validation step of synthesis (after references are resolved, before
+cdk-nag runs) it renders each IAM policy under the scope as cdk-nag does and acknowledges each wildcard
 matching one of the declared ``(pattern, reason)`` rules. A wildcard nobody declared stays a finding:
 acknowledgements cannot hide a grant the construct did not expect.
 """
@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, Aspects, CfnResource, IAspect, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct, IValidation
 
@@ -106,7 +106,10 @@ def acknowledge(construct: IConstruct, reasons: Mapping[str, str]) -> None:
     for rule, reason in reasons.items():
         if len(reason.strip()) < 20:
             raise ValueError(f"acknowledgement of {rule} on {target.node.path} needs a real reason")
-        Validations.of(target).acknowledge(Acknowledgment(id=_qualified(rule), reason=reason))
+    if reasons:  # one jsii call for all of them: the same metadata, in the same order, as one call each
+        Validations.of(target).acknowledge(
+            *(Acknowledgment(id=_qualified(rule), reason=reason) for rule, reason in reasons.items())
+        )
 
 
 # ---------------------------------------------------------------------------------------- IAM wildcards
@@ -159,43 +162,38 @@ def wildcard_findings(document: Mapping[str, Any]) -> list[str]:
     return found
 
 
-@jsii.implements(IValidation)
-class _AcknowledgeWildcards:
-    """Runs at the construct-validation step of synthesis: after cross-stack references became imports
-    (so the ids match what cdk-nag reports), before the validation plugins (cdk-nag) read the metadata."""
+def _acknowledge_wildcards(policy: IConstruct, rules: list[tuple[re.Pattern[str], str]], extra: dict[str, str]) -> None:
+    """Acknowledge on ``policy`` the wildcards of its resolved document that ``rules`` explain, and ``extra``."""
+    document = Stack.of(policy).resolve(policy.policy_document)  # type: ignore[attr-defined]
+    reasons = dict(extra)
+    for finding in wildcard_findings(document or {}):
+        reason = next((text for pattern, text in rules if pattern.fullmatch(finding)), None)
+        if reason is not None:
+            reasons[f"AwsSolutions-IAM5[{finding}]"] = reason
+    if reasons:
+        acknowledge(policy, reasons)
 
-    def __init__(self, policy: IConstruct, rules: list[tuple[re.Pattern[str], str]], extra: dict[str, str]) -> None:
-        self._policy = policy
-        self._rules = rules
+
+@jsii.implements(IValidation)
+class _AcknowledgePolicies:
+    """Runs at the construct-validation step of synthesis: after cross-stack references became imports
+    (so the ids match what cdk-nag reports), before the validation plugins (cdk-nag) read the metadata.
+
+    Added to the scope itself: the tree is validated parent first, so the scope's policies are all there
+    (later grants included) and are acknowledged in the order the scopes are validated. One jsii call lists
+    the scope's constructs (an aspect would call back into Python once per construct).
+    """
+
+    def __init__(self, scope: IConstruct, rules: Sequence[Rule], extra: dict[str, str]) -> None:
+        self._scope = scope
+        self._rules = [(re.compile(pattern), reason) for pattern, reason in rules]
         self._extra = extra
 
     def validate(self) -> list[str]:
-        document = Stack.of(self._policy).resolve(self._policy.policy_document)  # type: ignore[attr-defined]
-        reasons = dict(self._extra)
-        for finding in wildcard_findings(document or {}):
-            reason = next((text for pattern, text in self._rules if pattern.fullmatch(finding)), None)
-            if reason is not None:
-                reasons[f"AwsSolutions-IAM5[{finding}]"] = reason
-        if reasons:
-            acknowledge(self._policy, reasons)
+        for node in self._scope.node.find_all()[1:]:  # pre-order: the scope itself first, then what is below it
+            if isinstance(node, (iam.CfnPolicy, iam.CfnManagedPolicy)):
+                _acknowledge_wildcards(node, self._rules, self._extra)
         return []
-
-
-@jsii.implements(IAspect)
-class _AcknowledgePolicies:
-    def __init__(self, root: IConstruct, rules: Sequence[Rule], extra: dict[str, str]) -> None:
-        self._root = root.node.path
-        self._rules = [(re.compile(pattern), reason) for pattern, reason in rules]
-        self._extra = extra
-        self._seen: set[str] = set()
-
-    def visit(self, node: IConstruct) -> None:
-        if not isinstance(node, (iam.CfnPolicy, iam.CfnManagedPolicy)) or node.node.path in self._seen:
-            return
-        if not node.node.path.startswith(self._root + "/"):
-            return
-        self._seen.add(node.node.path)
-        node.node.add_validation(_AcknowledgeWildcards(node, self._rules, self._extra))
 
 
 def acknowledge_policies(
@@ -231,7 +229,7 @@ def acknowledge_policies(
         extra: other rule ids acknowledged on each of these policies (e.g. ``NIST.800.53.R5-IAMNoInlinePolicy``).
             Default: none.
     """
-    Aspects.of(scope).add(_AcknowledgePolicies(scope, rules, dict(extra or {})))
+    scope.node.add_validation(_AcknowledgePolicies(scope, rules, dict(extra or {})))
 
 
 # ------------------------------------------------------------------------------ grants to the user's principals
@@ -259,21 +257,22 @@ def acknowledge_grant(grantee: Any, rules: Sequence[Rule] = ()) -> None:
         rules: ``(pattern, reason)`` of the wildcards this grant writes (see :func:`acknowledge_policies`).
     """
     principal = getattr(grantee, "grant_principal", grantee)
-    if getattr(principal, "node", None) is None:
+    node = getattr(principal, "node", None)
+    if node is None:
         return
-    # One aspect per principal and rule set, remembered on the app (imported principals take no attributes).
-    app = principal.node.root
+    # One validation per principal and rule set, remembered on the app (imported principals take no attributes).
+    app = node.root
     done: set[tuple[str, tuple[Rule, ...]]] | None = getattr(app, "_meshworks_acknowledged_grants", None)
     if done is None:
         done = set()
         # A root not made in Python takes no attribute: then every call acknowledges (duplicates are harmless).
         with contextlib.suppress(AttributeError):
             app._meshworks_acknowledged_grants = done
-    mark = (principal.node.path, tuple(rules))
+    mark = (node.path, tuple(rules))
     if mark in done:
         return
     done.add(mark)
-    acknowledge_policies(principal, rules, extra=dict([GRANTEE_INLINE_POLICY]))
+    node.add_validation(_AcknowledgePolicies(principal, rules, dict([GRANTEE_INLINE_POLICY])))  # acknowledge_policies
 
 
 def add_policy_checks(scope: IConstruct) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack, Validations
+from aws_cdk import App, CfnResource, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
@@ -23,11 +23,13 @@ from meshworks.constructs.core.nag import (
     BUCKET_OBJECTS,
     CDK_ASSET_OBJECTS,
     CDK_GRANT_ACTIONS,
+    acknowledge,
     acknowledge_policies,
     arn,
     flatten,
     wildcard_findings,
 )
+from tests.mesh.test_build_cost import round_trips
 
 Report = dict[str, list[tuple[str, str, str]]]  # "violations" / "suppressed" -> (rule, construct path, reason)
 
@@ -170,3 +172,37 @@ def test_library_arn_patterns_are_built_from_the_shared_parts() -> None:
         for match in re.finditer(r"PARTITION \+ r\":(?!s3:::)[^\"]*\"", path.read_text())
     ]
     assert offenders == [], offenders
+
+
+# ------------------------------------------------------------------------ what acknowledging costs (issue 15)
+# Counted in jsii round trips, never timed: each is a JSON message each way to the Node kernel.
+
+
+def test_acknowledging_many_rules_on_one_resource_is_one_call() -> None:
+    stack = Stack(App(), "Cost")
+    queue = CfnResource(stack, "Queue", type="AWS::SQS::Queue")
+    reasons = {f"AwsSolutions-IAM5[Action::sqs:Op{index}*]": "Explained here, at length, for this test." for index in range(8)}
+    with round_trips() as trips:
+        acknowledge(queue, reasons)
+    assert sum(trips.values()) == 2, trips  # Validations.of + acknowledge; before: 2 per rule (16)
+    entries = [entry.data for entry in queue.node.metadata if entry.type == "aws:cdk:acknowledged-rules"]
+    assert entries == [{f"AwsSolutions::{rule}": reason} for rule, reason in reasons.items()]  # one entry each, in order
+
+
+def test_acknowledging_policies_calls_back_once_per_scope_not_per_construct(tmp_path: Path) -> None:
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    stack = Stack(app, "Cost")
+    scope = Construct(stack, "Team")
+    for index in range(30):  # constructs under the scope that are not policies
+        CfnResource(scope, f"Queue{index}", type="AWS::SQS::Queue")
+    role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(actions=["sqs:Send*"], resources=["*"]))
+    acknowledge_policies(scope, [(r"Action::sqs:Send\*", "The team's queues are named at run time by its jobs.")])
+    with round_trips() as trips:
+        app.synth()
+    # one callback for the scope's validation; an aspect called back once per construct below the scope (33)
+    assert trips["_CompleteRequest"] <= 2, trips
+    policy = role.node.find_child("DefaultPolicy").node.default_child
+    acknowledged = [entry.data for entry in policy.node.metadata if entry.type == "aws:cdk:acknowledged-rules"]
+    assert acknowledged == [{"AwsSolutions::AwsSolutions-IAM5[Action::sqs:Send*]":
+                             "The team's queues are named at run time by its jobs."}]

@@ -101,9 +101,10 @@ deploy: install
 # pytest.ini), whose output is printed after the CDK suite's. Either suite failing fails make test.
 # PYTEST_WORKERS=0 runs the CDK suite in one process.
 PYTEST_WORKERS ?= 2
+DAG_TESTS = $(AIRFLOW_VENV)/bin/python -m pytest -c dags/tests/pytest.ini --rootdir dags dags/tests
 test: install install-airflow
 	@dag_log=$$(mktemp); \
-	$(AIRFLOW_VENV)/bin/python -m pytest -c dags/tests/pytest.ini --rootdir dags dags/tests >"$$dag_log" 2>&1 & dag_pid=$$!; \
+	$(DAG_TESTS) >"$$dag_log" 2>&1 & dag_pid=$$!; \
 	echo "CDK suite ($(PYTEST_WORKERS) workers); DAG suite running alongside, its output follows"; \
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile; cdk_status=$$?; \
 	wait $$dag_pid; dag_status=$$?; \

@@ -96,10 +96,21 @@ deploy: install
 	$(call check_stacks)
 	$(BIN)/cdk deploy $(or $(STACKS),--all) --require-approval $(APPROVAL) $(CONTEXT)
 
-# The CDK suite, then the DAG suite on the MWAA runtime (dags/tests, its own pytest.ini).
+# The CDK suite on two pytest-xdist workers (a file's tests stay on one worker; the reference app is synthesized
+# once for both: tests/conftest.py) and, at the same time, the DAG suite on the MWAA runtime (dags/tests, its own
+# pytest.ini), whose output is printed after the CDK suite's. Either suite failing fails make test.
+# PYTEST_WORKERS=0 runs the CDK suite in one process.
+PYTEST_WORKERS ?= 2
+DAG_TESTS = $(AIRFLOW_VENV)/bin/python -m pytest -c dags/tests/pytest.ini --rootdir dags dags/tests
 test: install install-airflow
-	$(PY) -m pytest
-	$(AIRFLOW_VENV)/bin/python -m pytest -c dags/tests/pytest.ini --rootdir dags dags/tests
+	@dag_log=$$(mktemp); \
+	$(DAG_TESTS) >"$$dag_log" 2>&1 & dag_pid=$$!; \
+	echo "CDK suite ($(PYTEST_WORKERS) workers); DAG suite running alongside, its output follows"; \
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile; cdk_status=$$?; \
+	wait $$dag_pid; dag_status=$$?; \
+	echo "--- DAG suite (.venv-airflow, dags/tests) ---"; cat "$$dag_log"; rm -f "$$dag_log"; \
+	echo "CDK suite exit $$cdk_status, DAG suite exit $$dag_status"; \
+	test $$cdk_status -eq 0 && test $$dag_status -eq 0
 
 lint: install
 	$(VENV)/bin/ruff check .

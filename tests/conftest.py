@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -38,12 +39,18 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.harness import SynthesizedPlatform, synthesize_platform  # noqa: E402
+from tests.harness import SynthesizedPlatform, synthesize_platform, synthesize_platform_once  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedPlatform:
-    """The reference app from the shipped ``cdk.json``, synthesized once, policy checks on."""
+    """The reference app from the shipped ``cdk.json``, synthesized once, policy checks on.
+
+    Under pytest-xdist (``make test``) once for all workers: the first synthesizes into the run's shared
+    temporary folder, the others read that assembly.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return synthesize_platform_once(tmp_path_factory.getbasetemp().parent / "platform-cdk.out")
     return synthesize_platform(tmp_path_factory.mktemp("cdk.out"))
 
 
@@ -69,3 +76,21 @@ def _shared_botocore_models() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(loaders.Loader, "__init__", init)
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_sns_signing_key() -> Iterator[None]:
+    """moto's SNS signs each message with a 2048-bit RSA key that it generates for every new subscription
+    (about 30 ms each, 100+ times a session): one key serves the whole session. Signatures stay real."""
+    from moto.sns import models
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(models.Subscription, "private_key", lambda self: _sns_key())
+        yield
+
+
+@functools.cache
+def _sns_key() -> object:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,11 @@ def synthesize_platform(outdir: Path, context: dict[str, Any] | None = None) -> 
         app.synth()
     except RuntimeError as error:  # cdk-nag findings interrupt synth; the templates are written anyway
         result.synth_error = str(error).splitlines()[0]
+    return _read_assembly(result)
+
+
+def _read_assembly(result: SynthesizedPlatform) -> SynthesizedPlatform:
+    outdir = result.outdir
     result.findings = _read_report(outdir)
     manifest = json.loads((outdir / "manifest.json").read_text())
     for artifact_id, artifact in manifest["artifacts"].items():
@@ -87,3 +93,22 @@ def synthesize_platform(outdir: Path, context: dict[str, Any] | None = None) -> 
     for product in sorted(outdir.glob("*.product.template.json")):
         result.templates[product.name.removesuffix(".template.json")] = json.loads(product.read_text())
     return result
+
+
+def synthesize_platform_once(outdir: Path) -> SynthesizedPlatform:
+    """:func:`synthesize_platform` shared by the processes of one test run (pytest-xdist workers).
+
+    The first process to get the lock synthesizes into ``outdir``; the others wait for it and read the same
+    assembly (templates, cdk-nag report, synth error), so the run pays for one synthesis.
+    """
+    done = outdir.parent / f"{outdir.name}.json"  # written once the assembly is complete
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    with (outdir.parent / f"{outdir.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if done.exists():
+            state = json.loads(done.read_text())
+            result = SynthesizedPlatform(config=load_cdk_json(ROOT / "cdk.json"), outdir=outdir, **state)
+            return _read_assembly(result)
+        result = synthesize_platform(outdir)
+        done.write_text(json.dumps({"synth_error": result.synth_error}))
+        return result

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from meshworks.stacks.config import ConfigError, PlatformConfig, config_from_context, load_cdk_json
+from tests.app_run import run_app
 from tests.harness import ROOT
 
 DEFAULT_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -88,40 +89,26 @@ def test_model_is_frozen_and_strict() -> None:
     assert PlatformConfig.model_config["extra"] == "forbid"
 
 
-def test_app_prints_one_message_and_no_traceback(tmp_path) -> None:
+def test_app_prints_one_message_and_no_traceback(tmp_path, capsys) -> None:
     """`cdk synth -c meshworks.network.nat_gateways=lots` as the CLI would run app.py."""
     context = {**DEFAULT_CONTEXT, "meshworks.network.nat_gateways": "lots"}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")],
-        cwd=ROOT,
-        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1
-    assert "meshworks.network.nat_gateways = \"lots\"" in result.stderr
-    assert "Traceback" not in result.stderr
+    returncode, stderr = run_app(context, tmp_path, capsys)
+    assert returncode == 1
+    assert "meshworks.network.nat_gateways = \"lots\"" in stderr
+    assert "Traceback" not in stderr
 
 
-def test_app_reports_bad_contracts_as_one_message(tmp_path) -> None:
+def test_app_reports_bad_contracts_as_one_message(tmp_path, capsys) -> None:
     """A broken contract stops `cdk synth` with file:line: field problems, not a traceback."""
     contracts = tmp_path / "contracts" / "sales"
     contracts.mkdir(parents=True)
     text = (ROOT / "contracts" / "sales" / "orders.yaml").read_text().replace("type: bigint\n", "type: bigintt\n", 1)
     (contracts / "orders.yaml").write_text(text)
     context = {**DEFAULT_CONTEXT, "meshworks.mesh.contracts_path": str(tmp_path / "contracts")}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")],
-        cwd=ROOT,
-        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1
-    assert "orders.yaml:15: columns[0].type: invalid Glue type 'bigintt'" in result.stderr
-    assert "Traceback" not in result.stderr
+    returncode, stderr = run_app(context, tmp_path / "out", capsys)
+    assert returncode == 1
+    assert "orders.yaml:15: columns[0].type: invalid Glue type 'bigintt'" in stderr
+    assert "Traceback" not in stderr
 
 
 # --- `-c` overrides as the CDK CLI passes them: every value a string (checked below against the pinned CLI) ---
@@ -255,18 +242,11 @@ def test_other_context_keys_are_left_alone() -> None:
     assert config_from_context(context).prefix == "meshworks-demo"
 
 
-def test_the_app_accepts_an_account_override_as_the_cli_passes_it(tmp_path) -> None:
+def test_the_app_accepts_an_account_override_as_the_cli_passes_it(tmp_path, capsys) -> None:
     """`cdk synth -c meshworks.environments.hub.account=444455556666` through app.py (was: 'valid string')."""
     context = {**DEFAULT_CONTEXT, "meshworks.environments.hub.account": "444455556666", "meshworks.spark.enabled": "false"}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")],
-        cwd=ROOT,
-        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
+    returncode, stderr = run_app(context, tmp_path, capsys)
+    assert returncode == 0, stderr
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["artifacts"]["MeshHub"]["environment"] == "aws://444455556666/eu-west-1"
 

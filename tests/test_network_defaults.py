@@ -144,8 +144,11 @@ def test_reference_app_takes_egress_and_in_transit_tls_from_the_configuration() 
     config = config_from_context(
         {
             **CONTEXT,
-            "meshworks.mesh.enabled": "false",
+            "meshworks.mesh.enabled": "false",  # only the Spark stack is read: the others are not built
             "meshworks.monitoring.enabled": "false",
+            "meshworks.orchestration.enabled": "false",
+            "meshworks.feature_store.enabled": "false",
+            "meshworks.ingestion.enabled": "false",
             "meshworks.spark.https_egress_cidrs": '["10.40.0.0/16"]',
             "meshworks.spark.https_egress_prefix_list_ids": '["pl-6ea54007"]',
             "meshworks.spark.in_transit_certificate_s3_uri": cert,

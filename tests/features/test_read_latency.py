@@ -53,7 +53,7 @@ class _FakeDynamoDB(BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoint() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeDynamoDB)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)  # quick shutdown
     thread.start()
     _FakeDynamoDB.calls, _FakeDynamoDB.throttle_every = 0, 0
     yield f"http://127.0.0.1:{server.server_address[1]}"

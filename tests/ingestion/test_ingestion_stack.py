@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from meshworks.stacks.config import ConfigError, PlatformConfig, load_cdk_json
 from meshworks.stacks.foundation_stack import FoundationStack
 from meshworks.stacks.ingestion_stack import IngestionStack, read_datasets
 from meshworks.stacks.mesh_hub_stack import read_contracts
+from tests.app_run import run_app
 from tests.harness import ROOT
 
 EXAMPLE = ROOT / "datasets" / "clickstream" / "app_events.yml"
@@ -74,20 +73,16 @@ def test_a_bad_dataset_is_one_config_error_naming_file_line_and_key(config: Plat
         read_datasets(_with(config, datasets_path="/nonexistent"))
 
 
-def test_the_app_stops_on_a_bad_dataset_without_a_traceback(tmp_path: Path) -> None:
+def test_the_app_stops_on_a_bad_dataset_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "datasets" / "clickstream"
     folder.mkdir(parents=True)
     (folder / "app_events.yml").write_text(EXAMPLE.read_text().replace("type: kinesis", "type: kinesys"))
     context = {**json.loads((ROOT / "cdk.json").read_text())["context"],
                "meshworks.ingestion.datasets_path": str(tmp_path / "datasets")}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")], cwd=ROOT,
-        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")},
-        capture_output=True, text=True, timeout=180, check=False,
-    )
-    assert result.returncode == 1, result.stderr[-2000:]
-    assert "source.type: 'kinesys' is not one of: kinesis, eventbridge, firehose (did you mean 'kinesis'?)" in result.stderr
-    assert "Traceback" not in result.stderr
+    returncode, stderr = run_app(context, tmp_path / "out", capsys)
+    assert returncode == 1, stderr[-2000:]
+    assert "source.type: 'kinesys' is not one of: kinesis, eventbridge, firehose (did you mean 'kinesis'?)" in stderr
+    assert "Traceback" not in stderr
 
 
 def _ingestion_template(config: PlatformConfig, datasets: Path) -> dict:

@@ -387,28 +387,19 @@ def test_single_producer_is_the_default_and_an_explicit_one_is_kept(tmp_path: Pa
     assert contracts["campaigns"].producer_account == "666666666666"
 
 
-def test_cdk_synth_applies_the_trust_of_its_context_overrides(tmp_path: Path) -> None:
+def test_cdk_synth_applies_the_trust_of_its_context_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`cdk synth -c meshworks.environments.consumers=[] -c meshworks.mesh.domains={...}` as the CLI runs app.py:
     the shipped contracts then share with a removed consumer and live in a removed domain."""
-    import os
-    import subprocess
-    import sys
+    from tests.app_run import run_app
 
     sales_only = {"sales": CDK_JSON["context"]["meshworks"]["mesh"]["domains"]["sales"]}
     overrides = context(**{"environments.consumers": [], "mesh.domains": sales_only})
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")],
-        cwd=ROOT,
-        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(overrides), "CDK_OUTDIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 1, result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
-    assert f"contracts/sales/orders.yaml:52: consumers[0]: account {ALLOWED} is not an allowed consumer" in result.stderr
+    returncode, stderr = run_app(overrides, tmp_path, capsys)
+    assert returncode == 1, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert f"contracts/sales/orders.yaml:52: consumers[0]: account {ALLOWED} is not an allowed consumer" in stderr
     assert "contracts/marketing/campaigns.yaml:3: domain: domain 'marketing' is not in the platform's domain map" in (
-        result.stderr
+        stderr
     )
 
 

@@ -22,7 +22,8 @@ def test_checks_are_the_pipelines_ruff_and_the_makefiles_dag_tests() -> None:
     runs = "\n".join(_runs("check"))
     assert f"ruff=={RUFF_VERSION}" in runs and "ruff check dags" in runs
     makefile = (ROOT / "Makefile").read_text()
-    dag_tests = makefile.split("\ntest:")[1].split("\n\n")[0].splitlines()[-1].strip()
+    dag_tests = makefile.split("\nDAG_TESTS = ")[1].split("\n")[0].strip()
+    assert "$(DAG_TESTS)" in makefile.split("\ntest:")[1].split("\n\n")[0]  # `make test` runs it
     assert dag_tests.replace("$(AIRFLOW_VENV)", ".venv-airflow") in runs  # the same command `make test` runs
     assert "make install-airflow" in runs  # Airflow from the constraints file of the deployed version
     constraints = makefile.split("AIRFLOW_CONSTRAINTS := ")[1].split("\n")[0]

@@ -75,6 +75,9 @@ def _description(min_length: int, what: str) -> Any:
 
     def check(value: str) -> str:
         text = " ".join(value.split())
+        marker = next((m for m in ("${Token[", "#{Token[") if m in value), None)
+        if marker:  # the CDK would take it for an unresolved token and fail the synth with a traceback
+            raise ValueError(f"{what} contains {marker!r}, which the CDK reads as one of its own tokens: reword it")
         if _PLACEHOLDER_RE.search(text):
             raise ValueError(f"{what} looks like a placeholder ({text[:40]!r}): say what the data means")
         if len(text) < min_length:

@@ -82,6 +82,14 @@ MISTAKES = [
         "description",
         "placeholder",
     ),
+    (
+        "description-cdk-token",  # before: accepted, then the construct-path synth failed with a jsii traceback
+        "Confirmed web-shop orders, one row per order line.",
+        "Confirmed web-shop orders, priced in ${Token[EUR]} per order line.",
+        3,
+        "description",
+        "which the CDK reads as one of its own tokens",
+    ),
     ("owner-missing", "owner: sales-data\n", "", 1, "owner", "required field is missing"),
     ("owner-typo", "owner: sales-data", "ownr: sales-data", 4, "ownr", "did you mean 'owner'?"),
     (

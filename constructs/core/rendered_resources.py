@@ -143,9 +143,9 @@ class RenderedResourcesSynthesizer(DefaultStackSynthesizer):
     what rendered resources lack compared with constructs.
 
     Raises:
-        ValueError: (at synthesis) a rendered logical id is also a logical id of the stack's own template, or was
-            added twice; the
-            template holds more resources than the stack may (``@aws-cdk/core:stackResourceLimit``, 500).
+        ValueError: at synthesis (``app.synth()`` reports it as a ``RuntimeError`` from jsii): a rendered logical id
+            is also a logical id of the stack's own template, or was added twice; the template holds more resources
+            than the stack may (``@aws-cdk/core:stackResourceLimit``, 500).
     """
 
     def __init__(self, **props: Any) -> None:

@@ -7,6 +7,7 @@ against the constraints file of the version MWAA runs), never in the CDK one: ``
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -40,6 +41,11 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     """The metadata database, created once per session for the tests that run DAGs (``airflow db migrate``)."""
+    from airflow.sdk.execution_time import supervisor
     from airflow.utils import db
 
     db.resetdb()
+    # `dag.test()` runs each task through an in-process Execution API that Airflow builds anew for every task:
+    # a FastAPI app whose versioned routes (cadwyn) cost ~2 CPU s to generate, most of this suite's time. One
+    # server for the session serves every task the same way (its DAG bag is replaced for each DAG run).
+    supervisor.in_process_api_server = functools.cache(supervisor.in_process_api_server)

@@ -7,6 +7,7 @@ so a wrong input never surfaces as a JavaScript traceback from inside the CDK or
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import Any
@@ -21,6 +22,9 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # A key ARN, not an alias ARN: IAM statements on kms:Decrypt match keys, never aliases.
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+# Duration -> milliseconds. A Duration is immutable, and the defaults of keyword arguments are one object shared
+# by every call: each is asked through jsii once, not once per construct.
+_MILLIS: weakref.WeakKeyDictionary[Duration, float] = weakref.WeakKeyDictionary()
 
 
 def whole_duration(
@@ -32,7 +36,9 @@ def whole_duration(
     example = f"Duration.{unit}({minimum or 1})"
     if not isinstance(value, Duration):
         raise ValueError(f"{owner}: {field} must be an aws_cdk.Duration, e.g. {example}; got {value!r}")
-    millis = value.to_milliseconds()
+    millis = _MILLIS.get(value)
+    if millis is None:
+        millis = _MILLIS[value] = value.to_milliseconds()
     count, rest = divmod(int(millis), _UNIT_MILLIS[unit])
     if rest or millis != int(millis):
         nearest = max(1, round(millis / _UNIT_MILLIS[unit]))

@@ -24,3 +24,6 @@ except ConfigError as error:
     print(error, file=sys.stderr)
     sys.exit(1)
 app.synth()
+# The interpreter's shutdown runs one more full collection over every object the synth made (~0.4 s); frozen
+# objects are left out of it. The assembly is complete here; nothing after this needs a collection.
+gc.freeze()

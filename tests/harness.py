@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ class SynthesizedPlatform:
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # artifact id (or product) -> template
     findings: list[NagFinding] = field(default_factory=list)
     synth_error: str | None = None
+    deprecations: list[str] = field(default_factory=list)  # DeprecationWarnings raised while building the app
 
     def template(self, artifact_id: str) -> Template:
         """An assertions ``Template`` of one stack (artifact id, e.g. ``"Foundation"``)."""
@@ -72,8 +74,15 @@ def synthesize_platform(outdir: Path, context: dict[str, Any] | None = None) -> 
     app_context = {**cdk_json["context"], **(context or {})}
     config = load_cdk_json(ROOT / "cdk.json")
     app = App(outdir=str(outdir), context=app_context, builtin_cloud_formation_validation=False)
-    build_platform(app, config, policy_checks=True)
+    with warnings.catch_warnings(record=True) as caught:  # tests/test_deprecations.py reads the deprecations
+        warnings.simplefilter("always", DeprecationWarning)
+        build_platform(app, config, policy_checks=True)
     result = SynthesizedPlatform(config=config, outdir=outdir)
+    for warning in caught:
+        if issubclass(warning.category, DeprecationWarning):
+            result.deprecations.append(f"{warning.filename}:{warning.lineno}: {warning.message}")
+        else:  # any other warning is shown as before
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     try:
         app.synth()
     except RuntimeError as error:  # cdk-nag findings interrupt synth; the templates are written anyway
@@ -110,5 +119,5 @@ def synthesize_platform_once(outdir: Path) -> SynthesizedPlatform:
             result = SynthesizedPlatform(config=load_cdk_json(ROOT / "cdk.json"), outdir=outdir, **state)
             return _read_assembly(result)
         result = synthesize_platform(outdir)
-        done.write_text(json.dumps({"synth_error": result.synth_error}))
+        done.write_text(json.dumps({"synth_error": result.synth_error, "deprecations": result.deprecations}))
         return result

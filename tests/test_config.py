@@ -244,7 +244,9 @@ def test_other_context_keys_are_left_alone() -> None:
 
 def test_the_app_accepts_an_account_override_as_the_cli_passes_it(tmp_path, capsys) -> None:
     """`cdk synth -c meshworks.environments.hub.account=444455556666` through app.py (was: 'valid string')."""
-    context = {**DEFAULT_CONTEXT, "meshworks.environments.hub.account": "444455556666", "meshworks.spark.enabled": "false"}
+    # Only the mesh is needed for MeshHub's environment: the other parts off, as the CLI passes `-c` values (strings).
+    parts_off = {f"meshworks.{part}.enabled": "false" for part in ("spark", "monitoring", "orchestration", "feature_store", "ingestion")}
+    context = {**DEFAULT_CONTEXT, "meshworks.environments.hub.account": "444455556666", **parts_off}
     returncode, stderr = run_app(context, tmp_path, capsys)
     assert returncode == 0, stderr
     manifest = json.loads((tmp_path / "manifest.json").read_text())

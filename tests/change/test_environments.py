@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tests.change.change_fixtures import platform_assembly, shipped_context
+from tests.harness import SynthesizedPlatform
 
 #: Properties that name something account-wide (or, for StatementId, bus-wide).
 NAME_KEYS = ("Name", "StatementId", "Alias", "ParameterName")
@@ -43,17 +44,21 @@ def names(templates: dict[str, dict[str, Any]]) -> Iterator[tuple[str, str, str]
                     yield resource["Type"], key, value
 
 
-def test_two_prefixes_share_no_account_wide_name() -> None:
-    built = {}
-    for prefix in ("acme-dev", "acme-test"):
-        context = shipped_context()
-        context["prefix"] = prefix
-        # The curated zone is named by the prefix: the domain map names the datasets' folder in it.
-        context["mesh"]["domains"]["clickstream"]["buckets"] = [f"s3://{prefix}-222222222222-curated/clickstream/"]
-        # Features is left out: its keyspace and table are named by the CQL schema (account-wide, like the
-        # mesh hub's databases), so one feature store per account (docs/features.md).
-        built[prefix] = platform_assembly(context, spark=True, monitoring=True, orchestration=True, ingestion=True)
-    dev, test = (set(names(built[p].templates)) for p in ("acme-dev", "acme-test"))
+def test_two_prefixes_share_no_account_wide_name(platform: SynthesizedPlatform) -> None:
+    """The shipped ``meshworks-demo`` (the session synthesis: no second whole app to build) beside ``meshworks-test``:
+    two prefixes that, like ``acme-dev`` and ``acme-test``, differ only after a common start."""
+    context = shipped_context()
+    assert context["prefix"] == "meshworks-demo" == platform.config.prefix
+    context["prefix"] = "meshworks-test"
+    # The curated zone is named by the prefix: the domain map names the datasets' folder in it.
+    context["mesh"]["domains"]["clickstream"]["buckets"] = ["s3://meshworks-test-222222222222-curated/clickstream/"]
+    # Features is left out: its keyspace and table are named by the CQL schema (account-wide, like the
+    # mesh hub's databases), so one feature store per account (docs/features.md).
+    other = platform_assembly(context, spark=True, monitoring=True, orchestration=True, ingestion=True).templates
+    # The same stacks of the shipped app (its mesh and feature stacks are one per account: left out here too).
+    shipped = {stack: template for stack, template in platform.templates.items() if stack in other}
+    assert shipped.keys() == other.keys()
+    dev, test = set(names(shipped)), set(names(other))
     assert len(dev) > 20  # the check sees the named resources
     assert sorted(dev & test) == [], "\n".join(map(str, sorted(dev & test)))
 

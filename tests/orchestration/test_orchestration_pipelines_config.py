@@ -22,7 +22,7 @@ CONNECTION = "arn:aws:codeconnections:eu-west-1:222222222222:connection/0a1b2c3d
 def _context(pipelines: dict[str, Any]) -> dict[str, Any]:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     meshworks = copy.deepcopy(context["meshworks"])
-    for part in ("mesh", "spark", "monitoring", "feature_store"):
+    for part in ("mesh", "spark", "monitoring", "feature_store", "ingestion"):  # Orchestration.template.json is the same
         meshworks.setdefault(part, {})["enabled"] = False
     meshworks.setdefault("orchestration", {})["pipelines"] = pipelines
     return {**context, "meshworks": meshworks}

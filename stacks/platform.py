@@ -41,12 +41,23 @@ def add_policy_checks(app: App) -> None:
     _add_policy_checks(app)
 
 
-def spark_routing_stacks(app: App, config: PlatformConfig, env: Environment, spark: Stack) -> dict[str, Stack]:
-    """The stacks of the Spark jobs' routing parameters (``spark.routing_shards``), deployed after Spark."""
+def _routing_shards(config: PlatformConfig) -> list:
+    """The routing shards of the Spark jobs (``spark.routing_shards``); a budget error is a ``ConfigError``."""
     try:
-        shards = plan_routing(config.spark.catalog, config.spark.routing_shards, prefix=config.prefix)
+        return plan_routing(config.spark.catalog, config.spark.routing_shards, prefix=config.prefix)
     except RoutingBudgetError as error:
         raise ConfigError(str(error)) from None
+
+
+def spark_routing_stacks(
+    app: App, config: PlatformConfig, env: Environment, spark: Stack, *, shards: list | None = None
+) -> dict[str, Stack]:
+    """The stacks of the Spark jobs' routing parameters (``spark.routing_shards``), deployed after Spark.
+
+    ``shards``: the routing plan when already made (``build_platform`` plans before building anything, so that a
+    configuration error costs no construct). Default: planned here.
+    """
+    shards = _routing_shards(config) if shards is None else shards
     stacks: dict[str, Stack] = {}
     for shard in shards:
         stack = SparkRoutingStack(
@@ -62,6 +73,10 @@ def spark_routing_stacks(app: App, config: PlatformConfig, env: Environment, spa
 def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = True) -> Platform:
     """Instantiate every enabled stack of the reference app under ``app``."""
     compute = Environment(account=config.environments.compute.account, region=config.environments.compute.region)
+    # What the configuration and the contracts can refuse is checked before any stack is built: an error costs
+    # no construct. The contracts are read and reviewed once; a problem is a ConfigError listing every file:line.
+    contracts = read_contracts(config) if config.mesh.enabled or config.monitoring.enabled else []
+    routing = _routing_shards(config) if config.spark.enabled else []
     platform = Platform(
         foundation=FoundationStack(
             app,
@@ -72,8 +87,6 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             description="meshworks foundation: platform key, data-lake zones, VPC",
         )
     )
-    # The contracts are read and reviewed once; a problem is a ConfigError listing every file:line.
-    contracts = read_contracts(config) if config.mesh.enabled or config.monitoring.enabled else []
     if config.mesh.enabled:  # data mesh: hub, data-product shards (hub account), spokes (consumer accounts)
         platform.extra.update(build_mesh(app, config, contracts))
     if config.monitoring.enabled:  # SLO monitors, job alerts, dashboard (hub); job-event forwarding (compute)
@@ -88,7 +101,7 @@ def build_platform(app: App, config: PlatformConfig, *, policy_checks: bool = Tr
             foundation=platform.foundation,
             description="meshworks Spark: EMR Serverless with ring rollout, EMR on EC2, EMR on EKS, Flink on EMR",
         )
-        platform.extra.update(spark_routing_stacks(app, config, compute, platform.extra["Spark"]))
+        platform.extra.update(spark_routing_stacks(app, config, compute, platform.extra["Spark"], shards=routing))
     if config.deploy_roles.enabled:  # GitHub OIDC deploy role (hub account), deployed once by an administrator
         hub = config.environments.hub
         platform.extra["DeployRoles"] = DeployRolesStack(

@@ -14,6 +14,7 @@ from meshworks.constructs.mesh.data_product_catalog import plan_shards
 from meshworks.stacks.cli import main as cli
 from meshworks.stacks.config import ConfigError, MeshConfig, config_from_context
 from meshworks.stacks.mesh_hub_stack import build_mesh, place_shards, read_contracts, read_shard_lock
+from meshworks.stacks.platform import build_platform
 from tests.harness import ROOT, SynthesizedPlatform
 from tests.mesh.mesh_fixtures import make_contract
 
@@ -237,3 +238,14 @@ def test_every_queue_of_the_hub_stack_is_alarmed(platform: SynthesizedPlatform) 
         if d["Name"] == "QueueName"
     }
     assert queues and queues <= watched
+
+
+def test_configuration_errors_are_found_before_any_stack_is_built(tmp_path: Path) -> None:
+    """A bad contract is refused before a construct is made: the error comes first and costs no synth work (the
+    foundation stack was built before the contracts were read)."""
+    write_contracts(tmp_path, 1)
+    (tmp_path / "broken.yaml").write_text("name: Not Snake\n")
+    app = App()
+    with pytest.raises(ConfigError, match="Invalid data-product contracts"):
+        build_platform(app, config_from_context(base_context(contracts_path=str(tmp_path))), policy_checks=False)
+    assert [child.node.id for child in app.node.children] == []

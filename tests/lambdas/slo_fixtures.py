@@ -105,7 +105,8 @@ def slack_server() -> Iterator[SlackStub]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(stub))
     server.daemon_threads = True
     stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    # shutdown() waits for the loop's next poll: a short interval keeps each test's teardown short
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield stub

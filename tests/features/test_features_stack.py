@@ -53,7 +53,7 @@ def test_features_stack_has_the_offline_store_and_the_scheduled_job(platform: Sy
 def test_feature_job_and_offline_store_switch_off() -> None:
     config = load_cdk_json(ROOT / "cdk.json")
     data = config.model_dump()
-    for section in ("mesh", "spark", "monitoring"):
+    for section in ("mesh", "spark", "monitoring", "orchestration", "ingestion"):  # only Foundation + Features
         data[section]["enabled"] = False
     data["feature_store"]["feature_job"]["enabled"] = False
     app = App(builtin_cloud_formation_validation=False)
@@ -90,7 +90,7 @@ def test_off_switch() -> None:
     config = load_cdk_json(ROOT / "cdk.json")
     data = config.model_dump()
     data["feature_store"]["enabled"] = False
-    for section in ("mesh", "spark", "monitoring"):
+    for section in ("mesh", "spark", "monitoring", "orchestration", "ingestion"):
         data[section]["enabled"] = False
     app = App(builtin_cloud_formation_validation=False)
     platform = build_platform(app, PlatformConfig.model_validate(data), policy_checks=False)
@@ -106,7 +106,7 @@ MIGRATION = {"source_hosts": ["10.0.1.10"], "source_secret_name": "cassandra/fea
 
 def _with_migration(migration: dict | None) -> PlatformConfig:
     data = load_cdk_json(ROOT / "cdk.json").model_dump()
-    for section in ("mesh", "spark", "monitoring", "orchestration"):
+    for section in ("mesh", "spark", "monitoring", "orchestration", "ingestion"):  # only Foundation + Features
         data[section]["enabled"] = False
     data["feature_store"]["migration"] = migration
     return PlatformConfig.model_validate(data)

@@ -2,7 +2,37 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from meshworks.lambdas.mesh_notifier import handler
+
+_IDENTITY = ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "MOTO_ACCOUNT_ID")
+_NOTIFIER_CLIENTS: dict[tuple[str, ...], Any] = {}
+
+
+@contextmanager
+def reused_notifier_clients() -> Iterator[None]:
+    """Within: the notifier's cached clients (``handler.get_clients``) start as the ones an earlier test made
+    under the same region, access key and moto account, instead of three clients and a DynamoDB resource per
+    test (tens of milliseconds). Its own cache is forgotten on both sides, as ``handler.reset_clients`` does.
+
+    Safe across ``mock_aws`` contexts: moto intercepts every client at botocore's ``before-send`` hook while a
+    mock is active. A client carries the credentials and region it was created with, hence the key; tests
+    that patch a client method (``monkeypatch``) or stub it (``Stubber``) undo that when they end.
+    """
+    key = tuple(os.environ.get(name, "") for name in _IDENTITY)
+    handler.reset_clients()
+    handler._CLIENTS = _NOTIFIER_CLIENTS.get(key)  # get_clients replaces them for another delivery table
+    try:
+        yield
+    finally:
+        made = handler._CLIENTS
+        if made is not None and key == tuple(os.environ.get(name, "") for name in _IDENTITY):
+            _NOTIFIER_CLIENTS[key] = made
+        handler.reset_clients()
 
 
 def create_delivery_table(ddb: Any, name: str) -> None:

@@ -19,6 +19,36 @@ REGION = "eu-west-1"
 MAX_REQUESTS = 100
 
 
+class SharedClientSession(boto3.session.Session):
+    """A boto3 session that creates each client once (per service, region and ``Config``) and hands the same
+    one out again, across tests: creating a client costs milliseconds, and every test builds a new
+    ``AwsClients`` that asks for four or five of them.
+
+    Reusing a client across moto contexts is safe for these tests: moto intercepts every client at botocore's
+    ``before-send`` hook and only while a mock is active, and the tests that use this session all run under a
+    plain ``mock_aws()`` with the default fake credentials (no IAM enforcement, no other credentials). Pass an
+    ``AwsClients`` built on it to :meth:`release` when its test ends, so its call counter leaves the clients.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[tuple[str, str | None, int], tuple[Any, Any]] = {}
+
+    def client(self, service_name: str, region_name: str | None = None, config: Any = None, **kwargs: Any) -> Any:
+        if kwargs:
+            return super().client(service_name, region_name=region_name, config=config, **kwargs)
+        key = (service_name, region_name, id(config))
+        if key not in self._made:  # the config is kept with its client: its id is never reused while cached
+            self._made[key] = (config, super().client(service_name, region_name=region_name, config=config))
+        return self._made[key][1]
+
+    @staticmethod
+    def release(clients: Any) -> None:
+        """Unregister the call counter an ``AwsClients`` put on the shared clients it used."""
+        for client in clients._clients.values():
+            client.meta.events.unregister("before-call", clients._count)
+
+
 @dataclass
 class SlackStub:
     """A real HTTP server on 127.0.0.1 answering Slack webhook POSTs from a script.
@@ -75,7 +105,8 @@ def slack_server() -> Iterator[SlackStub]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(stub))
     server.daemon_threads = True
     stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    # shutdown() waits for the loop's next poll: a short interval keeps each test's teardown short
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield stub

@@ -13,7 +13,16 @@ import boto3
 import pytest
 from crash_points import SimulatedCrash, crash_after
 from moto import mock_aws
-from slo_fixtures import REGION, SlackStub, drain, make_queue, make_topic_with_queue, make_webhook_secret, slack_server
+from slo_fixtures import (
+    REGION,
+    SharedClientSession,
+    SlackStub,
+    drain,
+    make_queue,
+    make_topic_with_queue,
+    make_webhook_secret,
+    slack_server,
+)
 
 from meshworks.lambdas.slo_monitor import job_alerts
 from meshworks.lambdas.slo_monitor.aws import AwsClients, reset_clients
@@ -22,7 +31,7 @@ from meshworks.lambdas.slo_monitor.notify import Notifier
 from meshworks.lambdas.slo_monitor.slack import SlackSender, WebhookDirectory
 
 FIXTURES = Path(__file__).parent / "fixtures" / "job_events"
-SESSION = boto3.session.Session()
+SESSION = SharedClientSession()
 DEDUP_TABLE = "alert-dedup"
 
 
@@ -187,9 +196,11 @@ class World:
     dlq: str
     env: dict[str, str]
     sleeps: list[float] = field(default_factory=list)
+    clients: list[AwsClients] = field(default_factory=list)
 
     def alerter(self, **env_overrides: str) -> JobAlerter:
         clients = AwsClients(session=SESSION)
+        self.clients.append(clients)
         notifier = Notifier(
             clients,
             slack_secret_arn=self.env["SLACK_SECRET_ARN"],
@@ -222,7 +233,10 @@ def world() -> Iterator[World]:
             "ALERT_DEDUP_TABLE": DEDUP_TABLE,
             "MUTED_JOBS": json.dumps(["legacy-*"]),
         }
-        yield World(slack=slack, inbox=inbox, dlq=dlq, env=env)
+        world = World(slack=slack, inbox=inbox, dlq=dlq, env=env)
+        yield world
+        for clients in world.clients:
+            SESSION.release(clients)
         reset_clients()
 
 
@@ -235,7 +249,10 @@ def test_alert_sent_to_sns_and_slack(world: World) -> None:
     assert message["Message"] == GOLDEN["glue_failed"][1]
     attrs = {k: v["Value"] for k, v in message["MessageAttributes"].items()}
     assert attrs == {
-        "service": "glue", "job": "sales-orders-nightly", "state": "FAILED", "dedupe_id": result["dedupe_key"]
+        "service": "glue",
+        "job": "sales-orders-nightly",
+        "state": "FAILED",
+        "dedupe_id": result["dedupe_key"],
     }
     [request] = world.slack.requests
     assert request["path"] == "/services/T0/B1/jobs"
@@ -317,7 +334,9 @@ def failed_emr_serverless_run(reason: str) -> tuple[str, str]:
     client = boto3.client("emr-serverless", region_name=REGION)
     app = client.create_application(name="features", releaseLabel="emr-7.2.0", type="SPARK")["applicationId"]
     run = client.start_job_run(
-        applicationId=app, executionRoleArn="arn:aws:iam::123456789012:role/job", name="features-daily-aggregate",
+        applicationId=app,
+        executionRoleArn="arn:aws:iam::123456789012:role/job",
+        name="features-daily-aggregate",
         jobDriver={"sparkSubmit": {"entryPoint": "s3://bucket/job.py"}},
     )["jobRunId"]
     [job_run] = emrserverless_backends["123456789012"][REGION].job_runs[app]
@@ -359,7 +378,8 @@ def test_a_crash_at_every_point_never_loses_the_alert(world: World, monkeypatch:
         world.alerter().handle(event)
     assert clean_run == ["PutItem", "Publish", "slack", "UpdateItem"]
     boto3.client("dynamodb", region_name=REGION).delete_item(
-        TableName=DEDUP_TABLE, Key={"dedupe_key": {"S": parse_event(event, {}).dedupe_key}}  # type: ignore[union-attr]
+        TableName=DEDUP_TABLE,
+        Key={"dedupe_key": {"S": parse_event(event, {}).dedupe_key}},  # type: ignore[union-attr]
     )
     drain(world.inbox)
     world.slack.requests.clear()

@@ -16,6 +16,7 @@ from test_slo_monitor import DEADLINE, DELIVERY, LAKE_BUCKET, PERIOD, REGION, En
 
 from meshworks.lambdas.mesh_notifier import handler
 from meshworks.lambdas.mesh_notifier.core import Config
+from tests.lambdas.moto_hub import reused_notifier_clients
 
 HUB = "111111111111"
 
@@ -38,10 +39,9 @@ def notifier(env: Env) -> Any:  # noqa: F811 - the SLO tests' moto world
         },
     )
     topic = boto3.client("sns", region_name=REGION).create_topic(Name="mesh-refreshed")["TopicArn"]
-    handler.reset_clients()
     config = Config.from_env({"DELIVERY_TABLE": DELIVERY, "TOPIC_ARN": topic})
-    yield config, handler.get_clients(config)
-    handler.reset_clients()
+    with reused_notifier_clients():
+        yield config, handler.get_clients(config)
 
 
 def event() -> dict[str, Any]:

@@ -28,7 +28,7 @@ from meshworks.lambdas.mesh_notifier.core import (
     RetryableDeliveryError,
     deduplication_id,
 )
-from tests.lambdas.moto_hub import create_delivery_table, subscribed_queue
+from tests.lambdas.moto_hub import create_delivery_table, reused_notifier_clients, subscribed_queue
 
 REGION = "eu-west-1"
 PRODUCER = "444455556666"
@@ -59,8 +59,7 @@ def refresh_event(event_id: str = "evt-1", **detail: Any) -> dict[str, Any]:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch):
     """A hub account on moto: bucket, Glue tables, delivery table, topic and a subscribed queue."""
-    handler.reset_clients()
-    with mock_aws():
+    with mock_aws(), reused_notifier_clients():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         glue = boto3.client("glue", region_name=REGION)
@@ -93,7 +92,6 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.delenv("DATABASE_PREFIX", raising=False)
         monkeypatch.setenv("PRODUCER_ACCOUNTS", f"{PRODUCER},{OTHER_PRODUCER}")
         yield SimpleNamespace(s3=s3, glue=glue, ddb=ddb, sqs=sqs, queue_url=queue_url, topic_arn=topic_arn)
-    handler.reset_clients()
 
 
 def received(aws: SimpleNamespace) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from meshworks.lambdas.mesh_notifier import handler
 from meshworks.lambdas.mesh_notifier.core import NonRetryableEventError
-from tests.lambdas.moto_hub import create_delivery_table, subscribed_queue
+from tests.lambdas.moto_hub import create_delivery_table, reused_notifier_clients, subscribed_queue
 from tests.lambdas.test_mesh_notifier import (
     BUCKET,
     CONTEXT,
@@ -52,8 +52,7 @@ def _table(glue: Any, name: str, keys: list[dict[str, str]], **extra: Any) -> No
 
 @pytest.fixture
 def hub(monkeypatch: pytest.MonkeyPatch):
-    handler.reset_clients()
-    with mock_aws():
+    with mock_aws(), reused_notifier_clients():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         glue = boto3.client("glue", region_name=REGION)
@@ -74,7 +73,6 @@ def hub(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.delenv("DATABASE_PREFIX", raising=False)
         monkeypatch.setenv("PRODUCER_ACCOUNTS", PRODUCER)
         yield SimpleNamespace(s3=s3, glue=glue, ddb=ddb, sqs=sqs, queue_url=queue_url)
-    handler.reset_clients()
 
 
 def keys(hub: SimpleNamespace, prefix: str) -> list[str]:

@@ -13,7 +13,16 @@ import boto3
 import pytest
 from crash_points import SimulatedCrash, crash_after
 from moto import mock_aws
-from slo_fixtures import REGION, SlackStub, drain, make_queue, make_topic_with_queue, make_webhook_secret, slack_server
+from slo_fixtures import (
+    REGION,
+    SharedClientSession,
+    SlackStub,
+    drain,
+    make_queue,
+    make_topic_with_queue,
+    make_webhook_secret,
+    slack_server,
+)
 
 from meshworks.lambdas.slo_monitor import handler as handler_module
 from meshworks.lambdas.slo_monitor.aws import AwsClients, reset_clients
@@ -34,7 +43,7 @@ MANIFEST_BUCKET = "meshworks-manifests"
 LAKE_BUCKET = "meshworks-lake"
 DELIVERY = "deliveries"
 BREACHES = "breaches"
-SESSION = boto3.session.Session()  # one botocore loader for all tests: client creation stays cheap
+SESSION = SharedClientSession()  # the sweeper's clients are created once for all tests
 
 
 def utc(*args: int) -> datetime:
@@ -167,7 +176,8 @@ def env() -> Iterator[Env]:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         create_tables()
         topic, inbox = make_topic_with_queue("sales-alerts")
-        default_topic, _ = make_topic_with_queue("default-alerts")
+        # No test reads what the default topic gets: a topic without a subscribed queue.
+        default_topic = boto3.client("sns", region_name=REGION).create_topic(Name="default-alerts")["TopicArn"]
         dlq, _ = make_queue("alert-dlq")
         secret = make_webhook_secret("slack-webhooks", {"#sales-data": f"{slack.url}/services/T0/B0/sales"})
         settings = Settings(
@@ -184,6 +194,7 @@ def env() -> Iterator[Env]:
         world = Env(slack=slack, inbox=inbox, dlq=dlq, settings=settings)
         world.write_manifest([contract()])
         yield world
+        SESSION.release(world.clients)
         reset_clients()
 
 
@@ -877,14 +888,19 @@ def test_malformed_webhook_never_leaks_and_never_stops_the_sweep(
     summary = env.run(DEADLINE + timedelta(minutes=1))
 
     assert sorted((a["id"].split(":")[1], a["slack"]) for a in summary.alerts) == [
-        ("finance.ledger", "sent"), ("sales.orders", "failed")
+        ("finance.ledger", "sent"),
+        ("sales.orders", "failed"),
     ]
     assert len(env.slack.requests) == 1  # the good channel got its alert
     dead = drain(env.dlq)
     assert [d["channel"] for d in dead] == ["#sales-data"]
     captured = capsys.readouterr()
-    everything = json.dumps(dead) + caplog.text + captured.out + captured.err + json.dumps(
-        [r.__dict__ for r in caplog.records], default=str
+    everything = (
+        json.dumps(dead)
+        + caplog.text
+        + captured.out
+        + captured.err
+        + json.dumps([r.__dict__ for r in caplog.records], default=str)
     )
     assert TOKEN not in everything
 
@@ -915,9 +931,12 @@ def test_slack_not_configured_is_visible_and_does_not_page(env: Env) -> None:
     assert summary.alerts[0]["sns"] == "sent"
     assert drain(env.dlq) == []
     stats = boto3.client("cloudwatch", region_name=REGION).get_metric_statistics(
-        Namespace=env.settings.metric_namespace, MetricName="SlackNotConfigured",
+        Namespace=env.settings.metric_namespace,
+        MetricName="SlackNotConfigured",
         Dimensions=[{"Name": "Domain", "Value": "ALL"}],
-        StartTime=DEADLINE - timedelta(hours=1), EndTime=DEADLINE + timedelta(hours=1), Period=3600,
+        StartTime=DEADLINE - timedelta(hours=1),
+        EndTime=DEADLINE + timedelta(hours=1),
+        Period=3600,
         Statistics=["Sum"],
     )
     assert sum(p["Sum"] for p in stats["Datapoints"]) == 1

@@ -187,29 +187,9 @@ def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> int:
     return value
 
 
-class _FastLineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """:class:`_LineLoader`'s constructors on libyaml's parser (PyYAML's ``CSafeLoader``, ~3x faster; the pure-Python
-    parser when PyYAML was built without libyaml). libyaml words its errors more vaguely ("found character that
-    cannot start any token" where PyYAML names the tab), so a file it refuses is read again by :class:`_LineLoader`
-    for the message."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[_DuplicateKey] = []
-
-
-for _loader in (_LineLoader, _FastLineLoader):
-    _loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-    _loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-    _loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
-
-def _load_single(loader_class: type[_LineLoader] | type[_FastLineLoader], text: str) -> tuple[Any, list[_DuplicateKey]]:
-    loader = loader_class(text)
-    try:
-        return loader.get_single_data(), loader.duplicates
-    finally:
-        loader.dispose()
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def line_of(data: Any, loc: Loc) -> int:
@@ -439,18 +419,18 @@ def read_yaml_mapping(path: Path, display: str | None = None, *, what: str = "co
     text, problems = _read_text(path, shown)
     if text is None:
         return None, problems
+    loader = _LineLoader(text)
     try:
-        try:
-            data, duplicates = _load_single(_FastLineLoader, text)
-        except yaml.YAMLError:
-            data, duplicates = _load_single(_LineLoader, text)  # PyYAML's own parser words the problem precisely
+        data = loader.get_single_data()
     except yaml.YAMLError as exc:
         return None, [_yaml_problem(shown, exc, what)]
     except RecursionError:
         return None, [Problem(shown, 1, "(yaml)", "invalid YAML: nested too deeply")]
+    finally:
+        loader.dispose()
     problems = [
         Problem(shown, dup.line, dup.key, f"duplicate key {dup.key!r} (first defined on line {dup.first_line})")
-        for dup in duplicates
+        for dup in loader.duplicates
     ]
     if data is None:
         return None, [Problem(shown, 1, FILE, f"file is empty: a {what} is a YAML mapping (name, domain, ...)")]

@@ -27,8 +27,6 @@ def _check_access_log_target(construct_id: str, target: s3.IBucket) -> bool:
     """
     if not isinstance(target, s3.Bucket):  # s3.Bucket.from_bucket_name/arn/attributes: nothing to inspect
         return True
-    if isinstance(target, AccessLogsBucket):  # SSE-S3 by construction; skips ~7 jsii calls per bucket it serves
-        return False
     cfn = target.node.default_child
     encryption = json.dumps(Stack.of(target).resolve(getattr(cfn, "bucket_encryption", None)), default=str)
     if target.encryption_key is not None or "aws:kms" in encryption:

@@ -139,6 +139,20 @@ class _LineLoader(yaml.SafeLoader):
         super().__init__(stream)
         self.duplicates: list[_DuplicateKey] = []
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML's, with an explicit tag on a value it cannot take (``!!int campaigns``, ``!!bool maybe``,
+        ``!!map [1]``) refused as invalid YAML at that node's line; PyYAML raises a bare ``ValueError`` /
+        ``KeyError`` / ``TypeError`` there, with no line."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, TypeError, OverflowError):
+            tag = node.tag.rsplit(":", 1)[-1]
+            what = f"the value {node.value!r}" if isinstance(node, yaml.ScalarNode) else f"a {node.id}"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{what} cannot be read as {tag}: remove the '!!{tag}' tag or write a valid {tag}",
+                node.start_mark,
+            ) from None
+
 
 def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> Any:
     data = LineDict(node.start_mark.line + 1)

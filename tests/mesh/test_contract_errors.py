@@ -272,6 +272,10 @@ def test_all_problems_of_a_file_are_reported_at_once(tmp_path: Path) -> None:
         (b"1: x\nname: orders\n", 1, "1", "keys must be text"),
         (b"name: orders\ncolumns:\n\t- a\n", 3, "(yaml)", "found character '\\t' that cannot start any token"),
         (b"name: *orders\n", 1, "(yaml)", "found undefined alias 'orders'"),
+        (b"name: orders\ndomain: !!int sales\n", 2, "(yaml)", "'sales' cannot be read as int: remove the '!!int' tag"),
+        (b"name: orders\nx: !!bool maybe\n", 2, "(yaml)", "'maybe' cannot be read as bool"),
+        (b"name: orders\nx: !!timestamp 2026-13-45\n", 2, "(yaml)", "cannot be read as timestamp"),
+        (b"name: orders\nx: !!map [1]\n", 2, "(yaml)", "a sequence cannot be read as map"),
     ],
     ids=[
         "empty",
@@ -286,6 +290,10 @@ def test_all_problems_of_a_file_are_reported_at_once(tmp_path: Path) -> None:
         "int-key",
         "tab",
         "undefined-alias",
+        "tag-int",  # these four raised a bare ValueError / KeyError / TypeError ("internal error", line 1)
+        "tag-bool",
+        "tag-timestamp",
+        "tag-map",
     ],
 )
 def test_file_level_problems(tmp_path: Path, content: bytes, line: int, field: str, message: str) -> None:

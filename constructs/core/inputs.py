@@ -38,6 +38,11 @@ def whole_duration(
         raise ValueError(f"{owner}: {field} must be an aws_cdk.Duration, e.g. {example}; got {value!r}")
     millis = _MILLIS.get(value)
     if millis is None:
+        if value.is_unresolved():  # the CDK itself cannot convert it ("MustBeDurationSpecifiedDuration" traceback)
+            raise ValueError(
+                f"{owner}: {field} comes from a token (a parameter or another resource's value), so its number of "
+                f"{unit} is not known at synth: give a literal duration, e.g. {example}"
+            )
         millis = _MILLIS[value] = value.to_milliseconds()
     count, rest = divmod(int(millis), _UNIT_MILLIS[unit])
     if rest or millis != int(millis):

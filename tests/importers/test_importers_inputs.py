@@ -9,7 +9,7 @@ failures), and an SSE-KMS access-log target was accepted (logs silently lost).
 from __future__ import annotations
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import App, Duration, Stack, Token
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
@@ -107,9 +107,12 @@ def test_constructs_take_an_imported_key(build) -> None:
          r"DataLakeStorage: stage_expiration = .* is not a whole number of days: use e\.g\. Duration\.days\(2\)"),
         (lambda s: PlatformKey(s, "Key", pending_window=Duration.days(3)),
          r"PlatformKey: pending_window = 3 days is out of range: use 7 to 30 days"),
+        # a token duration ended in the CDK's own "MustBeDurationSpecifiedDuration" traceback
+        (lambda s: PlatformKey(s, "Key", pending_window=Duration.days(Token.as_number({"Ref": "Days"}))),
+         r"PlatformKey: pending_window comes from a token .* give a literal duration, e\.g\. Duration\.days\(7\)"),
     ],
     ids=["share-acceptor-schedule", "slo-sweep", "dedup-window", "function-timeout-ms", "function-timeout-range",
-         "lake-stage-expiration", "key-pending-window"],
+         "lake-stage-expiration", "key-pending-window", "token"],
 )
 def test_duration_not_in_whole_units_is_refused_by_name(build, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -9,23 +9,22 @@ IAM wildcards: cdk-nag reports every wildcard of a policy as its own finding
 (``AwsSolutions-IAM5[Action::s3:List*]``, ``AwsSolutions-IAM5[Resource::<LakeRaw8A880B75.Arn>/*]``) and only
 an acknowledgement of that exact id silences it. The ids contain logical ids (or, across stacks, export
 names) and are complete only once every grant has filled the policy, possibly after the construct was
-built (``bucket.grant_read(construct.role)`` in the user's code). So :func:`acknowledge_policies` attaches a
-construct validation to the scope; at the validation step of synthesis (after references are resolved, before
-cdk-nag runs) it renders each IAM policy under the scope as cdk-nag does and acknowledges each wildcard
-matching one of the declared ``(pattern, reason)`` rules. A wildcard nobody declared stays a finding:
+built (``bucket.grant_read(construct.role)`` in the user's code). So :func:`acknowledge_policies` registers
+the scope with its Stage; at the validation step of synthesis (after references are resolved, before cdk-nag
+runs) one validation of the Stage renders each IAM policy under a registered scope as cdk-nag does, once, and
+acknowledges each wildcard matching one of the declared ``(pattern, reason)`` rules. A wildcard nobody declared stays a finding:
 acknowledgements cannot hide a grant the construct did not expect.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Stage, Validations
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct, IValidation
 
@@ -102,14 +101,17 @@ def acknowledge(construct: IConstruct, reasons: Mapping[str, str]) -> None:
         construct: the L1 resource, or an L2 whose default child is the resource.
         reasons: rule id → the reason it does not apply (must say why, not just "ok").
     """
+    _acknowledge(construct, list(reasons.items()))
+
+
+def _acknowledge(construct: IConstruct, pairs: Sequence[tuple[str, str]]) -> None:
+    """:func:`acknowledge` with ``(rule id, reason)`` pairs: one rule may be acknowledged with several reasons."""
     target = _resource(construct)
-    for rule, reason in reasons.items():
+    for rule, reason in pairs:
         if len(reason.strip()) < 20:
             raise ValueError(f"acknowledgement of {rule} on {target.node.path} needs a real reason")
-    if reasons:  # one jsii call for all of them: the same metadata, in the same order, as one call each
-        Validations.of(target).acknowledge(
-            *(Acknowledgment(id=_qualified(rule), reason=reason) for rule, reason in reasons.items())
-        )
+    if pairs:  # one jsii call for all of them: the same metadata, in the same order, as one call each
+        Validations.of(target).acknowledge(*(Acknowledgment(id=_qualified(rule), reason=reason) for rule, reason in pairs))
 
 
 # ---------------------------------------------------------------------------------------- IAM wildcards
@@ -162,38 +164,85 @@ def wildcard_findings(document: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def _acknowledge_wildcards(policy: IConstruct, rules: list[tuple[re.Pattern[str], str]], extra: dict[str, str]) -> None:
-    """Acknowledge on ``policy`` the wildcards of its resolved document that ``rules`` explain, and ``extra``."""
-    document = Stack.of(policy).resolve(policy.policy_document)  # type: ignore[attr-defined]
-    reasons = dict(extra)
-    for finding in wildcard_findings(document or {}):
-        reason = next((text for pattern, text in rules if pattern.fullmatch(finding)), None)
-        if reason is not None:
-            reasons[f"AwsSolutions-IAM5[{finding}]"] = reason
-    if reasons:
-        acknowledge(policy, reasons)
+#: One call of :func:`acknowledge_policies` / :func:`acknowledge_grant`: its compiled rules and its extra rule ids.
+_Registration = tuple[list[tuple[re.Pattern[str], str]], dict[str, str]]
 
 
 @jsii.implements(IValidation)
-class _AcknowledgePolicies:
-    """Runs at the construct-validation step of synthesis: after cross-stack references became imports
-    (so the ids match what cdk-nag reports), before the validation plugins (cdk-nag) read the metadata.
+class _PolicyAcknowledgements:
+    """Every :func:`acknowledge_policies` and :func:`acknowledge_grant` of one Stage (the App, or a nested Stage),
+    applied by one validation of that Stage.
 
-    Added to the scope itself: the tree is validated parent first, so the scope's policies are all there
-    (later grants included) and are acknowledged in the order the scopes are validated. One jsii call lists
-    the scope's constructs (an aspect would call back into Python once per construct).
+    The Stage is validated before anything below it, after cross-stack references became imports (so the ids
+    match what cdk-nag reports) and before the validation plugins (cdk-nag) read the metadata. Each policy is
+    resolved and acknowledged once, however many registered scopes hold it: in the reference app 102 scopes
+    cover 51 policies in 128 (scope, policy) pairs, each of which cost five jsii round trips when every scope
+    had a validation of its own (issue 15). A policy's acknowledgements are recorded as they were then: the
+    scopes holding it outermost first (the order the tree is validated in), each scope's in the order registered.
     """
 
-    def __init__(self, scope: IConstruct, rules: Sequence[Rule], extra: dict[str, str]) -> None:
-        self._scope = scope
-        self._rules = [(re.compile(pattern), reason) for pattern, reason in rules]
-        self._extra = extra
+    def __init__(self) -> None:
+        #: jsii ref of a scope -> (the scope, its ``(rules, extra)`` registrations in order)
+        self._scopes: dict[str, tuple[IConstruct, list[_Registration]]] = {}
+        #: jsii ref of a policy -> the ``(rule id, reason)`` pairs acknowledged on it (a second synthesis adds only new ones)
+        self._acknowledged: dict[str, set[tuple[str, str]]] = {}
+
+    def add(self, scope: IConstruct, rules: Sequence[Rule], extra: Mapping[str, str]) -> None:
+        compiled = [(re.compile(pattern), reason) for pattern, reason in rules]
+        self._scopes.setdefault(_ref(scope), (scope, []))[1].append((compiled, dict(extra)))
 
     def validate(self) -> list[str]:
-        for node in self._scope.node.find_all()[1:]:  # pre-order: the scope itself first, then what is below it
-            if isinstance(node, (iam.CfnPolicy, iam.CfnManagedPolicy)):
-                _acknowledge_wildcards(node, self._rules, self._extra)
+        # jsii ref of a policy -> (the policy, [(size of the scope's subtree, registrations of the scope)])
+        policies: dict[str, tuple[IConstruct, list[tuple[int, list[_Registration]]]]] = {}
+        for scope, registrations in self._scopes.values():
+            below = scope.node.find_all()[1:]  # what is below the scope, in pre-order
+            for node in below:
+                if isinstance(node, (iam.CfnPolicy, iam.CfnManagedPolicy)):
+                    policies.setdefault(_ref(node), (node, []))[1].append((len(below), registrations))
+        for ref, (policy, scopes) in policies.items():
+            document = Stack.of(policy).resolve(policy.policy_document)  # type: ignore[attr-defined]
+            findings = wildcard_findings(document or {})
+            done = self._acknowledged.setdefault(ref, set())
+            pairs: list[tuple[str, str]] = []
+            # The scopes holding one policy are its ancestors: the one with more below it is further out.
+            for _, registrations in sorted(scopes, key=lambda scope: -scope[0]):
+                for rules, extra in registrations:
+                    candidates = list(extra.items())
+                    for finding in findings:
+                        reason = next((text for pattern, text in rules if pattern.fullmatch(finding)), None)
+                        if reason is not None:
+                            candidates.append((f"AwsSolutions-IAM5[{finding}]", reason))
+                    for pair in candidates:
+                        if pair not in done:
+                            done.add(pair)
+                            pairs.append(pair)
+            _acknowledge(policy, pairs)
         return []
+
+
+def _ref(construct: Any) -> str:
+    """The jsii kernel's id of an object: stable for its lifetime, unlike the Python proxy of an object made in
+    JavaScript (a new proxy each time it crosses), and never reused by the kernel."""
+    return construct.__jsii_ref__.ref
+
+
+#: jsii ref of a Stage -> its acknowledgements (one validation each).
+_REGISTRIES: dict[str, _PolicyAcknowledgements] = {}
+#: ``(jsii ref of a principal, rules)`` already registered by :func:`acknowledge_grant`.
+_GRANTS: set[tuple[str, tuple[Rule, ...]]] = set()
+
+
+def _registry(scope: IConstruct) -> _PolicyAcknowledgements:
+    """The acknowledgements of the Stage that synthesizes ``scope``, created with its validation on first use."""
+    stage = Stage.of(scope)
+    if stage is None:  # the scope is an App (or the root of a tree without one)
+        stage = scope.node.root
+    key = _ref(stage)
+    registry = _REGISTRIES.get(key)
+    if registry is None:
+        registry = _REGISTRIES[key] = _PolicyAcknowledgements()
+        stage.node.add_validation(registry)
+    return registry
 
 
 def acknowledge_policies(
@@ -202,7 +251,8 @@ def acknowledge_policies(
     """At synthesis, acknowledge on every IAM policy under ``scope`` the wildcard findings matching ``rules``.
 
     Policies created or filled after this call (later grants) are included. The first rule whose pattern
-    matches a finding in full gives its reason; unmatched wildcards remain cdk-nag findings.
+    matches a finding in full gives its reason; unmatched wildcards remain cdk-nag findings. When several calls
+    cover one policy, the first reason registered for a finding is the one recorded.
 
     Example::
 
@@ -228,8 +278,11 @@ def acknowledge_policies(
             ``Resource::<resource as cdk-nag renders it>``.
         extra: other rule ids acknowledged on each of these policies (e.g. ``NIST.800.53.R5-IAMNoInlinePolicy``).
             Default: none.
+
+    Raises:
+        re.error: a pattern is not a regular expression.
     """
-    scope.node.add_validation(_AcknowledgePolicies(scope, rules, dict(extra or {})))
+    _registry(scope).add(scope, rules, extra or {})
 
 
 # ------------------------------------------------------------------------------ grants to the user's principals
@@ -257,22 +310,15 @@ def acknowledge_grant(grantee: Any, rules: Sequence[Rule] = ()) -> None:
         rules: ``(pattern, reason)`` of the wildcards this grant writes (see :func:`acknowledge_policies`).
     """
     principal = getattr(grantee, "grant_principal", grantee)
+    ref = getattr(principal, "__jsii_ref__", None)
+    mark = (ref.ref if ref is not None else str(id(principal)), tuple(rules))
+    if mark in _GRANTS:  # one registration per principal and rule set, however many grants
+        return
     node = getattr(principal, "node", None)
     if node is None:
         return
-    # One validation per principal and rule set, remembered on the app (imported principals take no attributes).
-    app = node.root
-    done: set[tuple[str, tuple[Rule, ...]]] | None = getattr(app, "_meshworks_acknowledged_grants", None)
-    if done is None:
-        done = set()
-        # A root not made in Python takes no attribute: then every call acknowledges (duplicates are harmless).
-        with contextlib.suppress(AttributeError):
-            app._meshworks_acknowledged_grants = done
-    mark = (node.path, tuple(rules))
-    if mark in done:
-        return
-    done.add(mark)
-    node.add_validation(_AcknowledgePolicies(principal, rules, dict([GRANTEE_INLINE_POLICY])))  # acknowledge_policies
+    _GRANTS.add(mark)
+    _registry(principal).add(principal, rules, dict([GRANTEE_INLINE_POLICY]))
 
 
 def add_policy_checks(scope: IConstruct) -> None:

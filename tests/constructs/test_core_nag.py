@@ -189,7 +189,7 @@ def test_acknowledging_many_rules_on_one_resource_is_one_call() -> None:
     assert entries == [{f"AwsSolutions::{rule}": reason} for rule, reason in reasons.items()]  # one entry each, in order
 
 
-def test_acknowledging_policies_calls_back_once_per_scope_not_per_construct(tmp_path: Path) -> None:
+def test_acknowledging_policies_calls_back_once_per_stage_not_per_construct(tmp_path: Path) -> None:
     app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
     stack = Stack(app, "Cost")
     scope = Construct(stack, "Team")
@@ -198,11 +198,69 @@ def test_acknowledging_policies_calls_back_once_per_scope_not_per_construct(tmp_
     role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     role.add_to_policy(iam.PolicyStatement(actions=["sqs:Send*"], resources=["*"]))
     acknowledge_policies(scope, [(r"Action::sqs:Send\*", "The team's queues are named at run time by its jobs.")])
+    acknowledge_policies(stack, [(r"Action::sqs:Send\*", "The team's queues are named at run time by its jobs.")])
     with round_trips() as trips:
         app.synth()
-    # one callback for the scope's validation; an aspect called back once per construct below the scope (33)
+    # one callback for the Stage's validation; an aspect called back once per construct below the scope (33)
     assert trips["_CompleteRequest"] <= 2, trips
     policy = role.node.find_child("DefaultPolicy").node.default_child
     acknowledged = [entry.data for entry in policy.node.metadata if entry.type == "aws:cdk:acknowledged-rules"]
     assert acknowledged == [{"AwsSolutions::AwsSolutions-IAM5[Action::sqs:Send*]":
-                             "The team's queues are named at run time by its jobs."}]
+                             "The team's queues are named at run time by its jobs."}]  # the same pair once
+
+
+def _policy_app(tmp_path: Path, scopes: int) -> tuple[App, iam.Role]:
+    """A role whose policy is held by ``scopes`` nested scopes, each acknowledging its wildcard."""
+    app = App(outdir=str(tmp_path / str(scopes)), builtin_cloud_formation_validation=False)
+    scope: Construct = Stack(app, "Cost")
+    chain = []
+    for index in range(scopes):
+        scope = Construct(scope, f"Level{index}")
+        chain.append(scope)
+    role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(actions=["sqs:Send*"], resources=["*"]))
+    for index, level in enumerate(reversed(chain)):  # registered innermost first
+        acknowledge_policies(level, [(r"Action::sqs:Send\*", f"Reason of level {len(chain) - 1 - index}, long enough.")])
+    return app, role
+
+
+def test_a_policy_held_by_many_scopes_is_resolved_and_acknowledged_once(tmp_path: Path) -> None:
+    costs = {}
+    for scopes in (1, 12):
+        app, role = _policy_app(tmp_path, scopes)
+        with round_trips() as trips:
+            app.synth()
+        costs[scopes] = trips
+    # each further scope costs its own listing (node + find_all), never the policy's resolve and acknowledgement:
+    # before, each (scope, policy) pair was one more callback and five more round trips
+    assert sum(costs[12].values()) - sum(costs[1].values()) <= 2 * 11, costs
+    assert costs[12]["_CompleteRequest"] == costs[1]["_CompleteRequest"], costs
+
+
+def test_reasons_of_several_scopes_are_kept_outermost_first(tmp_path: Path) -> None:
+    app, role = _policy_app(tmp_path, 3)
+    app.synth()
+    policy = role.node.find_child("DefaultPolicy").node.default_child
+    reasons = [
+        reason
+        for entry in policy.node.metadata
+        if entry.type == "aws:cdk:acknowledged-rules"
+        for reason in entry.data.values()
+    ]
+    # the order the tree is validated in (outer scope first), as when each scope had a validation of its own
+    assert reasons == [f"Reason of level {index}, long enough." for index in range(3)]
+
+
+def test_grants_inside_a_nested_stage_are_acknowledged(tmp_path: Path) -> None:
+    from aws_cdk import Stage
+
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    stage = Stage(app, "Prod")
+    stack = Stack(stage, "Jobs")
+    function = PlatformFunction(
+        stack, "Fn", package="mesh_notifier", handler="mesh_notifier.handler.main", encryption_key=PlatformKey(stack, "Key")
+    )
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()  # raises on any finding: the function's own wildcards are acknowledged inside the Stage too
+    policy = function.role.node.find_child("DefaultPolicy").node.default_child
+    assert any(entry.type == "aws:cdk:acknowledged-rules" for entry in policy.node.metadata)

@@ -275,3 +275,15 @@ def test_section_or_boolean_mistake_names_the_fix_not_pydantic(key: str, value: 
         config_from_context({**DEFAULT_CONTEXT, key: value})
     assert message in str(caught.value)
     assert "Input should be" not in str(caught.value) and "instance of" not in str(caught.value)
+
+
+def test_known_regions_are_botocores_endpoint_data() -> None:
+    """The file read directly holds what botocore's own loader returns (every partition's regions)."""
+    from botocore.loaders import Loader
+
+    from meshworks.stacks.config import known_regions
+
+    data = Loader().load_data("endpoints")
+    expected = {region for partition in data["partitions"] for region in partition["regions"]}
+    assert known_regions() == expected
+    assert {"eu-west-1", "us-gov-west-1", "cn-north-1"} <= known_regions()

@@ -86,3 +86,19 @@ def test_synth_passes_the_context_overrides(target: str) -> None:
     """`make synth CONTEXT='-c …'` synthesizes with the overrides (it ignored them: the user saw the default app)."""
     words = _cdk_line(_dry_run(target, "CONTEXT=-c meshworks.orchestration.pipelines.enabled=false"))
     assert words[words.index("meshworks.orchestration.pipelines.enabled=false") - 1] == "-c"
+
+
+def test_make_writes_the_bytecode_cache_even_where_the_environment_forbids_it() -> None:
+    """CI machines set PYTHONDONTWRITEBYTECODE: without pycs every synth recompiles the package (~0.1 s)."""
+    import os
+
+    probe = subprocess.run(
+        ["make", "-s", "--eval", "probe:\n\t@echo \"[$${PYTHONDONTWRITEBYTECODE-unset}]\"", "probe"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip() == "[unset]"

@@ -14,11 +14,11 @@ from meshworks.constructs.core.rendered_resources import RenderedResourcesSynthe
 from meshworks.constructs.mesh.data_product import SharingMode
 from meshworks.constructs.mesh.data_product_catalog import ROLE_ARN_ALLOWANCE, DataProductCatalog, ShardPlan
 
+from .creation_stacks import skip_creation_stack_traces
+
 #: Children a DataProductStack has at validation: its catalog and what `cdk synth` adds (CDKMetadata
 #: with version reporting on, the bootstrap-version parameter and rule), all within TEMPLATE_BASE_BYTES.
 CDK_CHILDREN = frozenset({"Products", "CDKMetadata", "BootstrapVersion", "CheckBootstrapVersion"})
-#: aws-cdk-lib's context key (``cx_api.DISABLE_CREATION_STACK_TRACES``, not exported to Python).
-DISABLE_CREATION_STACK_TRACES = "aws:cdk:disable-creation-stack-traces"
 #: Bytes a resource adds to the written template besides its properties (logical id, Type,
 #: DeletionPolicy, DependsOn, aws:cdk:path metadata and the one-space indentation CDK writes).
 RESOURCE_OVERHEAD_BYTES = 600
@@ -148,9 +148,7 @@ class DataProductStack(Stack):
             kwargs["synthesizer"] = RenderedResourcesSynthesizer()
         super().__init__(scope, construct_id, **kwargs)
         synthesizer = self.synthesizer
-        # A resource's creation stack (its .metadata.json entry) is the jsii kernel's JavaScript frames in a Python
-        # app ("no user code"): capturing it cost ~10 % of building a shard. `cdk synth --debug` still records it.
-        self.node.set_context(DISABLE_CREATION_STACK_TRACES, True)
+        skip_creation_stack_traces(self)  # capturing them cost ~10 % of building a shard
         self.plan = plan
         self.catalog = DataProductCatalog(
             self,

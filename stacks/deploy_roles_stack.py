@@ -9,6 +9,7 @@ from constructs import Construct
 from meshworks.constructs.deploy import GitHubDeployRole
 
 from .config import PlatformConfig
+from .creation_stacks import skip_creation_stack_traces
 
 
 class DeployRolesStack(Stack):
@@ -17,6 +18,7 @@ class DeployRolesStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         settings = config.deploy_roles
         envs = config.environments
         targets = [(e.account, e.region) for e in (envs.hub, envs.compute, *envs.consumers)]

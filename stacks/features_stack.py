@@ -31,6 +31,7 @@ from meshworks.constructs.spark.emr_serverless_application import EmrServerlessA
 from meshworks.constructs.storage.data_lake_storage import Zone
 
 from .config import ConfigError, KeyspacesMigrationConfig, PlatformConfig
+from .creation_stacks import skip_creation_stack_traces
 from .foundation_stack import FoundationStack, network_props
 from .ingestion_stack import curated_bucket_name
 
@@ -129,6 +130,7 @@ class FeaturesStack(Stack):
         foundation: FoundationStack | None = None, vpc: ec2.IVpc | None = None, **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         settings = config.feature_store
         if foundation is not None and settings.offline_store and settings.feature_job.enabled:
             # the job's application uses the foundation's VPC: its zones are pinned first (no context lookup)

@@ -11,6 +11,7 @@ from meshworks.constructs.network.platform_vpc import PlatformVpc
 from meshworks.constructs.storage.data_lake_storage import DataLakeStorage
 
 from .config import NetworkConfig, PlatformConfig
+from .creation_stacks import skip_creation_stack_traces
 
 
 class FoundationStack(Stack):
@@ -22,6 +23,7 @@ class FoundationStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         env = config.environments.compute
         props = network_props(config.network, env.region)
         pin_availability_zones(self, props["availability_zones"])

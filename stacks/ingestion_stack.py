@@ -22,6 +22,7 @@ from meshworks.constructs.ingestion.dataset_loader import DatasetError, LoadedDa
 from meshworks.constructs.mesh.loader import LoadedContract
 
 from .config import ConfigError, PlatformConfig
+from .creation_stacks import skip_creation_stack_traces
 
 #: Resources one dataset adds at most: stream, or rule with its role and policy; delivery stream, log group and stream,
 #: 3 roles and policies, security configuration, job, trigger, crawler or table (14 for the example, 16 for EventBridge).
@@ -116,6 +117,7 @@ class IngestionStack(Stack):
         from meshworks.constructs.storage.data_lake_storage import Zone
 
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         lake, key = foundation.lake, foundation.key
         self.raw_database = glue.Database(
             self, "RawDatabase", database_name=f"{config.prefix.replace('-', '_')}_raw",

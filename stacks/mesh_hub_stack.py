@@ -28,6 +28,7 @@ from meshworks.constructs.mesh.mesh_hub import MeshHub
 from meshworks.constructs.mesh.spoke_product import SpokeProduct
 
 from .config import ConfigError, MeshConfig, PlatformConfig
+from .creation_stacks import skip_creation_stack_traces
 
 
 class MeshHubStack(Stack):
@@ -43,6 +44,7 @@ class MeshHubStack(Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         mesh = config.mesh
         # Trust comes from the configuration only: the domain map gives the domains, their producer
         # accounts, the folders the data-access role reads and their keys; the contracts were reviewed

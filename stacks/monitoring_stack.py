@@ -20,6 +20,7 @@ from meshworks.constructs.mesh.mesh_hub import role_names
 from meshworks.constructs.monitoring import JobEventForwarder, JobFailureAlerts, PlatformDashboard, SloMonitor
 
 from .config import PlatformConfig
+from .creation_stacks import skip_creation_stack_traces
 
 
 class MonitoringStack(Stack):
@@ -35,6 +36,7 @@ class MonitoringStack(Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         settings = config.monitoring
         prefix = config.prefix
         self.key = PlatformKey(self, "Key", alias=f"alias/{prefix}/monitoring", description="meshworks monitoring key")
@@ -84,6 +86,7 @@ class JobEventForwarderStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         hub = config.environments.hub
         self.forwarder = JobEventForwarder(
             self,

@@ -25,6 +25,7 @@ from meshworks.constructs.spark.job_rollout import JobRollout
 from meshworks.constructs.storage import SecureBucket
 
 from .config import PipelineSourceConfig, PlatformConfig
+from .creation_stacks import skip_creation_stack_traces
 from .foundation_stack import FoundationStack
 
 
@@ -43,6 +44,7 @@ class OrchestrationStack(Stack):
         self, scope: Construct, construct_id: str, *, config: PlatformConfig, foundation: FoundationStack, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         settings = config.orchestration
         self.airflow = AirflowEnvironment(
             self,

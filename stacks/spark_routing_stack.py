@@ -21,6 +21,8 @@ from meshworks.constructs.mesh.data_product_catalog import shard_index
 from meshworks.constructs.spark.job_rollout import JobRollout
 from meshworks.constructs.spark.models import JobCatalog
 
+from .creation_stacks import skip_creation_stack_traces
+
 #: Resources one routing stack may hold (CloudFormation: 500; room for CDK's metadata).
 MAX_ROUTING_PARAMETERS = 450
 #: Template bytes one routing stack may reach (CloudFormation: 1 MB): a job's routing value is up to 4 KB,
@@ -96,5 +98,6 @@ class SparkRoutingStack(Stack):
         self, scope: Construct, construct_id: str, *, catalog: JobCatalog, prefix: str, shard: RoutingShard, **kwargs
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         self.shard = shard
         self.rollout = JobRollout(self, "Routing", catalog=catalog, name_prefix=prefix, jobs=shard.jobs, index=False)

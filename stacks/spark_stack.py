@@ -21,6 +21,7 @@ from meshworks.constructs.storage.access_logs_bucket import AccessLogsBucket
 from meshworks.constructs.storage.secure_bucket import SecureBucket
 
 from .config import PlatformConfig
+from .creation_stacks import skip_creation_stack_traces
 from .foundation_stack import FoundationStack, network_props
 
 
@@ -37,6 +38,7 @@ class SparkStack(Stack):
         self, scope: Construct, construct_id: str, *, config: PlatformConfig, foundation: FoundationStack, **kwargs
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         Annotations.of(self).acknowledge_warning(
             "@aws-cdk/core:crossStackReferencesDefaultStrong",
             "Strong references are intended: the foundation cannot drop the VPC, subnets or lake while Spark uses them.",

@@ -9,6 +9,8 @@ from constructs import Construct
 
 from meshworks.constructs.mesh.share_acceptor import ShareAcceptor
 
+from .creation_stacks import skip_creation_stack_traces
+
 
 class SpokeStack(Stack):
     """Composes a ``ShareAcceptor`` trusting ``hub_account_id`` and granting ``local_principal_arns``."""
@@ -25,6 +27,7 @@ class SpokeStack(Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        skip_creation_stack_traces(self)
         self.acceptor = ShareAcceptor(
             self,
             "ShareAcceptor",

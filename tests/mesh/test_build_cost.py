@@ -93,7 +93,8 @@ def test_a_product_costs_one_round_trip_per_resource_and_dependency(mode: Sharin
 
 def test_product_shards_record_no_creation_stacks() -> None:
     """In a Python app a resource's creation stack is jsii's own JavaScript frames ("no user code"); product
-    shards skip capturing it (10 % of building a shard). Other stacks keep CDK's default."""
+    shards skip capturing it (10 % of building a shard), as the platform's other stacks do
+    (tests/test_creation_stacks.py). A user's own stack keeps CDK's default."""
     contracts = [make_contract(name=f"product_{i}", consumers=POOL[:2]) for i in range(3)]
     lock = ShardLock.place(contracts, sharing_mode=SharingMode.LF_TAGS)
     (plan,) = [p for p in plan_shards(contracts, lock=lock) if not p.is_consumer_shard]

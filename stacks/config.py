@@ -80,15 +80,19 @@ class FieldProblem(ValueError):
 def known_regions() -> frozenset[str]:
     """Every region in botocore's offline endpoint data (all partitions).
 
-    Read as the file botocore ships (``botocore/data/endpoints.json``, what ``Loader().load_data("endpoints")``
-    returns): importing ``botocore.loaders`` for it cost more than the read (0.06 s of every synth, issue 15).
+    What ``botocore.loaders.Loader().load_data("endpoints")`` returns. Read directly from the file botocore ships
+    (``botocore/data/endpoints.json``) where that is the file the Loader would pick: importing ``botocore.loaders``
+    cost more than the read (0.06 s of every synth, issue 15). Where the user keeps their own endpoint data in
+    ``~/.aws/models/`` (the Loader's ``CUSTOMER_DATA_PATH``, searched first), or botocore ships its data
+    differently, the Loader itself reads it.
     """
     import botocore
 
     path = Path(botocore.__file__).parent / "data" / "endpoints.json"
-    if path.is_file():
+    customer = Path.home() / ".aws" / "models"
+    if path.is_file() and not any(customer.glob("endpoints.json*")):
         data = json.loads(path.read_text(encoding="utf-8"))
-    else:  # a botocore that ships its data differently
+    else:
         from botocore.loaders import Loader
 
         data = Loader().load_data("endpoints")

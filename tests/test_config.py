@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -287,3 +288,33 @@ def test_known_regions_are_botocores_endpoint_data() -> None:
     expected = {region for partition in data["partitions"] for region in partition["regions"]}
     assert known_regions() == expected
     assert {"eu-west-1", "us-gov-west-1", "cn-north-1"} <= known_regions()
+
+
+def test_known_regions_include_the_users_own_endpoint_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's Loader reads ``~/.aws/models/endpoints.json`` before its own: a region a user added there is known."""
+    import botocore
+    from botocore.loaders import Loader
+
+    from meshworks.stacks.config import known_regions
+
+    data = json.loads((Path(botocore.__file__).parent / "data" / "endpoints.json").read_text())
+    data["partitions"][0]["regions"]["xx-newregion-1"] = {"description": "added by the user"}
+    models = tmp_path / ".aws" / "models"
+    models.mkdir(parents=True)
+    (models / "endpoints.json").write_text(json.dumps(data))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(Loader, "CUSTOMER_DATA_PATH", str(models))  # computed when botocore was imported
+    shared_init = Loader.__init__  # tests/conftest.py shares one model cache between loaders: not this one's
+
+    def init(self: Loader, *args: object, **kwargs: object) -> None:
+        shared_init(self, *args, **kwargs)
+        self._cache = {}
+
+    monkeypatch.setattr(Loader, "__init__", init)
+    known_regions.cache_clear()
+    try:
+        assert "xx-newregion-1" in known_regions()
+        config = config_from_context(_with("environments.hub.region", "xx-newregion-1"))
+        assert config.environments.hub.region == "xx-newregion-1"
+    finally:
+        known_regions.cache_clear()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
-import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_sqs as sqs
 
+from meshworks.stacks.config import config_from_context
 from meshworks.stacks.creation_stacks import skip_creation_stack_traces
-from tests.harness import SynthesizedPlatform
+from meshworks.stacks.deploy_roles_stack import DeployRolesStack
+from tests.harness import ROOT, SynthesizedPlatform
 
 
 def _creation_stacks(platform: SynthesizedPlatform) -> dict[str, int]:
@@ -47,10 +50,32 @@ def test_skipping_creation_stacks_leaves_the_template_as_it_was() -> None:
     assert template(skip=True) == template(skip=False)
 
 
-def test_it_must_come_before_the_stacks_first_child() -> None:
-    stack = Stack(App(builtin_cloud_formation_validation=False), "S")
-    from aws_cdk import aws_sqs as sqs
+def test_the_opt_in_deploy_roles_stack_records_only_its_own(tmp_path: Path) -> None:
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    config = config_from_context(
+        {**context, "meshworks.deploy_roles.enabled": "true", "meshworks.deploy_roles.repository": "acme/data"}
+    )
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    stack = DeployRolesStack(app, "DeployRoles", config=config)
+    recorded = [
+        child.node.path
+        for child in stack.node.find_all()
+        if any(entry.type == "aws:cdk:creationStack" for entry in child.node.metadata)
+    ]
+    assert recorded == [stack.node.path]
 
-    sqs.Queue(stack, "Queue")
-    with pytest.raises(RuntimeError, match="children"):
-        skip_creation_stack_traces(stack)
+
+def test_every_stack_class_skips_them_first() -> None:
+    """A new stack class in stacks/ calls skip_creation_stack_traces(self) right after Stack.__init__ (the
+    reference app's stacks are checked on the synthesized assembly above; this covers the opt-in ones too)."""
+    missing = []
+    for path in sorted((ROOT / "stacks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ClassDef) and any(getattr(b, "id", None) == "Stack" for b in node.bases)):
+                continue
+            (init,) = [f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"]
+            calls = [ast.unparse(statement) for statement in init.body if isinstance(statement, ast.Expr)]
+            super_call = next(i for i, c in enumerate(calls) if c.startswith("super().__init__("))
+            if calls[super_call + 1 : super_call + 2] != ["skip_creation_stack_traces(self)"]:
+                missing.append(f"{path.name}: {node.name}")
+    assert missing == []

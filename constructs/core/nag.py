@@ -233,8 +233,12 @@ _GRANTS: set[tuple[str, tuple[Rule, ...]]] = set()
 
 
 def _registry(scope: IConstruct) -> _PolicyAcknowledgements:
-    """The acknowledgements of the Stage that synthesizes ``scope``, created with its validation on first use."""
-    stage = Stage.of(scope)
+    """The acknowledgements of the Stage that synthesizes ``scope``, created with its validation on first use.
+
+    A Stage (or App) given as ``scope`` is its own: ``Stage.of`` would name its parent, whose validation runs only
+    after the nested Stage's assembly is written, so that assembly's metadata would lack the acknowledgements.
+    """
+    stage = scope if isinstance(scope, Stage) else Stage.of(scope)
     if stage is None:  # the scope is an App (or the root of a tree without one)
         stage = scope.node.root
     key = _ref(stage)
@@ -252,7 +256,8 @@ def acknowledge_policies(
 
     Policies created or filled after this call (later grants) are included. The first rule whose pattern
     matches a finding in full gives its reason; unmatched wildcards remain cdk-nag findings. When several calls
-    cover one policy, the first reason registered for a finding is the one recorded.
+    cover one policy, every call's reason is kept in the policy's metadata, the outermost scope's first (in call
+    order within one scope; an identical reason once), and cdk-nag's report gives the last of them.
 
     Example::
 

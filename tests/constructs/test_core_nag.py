@@ -264,3 +264,22 @@ def test_grants_inside_a_nested_stage_are_acknowledged(tmp_path: Path) -> None:
     app.synth()  # raises on any finding: the function's own wildcards are acknowledged inside the Stage too
     policy = function.role.node.find_child("DefaultPolicy").node.default_child
     assert any(entry.type == "aws:cdk:acknowledged-rules" for entry in policy.node.metadata)
+
+
+def test_a_stage_acknowledging_on_itself_writes_them_into_its_own_assembly(tmp_path: Path) -> None:
+    """A user's Stage calling ``acknowledge_policies(self, ...)``: the records are in that Stage's cloud assembly
+    (written when the Stage synthesizes, before its parent's validations run), as each scope's own validation did."""
+    from aws_cdk import Stage
+
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    stage = Stage(app, "Prod")
+    role = iam.Role(Stack(stage, "Jobs"), "Role", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(actions=["sqs:Send*"], resources=["arn:aws:sqs:eu-west-1:111111111111:q"]))
+    acknowledge_policies(stage, [(r"Action::sqs:Send\*", "Queues are named at run time by the jobs.")])
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()
+    (metadata_file,) = (tmp_path / "assembly-Prod").glob("*.metadata.json")
+    entries = [entry for entries in json.loads(metadata_file.read_text()).values() for entry in entries]
+    assert [entry["data"] for entry in entries if entry["type"] == "aws:cdk:acknowledged-rules"] == [
+        {"AwsSolutions::AwsSolutions-IAM5[Action::sqs:Send*]": "Queues are named at run time by the jobs."}
+    ]

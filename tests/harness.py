@@ -14,6 +14,7 @@ from aws_cdk.assertions import Template
 
 from meshworks.stacks.config import PlatformConfig, load_cdk_json
 from meshworks.stacks.platform import build_platform
+from tests.jsii_calls import round_trips
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,7 @@ class SynthesizedPlatform:
     findings: list[NagFinding] = field(default_factory=list)
     synth_error: str | None = None
     deprecations: list[str] = field(default_factory=list)  # DeprecationWarnings raised while building the app
+    round_trips: dict[str, int] = field(default_factory=dict)  # jsii requests of build + synth, by request type
 
     def template(self, artifact_id: str) -> Template:
         """An assertions ``Template`` of one stack (artifact id, e.g. ``"Foundation"``)."""
@@ -73,20 +75,22 @@ def synthesize_platform(outdir: Path, context: dict[str, Any] | None = None) -> 
     cdk_json = json.loads((ROOT / "cdk.json").read_text())
     app_context = {**cdk_json["context"], **(context or {})}
     config = load_cdk_json(ROOT / "cdk.json")
-    app = App(outdir=str(outdir), context=app_context, builtin_cloud_formation_validation=False)
-    with warnings.catch_warnings(record=True) as caught:  # tests/test_deprecations.py reads the deprecations
-        warnings.simplefilter("always", DeprecationWarning)
-        build_platform(app, config, policy_checks=True)
-    result = SynthesizedPlatform(config=config, outdir=outdir)
+    with round_trips() as trips:  # tests/test_synth_cost.py reads the count
+        app = App(outdir=str(outdir), context=app_context, builtin_cloud_formation_validation=False)
+        with warnings.catch_warnings(record=True) as caught:  # tests/test_deprecations.py reads the deprecations
+            warnings.simplefilter("always", DeprecationWarning)
+            build_platform(app, config, policy_checks=True)
+        result = SynthesizedPlatform(config=config, outdir=outdir)
+        try:
+            app.synth()
+        except RuntimeError as error:  # cdk-nag findings interrupt synth; the templates are written anyway
+            result.synth_error = str(error).splitlines()[0]
+    result.round_trips = dict(trips)
     for warning in caught:
         if issubclass(warning.category, DeprecationWarning):
             result.deprecations.append(f"{warning.filename}:{warning.lineno}: {warning.message}")
         else:  # any other warning is shown as before
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    try:
-        app.synth()
-    except RuntimeError as error:  # cdk-nag findings interrupt synth; the templates are written anyway
-        result.synth_error = str(error).splitlines()[0]
     return _read_assembly(result)
 
 
@@ -119,5 +123,6 @@ def synthesize_platform_once(outdir: Path) -> SynthesizedPlatform:
             result = SynthesizedPlatform(config=load_cdk_json(ROOT / "cdk.json"), outdir=outdir, **state)
             return _read_assembly(result)
         result = synthesize_platform(outdir)
-        done.write_text(json.dumps({"synth_error": result.synth_error, "deprecations": result.deprecations}))
+        state = {"synth_error": result.synth_error, "deprecations": result.deprecations, "round_trips": result.round_trips}
+        done.write_text(json.dumps(state))
         return result

@@ -29,7 +29,7 @@ from meshworks.constructs.core.nag import (
     flatten,
     wildcard_findings,
 )
-from tests.mesh.test_build_cost import round_trips
+from tests.jsii_calls import round_trips
 
 Report = dict[str, list[tuple[str, str, str]]]  # "violations" / "suppressed" -> (rule, construct path, reason)
 

@@ -10,38 +10,19 @@ resources): 96 per product in the benchmark's mesh, against 19 now.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from aws_cdk import Aws, Token
-from jsii._kernel.providers import process
 
 from meshworks.constructs.core.inputs import account_ids, bucket_names, kms_key_arns, role_arns
 from meshworks.constructs.mesh.data_product import DataProduct, SharingMode
 from meshworks.constructs.mesh.data_product_catalog import DataProductCatalog, ShardLock, plan_shards
 from meshworks.stacks.data_product_stack import DataProductStack
+from tests.jsii_calls import round_trips
 from tests.mesh.mesh_fixtures import ENV, HUB, make_contract, new_stack
 
 ROLE = "arn:aws:iam::111111111111:role/acme-lf-data-access"
 NOTIFIER = "arn:aws:iam::111111111111:role/acme-notifier"
 POOL = [f"{700000000000 + i}" for i in range(60)]
-
-
-@contextmanager
-def round_trips() -> Iterator[Counter]:
-    """Count the requests Python sends to the jsii kernel (by request type) inside the block."""
-    counter: Counter = Counter()
-    original = process._NodeProcess.send
-
-    def send(self, request, response_type):  # noqa: ANN001, ANN202 - jsii's private signature
-        counter[type(request).__name__] += 1
-        return original(self, request, response_type)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(process._NodeProcess, "send", send)
-        yield counter
 
 
 def test_literal_inputs_are_checked_without_a_round_trip() -> None:

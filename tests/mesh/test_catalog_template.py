@@ -21,8 +21,8 @@ from meshworks.constructs.core.rendered_resources import RenderedResourcesSynthe
 from meshworks.constructs.mesh.data_product import RETAIN_LEGACY_TAG_ASSOCIATION, SharingMode
 from meshworks.constructs.mesh.data_product_catalog import DataProductCatalog, ShardLock, plan_shards
 from meshworks.stacks.data_product_stack import DataProductStack
+from tests.jsii_calls import round_trips
 from tests.mesh.mesh_fixtures import HUB, make_contract
-from tests.mesh.test_build_cost import round_trips
 
 ROLE = "arn:aws:iam::111111111111:role/acme-lf-data-access"
 NOTIFIERS = ["arn:aws:iam::111111111111:role/acme-notifier", "arn:aws:iam::111111111111:role/acme-backfill"]

@@ -17,6 +17,7 @@ import difflib
 import functools
 import ipaddress
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -80,22 +81,27 @@ class FieldProblem(ValueError):
 def known_regions() -> frozenset[str]:
     """Every region in botocore's offline endpoint data (all partitions).
 
-    What ``botocore.loaders.Loader().load_data("endpoints")`` returns. Read directly from the file botocore ships
+    What a botocore session's loader returns for ``"endpoints"``. Read directly from the file botocore ships
     (``botocore/data/endpoints.json``) where that is the file the Loader would pick: importing ``botocore.loaders``
     cost more than the read (0.06 s of every synth, issue 15). Where the user keeps their own endpoint data in
-    ``~/.aws/models/`` (the Loader's ``CUSTOMER_DATA_PATH``, searched first), or botocore ships its data
-    differently, the Loader itself reads it.
+    ``~/.aws/models/`` (the Loader's ``CUSTOMER_DATA_PATH``) or in ``AWS_DATA_PATH`` (searched first by a botocore
+    session's loader), or botocore ships its data differently, the Loader itself reads it.
     """
     import botocore
 
     path = Path(botocore.__file__).parent / "data" / "endpoints.json"
-    customer = Path.home() / ".aws" / "models"
-    if path.is_file() and not any(customer.glob("endpoints.json*")):
+    customer = Path(os.path.expanduser("~")) / ".aws" / "models"  # as botocore finds it: never raises
+    extra = [os.path.expanduser(os.path.expandvars(p)) for p in os.environ.get("AWS_DATA_PATH", "").split(os.pathsep) if p]
+    try:
+        own_data = bool(extra) or any(customer.glob("endpoints.json*"))
+    except OSError:  # a home this process may not read (HOME=/root under another user): the Loader copes
+        own_data = True
+    if path.is_file() and not own_data:
         data = json.loads(path.read_text(encoding="utf-8"))
     else:
         from botocore.loaders import Loader
 
-        data = Loader().load_data("endpoints")
+        data = Loader(extra_search_paths=extra).load_data("endpoints")
     return frozenset(region for partition in data["partitions"] for region in partition["regions"])
 
 

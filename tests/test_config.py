@@ -290,8 +290,12 @@ def test_known_regions_are_botocores_endpoint_data() -> None:
     assert {"eu-west-1", "us-gov-west-1", "cn-north-1"} <= known_regions()
 
 
-def test_known_regions_include_the_users_own_endpoint_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore's Loader reads ``~/.aws/models/endpoints.json`` before its own: a region a user added there is known."""
+@pytest.mark.parametrize("where", ["home", "AWS_DATA_PATH"])
+def test_known_regions_include_the_users_own_endpoint_data(
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore reads ``~/.aws/models/endpoints.json`` and ``$AWS_DATA_PATH`` before its own: a region a user added
+    there is known."""
     import botocore
     from botocore.loaders import Loader
 
@@ -299,11 +303,15 @@ def test_known_regions_include_the_users_own_endpoint_data(tmp_path: Path, monke
 
     data = json.loads((Path(botocore.__file__).parent / "data" / "endpoints.json").read_text())
     data["partitions"][0]["regions"]["xx-newregion-1"] = {"description": "added by the user"}
-    models = tmp_path / ".aws" / "models"
+    models = tmp_path / ".aws" / "models" if where == "home" else tmp_path / "data"
     models.mkdir(parents=True)
     (models / "endpoints.json").write_text(json.dumps(data))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setattr(Loader, "CUSTOMER_DATA_PATH", str(models))  # computed when botocore was imported
+    if where == "home":
+        monkeypatch.setenv("HOME", str(tmp_path))
+    else:
+        monkeypatch.setenv("AWS_DATA_PATH", str(models))
+    if where == "home":
+        monkeypatch.setattr(Loader, "CUSTOMER_DATA_PATH", str(models))  # computed when botocore was imported
     shared_init = Loader.__init__  # tests/conftest.py shares one model cache between loaders: not this one's
 
     def init(self: Loader, *args: object, **kwargs: object) -> None:
@@ -316,5 +324,33 @@ def test_known_regions_include_the_users_own_endpoint_data(tmp_path: Path, monke
         assert "xx-newregion-1" in known_regions()
         config = config_from_context(_with("environments.hub.region", "xx-newregion-1"))
         assert config.environments.hub.region == "xx-newregion-1"
+    finally:
+        known_regions.cache_clear()
+
+
+@pytest.mark.parametrize("home", ["unknown", "unreadable"])
+def test_known_regions_survive_a_home_they_cannot_use(home: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No HOME and a user without a passwd entry, or a HOME this user may not enter (``HOME=/root`` under another
+    user): botocore's own data, no traceback (found by review: ``Path.home()`` and ``Path.glob`` raised)."""
+    import pwd
+
+    from meshworks.stacks.config import known_regions
+
+    if home == "unknown":
+        monkeypatch.delenv("HOME", raising=False)
+
+        def no_entry(uid: int) -> None:
+            raise KeyError(uid)
+
+        monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    else:
+
+        def denied(self: Path, pattern: str) -> None:
+            raise PermissionError(13, "Permission denied", str(self))
+
+        monkeypatch.setattr(Path, "glob", denied)
+    known_regions.cache_clear()
+    try:
+        assert {"eu-west-1", "us-gov-west-1", "cn-north-1"} <= known_regions()
     finally:
         known_regions.cache_clear()

@@ -179,13 +179,16 @@ class _PolicyAcknowledgements:
     cover 51 policies in 128 (scope, policy) pairs, each of which cost five jsii round trips when every scope
     had a validation of its own (issue 15). A policy's acknowledgements are recorded as they were then: the
     scopes holding it outermost first (the order the tree is validated in), each scope's in the order registered.
+
+    A nested Stage writes its assembly before the Stages around it are validated, so its validation also applies
+    what was registered there on scopes that hold it (an App-wide call, say), ahead of its own: the records are
+    in its assembly, outermost first. The outer Stage's validation then finds them done.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stage: IConstruct) -> None:
+        self._stage = stage
         #: jsii ref of a scope -> (the scope, its ``(rules, extra)`` registrations in order)
         self._scopes: dict[str, tuple[IConstruct, list[_Registration]]] = {}
-        #: jsii ref of a policy -> the ``(rule id, reason)`` pairs acknowledged on it (a second synthesis adds only new ones)
-        self._acknowledged: dict[str, set[tuple[str, str]]] = {}
 
     def add(self, scope: IConstruct, rules: Sequence[Rule], extra: Mapping[str, str]) -> None:
         compiled = [(re.compile(pattern), reason) for pattern, reason in rules]
@@ -194,18 +197,27 @@ class _PolicyAcknowledgements:
     def validate(self) -> list[str]:
         # jsii ref of a policy -> (the policy, [(size of the scope's subtree, registrations of the scope)])
         policies: dict[str, tuple[IConstruct, list[tuple[int, list[_Registration]]]]] = {}
+        # (size: the more below a scope, the further out; what below it this Stage acknowledges; registrations)
+        scopes: list[tuple[int, list[IConstruct], list[_Registration]]] = []
         for scope, registrations in self._scopes.values():
             below = scope.node.find_all()[1:]  # what is below the scope, in pre-order
+            scopes.append((len(below), below, registrations))
+        enclosing = self._enclosing_scopes()
+        if enclosing:  # they hold this whole Stage and more: further out than any scope in it, the shortest path first
+            below_stage = self._stage.node.find_all()[1:]
+            for path, registrations in enclosing:
+                scopes.append((_ENCLOSING - len(path), below_stage, registrations))
+        for size, below, registrations in scopes:
             for node in below:
                 if isinstance(node, (iam.CfnPolicy, iam.CfnManagedPolicy)):
-                    policies.setdefault(_ref(node), (node, []))[1].append((len(below), registrations))
-        for ref, (policy, scopes) in policies.items():
+                    policies.setdefault(_ref(node), (node, []))[1].append((size, registrations))
+        for ref, (policy, holders) in policies.items():
             document = Stack.of(policy).resolve(policy.policy_document)  # type: ignore[attr-defined]
             findings = wildcard_findings(document or {})
-            done = self._acknowledged.setdefault(ref, set())
+            done = _ACKNOWLEDGED.setdefault(ref, set())
             pairs: list[tuple[str, str]] = []
             # The scopes holding one policy are its ancestors: the one with more below it is further out.
-            for _, registrations in sorted(scopes, key=lambda scope: -scope[0]):
+            for _, registrations in sorted(holders, key=lambda holder: -holder[0]):
                 for rules, extra in registrations:
                     candidates = list(extra.items())
                     for finding in findings:
@@ -219,6 +231,23 @@ class _PolicyAcknowledgements:
             _acknowledge(policy, pairs)
         return []
 
+    def _enclosing_scopes(self) -> list[tuple[str, list[_Registration]]]:
+        """(path, registrations) of the scopes registered in the Stages around this one that hold it."""
+        found: list[tuple[str, list[_Registration]]] = []
+        stage = Stage.of(self._stage)
+        if stage is None:  # the App (or a root without one): nothing encloses it
+            return found
+        path = self._stage.node.path
+        while stage is not None:
+            registry = _REGISTRIES.get(_ref(stage))
+            if registry is not None:
+                for scope, registrations in registry._scopes.values():
+                    outer = scope.node.path
+                    if outer == "" or path.startswith(outer + "/"):
+                        found.append((outer, registrations))
+            stage = Stage.of(stage)
+        return found
+
 
 def _ref(construct: Any) -> str:
     """The jsii kernel's id of an object: stable for its lifetime, unlike the Python proxy of an object made in
@@ -228,6 +257,11 @@ def _ref(construct: Any) -> str:
 
 #: jsii ref of a Stage -> its acknowledgements (one validation each).
 _REGISTRIES: dict[str, _PolicyAcknowledgements] = {}
+#: jsii ref of a policy -> the ``(rule id, reason)`` pairs acknowledged on it, by any Stage (a second synthesis, or
+#: an outer Stage after a nested one, adds only new ones). jsii never reuses a ref within a process.
+_ACKNOWLEDGED: dict[str, set[tuple[str, str]]] = {}
+#: Sort size of the scopes of enclosing Stages: more than any subtree has constructs.
+_ENCLOSING = 1 << 40
 #: ``(jsii ref of a principal, rules)`` already registered by :func:`acknowledge_grant`.
 _GRANTS: set[tuple[str, tuple[Rule, ...]]] = set()
 
@@ -244,7 +278,7 @@ def _registry(scope: IConstruct) -> _PolicyAcknowledgements:
     key = _ref(stage)
     registry = _REGISTRIES.get(key)
     if registry is None:
-        registry = _REGISTRIES[key] = _PolicyAcknowledgements()
+        registry = _REGISTRIES[key] = _PolicyAcknowledgements(stage)
         stage.node.add_validation(registry)
     return registry
 
@@ -257,7 +291,10 @@ def acknowledge_policies(
     Policies created or filled after this call (later grants) are included. The first rule whose pattern
     matches a finding in full gives its reason; unmatched wildcards remain cdk-nag findings. When several calls
     cover one policy, every call's reason is kept in the policy's metadata, the outermost scope's first (in call
-    order within one scope; an identical reason once), and cdk-nag's report gives the last of them.
+    order within one scope; an identical reason once), and cdk-nag's report gives the last of them. A nested
+    ``Stage`` records the reasons of a scope around it (the App, say) in its own cloud assembly when it holds
+    acknowledgements of its own (every meshworks construct's grants do); otherwise they are applied, and cdk-nag
+    honours them, but only the App's in-memory tree holds them: call this on the Stage itself to record them there.
 
     Example::
 

@@ -283,3 +283,24 @@ def test_a_stage_acknowledging_on_itself_writes_them_into_its_own_assembly(tmp_p
     assert [entry["data"] for entry in entries if entry["type"] == "aws:cdk:acknowledged-rules"] == [
         {"AwsSolutions::AwsSolutions-IAM5[Action::sqs:Send*]": "Queues are named at run time by the jobs."}
     ]
+
+
+def test_an_app_wide_reason_reaches_a_nested_stages_assembly_outermost_first(tmp_path: Path) -> None:
+    """A nested Stage writes its assembly before the App is validated: its own validation applies the App's
+    registrations too (found by review: the assembly held only the inner reason, the report the outer one)."""
+    from aws_cdk import Stage
+
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    role = iam.Role(Stack(Stage(app, "Prod"), "Jobs"), "Role", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(actions=["sqs:Send*"], resources=["arn:aws:sqs:eu-west-1:111111111111:q"]))
+    acknowledge_policies(app, [(r"Action::sqs:Send\*", "OUTER: the app's reason, long enough.")])
+    acknowledge_policies(role, [(r"Action::sqs:Send\*", "INNER: the role's reason, long enough.")])
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()
+    (metadata_file,) = (tmp_path / "assembly-Prod").glob("*.metadata.json")
+    entries = [entry for entries in json.loads(metadata_file.read_text()).values() for entry in entries]
+    reasons = [reason for entry in entries if entry["type"] == "aws:cdk:acknowledged-rules" for reason in entry["data"].values()]
+    assert reasons == ["OUTER: the app's reason, long enough.", "INNER: the role's reason, long enough."]
+    policy = role.node.find_child("DefaultPolicy").node.default_child
+    in_memory = [r for e in policy.node.metadata if e.type == "aws:cdk:acknowledged-rules" for r in e.data.values()]
+    assert in_memory == reasons  # the App's validation found them done: nothing twice

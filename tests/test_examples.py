@@ -11,6 +11,8 @@ What is executed, and how:
 - a block that is a fragment on purpose says so where the reader sees it: ```` ```python no-run ```` in
   Markdown, ``Example (fragment)::`` in a docstring. Keep them rare: each one is listed in this test.
 
+Every ``App`` an example makes carries meshworks' policy checks (``add_policy_checks``: cdk-nag's AWS Solutions
+and NIST 800-53 rev 5 packs, what the reference app runs), so an example that leaves its reader a finding fails.
 Every ``App`` an example leaves behind is synthesized (a no-op when the example already called ``synth()``),
 and its cloud assembly must not ask for a context lookup (``missing``): examples synthesize offline. An
 example that creates constructs but no ``App`` fails: the reader could not run it.
@@ -29,8 +31,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import aws_cdk
 import pytest
 from aws_cdk import App
+
+from meshworks.constructs.core.nag import add_policy_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_ROOTS = ("constructs", "stacks")
@@ -132,10 +137,20 @@ def _run(code: str, name: str) -> dict:
     return namespace
 
 
+class _CheckedApp(App):
+    """An ``App`` with meshworks' policy checks (cdk-nag's AWS Solutions and NIST 800-53 rev 5 packs): an example
+    leaves its reader no finding, on our resources or on the reader's own (a grant's inline policy, a topic)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        add_policy_checks(self)
+
+
 @pytest.mark.parametrize("example", RUNNABLE, ids=[example.id for example in RUNNABLE])
 def test_example_runs_and_synthesizes_offline(example: Example, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("CDK_OUTDIR", str(tmp_path))  # apps without an outdir write here, not into the repo
+    monkeypatch.setattr(aws_cdk, "App", _CheckedApp)  # what `from aws_cdk import App` gives the example
     namespace = _run(example.code, example.id)
     apps = [value for value in namespace.values() if isinstance(value, App)]
     if "Stack(" in example.code or "(stack," in example.code:

@@ -11,17 +11,16 @@ hub must share again).
 Example::
 
     from aws_cdk import App, Environment, Stack
-    from aws_cdk import aws_cloudwatch_actions as cw_actions
-    from aws_cdk import aws_sns as sns
+    from aws_cdk import aws_sns_subscriptions as subscriptions
 
     from meshworks.constructs.mesh import ShareAcceptor
 
     app = App()
     stack = Stack(app, "Spoke", env=Environment(account="444455556666", region="eu-west-1"))
-    ops_topic = sns.Topic(stack, "Ops", enforce_ssl=True)
     acceptor = ShareAcceptor(stack, "Acceptor", hub_account_id="111122223333",
                              local_principal_arns=["arn:aws:iam::444455556666:role/analysts"])
-    acceptor.expired_alarm.add_alarm_action(cw_actions.SnsAction(ops_topic))
+    # its alarms notify its own encrypted topic: subscribe the consumer's on-call
+    acceptor.alarm_topic.add_subscription(subscriptions.EmailSubscription("oncall@consumer.example"))
     app.synth()
 """
 

@@ -48,6 +48,7 @@ class JobFailureAlerts(Construct):
     Example::
 
         from aws_cdk import App, Environment, Stack
+        from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
         from aws_cdk import aws_dynamodb as dynamodb
 
         from meshworks.constructs.mesh import load_contracts
@@ -61,6 +62,7 @@ class JobFailureAlerts(Construct):
                                   slack_channel="#data-platform-alerts", slack_secret=monitor.slack_secret,
                                   alert_dead_letter_queue=monitor.alert_dead_letter_queue,
                                   emails=["oncall@acme.com"], source_accounts=["222222222222"])
+        monitor.add_alarm_action(cloudwatch_actions.SnsAction(alerts.topic))  # the monitor's own alarms too
         app.synth()
 
     Args:

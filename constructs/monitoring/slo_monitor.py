@@ -108,12 +108,16 @@ class SloMonitor(Construct):
         from aws_cdk import aws_dynamodb as dynamodb
         from aws_cdk import aws_sns as sns
 
+        from meshworks.constructs.core import PlatformKey
+        from meshworks.constructs.core.platform_key import allow_service_to_use_key
         from meshworks.constructs.mesh import load_contracts
         from meshworks.constructs.monitoring import SloMonitor
 
         app = App()
         stack = Stack(app, "Monitoring", env=Environment(account="111111111111", region="eu-west-1"))
-        ops_topic = sns.Topic(stack, "Ops", enforce_ssl=True)
+        key = PlatformKey(stack, "OpsKey")
+        ops_topic = sns.Topic(stack, "Ops", master_key=key, enforce_ssl=True)
+        allow_service_to_use_key(key, "cloudwatch.amazonaws.com", "AllowCloudWatchAlarms")  # alarms publish to it
         contracts = load_contracts(["contracts/"])
         deliveries = dynamodb.Table.from_table_name(stack, "Deliveries", "acme-deliveries")
         monitor = SloMonitor(stack, "Slo", contracts=contracts, delivery_table=deliveries,

@@ -112,7 +112,7 @@ class EmrOnEksVirtualCluster(Construct):
                                      oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
                                      job_role_name="analytics-spark-jobs", encryption_key=key,
                                      lake=lake, read_zones=["raw"], write_zones=["curated"], create_ecr_repository=True)
-        eks.job_runner.state_machine.grant_start_execution(airflow_role)
+        eks.job_runner.grant_start_execution(airflow_role)
         app.synth()
 
     Args:
